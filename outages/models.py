@@ -1,0 +1,567 @@
+"""The data of the knowledge base, its invariants, natural keys and the one published() rule."""
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from .rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
+
+
+def validate_markdown(text):
+    problems = check_markdown(text)
+    if problems:
+        raise ValidationError(problems)
+
+
+def validate_time_zone(name):
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"“{name}” is not a time zone name. Use an IANA name such as America/Los_Angeles."
+        ) from None
+
+
+class MarkdownField(models.TextField):
+    """Editor-written Markdown, bounded in size and checked for input the renderer chokes on."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("validators", [MaxLengthValidator(MAX_MARKDOWN_LENGTH), validate_markdown])
+        super().__init__(*args, **kwargs)
+
+
+def render_markdown_fields(instance, names):
+    for name in names:
+        setattr(instance, f"{name}_html", render_markdown(getattr(instance, name)))
+
+
+# --- Reference rows ---------------------------------------------------------------------------
+
+
+class ProviderManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Provider(models.Model):
+    name = models.CharField(max_length=100, help_text="As the provider names itself.")
+    slug = models.SlugField(max_length=100, unique=True)
+    homepage_url = models.URLField("homepage URL", blank=True)
+    description = models.TextField(blank=True, help_text="One or two plain sentences.")
+
+    objects = ProviderManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def get_absolute_url(self):
+        return reverse("outages:provider", args=[self.slug])
+
+
+class ServiceManager(models.Manager):
+    def get_by_natural_key(self, provider_slug, slug):
+        return self.get(provider__slug=provider_slug, slug=slug)
+
+
+class Service(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="services")
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100)
+    description = models.TextField(blank=True)
+
+    objects = ServiceManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "slug"], name="service_slug_unique_per_provider")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.provider.slug, self.slug)
+
+    natural_key.dependencies = ["outages.provider"]
+
+    def get_absolute_url(self):
+        return reverse("outages:service", args=[self.provider.slug, self.slug])
+
+
+class RegionManager(models.Manager):
+    def get_by_natural_key(self, provider_slug, code):
+        return self.get(provider__slug=provider_slug, code=code)
+
+
+class Region(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="regions")
+    code = models.SlugField(max_length=50, help_text="The provider's own code, e.g. us-east-1.")
+    name = models.CharField(max_length=100, help_text="e.g. US East (N. Virginia).")
+
+    objects = RegionManager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "code"], name="region_code_unique_per_provider")
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.name})"
+
+    def natural_key(self):
+        return (self.provider.slug, self.code)
+
+    natural_key.dependencies = ["outages.provider"]
+
+    def get_absolute_url(self):
+        return reverse("outages:region", args=[self.provider.slug, self.code])
+
+
+class CustomerManager(models.Manager):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    url = models.URLField("URL", blank=True)
+    description = models.TextField(blank=True)
+    provider = models.OneToOneField(
+        Provider,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="as_customer",
+        help_text="When this organisation is also a provider (Heroku), its provider entry.",
+    )
+
+    objects = CustomerManager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def get_absolute_url(self):
+        return reverse("outages:customer", args=[self.slug])
+
+
+class SourceManager(models.Manager):
+    def get_by_natural_key(self, url):
+        return self.get(url=url)
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        OFFICIAL = "official", "Official postmortem"
+        CUSTOMER = "customer", "Customer report"
+        NEWS = "news", "News"
+        STATUS = "status", "Status page"
+        OTHER = "other", "Other"
+
+    title = models.CharField(max_length=300)
+    publisher = models.CharField(max_length=200)
+    author = models.CharField(max_length=200, blank=True, help_text="Blank when the source names none.")
+    published_on = models.DateField(null=True, blank=True)
+    date_note = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Why the date is missing or how it was established, e.g. “not shown on the page”.",
+    )
+    url = models.URLField("URL", max_length=500, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    note = models.TextField(blank=True, help_text="What readers should know about this source.")
+
+    objects = SourceManager()
+
+    class Meta:
+        ordering = ["published_on", "title"]
+
+    def __str__(self):
+        return f"{self.title} ({self.publisher})"
+
+    def natural_key(self):
+        return (self.url,)
+
+
+# --- Incidents --------------------------------------------------------------------------------
+
+
+class IncidentQuerySet(models.QuerySet):
+    def published(self):
+        """The one rule for what readers may see. Every public page, feed and export uses it."""
+        return self.filter(status=Incident.Status.PUBLISHED)
+
+
+class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+MILESTONES = ["started_at", "detected_at", "mitigated_at", "resolved_at"]
+POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    class Cause(models.TextChoices):
+        OPERATIONAL_ERROR = "operational-error", "Operational error"
+        SOFTWARE_BUG = "software-bug", "Software bug"
+        POWER_FAILURE = "power-failure", "Power failure"
+        RESOURCE_LIMIT = "resource-limit", "Capacity or resource limit"
+        AUTOMATION = "automation", "Automation fault"
+        CONFIGURATION = "configuration", "Configuration change"
+        OTHER = "other", "Other"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="incidents")
+    services = models.ManyToManyField(Service, blank=True, related_name="incidents")
+    regions = models.ManyToManyField(Region, blank=True, related_name="incidents")
+    sources = models.ManyToManyField(Source, blank=True, related_name="incidents")
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA zone the main source states its times in, e.g. America/Los_Angeles.",
+    )
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the trigger happened.")
+    detected_at = models.DateTimeField(null=True, blank=True, help_text="When the provider noticed.")
+    mitigated_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the damage stopped spreading."
+    )
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider declared normal operation."
+    )
+    root_cause_category = models.CharField(max_length=30, choices=Cause.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+
+    summary = MarkdownField(help_text="What happened, in a few paragraphs. Markdown.")
+    impact = MarkdownField(help_text="Who and what was hit, and how badly. Markdown.")
+    root_cause = MarkdownField(help_text="The trigger and the contributing factors. Markdown.")
+    detection = MarkdownField(help_text="How and when it was noticed. Markdown.")
+    response = MarkdownField("response and recovery", help_text="What was done to recover. Markdown.")
+    lessons = MarkdownField(help_text="What the provider and others learned. Markdown.")
+    summary_html = models.TextField(blank=True, editable=False)
+    impact_html = models.TextField(blank=True, editable=False)
+    root_cause_html = models.TextField(blank=True, editable=False)
+    detection_html = models.TextField(blank=True, editable=False)
+    response_html = models.TextField(blank=True, editable=False)
+    lessons_html = models.TextField(blank=True, editable=False)
+
+    objects = IncidentManager()
+
+    class Meta:
+        ordering = ["-started_at", "slug"]
+        constraints = [
+            # Milestones happen in order: start, detect, mitigate, resolve. Unknown ones (NULL)
+            # pass, since CHECK treats NULL as true.
+            models.CheckConstraint(
+                condition=Q(detected_at__gte=F("started_at")), name="incident_detected_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(mitigated_at__gte=F("started_at")), name="incident_mitigated_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(mitigated_at__gte=F("detected_at")),
+                name="incident_mitigated_after_detected",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__gte=F("started_at")), name="incident_resolved_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__gte=F("detected_at")),
+                name="incident_resolved_after_detected",
+            ),
+            models.CheckConstraint(
+                condition=Q(resolved_at__gte=F("mitigated_at")),
+                name="incident_resolved_after_mitigated",
+            ),
+        ]
+        indexes = [
+            # Every public list: published incidents, newest first.
+            models.Index(fields=["status", "-started_at"], name="incident_published_newest"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        render_markdown_fields(self, POSTMORTEM_SECTIONS)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("outages:incident", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def clean(self):
+        super().clean()
+        errors = {}
+        known = [(name, getattr(self, name)) for name in MILESTONES if getattr(self, name)]
+        for index, (later, later_value) in enumerate(known):
+            for earlier, earlier_value in known[:index]:
+                if later_value < earlier_value and later not in errors:
+                    errors[later] = (
+                        f"{self._meta.get_field(later).verbose_name.capitalize()} cannot be before "
+                        f"{self._meta.get_field(earlier).verbose_name}."
+                    )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def zone(self):
+        try:
+            return zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
+    def _between(self, start, end):
+        start, end = getattr(self, start), getattr(self, end)
+        if start is None or end is None:
+            return None
+        return end - start
+
+    # Durations are derived, never stored, and only exist when both ends are known.
+    @property
+    def time_to_detect(self):
+        return self._between("started_at", "detected_at")
+
+    @property
+    def time_to_mitigate(self):
+        return self._between("started_at", "mitigated_at")
+
+    @property
+    def time_to_resolve(self):
+        return self._between("started_at", "resolved_at")
+
+    @property
+    def milestones(self):
+        return [
+            (self._meta.get_field(name).verbose_name, getattr(self, name)) for name in MILESTONES
+        ]
+
+    @property
+    def durations(self):
+        return [
+            ("Time to detect", self.time_to_detect, "From the trigger until the provider noticed."),
+            (
+                "Time to mitigate",
+                self.time_to_mitigate,
+                "From the trigger until the damage stopped spreading.",
+            ),
+            (
+                "Time to resolve",
+                self.time_to_resolve,
+                "From the trigger until the provider declared normal operation (the whole span).",
+            ),
+        ]
+
+    @property
+    def postmortem_sections(self):
+        return [
+            (self._meta.get_field(name).verbose_name, getattr(self, f"{name}_html"))
+            for name in POSTMORTEM_SECTIONS[1:]
+        ]
+
+
+class IncidentChildManager(models.Manager):
+    def get_by_natural_key(self, incident_slug, position):
+        return self.get(incident__slug=incident_slug, position=position)
+
+
+class IncidentChild(models.Model):
+    """Rows that belong to one incident and are numbered within it (their natural key)."""
+
+    position = models.PositiveSmallIntegerField(
+        help_text="Numbers the rows within the incident; also breaks ties in ordering."
+    )
+
+    objects = IncidentChildManager()
+
+    class Meta:
+        abstract = True
+
+    def natural_key(self):
+        return (self.incident.slug, self.position)
+
+    natural_key.dependencies = ["outages.incident"]
+
+
+class TimelineEvent(IncidentChild):
+    class Precision(models.TextChoices):
+        MINUTE = "minute", "To the minute"
+        APPROXIMATE = "approximate", "Approximate"
+        DATE = "date", "Date only"
+
+    class Kind(models.TextChoices):
+        TRIGGER = "trigger", "Trigger"
+        DETECTION = "detection", "Detection"
+        ESCALATION = "escalation", "Escalation"
+        MITIGATION = "mitigation", "Mitigation"
+        RECOVERY = "recovery", "Recovery"
+        COMMUNICATION = "communication", "Communication"
+        OTHER = "other", "Other"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    occurred_at = models.DateTimeField()
+    precision = models.CharField(max_length=20, choices=Precision.choices, default=Precision.MINUTE)
+    time_as_stated = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The source's own wording of the time, e.g. “12:24 PM PST on December 24th”.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    description = MarkdownField(blank=False)
+    description_html = models.TextField(blank=True, editable=False)
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    is_key_event = models.BooleanField("key event", default=False)
+
+    class Meta:
+        ordering = ["occurred_at", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "position"], name="timeline_event_position_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M} UTC"
+
+    def save(self, *args, **kwargs):
+        render_markdown_fields(self, ["description"])
+        super().save(*args, **kwargs)
+
+
+class CustomerImpactManager(models.Manager):
+    def get_by_natural_key(self, incident_slug, customer_slug):
+        return self.get(incident__slug=incident_slug, customer__slug=customer_slug)
+
+
+class CustomerImpact(models.Model):
+    class Level(models.TextChoices):
+        OUTAGE = "outage", "Down"
+        DEGRADED = "degraded", "Degraded"
+        AFFECTED = "affected", "Affected (extent not reported)"
+        NOT_AFFECTED = "not-affected", "Not affected"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="impacts")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="impacts")
+    level = models.CharField("how hit", max_length=20, choices=Level.choices)
+    services = models.ManyToManyField(
+        Service, blank=True, related_name="impacts", help_text="Which of the incident's services hit them."
+    )
+    description = MarkdownField()
+    description_html = models.TextField(blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="impacts"
+    )
+
+    objects = CustomerImpactManager()
+
+    class Meta:
+        ordering = ["customer__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "customer"], name="impact_once_per_customer"),
+            models.CheckConstraint(
+                condition=Q(ended_at__gte=F("started_at")), name="impact_ends_after_start"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer} in {self.incident}"
+
+    def save(self, *args, **kwargs):
+        render_markdown_fields(self, ["description"])
+        super().save(*args, **kwargs)
+
+    def natural_key(self):
+        return (self.incident.slug, self.customer.slug)
+
+    natural_key.dependencies = ["outages.incident", "outages.customer"]
+
+    def clean(self):
+        super().clean()
+        if self.started_at and self.ended_at and self.ended_at < self.started_at:
+            raise ValidationError({"ended_at": "The impact cannot end before it started."})
+
+
+class ActionItem(IncidentChild):
+    class Kind(models.TextChoices):
+        PREVENT = "prevent", "Prevent"
+        MITIGATE = "mitigate", "Mitigate"
+        DETECT = "detect", "Detect"
+        PROCESS = "process", "Process"
+
+    class Status(models.TextChoices):
+        DONE = "done", "Done"
+        PLANNED = "planned", "Planned"
+        UNKNOWN = "unknown", "Unknown"
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
+    description = models.TextField("what was promised")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, help_text="As the provider stated it."
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="action_items"
+    )
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "position"], name="action_item_position_unique")
+        ]
+
+    def __str__(self):
+        return self.description[:60]
+
+
+class Correction(IncidentChild):
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="corrections")
+    claim = models.TextField("the claim as published")
+    fact = models.TextField("the established fact")
+    claimed_by = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="claims_corrected",
+        help_text="The source that made the claim.",
+    )  # fmt: skip
+    settled_by = models.ForeignKey(
+        Source, on_delete=models.PROTECT, null=True, blank=True, related_name="claims_settled",
+        help_text="The source that settles it.",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "position"], name="correction_position_unique")
+        ]
+
+    def __str__(self):
+        return self.claim[:60]
