@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class OutagesConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'outages'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "outages"

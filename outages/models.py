@@ -31,7 +31,9 @@ class MarkdownField(models.TextField):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("blank", True)
-        kwargs.setdefault("validators", [MaxLengthValidator(MAX_MARKDOWN_LENGTH), validate_markdown])
+        kwargs.setdefault(
+            "validators", [MaxLengthValidator(MAX_MARKDOWN_LENGTH), validate_markdown]
+        )
         super().__init__(*args, **kwargs)
 
 
@@ -62,11 +64,11 @@ class Provider(models.Model):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.slug,)
-
     def get_absolute_url(self):
         return reverse("outages:provider", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
 
 
 class ServiceManager(models.Manager):
@@ -85,19 +87,21 @@ class Service(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "slug"], name="service_slug_unique_per_provider")
+            models.UniqueConstraint(
+                fields=["provider", "slug"], name="service_slug_unique_per_provider"
+            )
         ]
 
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("outages:service", args=[self.provider.slug, self.slug])
+
     def natural_key(self):
         return (self.provider.slug, self.slug)
 
     natural_key.dependencies = ["outages.provider"]
-
-    def get_absolute_url(self):
-        return reverse("outages:service", args=[self.provider.slug, self.slug])
 
 
 class RegionManager(models.Manager):
@@ -115,19 +119,21 @@ class Region(models.Model):
     class Meta:
         ordering = ["code"]
         constraints = [
-            models.UniqueConstraint(fields=["provider", "code"], name="region_code_unique_per_provider")
+            models.UniqueConstraint(
+                fields=["provider", "code"], name="region_code_unique_per_provider"
+            )
         ]
 
     def __str__(self):
         return f"{self.code} ({self.name})"
 
+    def get_absolute_url(self):
+        return reverse("outages:region", args=[self.provider.slug, self.code])
+
     def natural_key(self):
         return (self.provider.slug, self.code)
 
     natural_key.dependencies = ["outages.provider"]
-
-    def get_absolute_url(self):
-        return reverse("outages:region", args=[self.provider.slug, self.code])
 
 
 class CustomerManager(models.Manager):
@@ -157,11 +163,11 @@ class Customer(models.Model):
     def __str__(self):
         return self.name
 
-    def natural_key(self):
-        return (self.slug,)
-
     def get_absolute_url(self):
         return reverse("outages:customer", args=[self.slug])
+
+    def natural_key(self):
+        return (self.slug,)
 
 
 class SourceManager(models.Manager):
@@ -179,12 +185,14 @@ class Source(models.Model):
 
     title = models.CharField(max_length=300)
     publisher = models.CharField(max_length=200)
-    author = models.CharField(max_length=200, blank=True, help_text="Blank when the source names none.")
+    author = models.CharField(
+        max_length=200, blank=True, help_text="Blank when the source names none."
+    )
     published_on = models.DateField(null=True, blank=True)
     date_note = models.CharField(
         max_length=300,
         blank=True,
-        help_text="Why the date is missing or how it was established, e.g. “not shown on the page”.",
+        help_text="Why the date is missing or how it is known, e.g. “not shown on the page”.",
     )
     url = models.URLField("URL", max_length=500, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -247,7 +255,9 @@ class Incident(models.Model):
         help_text="IANA zone the main source states its times in, e.g. America/Los_Angeles.",
     )
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the trigger happened.")
-    detected_at = models.DateTimeField(null=True, blank=True, help_text="When the provider noticed.")
+    detected_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the provider noticed."
+    )
     mitigated_at = models.DateTimeField(
         null=True, blank=True, help_text="When the damage stopped spreading."
     )
@@ -261,7 +271,9 @@ class Incident(models.Model):
     impact = MarkdownField(help_text="Who and what was hit, and how badly. Markdown.")
     root_cause = MarkdownField(help_text="The trigger and the contributing factors. Markdown.")
     detection = MarkdownField(help_text="How and when it was noticed. Markdown.")
-    response = MarkdownField("response and recovery", help_text="What was done to recover. Markdown.")
+    response = MarkdownField(
+        "response and recovery", help_text="What was done to recover. Markdown."
+    )
     lessons = MarkdownField(help_text="What the provider and others learned. Markdown.")
     summary_html = models.TextField(blank=True, editable=False)
     impact_html = models.TextField(blank=True, editable=False)
@@ -281,7 +293,8 @@ class Incident(models.Model):
                 condition=Q(detected_at__gte=F("started_at")), name="incident_detected_after_start"
             ),
             models.CheckConstraint(
-                condition=Q(mitigated_at__gte=F("started_at")), name="incident_mitigated_after_start"
+                condition=Q(mitigated_at__gte=F("started_at")),
+                name="incident_mitigated_after_start",
             ),
             models.CheckConstraint(
                 condition=Q(mitigated_at__gte=F("detected_at")),
@@ -473,7 +486,10 @@ class CustomerImpact(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="impacts")
     level = models.CharField("how hit", max_length=20, choices=Level.choices)
     services = models.ManyToManyField(
-        Service, blank=True, related_name="impacts", help_text="Which of the incident's services hit them."
+        Service,
+        blank=True,
+        related_name="impacts",
+        help_text="Which of the incident's services hit them.",
     )
     description = MarkdownField()
     description_html = models.TextField(blank=True, editable=False)
@@ -488,7 +504,9 @@ class CustomerImpact(models.Model):
     class Meta:
         ordering = ["customer__name"]
         constraints = [
-            models.UniqueConstraint(fields=["incident", "customer"], name="impact_once_per_customer"),
+            models.UniqueConstraint(
+                fields=["incident", "customer"], name="impact_once_per_customer"
+            ),
             models.CheckConstraint(
                 condition=Q(ended_at__gte=F("started_at")), name="impact_ends_after_start"
             ),
@@ -537,7 +555,9 @@ class ActionItem(IncidentChild):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(fields=["incident", "position"], name="action_item_position_unique")
+            models.UniqueConstraint(
+                fields=["incident", "position"], name="action_item_position_unique"
+            )
         ]
 
     def __str__(self):
@@ -560,7 +580,9 @@ class Correction(IncidentChild):
     class Meta:
         ordering = ["position"]
         constraints = [
-            models.UniqueConstraint(fields=["incident", "position"], name="correction_position_unique")
+            models.UniqueConstraint(
+                fields=["incident", "position"], name="correction_position_unique"
+            )
         ]
 
     def __str__(self):

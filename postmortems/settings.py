@@ -121,6 +121,10 @@ STORAGES = {
     },
 }
 
+# In development (and tests) WhiteNoise serves straight from the app and static folders.
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG
+
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 if not DEBUG:

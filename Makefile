@@ -1,0 +1,43 @@
+# Two commands: `make run` serves the site, `make test` runs the whole suite.
+# Both set up everything first (virtualenv, packages, database, fixtures) and are safe to repeat.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test setup install lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Loading fixtures is idempotent: natural keys make a second load update rows in place.
+setup: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py loaddata fixtures/*.json
+
+run: setup
+	@echo ""
+	@echo "  postmortems is at http://127.0.0.1:$(PORT)/"
+	@echo "  Editors: create an admin account with '$(BIN)/python manage.py createsuperuser',"
+	@echo "  then sign in at http://127.0.0.1:$(PORT)/admin/"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: setup lint
+	$(BIN)/python manage.py check --fail-level WARNING
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles screenshots

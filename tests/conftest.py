@@ -1,0 +1,165 @@
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from outages.models import (
+    ActionItem,
+    Correction,
+    Customer,
+    CustomerImpact,
+    Incident,
+    Provider,
+    Region,
+    Service,
+    Source,
+    TimelineEvent,
+)
+
+# Playwright's sync API runs an event loop in the test thread; Django would otherwise refuse
+# database access from the live-server tests. Tests only, never in settings.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
+        return
+    skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}; apt-get install chromium")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args, live_server):
+    return {
+        **browser_context_args,
+        "base_url": live_server.url,
+        "viewport": {"width": 1280, "height": 800},
+    }
+
+
+# --- Small chained data fixtures -----------------------------------------------------------
+
+START = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)
+
+
+@pytest.fixture
+def provider(db):
+    return Provider.objects.create(name="Example Cloud", slug="example-cloud")
+
+
+@pytest.fixture
+def service(provider):
+    return Service.objects.create(provider=provider, name="Load Balancer", slug="lb")
+
+
+@pytest.fixture
+def region(provider):
+    return Region.objects.create(provider=provider, code="east-1", name="East")
+
+
+@pytest.fixture
+def customer(db):
+    return Customer.objects.create(name="Streamy", slug="streamy")
+
+
+@pytest.fixture
+def source(db):
+    return Source.objects.create(
+        title="Summary of the event",
+        publisher="Example Cloud",
+        url="https://example.com/summary",
+        kind=Source.Kind.OFFICIAL,
+    )
+
+
+def add_incident(provider, service, region, customer, source, number, **fields):
+    """One published incident with every kind of child row, so N+1 queries would show."""
+    started = START - timedelta(days=number)
+    incident = Incident.objects.create(
+        title=f"Incident {number}",
+        slug=f"incident-{number}",
+        provider=provider,
+        time_zone="America/Los_Angeles",
+        started_at=started,
+        mitigated_at=started + timedelta(hours=4),
+        resolved_at=started + timedelta(hours=23, minutes=41),
+        root_cause_category=Incident.Cause.OPERATIONAL_ERROR,
+        status=Incident.Status.PUBLISHED,
+        summary=f"Summary of incident {number}.",
+        root_cause="A *maintenance* process.",
+        **fields,
+    )
+    incident.services.add(service)
+    incident.regions.add(region)
+    incident.sources.add(source)
+    for position in (1, 2):
+        TimelineEvent.objects.create(
+            incident=incident,
+            position=position,
+            occurred_at=started + timedelta(hours=position),
+            time_as_stated="12:24 PM PST",
+            kind=TimelineEvent.Kind.MITIGATION,
+            description="Workflows disabled.",
+            source=source,
+        )
+    impact = CustomerImpact.objects.create(
+        incident=incident,
+        customer=customer,
+        level=CustomerImpact.Level.OUTAGE,
+        description="Streaming down.",
+        source=source,
+    )
+    impact.services.add(service)
+    ActionItem.objects.create(
+        incident=incident,
+        position=1,
+        description="Require approval.",
+        kind=ActionItem.Kind.PREVENT,
+        status=ActionItem.Status.DONE,
+        source=source,
+    )
+    Correction.objects.create(
+        incident=incident,
+        position=1,
+        claim="It was a CDN.",
+        fact="It was a load balancer.",
+        claimed_by=source,
+        settled_by=source,
+    )
+    return incident
+
+
+@pytest.fixture
+def make_incidents(provider, service, region, customer, source):
+    def make(count, **fields):
+        return [
+            add_incident(provider, service, region, customer, source, number, **fields)
+            for number in range(1, count + 1)
+        ]
+
+    return make
+
+
+@pytest.fixture
+def incident(make_incidents):
+    return make_incidents(1)[0]
