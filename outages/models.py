@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
 from django.urls import reverse
 
 from .rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
@@ -37,8 +39,14 @@ class MarkdownField(models.TextField):
         super().__init__(*args, **kwargs)
 
 
-def render_markdown_fields(instance, names):
-    for name in names:
+@receiver(pre_save)
+def render_markdown_fields(sender, instance, **kwargs):
+    """Derive each `<field>_html` from its Markdown on every save of the row.
+
+    A pre_save receiver rather than save(): loaddata saves raw, skipping save(), and fixture
+    rows need their HTML too. It touches only the row being saved.
+    """
+    for name in getattr(sender, "markdown_fields", ()):
         setattr(instance, f"{name}_html", render_markdown(getattr(instance, name)))
 
 
@@ -284,6 +292,8 @@ class Incident(models.Model):
 
     objects = IncidentManager()
 
+    markdown_fields = POSTMORTEM_SECTIONS
+
     class Meta:
         ordering = ["-started_at", "slug"]
         constraints = [
@@ -319,10 +329,6 @@ class Incident(models.Model):
 
     def __str__(self):
         return self.title
-
-    def save(self, *args, **kwargs):
-        render_markdown_fields(self, POSTMORTEM_SECTIONS)
-        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("outages:incident", args=[self.slug])
@@ -454,6 +460,8 @@ class TimelineEvent(IncidentChild):
     )
     is_key_event = models.BooleanField("key event", default=False)
 
+    markdown_fields = ["description"]
+
     class Meta:
         ordering = ["occurred_at", "position"]
         constraints = [
@@ -464,10 +472,6 @@ class TimelineEvent(IncidentChild):
 
     def __str__(self):
         return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M} UTC"
-
-    def save(self, *args, **kwargs):
-        render_markdown_fields(self, ["description"])
-        super().save(*args, **kwargs)
 
 
 class CustomerImpactManager(models.Manager):
@@ -501,6 +505,8 @@ class CustomerImpact(models.Model):
 
     objects = CustomerImpactManager()
 
+    markdown_fields = ["description"]
+
     class Meta:
         ordering = ["customer__name"]
         constraints = [
@@ -514,10 +520,6 @@ class CustomerImpact(models.Model):
 
     def __str__(self):
         return f"{self.customer} in {self.incident}"
-
-    def save(self, *args, **kwargs):
-        render_markdown_fields(self, ["description"])
-        super().save(*args, **kwargs)
 
     def natural_key(self):
         return (self.incident.slug, self.customer.slug)

@@ -94,7 +94,7 @@ def source(db):
 
 def add_incident(provider, service, region, customer, source, number, **fields):
     """One published incident with every kind of child row, so N+1 queries would show."""
-    started = START - timedelta(days=number)
+    started = START - timedelta(days=number - 1)
     incident = Incident.objects.create(
         title=f"Incident {number}",
         slug=f"incident-{number}",

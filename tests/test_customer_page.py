@@ -1,0 +1,72 @@
+import pytest
+
+from outages.models import Customer, CustomerImpact, Incident, Provider
+
+
+def test_customer_page_lists_every_incident_that_hit_it_across_providers(
+    client, incident, customer, make_incidents
+):
+    other_provider = Provider.objects.create(name="Other Cloud", slug="other-cloud")
+    other = Incident.objects.create(
+        title="Other cloud outage",
+        slug="other-outage",
+        provider=other_provider,
+        root_cause_category=Incident.Cause.SOFTWARE_BUG,
+        status=Incident.Status.PUBLISHED,
+    )
+    CustomerImpact.objects.create(
+        incident=other, customer=customer, level=CustomerImpact.Level.DEGRADED, description="Slow."
+    )
+
+    html = client.get(customer.get_absolute_url()).content.decode()
+
+    assert f'href="{incident.get_absolute_url()}"' in html
+    assert f'href="{other.get_absolute_url()}"' in html
+    assert f'href="{other_provider.get_absolute_url()}"' in html
+    assert "Degraded" in html and "Down" in html
+
+
+def test_customer_page_names_other_customers_hit_by_the_same_incidents(client, incident, customer):
+    neighbour = Customer.objects.create(name="Neighbour", slug="neighbour")
+    CustomerImpact.objects.create(
+        incident=incident, customer=neighbour, level=CustomerImpact.Level.OUTAGE, description="x"
+    )
+
+    html = client.get(customer.get_absolute_url()).content.decode()
+
+    assert f'href="{neighbour.get_absolute_url()}"' in html
+
+
+def test_customer_that_is_also_a_provider_links_to_its_provider_page(client, customer, provider):
+    customer.provider = provider
+    customer.save()
+
+    html = client.get(customer.get_absolute_url()).content.decode()
+
+    assert f'href="{provider.get_absolute_url()}"' in html
+
+
+def test_drafts_are_hidden(client, incident, customer):
+    Incident.objects.update(status=Incident.Status.DRAFT)
+
+    assert incident.title not in client.get(customer.get_absolute_url()).content.decode()
+    assert customer.name not in client.get("/customers/").content.decode()
+
+
+def test_unknown_customer_is_404(client, db):
+    assert client.get("/customers/nobody/").status_code == 404
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_query_counts_do_not_grow_with_incidents(
+    client, make_incidents, customer, count, django_assert_num_queries
+):
+    make_incidents(count)
+    # 1 customer with its provider, 2 paginator count, 3 impacts with incidents, providers and
+    # sources, 4 impact services with providers, 5 incident regions with providers,
+    # 6 other customers hit by the same incidents.
+    with django_assert_num_queries(6):
+        client.get(customer.get_absolute_url())
+    # 1 customers with incident counts.
+    with django_assert_num_queries(1):
+        client.get("/customers/")

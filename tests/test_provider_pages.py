@@ -1,0 +1,79 @@
+import pytest
+
+from outages.models import Customer, Incident
+
+
+def test_provider_page_lists_incidents_services_and_regions(
+    client, incident, provider, service, region
+):
+    html = client.get(provider.get_absolute_url()).content.decode()
+
+    assert f'href="{incident.get_absolute_url()}"' in html
+    assert f'href="{service.get_absolute_url()}"' in html
+    assert f'href="{region.get_absolute_url()}"' in html
+
+
+def test_service_page_lists_its_incidents(client, incident, service):
+    html = client.get(service.get_absolute_url()).content.decode()
+
+    assert f'href="{incident.get_absolute_url()}"' in html
+    assert f'href="{service.provider.get_absolute_url()}"' in html
+
+
+def test_region_page_lists_its_incidents(client, incident, region):
+    html = client.get(region.get_absolute_url()).content.decode()
+
+    assert f'href="{incident.get_absolute_url()}"' in html
+
+
+def test_provider_that_is_also_a_customer_links_to_its_customer_page(client, provider):
+    also = Customer.objects.create(name=provider.name, slug="example-customer", provider=provider)
+
+    html = client.get(provider.get_absolute_url()).content.decode()
+
+    assert f'href="{also.get_absolute_url()}"' in html
+
+
+def test_drafts_are_hidden(client, incident, provider, service, region):
+    Incident.objects.update(status=Incident.Status.DRAFT)
+
+    for url in [
+        provider.get_absolute_url(),
+        service.get_absolute_url(),
+        region.get_absolute_url(),
+        "/providers/",
+    ]:
+        assert incident.title not in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/providers/nope/",
+        "/providers/example-cloud/services/nope/",
+        "/providers/nope/services/lb/",
+        "/providers/example-cloud/regions/nope/",
+    ],
+)
+def test_unknown_slugs_are_404(client, service, region, url):
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_query_counts_do_not_grow_with_incidents(
+    client, make_incidents, count, django_assert_num_queries, provider, service, region
+):
+    make_incidents(count)
+    # 1 provider, 2 services with counts, 3 regions with counts, 4 paginator count,
+    # 5 incidents with providers, 6 their services, 7 their regions, 8 customers hit.
+    with django_assert_num_queries(8):
+        client.get(provider.get_absolute_url())
+    # 1 service (or region) with provider, 2 paginator count, 3 incidents,
+    # 4-6 their services, regions and customers hit.
+    with django_assert_num_queries(6):
+        client.get(service.get_absolute_url())
+    with django_assert_num_queries(6):
+        client.get(region.get_absolute_url())
+    # 1 providers with incident and service counts.
+    with django_assert_num_queries(1):
+        client.get("/providers/")
