@@ -1,0 +1,69 @@
+"""A reader's path through the site in headless Chromium, with screenshots to look at."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from tests.test_fixtures import ALL_FILES
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture
+def loaded(transactional_db):
+    call_command("loaddata", *[str(path) for path in ALL_FILES], verbosity=0)
+
+
+def shoot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+def test_reader_goes_from_home_to_the_elb_incident_to_netflix_and_back(page, loaded):
+    page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+    shoot(page, "home")
+
+    page.get_by_role("link", name="Incidents", exact=True).click()
+    page.get_by_role("link", name="Netflix Christmas Eve 2012").first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Elastic Load Balancing")
+    timeline = page.locator("table.timeline")
+    expect(timeline).to_contain_text("12:24 PM PST")
+    expect(timeline).to_contain_text("20:24 UTC")
+    shoot(page, "incident-elb")
+
+    page.locator("table.impacts").get_by_role("link", name="Netflix", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Netflix")
+    incidents = page.locator("table").first
+    expect(incidents.get_by_role("link", name="Netflix Christmas Eve 2012")).to_be_visible()
+    expect(incidents.locator("tbody tr")).to_have_count(3)
+    shoot(page, "customer-netflix")
+
+    incidents.get_by_role("link", name="Netflix Christmas Eve 2012").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Elastic Load Balancing")
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_pages_fit_the_screen(page, loaded, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    for name, url in [
+        ("home", "/"),
+        ("incidents", "/incidents/"),
+        ("incident-elb", "/incidents/aws-elb-us-east-2012-12-24/"),
+        ("provider-aws", "/providers/aws/"),
+        ("service-elb", "/providers/aws/services/elb/"),
+        ("region-us-east-1", "/providers/aws/regions/us-east-1/"),
+        ("customers", "/customers/"),
+        ("customer-netflix", "/customers/netflix/"),
+    ]:
+        page.goto(url)
+        expect(page.get_by_role("heading", level=1)).to_have_count(1)
+        # Wide tables scroll inside their box; the page itself never scrolls sideways.
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{url} is {overflow}px wider than a {width}px screen"
+        shoot(page, f"{name}-{width}")
