@@ -1,6 +1,7 @@
 """The editors' screens: declarative, with inlines for everything that belongs to an incident."""
 
 from django.contrib import admin
+from django.db import models
 
 from .models import (
     ActionItem,
@@ -16,6 +17,10 @@ from .models import (
 )
 
 
+# Editors paste addresses without a scheme now and then; https is the right guess today.
+HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class ServiceInline(admin.TabularInline):
     model = Service
     extra = 0
@@ -29,6 +34,7 @@ class RegionInline(admin.TabularInline):
 
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["name", "slug", "homepage_url"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -56,6 +62,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["name", "slug", "url", "provider"]
     list_select_related = ["provider"]
     search_fields = ["name", "slug"]
@@ -65,6 +72,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Source)
 class SourceAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_URLS
     list_display = ["title", "publisher", "kind", "published_on"]
     list_filter = ["kind"]
     search_fields = ["title", "publisher", "author", "url"]
