@@ -16,7 +16,6 @@ from .models import (
     TimelineEvent,
 )
 
-
 # Editors paste addresses without a scheme now and then; https is the right guess today.
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 

@@ -3,6 +3,8 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.conf import settings
+from django.db import connections
 
 from outages.models import (
     ActionItem,
@@ -20,6 +22,12 @@ from outages.models import (
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise refuse
 # database access from the live-server tests. Tests only, never in settings.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Persistent connections would outlive the live server's request threads and keep PostgreSQL
+# from dropping the test database at the end of the run.
+for alias in settings.DATABASES:
+    connections[alias].settings_dict["CONN_MAX_AGE"] = 0
+    settings.DATABASES[alias]["CONN_MAX_AGE"] = 0
 
 CHROMIUM = os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
