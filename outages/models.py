@@ -350,13 +350,6 @@ class Incident(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    @property
-    def zone(self):
-        try:
-            return zoneinfo.ZoneInfo(self.time_zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return zoneinfo.ZoneInfo("UTC")
-
     def _between(self, start, end):
         start, end = getattr(self, start), getattr(self, end)
         if start is None or end is None:
