@@ -128,7 +128,9 @@ def incident_detail(request, slug):
 
 def provider_list(request):
     providers = Provider.objects.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published())),
+        incident_count=Count(
+            "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
+        ),
         service_count=Count("services", distinct=True),
     ).select_related("as_customer")
     return render(request, "outages/provider_list.html", {"providers": providers})

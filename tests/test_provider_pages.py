@@ -77,3 +77,13 @@ def test_query_counts_do_not_grow_with_incidents(
     # 1 providers with incident and service counts.
     with django_assert_num_queries(1):
         client.get("/providers/")
+
+
+def test_provider_list_counts_each_incident_once(client, incident, provider):
+    # Two services on the provider must not double the incident count (two joined relations).
+    provider.services.create(name="Second", slug="second")
+
+    response = client.get("/providers/")
+
+    counted = {p.slug: (p.incident_count, p.service_count) for p in response.context["providers"]}
+    assert counted[provider.slug] == (1, 2)
