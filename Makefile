@@ -21,6 +21,7 @@ install: $(VENV)/.installed
 setup: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py loaddata fixtures/*.json
+	$(BIN)/python manage.py update_search_index
 
 run: setup
 	@echo ""

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.db import models
 
+from . import search
 from .models import (
     ActionItem,
     Correction,
@@ -20,6 +21,22 @@ from .models import (
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
+class ReindexesIncidents:
+    """Refresh the search index of every incident that shows this row's name or title.
+
+    Search documents copy names from reference rows, so renaming a provider or a source must
+    rebuild the documents of the incidents that mention it.
+    """
+
+    incident_lookup = None  # how Incident reaches this model, e.g. "services"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.has_changed():
+            incidents = Incident.objects.filter(**{self.incident_lookup: obj})
+            search.update_index(incidents.values_list("pk", flat=True).distinct())
+
+
 class ServiceInline(admin.TabularInline):
     model = Service
     extra = 0
@@ -32,7 +49,8 @@ class RegionInline(admin.TabularInline):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(ReindexesIncidents, admin.ModelAdmin):
+    incident_lookup = "provider"
     formfield_overrides = HTTPS_URLS
     list_display = ["name", "slug", "homepage_url"]
     search_fields = ["name", "slug"]
@@ -41,7 +59,8 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(ReindexesIncidents, admin.ModelAdmin):
+    incident_lookup = "services"
     list_display = ["name", "provider", "slug"]
     list_filter = ["provider"]
     list_select_related = ["provider"]
@@ -51,7 +70,8 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(ReindexesIncidents, admin.ModelAdmin):
+    incident_lookup = "regions"
     list_display = ["code", "name", "provider"]
     list_filter = ["provider"]
     list_select_related = ["provider"]
@@ -60,7 +80,8 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ReindexesIncidents, admin.ModelAdmin):
+    incident_lookup = "impacts__customer"
     formfield_overrides = HTTPS_URLS
     list_display = ["name", "slug", "url", "provider"]
     list_select_related = ["provider"]
@@ -70,7 +91,8 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(ReindexesIncidents, admin.ModelAdmin):
+    incident_lookup = "sources"
     formfield_overrides = HTTPS_URLS
     list_display = ["title", "publisher", "kind", "published_on"]
     list_filter = ["kind"]
@@ -166,3 +188,12 @@ class IncidentAdmin(admin.ModelAdmin):
         ("Sources", {"fields": ["sources"]}),
     ]
     inlines = [TimelineEventInline, CustomerImpactInline, ActionItemInline, CorrectionInline]
+
+    def save_related(self, request, form, formsets, change):
+        # Runs after the incident and every inline row are saved: the one place where the
+        # whole incident is known to be current, so feeds and search catch timeline edits too.
+        super().save_related(request, form, formsets, change)
+        incident = form.instance
+        if change and (form.has_changed() or any(formset.has_changed() for formset in formsets)):
+            incident.touch()
+        search.update_index([incident.pk])

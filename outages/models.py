@@ -2,6 +2,7 @@
 
 import zoneinfo
 
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models
@@ -9,6 +10,7 @@ from django.db.models import F, Q
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 
 from .rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
 
@@ -209,7 +211,8 @@ class Source(models.Model):
     objects = SourceManager()
 
     class Meta:
-        ordering = ["published_on", "title"]
+        # Undated sources last on every engine (SQLite and PostgreSQL differ on NULLs).
+        ordering = [F("published_on").asc(nulls_last=True), "title"]
 
     def __str__(self):
         return f"{self.title} ({self.publisher})"
@@ -274,6 +277,11 @@ class Incident(models.Model):
     )
     root_cause_category = models.CharField(max_length=30, choices=Cause.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    updated_at = models.DateTimeField(
+        default=timezone.now,
+        editable=False,
+        help_text="When this record or its timeline last changed; feeds show it as updated.",
+    )
 
     summary = MarkdownField(help_text="What happened, in a few paragraphs. Markdown.")
     impact = MarkdownField(help_text="Who and what was hit, and how badly. Markdown.")
@@ -335,6 +343,11 @@ class Incident(models.Model):
 
     def natural_key(self):
         return (self.slug,)
+
+    def touch(self):
+        """Mark the record as changed, so feeds and caches see a new version."""
+        self.updated_at = timezone.now()
+        Incident.objects.filter(pk=self.pk).update(updated_at=self.updated_at)
 
     def clean(self):
         super().clean()
@@ -582,3 +595,28 @@ class Correction(IncidentChild):
 
     def __str__(self):
         return self.claim[:60]
+
+
+# --- Search ------------------------------------------------------------------------------------
+
+
+class SearchDocument(models.Model):
+    """The plain text search reads for one incident, gathered from it and its rows.
+
+    Written only by outages.search.update_index(). On PostgreSQL `vector` holds the weighted
+    tsvector (GIN-indexed by migration 0002); on SQLite an FTS5 table mirrors these columns.
+    """
+
+    incident = models.OneToOneField(
+        Incident, on_delete=models.CASCADE, primary_key=True, related_name="search_document"
+    )
+    title = models.TextField()
+    summary = models.TextField(blank=True)
+    sections = models.TextField(blank=True)
+    timeline = models.TextField(blank=True)
+    names = models.TextField(blank=True, help_text="Provider, services, regions and customers.")
+    sources = models.TextField(blank=True)
+    vector = SearchVectorField(null=True, editable=False)
+
+    def __str__(self):
+        return self.title

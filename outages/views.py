@@ -5,48 +5,30 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 
+from . import search
+from .filters import SORTS, IncidentFilter, facets
 from .models import (
-    ActionItem,
-    Correction,
     Customer,
     CustomerImpact,
     Incident,
     Provider,
     Region,
     Service,
-    TimelineEvent,
+)
+from .queries import (
+    PAGE_SIZE,
+    full_incidents,
+    incident_rows,
+    services_with_provider,
 )
 
-PAGE_SIZE = 20
+NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
+NEIGHBOURS_SHOWN = 24
 
 
-def services_with_provider():
-    return Prefetch("services", queryset=Service.objects.select_related("provider"))
-
-
-def regions_with_provider():
-    return Prefetch("regions", queryset=Region.objects.select_related("provider"))
-
-
-def hit_impacts():
-    """Impacts of customers who were actually hit, with the customer preloaded."""
-    return CustomerImpact.objects.exclude(level=CustomerImpact.Level.NOT_AFFECTED).select_related(
-        "customer"
-    )
-
-
-def incident_rows(queryset):
-    """Incidents with everything a list row shows: provider, services, regions, customers hit."""
-    return queryset.select_related("provider").prefetch_related(
-        services_with_provider(),
-        regions_with_provider(),
-        Prefetch("impacts", queryset=hit_impacts(), to_attr="customers_hit"),
-    )
-
-
-def paginate(request, queryset):
+def paginate(request, queryset, per_page=PAGE_SIZE):
     # get_page() turns a missing, malformed or out-of-range ?page= into a real page, never a 500.
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 def home(request):
@@ -77,33 +59,74 @@ def home(request):
     )
 
 
+def link_with(request, **changes):
+    """This page's URL with some query parameters set or (None) removed, back on page one."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    for name, value in changes.items():
+        params.pop(name, None)
+        if value is not None:
+            params[name] = value
+    return f"{request.path}?{params.urlencode()}" if params else request.path
+
+
 def incident_list(request):
-    page = paginate(request, incident_rows(Incident.objects.published()))
-    return render(request, "outages/incident_list.html", {"page": page})
+    """All incidents, or those matching a search and any filters, with facet counts."""
+    filters = IncidentFilter(request.GET, queryset=Incident.objects.published())
+    form = filters.form
+    valid = form.is_valid()
+    page = paginate(request, incident_rows(filters.qs))
+    query = form.cleaned_data.get("q", "") if valid else ""
+    if query:
+        found = search.snippets(page.object_list, query)
+        for incident in page.object_list:
+            incident.snippet = found.get(incident.pk)
+    chosen = {
+        name: request.GET[name]
+        for name in filters.filters
+        if name not in ("q", "sort") and request.GET.get(name)
+    }
+    active = [
+        (form[name].label, value, link_with(request, **{name: None}))
+        for name, value in chosen.items()
+    ]
+    facet_links = [
+        (
+            label,
+            [
+                (title, count, link_with(request, **{name: None if selected else key}), selected)
+                for key, title, count in values
+                for selected in [chosen.get(name) == key]
+            ],
+        )
+        for name, label, values in (facets(filters.qs) if valid else [])
+        if values
+    ]
+    errors = [
+        (form[name].label if name in form.fields else "", request.GET.get(name, ""), message)
+        for name, messages in form.errors.items()
+        for message in messages
+    ]
+    return render(
+        request,
+        "outages/incident_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "query": query,
+            "active": active,
+            "chosen": chosen,
+            "facets": facet_links,
+            "errors": errors,
+            "sorts": SORTS,
+            "sort": filters.sort_order() if valid else "newest",
+            "without_filters": link_with(request, **dict.fromkeys(chosen, None), sort=None),
+        },
+    )
 
 
 def incident_detail(request, slug):
-    incidents = (
-        Incident.objects.published()
-        .select_related("provider")
-        .prefetch_related(
-            services_with_provider(),
-            regions_with_provider(),
-            "sources",
-            Prefetch("events", queryset=TimelineEvent.objects.select_related("source")),
-            Prefetch(
-                "impacts",
-                queryset=CustomerImpact.objects.select_related(
-                    "customer", "source"
-                ).prefetch_related(services_with_provider()),
-            ),
-            Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.select_related("claimed_by", "settled_by"),
-            ),
-        )
-    )
+    incidents = full_incidents()
     incident = get_object_or_404(incidents, slug=slug)
     related = incident_rows(
         Incident.objects.published()
@@ -127,13 +150,18 @@ def incident_detail(request, slug):
 
 
 def provider_list(request):
-    providers = Provider.objects.annotate(
-        incident_count=Count(
-            "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
-        ),
-        service_count=Count("services", distinct=True),
-    ).select_related("as_customer")
-    return render(request, "outages/provider_list.html", {"providers": providers})
+    providers = (
+        Provider.objects.annotate(
+            incident_count=Count(
+                "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
+            ),
+            service_count=Count("services", distinct=True),
+        )
+        .select_related("as_customer")
+        .order_by("name")
+    )
+    page = paginate(request, providers, NAMES_PAGE_SIZE)
+    return render(request, "outages/provider_list.html", {"providers": page, "page": page})
 
 
 def provider_detail(request, slug):
@@ -179,7 +207,8 @@ def customer_list(request):
         .filter(incident_count__gt=0)
         .order_by("name")
     )
-    return render(request, "outages/customer_list.html", {"customers": customers})
+    page = paginate(request, customers, NAMES_PAGE_SIZE)
+    return render(request, "outages/customer_list.html", {"customers": page, "page": page})
 
 
 def customer_detail(request, slug):
@@ -201,7 +230,7 @@ def customer_detail(request, slug):
             impacts__incident__in=published.filter(impacts__customer=customer),
         )
         .annotate(shared=Count("impacts", distinct=True))
-        .order_by("-shared", "name")
+        .order_by("-shared", "name")[:NEIGHBOURS_SHOWN]
     )
     return render(
         request,

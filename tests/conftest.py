@@ -1,9 +1,11 @@
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
+from glob import glob
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.db import connections
 
 from outages.models import (
@@ -18,6 +20,7 @@ from outages.models import (
     Source,
     TimelineEvent,
 )
+from outages.search import update_index
 
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise refuse
 # database access from the live-server tests. Tests only, never in settings.
@@ -176,12 +179,31 @@ def add_incident(provider, service, region, customer, source, number, **fields):
 @pytest.fixture
 def make_incidents(provider, service, region, customer, source):
     def make(count, **fields):
-        return [
+        incidents = [
             add_incident(provider, service, region, customer, source, number, **fields)
             for number in range(1, count + 1)
         ]
+        update_index([incident.pk for incident in incidents])
+        return incidents
 
     return make
+
+
+@pytest.fixture(scope="module")
+def shipped_data(django_db_setup, django_db_blocker):
+    """The shipped fixtures, loaded and indexed once for a whole test module (read-only use).
+
+    Tests still run in their own transactions, so writes roll back; the rows are removed when
+    the module ends.
+    """
+    with django_db_blocker.unblock():
+        call_command("loaddata", *sorted(glob("fixtures/*.json")), verbosity=0)
+        call_command("update_search_index", verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        Incident.objects.all().delete()
+        for model in [Source, Customer, Service, Region, Provider]:
+            model.objects.all().delete()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ expect.set_options(timeout=10_000)
 @pytest.fixture
 def loaded(transactional_db):
     call_command("loaddata", *[str(path) for path in ALL_FILES], verbosity=0)
+    call_command("update_search_index", verbosity=0)
 
 
 def shoot(page, name):
@@ -48,12 +49,33 @@ def test_reader_goes_from_home_to_the_elb_incident_to_netflix_and_back(page, loa
     expect(page.get_by_role("heading", level=1)).to_contain_text("Elastic Load Balancing")
 
 
+def test_reader_searches_from_the_home_page_and_narrows_with_a_facet(page, loaded):
+    page.goto("/")
+    page.get_by_role("search", name="Search postmortems").get_by_role("searchbox").fill(
+        "load balancer christmas"
+    )
+    page.get_by_role("search", name="Search postmortems").get_by_role("button").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("load balancer christmas")
+    first = page.locator("table.incidents tbody tr").first
+    expect(first).to_contain_text("Netflix Christmas Eve 2012")
+    expect(first.locator("mark").first).to_be_visible()
+    shoot(page, "search-results")
+
+    page.get_by_role("complementary").get_by_role("link", name="Operational error").click()
+    expect(page.get_by_text("Filtered by:")).to_be_visible()
+    expect(page.locator("table.incidents tbody tr")).to_have_count(1)
+    shoot(page, "search-filtered")
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_pages_fit_the_screen(page, loaded, width):
     page.set_viewport_size({"width": width, "height": 800})
     for name, url in [
         ("home", "/"),
         ("incidents", "/incidents/"),
+        ("search", "/incidents/?q=netflix&sort=longest"),
+        ("filter-errors", "/incidents/?provider=nope&year=abc"),
         ("incident-elb", "/incidents/aws-elb-us-east-2012-12-24/"),
         ("provider-aws", "/providers/aws/"),
         ("service-elb", "/providers/aws/services/elb/"),

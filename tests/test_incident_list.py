@@ -1,6 +1,8 @@
+from datetime import timedelta
+
 import pytest
 
-from outages.models import Incident
+from outages.models import Customer, CustomerImpact, Incident
 from outages.views import PAGE_SIZE
 
 
@@ -51,6 +53,149 @@ def test_query_count_does_not_grow_with_incidents(
 ):
     make_incidents(count)
     # 1 count for the paginator, 2 the page of incidents with providers,
-    # 3 their services with providers, 4 their regions with providers, 5 customers hit.
-    with django_assert_num_queries(5):
+    # 3 their services with providers, 4 their regions with providers, 5 customers hit,
+    # 6-12 facet counts: providers, services, regions, customers, causes, years, impact levels.
+    with django_assert_num_queries(12):
         client.get("/incidents/")
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_filtered_search_query_count_does_not_grow(
+    client, make_incidents, customer, count, django_assert_num_queries
+):
+    make_incidents(count)
+    # 1 the customer filter's lookup, 2 count, 3 page, 4-6 services, regions, customers hit,
+    # 7 the snippets of the page's incidents, 8-14 the seven facet counts.
+    with django_assert_num_queries(14):
+        response = client.get("/incidents/", {"q": "incident", "customer": customer.slug})
+    assert response.status_code == 200
+
+
+def test_filters_combine_and_live_in_the_url(client, make_incidents, provider, service, region):
+    make_incidents(3)
+    Incident.objects.filter(slug="incident-2").update(
+        root_cause_category=Incident.Cause.SOFTWARE_BUG
+    )
+
+    html = client.get(
+        "/incidents/",
+        {
+            "provider": provider.slug,
+            "service": f"{provider.slug}.{service.slug}",
+            "region": f"{provider.slug}.{region.code}",
+            "cause": "software-bug",
+        },
+    ).content.decode()
+
+    assert "Incident 2<" in html
+    assert "Incident 1<" not in html and "Incident 3<" not in html
+    assert "1 incident<" in html
+
+
+def test_facets_count_the_current_results_and_link_to_narrower_lists(
+    client, make_incidents, provider
+):
+    make_incidents(3)
+    Incident.objects.filter(slug="incident-3").update(
+        root_cause_category=Incident.Cause.SOFTWARE_BUG
+    )
+
+    response = client.get("/incidents/", {"provider": provider.slug})
+
+    facets = dict(response.context["facets"])
+    assert [(title, count) for title, count, _, _ in facets["Root cause"]] == [
+        ("Operational error", 2),
+        ("Software bug", 1),
+    ]
+    ((title, count, href, selected),) = facets["Provider"]
+    assert (title, count, selected) == (provider.name, 3, True)
+    assert href == "/incidents/"  # choosing a selected value again removes it
+    _, _, bug_link, _ = facets["Root cause"][1]
+    assert "cause=software-bug" in bug_link and f"provider={provider.slug}" in bug_link
+
+
+def test_year_and_date_range(client, make_incidents):
+    make_incidents(3)  # started 24, 23 and 22 Dec 2012
+
+    by_range = client.get("/incidents/", {"since": "2012-12-23", "until": "2012-12-23"})
+    by_year = client.get("/incidents/", {"year": "2012"})
+    other_year = client.get("/incidents/", {"year": "2013"})
+
+    assert [i.slug for i in by_range.context["page"]] == ["incident-2"]
+    assert len(by_year.context["page"]) == 3
+    assert len(other_year.context["page"]) == 0
+    assert "No incidents match" in other_year.content.decode()
+
+
+def test_impact_filter_finds_incidents_where_customers_were_down(client, make_incidents):
+    make_incidents(2)
+    CustomerImpact.objects.filter(incident__slug="incident-2").update(level="degraded")
+
+    outage = client.get("/incidents/", {"impact": "outage"})
+    degraded = client.get("/incidents/", {"impact": "degraded"})
+
+    assert [i.slug for i in outage.context["page"]] == ["incident-1"]
+    assert [i.slug for i in degraded.context["page"]] == ["incident-2"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "first"),
+    [("newest", "incident-1"), ("oldest", "incident-3"), ("longest", "incident-2")],
+)
+def test_sort_orders(client, make_incidents, sort, first):
+    incidents = make_incidents(3)
+    longest = incidents[1]
+    longest.resolved_at = longest.started_at + timedelta(days=3)
+    longest.save()
+
+    response = client.get("/incidents/", {"sort": sort})
+
+    assert response.context["page"][0].slug == first
+
+
+def test_most_customers_hit_sort(client, make_incidents, customer):
+    incidents = make_incidents(3)
+    other = Customer.objects.create(name="Heroku", slug="heroku")
+    CustomerImpact.objects.create(incident=incidents[2], customer=other, level="outage")
+
+    response = client.get("/incidents/", {"sort": "customers"})
+
+    assert response.context["page"][0].slug == "incident-3"
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"provider": "no-such-provider"}, "There is no provider by that name."),
+        ({"service": "aws.nothing"}, "There is no service by that name."),
+        ({"service": "no-dot"}, "There is no service by that name."),
+        ({"region": "x" * 5000}, "There is no region by that name."),
+        ({"customer": "../../etc/passwd"}, "There is no customer by that name."),
+        ({"year": "abc"}, "Enter a number."),
+        ({"since": "2012-13-45"}, "Enter a valid date."),
+        ({"since": "2013-01-01", "until": "2012-01-01"}, "start of the date range is after"),
+        ({"cause": "aliens"}, "Select a valid choice."),
+        ({"sort": "random"}, "Select a valid choice."),
+        ({"q": "nul\x00byte"}, "Null characters are not allowed."),
+    ],
+)
+def test_invalid_filters_explain_themselves_and_show_nothing(
+    client, make_incidents, params, message
+):
+    make_incidents(2)
+
+    response = client.get("/incidents/", params)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert message in html
+    assert len(response.context["page"]) == 0
+    assert 'role="alert"' in html
+
+
+def test_pagination_keeps_the_filters(client, make_incidents, provider):
+    make_incidents(PAGE_SIZE + 1)
+
+    html = client.get("/incidents/", {"provider": provider.slug}).content.decode()
+
+    assert f'href="?provider={provider.slug}&amp;page=2"' in html

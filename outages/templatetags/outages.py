@@ -1,8 +1,10 @@
-"""Small template helpers: times in the source's zone beside UTC, and durations in words."""
+"""Small template helpers: times in the source's zone beside UTC, durations in words, and the
+feeds and JSON each page advertises."""
 
 import zoneinfo
 
 from django import template
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -62,3 +64,58 @@ def duration(delta):
     if hours:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{minutes} min"
+
+
+# For each page (by URL name): its feeds (Atom and RSS route prefix, and whether they take the
+# page's own URL arguments) and its JSON twin (route, and whether it takes them). Pages not named
+# here advertise the site-wide feed only.
+ALTERNATES = {
+    "home": ("incidents", False, "api_incidents", False),
+    "incident_list": ("incidents", False, "api_incidents", False),
+    "incident": ("incidents", False, "api_incident", True),
+    "provider_list": ("incidents", False, "api_providers", False),
+    "provider": ("provider", True, "api_provider", True),
+    "service": ("service", True, "api_service", True),
+    "region": ("region", True, "api_region", True),
+    "customer_list": ("incidents", False, "api_customers", False),
+    "customer": ("customer", True, "api_customer", True),
+}
+# Pages whose query string (search, filters) means the same to their feeds and JSON.
+KEEPS_QUERY = {"incident_list"}
+
+
+def feed_title(name, context, filtered):
+    """What the page's feed carries, in words (the feed classes title themselves the same way)."""
+    if name in ("provider", "service", "region", "customer") and context.get(name):
+        obj = context[name]
+        return {
+            "provider": lambda: f"{obj.name} incidents",
+            "service": lambda: f"{obj.provider.name} {obj.name} incidents",
+            "region": lambda: f"{obj.provider.name} {obj.code} incidents",
+            "customer": lambda: f"Incidents that hit {obj.name}",
+        }[name]()
+    return "These incidents" if filtered else "All incidents"
+
+
+@register.simple_tag(takes_context=True)
+def alternates(context):
+    """URLs of this page's Atom feed, RSS feed and JSON, for <link rel="alternate"> and links."""
+    request = context.get("request")
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match and match.namespace == "outages" else None
+    feed, feed_kwargs, api, api_kwargs = ALTERNATES.get(name, ("incidents", False, None, False))
+    kwargs = match.kwargs if match else {}
+    query = ""
+    if name in KEEPS_QUERY:
+        params = request.GET.copy()
+        params.pop("page", None)
+        query = f"?{params.urlencode()}" if params else ""
+    links = {
+        "atom": reverse(f"outages:{feed}_atom", kwargs=kwargs if feed_kwargs else None) + query,
+        "rss": reverse(f"outages:{feed}_rss", kwargs=kwargs if feed_kwargs else None) + query,
+        "json": None,
+        "title": feed_title(name, context, bool(query)),
+    }
+    if api:
+        links["json"] = reverse(f"outages:{api}", kwargs=kwargs if api_kwargs else None) + query
+    return links

@@ -1,0 +1,380 @@
+"""The read-only JSON API under /api/v1/: the reader pages' data, for programs.
+
+Each view starts from Incident.objects.published(), like the pages, and preloads what it
+serialises (see outages/serialise.py), so its query count does not grow with the data.
+
+Lists are pages of PAGE_SIZE: {"count", "page", "pages", "next", "previous", "results"}. Unlike
+the HTML pages, which show the nearest page for any ?page=, a ?page= that is not a whole number
+or is out of range answers 404 with {"error": ...}: a program walking pages should stop, not be
+handed the last page again under another number. Errors are JSON too: 404 {"error": ...} for
+anything unknown (drafts included), 400 {"errors": {field: [messages]}} for a bad filter.
+"""
+
+import functools
+
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, F, Q
+from django.http import JsonResponse, QueryDict
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from .filters import IncidentFilter, key_of, sort
+from .models import Customer, Incident, Provider, Region, Service
+from .queries import PAGE_SIZE, full_incidents, incident_rows, services_with_provider
+from .serialise import (
+    customer_ref,
+    impact_data,
+    incident_document,
+    incident_row,
+    incident_summary,
+    provider_ref,
+    region_ref,
+    service_ref,
+)
+
+
+class Problem(Exception):
+    """A request the API cannot answer, as its status and JSON body."""
+
+    def __init__(self, status, **body):
+        super().__init__(body)
+        self.status = status
+        self.body = body
+
+
+def answer(data, status=200):
+    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def api_view(view):
+    """GET and HEAD only; the view returns plain data, or raises Problem, and both become JSON."""
+
+    @require_safe
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return answer(view(request, *args, **kwargs))
+        except Problem as problem:
+            return answer(problem.body, status=problem.status)
+
+    return wrapped
+
+
+def get_or_404(queryset, description, **lookup):
+    try:
+        return queryset.get(**lookup)
+    except queryset.model.DoesNotExist:
+        # The same words for a draft as for a slug never used: drafts must not be discoverable.
+        raise Problem(404, error=f"There is no {description}.") from None
+
+
+def page_of(request, queryset, serialise):
+    """One page of `queryset` (by ?page=, default 1), each item through serialise(request, item).
+
+    Queries: one count, then one for the page (plus whatever the queryset prefetches). An empty
+    list still has its page 1.
+    """
+    paginator = Paginator(queryset, PAGE_SIZE)
+    number = request.GET.get("page") or "1"
+    try:
+        page = paginator.page(number)
+    except EmptyPage:
+        pages = f"{paginator.num_pages} page{'' if paginator.num_pages == 1 else 's'}"
+        raise Problem(404, error=f"There is no page {number}: this list has {pages}.") from None
+    except PageNotAnInteger:
+        raise Problem(404, error="The page number must be a whole number, 1 or more.") from None
+
+    def link(other):
+        params = request.GET.copy()
+        params["page"] = other
+        return request.build_absolute_uri(f"{request.path}?{params.urlencode()}")
+
+    return {
+        "count": paginator.count,
+        "page": page.number,
+        "pages": paginator.num_pages,
+        "next": link(page.next_page_number()) if page.has_next() else None,
+        "previous": link(page.previous_page_number()) if page.has_previous() else None,
+        "results": [serialise(request, item) for item in page.object_list],
+    }
+
+
+def filtered_list(request, name, value):
+    """The incident list (HTML and API) filtered to one provider, service, region or customer."""
+    query = QueryDict(mutable=True)
+    query[name] = value
+    return {
+        f"incidents_{kind}": request.build_absolute_uri(f"{reverse(route)}?{query.urlencode()}")
+        for kind, route in [("url", "outages:incident_list"), ("api", "outages:api_incidents")]
+    }
+
+
+def newest_first(incidents):
+    # The incident list's default order, so nested lists agree with it: unknown starts last on
+    # both databases, where the model's bare "-started_at" puts them first on PostgreSQL.
+    return sort(incidents, "newest")
+
+
+def published_count(relation):
+    """Count one relation's published incidents, as an annotation (drafts never count)."""
+    return Count(relation, filter=Q(**{f"{relation}__in": Incident.objects.published()}))
+
+
+# --- The index ------------------------------------------------------------------------------
+
+
+def url_template(request, name, *params):
+    # reverse() refuses braces and build_absolute_uri() would percent-encode them, so build the
+    # URL with the parameter names as slugs, then brace them.
+    url = request.build_absolute_uri(reverse(name, kwargs={param: param for param in params}))
+    for param in params:
+        url = url.replace(f"/{param}/", f"/{{{param}}}/")
+    return url
+
+
+@api_view
+def index(request):
+    def list_url(name):
+        return request.build_absolute_uri(reverse(name))
+
+    return {
+        "endpoints": {
+            "incidents": list_url("outages:api_incidents"),
+            "incident": url_template(request, "outages:api_incident", "slug"),
+            "incident_markdown": url_template(request, "outages:incident_markdown", "slug"),
+            "providers": list_url("outages:api_providers"),
+            "provider": url_template(request, "outages:api_provider", "slug"),
+            "services": list_url("outages:api_services"),
+            "service": url_template(request, "outages:api_service", "provider_slug", "slug"),
+            "regions": list_url("outages:api_regions"),
+            "region": url_template(request, "outages:api_region", "provider_slug", "code"),
+            "customers": list_url("outages:api_customers"),
+            "customer": url_template(request, "outages:api_customer", "slug"),
+        },
+        "incident_filters": list(IncidentFilter.base_filters),
+        "page_size": PAGE_SIZE,
+    }
+
+
+# --- Incidents ------------------------------------------------------------------------------
+
+
+@api_view
+def incident_list(request):
+    """The incident list page's results for the same query string (filters, ?q=, ?sort=)."""
+    filters = IncidentFilter(request.GET, queryset=Incident.objects.published())
+    if not filters.form.is_valid():
+        errors = filters.form.errors.get_json_data()
+        raise Problem(
+            400,
+            errors={
+                field: [error["message"] for error in field_errors]
+                for field, field_errors in errors.items()
+            },
+        )
+    # Queries: the filter lookups (one per ?provider=, ?service=, ... given), then the count,
+    # the page of incidents with providers, their services, regions and customers hit.
+    return page_of(request, incident_rows(filters.qs), incident_row)
+
+
+@api_view
+def incident_detail(request, slug):
+    incident = get_or_404(full_incidents(), f"published incident “{slug}”", slug=slug)
+    return incident_document(request, incident)
+
+
+# --- Providers, services, regions ---------------------------------------------------------
+
+
+def provider_data(request, provider):
+    """A provider as a list row; needs incident_count and service_count annotated."""
+    return {
+        **provider_ref(request, provider),
+        "homepage_url": provider.homepage_url,
+        "description": provider.description,
+        "incident_count": provider.incident_count,
+        "service_count": provider.service_count,
+    }
+
+
+def providers():
+    return Provider.objects.annotate(
+        incident_count=Count(
+            "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
+        ),
+        service_count=Count("services", distinct=True),
+    ).order_by("name", "slug")
+
+
+@api_view
+def provider_list(request):
+    return page_of(request, providers(), provider_data)
+
+
+@api_view
+def provider_detail(request, slug):
+    # Queries: 1 the provider with its counts and customer entry, 2 its services, 3 its regions,
+    # 4 the count of its published incidents, 5 the page of them.
+    provider = get_or_404(
+        providers().select_related("as_customer"), f"provider “{slug}”", slug=slug
+    )
+    services = provider.services.annotate(incident_count=published_count("incidents"))
+    regions = provider.regions.annotate(incident_count=published_count("incidents"))
+    also = provider.as_customer if hasattr(provider, "as_customer") else None
+    return {
+        **provider_data(request, provider),
+        "also_a_customer": customer_ref(request, also) if also else None,
+        "services": [
+            {**service_ref(request, service), "incident_count": service.incident_count}
+            for service in services
+        ],
+        "regions": [
+            {**region_ref(request, region), "incident_count": region.incident_count}
+            for region in regions
+        ],
+        **filtered_list(request, "provider", provider.slug),
+        "incidents": page_of(
+            request,
+            newest_first(Incident.objects.published().filter(provider=provider)).select_related(
+                "provider"
+            ),
+            incident_summary,
+        ),
+    }
+
+
+def service_data(request, service):
+    return {
+        **service_ref(request, service),
+        "provider": provider_ref(request, service.provider),
+        "description": service.description,
+        "incident_count": service.incident_count,
+    }
+
+
+def services():
+    return (
+        Service.objects.select_related("provider")
+        .annotate(incident_count=published_count("incidents"))
+        .order_by("provider__name", "name", "pk")
+    )
+
+
+@api_view
+def service_list(request):
+    return page_of(request, services(), service_data)
+
+
+@api_view
+def service_detail(request, provider_slug, slug):
+    service = get_or_404(
+        services(),
+        f"service “{slug}” of provider “{provider_slug}”",
+        provider__slug=provider_slug,
+        slug=slug,
+    )
+    return keyed_detail(request, service, service_data(request, service), "service", "services")
+
+
+def keyed_detail(request, obj, data, filter_name, incident_lookup):
+    """A service or region with a page of its published incidents.
+
+    Queries: 1 the object with its provider and count (by the caller), 2 the count of its
+    incidents, 3 the page.
+    """
+    incidents = (
+        Incident.objects.published().filter(**{incident_lookup: obj}).select_related("provider")
+    )
+    return {
+        **data,
+        **filtered_list(request, filter_name, key_of(obj)),
+        "incidents": page_of(request, newest_first(incidents), incident_summary),
+    }
+
+
+def region_data(request, region):
+    return {
+        **region_ref(request, region),
+        "provider": provider_ref(request, region.provider),
+        "incident_count": region.incident_count,
+    }
+
+
+def regions():
+    return (
+        Region.objects.select_related("provider")
+        .annotate(incident_count=published_count("incidents"))
+        .order_by("provider__name", "code", "pk")
+    )
+
+
+@api_view
+def region_list(request):
+    return page_of(request, regions(), region_data)
+
+
+@api_view
+def region_detail(request, provider_slug, code):
+    region = get_or_404(
+        regions(),
+        f"region “{code}” of provider “{provider_slug}”",
+        provider__slug=provider_slug,
+        code=code,
+    )
+    return keyed_detail(request, region, region_data(request, region), "region", "regions")
+
+
+# --- Customers ------------------------------------------------------------------------------
+
+
+def customers():
+    """Customers named by at least one published incident, however they were hit."""
+    return (
+        Customer.objects.annotate(incident_count=published_count("impacts__incident"))
+        .filter(incident_count__gt=0)
+        .order_by("name", "slug")
+    )
+
+
+def customer_data(request, customer):
+    return {
+        **customer_ref(request, customer),
+        # The customer's own site; `url` is its page here, as everywhere in the API.
+        "homepage_url": customer.url,
+        "description": customer.description,
+        "incident_count": customer.incident_count,
+    }
+
+
+@api_view
+def customer_list(request):
+    return page_of(request, customers(), customer_data)
+
+
+def incident_with_impact(request, impact):
+    return {
+        **incident_summary(request, impact.incident),
+        "impact": impact_data(request, impact, customer=False),
+    }
+
+
+@api_view
+def customer_detail(request, slug):
+    # Queries: 1 the customer with its count and provider entry, 2 the count of its impacts in
+    # published incidents, 3 the page of them with incident, provider and source, 4 their
+    # services with providers.
+    customer = get_or_404(customers().select_related("provider"), f"customer “{slug}”", slug=slug)
+    impacts = (
+        customer.impacts.filter(incident__in=Incident.objects.published())
+        .select_related("incident__provider", "source")
+        .prefetch_related(services_with_provider())
+        .order_by(F("incident__started_at").desc(nulls_last=True), "incident__slug")
+    )
+    return {
+        **customer_data(request, customer),
+        "also_a_provider": provider_ref(request, customer.provider) if customer.provider else None,
+        # The filtered list holds the incidents that took this customer down or degraded it;
+        # `incidents` below also has those where it was named but not (or not known to be) hit.
+        **filtered_list(request, "customer", customer.slug),
+        "incidents": page_of(request, impacts, incident_with_impact),
+    }

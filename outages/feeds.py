@@ -1,0 +1,223 @@
+"""Atom and RSS feeds of published incidents: all of them (with the incident list's filters), and
+those of one provider, service, region or customer."""
+
+import re
+from datetime import UTC
+
+from django.contrib.syndication.views import Feed
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from .filters import IncidentFilter, sort
+from .models import Customer, CustomerImpact, Incident, Provider, Region, Service, TimelineEvent
+from .templatetags.outages import feed_title
+
+FEED_SIZE = 50
+
+# Characters XML 1.0 cannot carry. Django's feed generator raises on the C0 controls (a 500),
+# lone surrogates cannot be encoded at all, and U+FFFE/U+FFFF would make readers reject the feed.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text):
+    """Text as a feed can carry it, whatever an editor typed."""
+    return NOT_XML.sub("", str(text))
+
+
+def feed_items(incidents):
+    """The first incidents, with everything an item shows preloaded: a fixed number of queries."""
+    return incidents.select_related("provider").prefetch_related(
+        "services",
+        "regions",
+        Prefetch(
+            "events", queryset=TimelineEvent.objects.filter(is_key_event=True), to_attr="key_events"
+        ),
+    )[:FEED_SIZE]
+
+
+def utc(moment):
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+class IncidentFeed(Feed):
+    """What every item looks like; subclasses choose the object and its incidents."""
+
+    item_guid_is_permalink = False
+
+    def items(self, obj):
+        return feed_items(sort(self.incidents(obj), "newest"))
+
+    def name(self, obj):
+        # Worded as the page's <link rel="alternate"> names its feed.
+        return feed_title(self.kind, {self.kind: obj}, False)
+
+    def title(self, obj):
+        return xml_text(f"postmortems: {self.name(obj)}")
+
+    def link(self, obj):
+        return obj.get_absolute_url()
+
+    def description(self, obj):
+        return xml_text(f"{self.name(obj)}, from postmortems, a knowledge base of cloud outages.")
+
+    def subtitle(self, obj):
+        return self.description(obj)
+
+    def item_title(self, incident):
+        # Plain text, escaped once by the generator. Django's default escapes twice (#6533) for
+        # readers that render RSS titles as HTML, which shows every other reader "AT&amp;T".
+        return xml_text(incident.title)
+
+    def item_description(self, incident):
+        events = format_html_join(
+            "",
+            "<li>{}{} {}</li>",
+            (
+                (
+                    f"{event.time_as_stated} · " if event.time_as_stated else "",
+                    utc(event.occurred_at),
+                    mark_safe(event.description_html),  # sanitised when rendered from Markdown
+                )
+                for event in incident.key_events
+            ),
+        )
+        timeline = format_html("<h2>Key events</h2><ul>{}</ul>", events) if events else ""
+        return xml_text(incident.summary_html + timeline)
+
+    def item_guid(self, incident):
+        # The primary key, not the slug: an edited slug must not make readers see a new entry.
+        return f"urn:postmortems:incident:{incident.pk}"
+
+    def item_pubdate(self, incident):
+        return incident.started_at or incident.updated_at
+
+    def item_updateddate(self, incident):
+        # Also what the feed's own date and its Last-Modified header are taken from.
+        return incident.updated_at
+
+    def item_author_name(self, incident):
+        return xml_text(incident.provider.name)
+
+    def item_categories(self, incident):
+        names = [incident.get_root_cause_category_display()]
+        names += [service.name for service in incident.services.all()]
+        names += [region.code for region in incident.regions.all()]
+        return [xml_text(name) for name in names]
+
+
+class IncidentsFeed(IncidentFeed):
+    """All published incidents, narrowed by the incident list's query string."""
+
+    def get_object(self, request):
+        return IncidentFilter(request.GET, queryset=Incident.objects.published(), request=request)
+
+    def items(self, filters):
+        # In the list page's order: newest first, unless ?q= or ?sort= says otherwise.
+        return feed_items(filters.qs)
+
+    def name(self, filters):
+        active = [
+            f"{(filters.form[name].label or name).lower()} “{value}”"
+            for name, value in filters.data.items()
+            if name in filters.filters and name != "sort" and value
+        ]
+        return f"Incidents matching {', '.join(active)}" if active else "All incidents"
+
+    def link(self, filters):
+        params = filters.data.copy()
+        params.pop("page", None)
+        query = f"?{params.urlencode()}" if params else ""
+        return reverse("outages:incident_list") + query
+
+    def feed_url(self, filters):
+        return filters.request.get_full_path()
+
+
+class ProviderFeed(IncidentFeed):
+    kind = "provider"
+
+    def get_object(self, request, slug):
+        return get_object_or_404(Provider, slug=slug)
+
+    def incidents(self, provider):
+        return Incident.objects.published().filter(provider=provider)
+
+
+class ServiceFeed(IncidentFeed):
+    kind = "service"
+
+    def get_object(self, request, provider_slug, slug):
+        return get_object_or_404(
+            Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
+        )
+
+    def incidents(self, service):
+        return Incident.objects.published().filter(services=service)
+
+
+class RegionFeed(IncidentFeed):
+    kind = "region"
+
+    def get_object(self, request, provider_slug, code):
+        return get_object_or_404(
+            Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
+        )
+
+    def incidents(self, region):
+        return Incident.objects.published().filter(regions=region)
+
+
+class CustomerFeed(IncidentFeed):
+    kind = "customer"
+
+    def get_object(self, request, slug):
+        return get_object_or_404(Customer, slug=slug)
+
+    def incidents(self, customer):
+        # Every level of being hit counts here, "affected (extent not reported)" included.
+        hit = customer.impacts.exclude(level=CustomerImpact.Level.NOT_AFFECTED)
+        return Incident.objects.published().filter(pk__in=hit.values("incident"))
+
+
+class IncidentsAtom(IncidentsFeed):
+    feed_type = Atom1Feed
+
+
+class IncidentsRss(IncidentsFeed):
+    pass
+
+
+class ProviderAtom(ProviderFeed):
+    feed_type = Atom1Feed
+
+
+class ProviderRss(ProviderFeed):
+    pass
+
+
+class ServiceAtom(ServiceFeed):
+    feed_type = Atom1Feed
+
+
+class ServiceRss(ServiceFeed):
+    pass
+
+
+class RegionAtom(RegionFeed):
+    feed_type = Atom1Feed
+
+
+class RegionRss(RegionFeed):
+    pass
+
+
+class CustomerAtom(CustomerFeed):
+    feed_type = Atom1Feed
+
+
+class CustomerRss(CustomerFeed):
+    pass

@@ -1,0 +1,223 @@
+"""Incidents and the rows around them as plain data for the JSON API, and the one queryset that
+preloads a whole incident (the API's incident, and the Markdown download, read it).
+
+The functions that shape data never query: each names the preloading it expects, so a view that
+forgets some shows up in its query-count test rather than as an N+1 in production.
+
+Conventions every endpoint shares: `url` is the reader's HTML page and `api` its JSON twin, both
+absolute; times are ISO 8601 in UTC with a "Z", or null when not known; a choice field is its
+value (what the filters take) with the words beside it in `<field>_label`.
+"""
+
+from datetime import UTC
+
+from django.urls import reverse
+
+from .filters import key_of
+from .models import (
+    MILESTONES,
+    POSTMORTEM_SECTIONS,
+)
+from .templatetags.outages import duration
+
+# --- Values ---------------------------------------------------------------------------------
+
+
+def utc(moment):
+    """ISO 8601 in UTC with a "Z" (2012-12-24T20:24:00Z), or None when the time is not known."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def span(delta):
+    """A duration as whole seconds and in words, or None when one of its ends is not known."""
+    if delta is None:
+        return None
+    return {"seconds": int(delta.total_seconds()), "text": duration(delta)}
+
+
+def choice(obj, name):
+    """A choice field as its value and its words, e.g. {"kind": "trigger", "kind_label": ...}."""
+    return {name: getattr(obj, name), f"{name}_label": getattr(obj, f"get_{name}_display")()}
+
+
+def links(request, obj, api_name, *args):
+    return {
+        "url": request.build_absolute_uri(obj.get_absolute_url()),
+        "api": request.build_absolute_uri(reverse(api_name, args=args)),
+    }
+
+
+# --- Reference rows, as other rows point to them -----------------------------------------------
+
+
+def provider_ref(request, provider):
+    return {
+        "name": provider.name,
+        "slug": provider.slug,
+        **links(request, provider, "outages:api_provider", provider.slug),
+    }
+
+
+def service_ref(request, service):
+    """Needs the service's provider preloaded (services_with_provider)."""
+    return {
+        "name": service.name,
+        "slug": service.slug,
+        "key": key_of(service),  # what ?service= takes
+        **links(request, service, "outages:api_service", service.provider.slug, service.slug),
+    }
+
+
+def region_ref(request, region):
+    """Needs the region's provider preloaded (regions_with_provider)."""
+    return {
+        "code": region.code,
+        "name": region.name,
+        "key": key_of(region),  # what ?region= takes
+        **links(request, region, "outages:api_region", region.provider.slug, region.code),
+    }
+
+
+def customer_ref(request, customer):
+    return {
+        "name": customer.name,
+        "slug": customer.slug,
+        **links(request, customer, "outages:api_customer", customer.slug),
+    }
+
+
+def source_ref(source):
+    """Who said it, for a row that cites a source; the incident's `sources` has the rest."""
+    if source is None:
+        return None
+    return {"title": source.title, "publisher": source.publisher, "url": source.url}
+
+
+def source_full(source):
+    return {
+        "title": source.title,
+        "publisher": source.publisher,
+        "author": source.author,
+        "published_on": source.published_on.isoformat() if source.published_on else None,
+        "date_note": source.date_note,
+        "url": source.url,
+        **choice(source, "kind"),
+        "note": source.note,
+    }
+
+
+# --- Incidents ------------------------------------------------------------------------------
+
+
+def incident_summary(request, incident):
+    """An incident as a line in someone else's list. Needs its provider (select_related)."""
+    return {
+        "title": incident.title,
+        "slug": incident.slug,
+        **links(request, incident, "outages:api_incident", incident.slug),
+        "provider": provider_ref(request, incident.provider),
+        **choice(incident, "root_cause_category"),
+        "started_at": utc(incident.started_at),
+        "resolved_at": utc(incident.resolved_at),
+    }
+
+
+def incident_row(request, incident):
+    """An incident as a row of the incident list. Needs views.incident_rows() preloading."""
+    return {
+        **incident_summary(request, incident),
+        "services": [service_ref(request, service) for service in incident.services.all()],
+        "regions": [region_ref(request, region) for region in incident.regions.all()],
+        "time_to_resolve": span(incident.time_to_resolve),
+        "customers_hit": [
+            {**customer_ref(request, impact.customer), **choice(impact, "level")}
+            for impact in incident.customers_hit
+        ],
+    }
+
+
+def incident_document(request, incident):
+    """Everything a reader sees about one incident. Needs full_incidents() preloading."""
+    return {
+        "title": incident.title,
+        "slug": incident.slug,
+        **links(request, incident, "outages:api_incident", incident.slug),
+        "markdown_url": request.build_absolute_uri(
+            reverse("outages:incident_markdown", args=[incident.slug])
+        ),
+        "provider": provider_ref(request, incident.provider),
+        "services": [service_ref(request, service) for service in incident.services.all()],
+        "regions": [region_ref(request, region) for region in incident.regions.all()],
+        **choice(incident, "root_cause_category"),
+        "time_zone": incident.time_zone,
+        "milestones": {name: utc(getattr(incident, name)) for name in MILESTONES},
+        "durations": {
+            "time_to_detect": span(incident.time_to_detect),
+            "time_to_mitigate": span(incident.time_to_mitigate),
+            "time_to_resolve": span(incident.time_to_resolve),
+        },
+        **sections(incident),
+        "timeline": [
+            {
+                "position": event.position,
+                "occurred_at": utc(event.occurred_at),
+                **choice(event, "precision"),
+                "time_as_stated": event.time_as_stated,
+                **choice(event, "kind"),
+                "is_key_event": event.is_key_event,
+                "description": event.description,
+                "description_html": event.description_html,
+                "source": source_ref(event.source),
+            }
+            for event in incident.events.all()
+        ],
+        "customers": [impact_data(request, impact) for impact in incident.impacts.all()],
+        "action_items": [
+            {
+                "position": item.position,
+                "description": item.description,
+                **choice(item, "kind"),
+                **choice(item, "status"),
+                "source": source_ref(item.source),
+            }
+            for item in incident.action_items.all()
+        ],
+        "corrections": [
+            {
+                "position": correction.position,
+                "claim": correction.claim,
+                "fact": correction.fact,
+                "claimed_by": source_ref(correction.claimed_by),
+                "settled_by": source_ref(correction.settled_by),
+            }
+            for correction in incident.corrections.all()
+        ],
+        "sources": [source_full(source) for source in incident.sources.all()],
+        "updated_at": utc(incident.updated_at),
+    }
+
+
+def sections(incident):
+    """Summary, impact, root cause, ... as the editors' Markdown and as the sanitised HTML stored
+    when the row was saved (never rendered again here)."""
+    data = {}
+    for name in POSTMORTEM_SECTIONS:
+        data[name] = getattr(incident, name)
+        data[f"{name}_html"] = getattr(incident, f"{name}_html")
+    return data
+
+
+def impact_data(request, impact, customer=True):
+    """How one customer was hit. Needs its customer, source and services (with providers)."""
+    return {
+        **({"customer": customer_ref(request, impact.customer)} if customer else {}),
+        **choice(impact, "level"),
+        "description": impact.description,
+        "description_html": impact.description_html,
+        "services": [service_ref(request, service) for service in impact.services.all()],
+        "started_at": utc(impact.started_at),
+        "ended_at": utc(impact.ended_at),
+        "source": source_ref(impact.source),
+    }
