@@ -22,6 +22,7 @@ setup: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py loaddata fixtures/*.json
 	$(BIN)/python manage.py update_search_index
+	$(BIN)/python manage.py createinitialrevisions outages.Incident outages.Source --comment "Loaded from the shipped fixtures."
 
 run: setup
 	@echo ""

@@ -2,6 +2,8 @@
 
 import zoneinfo
 
+import reversion
+from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -185,6 +187,7 @@ class SourceManager(models.Manager):
         return self.get(url=url)
 
 
+@reversion.register()
 class Source(models.Model):
     class Kind(models.TextChoices):
         OFFICIAL = "official", "Official postmortem"
@@ -229,6 +232,10 @@ class IncidentQuerySet(models.QuerySet):
         """The one rule for what readers may see. Every public page, feed and export uses it."""
         return self.filter(status=Incident.Status.PUBLISHED)
 
+    def withdrawn(self):
+        """Taken down: readers are told so (410), with the reason, but see nothing else."""
+        return self.filter(status=Incident.Status.WITHDRAWN)
+
 
 class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
     def get_by_natural_key(self, slug):
@@ -239,10 +246,13 @@ MILESTONES = ["started_at", "detected_at", "mitigated_at", "resolved_at"]
 POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
 
 
+@reversion.register(follow=["events", "impacts", "action_items", "corrections"])
 class Incident(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        REVIEW = "review", "In review"
         PUBLISHED = "published", "Published"
+        WITHDRAWN = "withdrawn", "Withdrawn"
 
     class Cause(models.TextChoices):
         OPERATIONAL_ERROR = "operational-error", "Operational error"
@@ -254,7 +264,12 @@ class Incident(models.Model):
         OTHER = "other", "Other"
 
     title = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        error_messages={"unique": "Another incident already uses this slug. Choose another one."},
+        help_text="The incident's address: /incidents/<slug>/. Lowercase words and hyphens.",
+    )
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="incidents")
     services = models.ManyToManyField(Service, blank=True, related_name="incidents")
     regions = models.ManyToManyField(Region, blank=True, related_name="incidents")
@@ -276,7 +291,23 @@ class Incident(models.Model):
         null=True, blank=True, help_text="When the provider declared normal operation."
     )
     root_cause_category = models.CharField(max_length=30, choices=Cause.choices)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    withdrawn_reason = models.TextField(
+        blank=True, help_text="Why the incident was taken down; readers see this at its address."
+    )
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    # Optimistic locking: every save through the admin checks and bumps it (outages.admin).
+    version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(
         default=timezone.now,
         editable=False,
@@ -330,6 +361,7 @@ class Incident(models.Model):
                 name="incident_resolved_after_mitigated",
             ),
         ]
+        permissions = [("publish_incident", "Can publish and withdraw incidents")]
         indexes = [
             # Every public list: published incidents, newest first.
             models.Index(fields=["status", "-started_at"], name="incident_published_newest"),
@@ -435,6 +467,7 @@ class IncidentChild(models.Model):
     natural_key.dependencies = ["outages.incident"]
 
 
+@reversion.register()
 class TimelineEvent(IncidentChild):
     class Precision(models.TextChoices):
         MINUTE = "minute", "To the minute"
@@ -485,6 +518,7 @@ class CustomerImpactManager(models.Manager):
         return self.get(incident__slug=incident_slug, customer__slug=customer_slug)
 
 
+@reversion.register()
 class CustomerImpact(models.Model):
     class Level(models.TextChoices):
         OUTAGE = "outage", "Down"
@@ -538,6 +572,7 @@ class CustomerImpact(models.Model):
             raise ValidationError({"ended_at": "The impact cannot end before it started."})
 
 
+@reversion.register()
 class ActionItem(IncidentChild):
     class Kind(models.TextChoices):
         PREVENT = "prevent", "Prevent"
@@ -572,6 +607,7 @@ class ActionItem(IncidentChild):
         return self.description[:60]
 
 
+@reversion.register()
 class Correction(IncidentChild):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="corrections")
     claim = models.TextField("the claim as published")

@@ -40,29 +40,27 @@ def incident_rows(queryset):
     )
 
 
-def full_incidents():
-    """Published incidents with every row a whole postmortem shows, in nine queries:
+def full_incidents(incidents=None):
+    """Incidents (published ones unless given others) with every row a whole postmortem shows,
+    in nine queries:
     1 the incident with its provider, 2 services, 3 regions (each with its provider), 4 sources,
     5 timeline events with their source, 6 customer impacts with customer and source, 7 the
     impacts' services, 8 action items with their source, 9 corrections with both sources."""
-    return (
-        Incident.objects.published()
-        .select_related("provider")
-        .prefetch_related(
-            services_with_provider(),
-            regions_with_provider(),
-            "sources",
-            Prefetch("events", queryset=TimelineEvent.objects.select_related("source")),
-            Prefetch(
-                "impacts",
-                queryset=CustomerImpact.objects.select_related(
-                    "customer", "source"
-                ).prefetch_related(services_with_provider()),
+    incidents = Incident.objects.published() if incidents is None else incidents
+    return incidents.select_related("provider").prefetch_related(
+        services_with_provider(),
+        regions_with_provider(),
+        "sources",
+        Prefetch("events", queryset=TimelineEvent.objects.select_related("source")),
+        Prefetch(
+            "impacts",
+            queryset=CustomerImpact.objects.select_related("customer", "source").prefetch_related(
+                services_with_provider()
             ),
-            Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.select_related("claimed_by", "settled_by"),
-            ),
-        )
+        ),
+        Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
+        Prefetch(
+            "corrections",
+            queryset=Correction.objects.select_related("claimed_by", "settled_by"),
+        ),
     )

@@ -1,11 +1,13 @@
 """Reader pages. Each view starts from Incident.objects.published() and preloads what its
 template touches, so the number of queries per page does not grow with the data."""
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_cache_control
 
-from . import search
+from . import history, search
 from .filters import SORTS, IncidentFilter, facets
 from .models import (
     Customer,
@@ -126,8 +128,25 @@ def incident_list(request):
 
 
 def incident_detail(request, slug):
-    incidents = full_incidents()
-    incident = get_object_or_404(incidents, slug=slug)
+    incident = full_incidents().filter(slug=slug).first()
+    if incident is None:
+        return unpublished_incident(request, slug)
+    return incident_page(request, incident)
+
+
+def unpublished_incident(request, slug):
+    """Staff preview anything at its public address; readers learn only of withdrawals."""
+    if request.user.is_staff:
+        incident = get_object_or_404(full_incidents(Incident.objects.all()), slug=slug)
+        response = incident_page(request, incident, preview=True)
+        # A preview must never be kept by a browser or a shared cache.
+        patch_cache_control(response, no_store=True, private=True)
+        return response
+    withdrawn = get_object_or_404(Incident.objects.withdrawn(), slug=slug)
+    return render(request, "outages/incident_withdrawn.html", {"incident": withdrawn}, status=410)
+
+
+def incident_page(request, incident, preview=False):
     related = incident_rows(
         Incident.objects.published()
         .exclude(pk=incident.pk)
@@ -145,7 +164,15 @@ def incident_detail(request, slug):
         .distinct()
     )[:10]
     return render(
-        request, "outages/incident_detail.html", {"incident": incident, "related": related}
+        request,
+        "outages/incident_detail.html",
+        {
+            "incident": incident,
+            "related": related,
+            "preview": preview,
+            "changes": history.public_changes(incident),
+            "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
+        },
     )
 
 

@@ -6,6 +6,7 @@ development key by accident.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     # Search expressions (SearchVector, SearchHeadline); harmless on SQLite.
     "django.contrib.postgres",
     "django_filters",
+    "reversion",
+    "axes",
     "outages",
 ]
 
@@ -70,6 +73,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout response.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses logins from a locked-out client before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "postmortems.urls"
@@ -132,6 +143,20 @@ WHITENOISE_AUTOREFRESH = DEBUG
 WHITENOISE_USE_FINDERS = DEBUG
 
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one user name from
+# one address, that pair is refused for AXES_COOLOFF_MINUTES. Keying on the pair means a
+# stranger cannot lock a colleague out from elsewhere, and one address cannot guess on forever.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+# Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER so the real client address is used.
+
+SESSION_COOKIE_HTTPONLY = True
+# Show editor names in the public change log? Off by default: readers see dates and changes.
+PUBLIC_CHANGE_LOG_NAMES = env_bool("PUBLIC_CHANGE_LOG_NAMES", False)
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)

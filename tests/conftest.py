@@ -132,6 +132,7 @@ def add_incident(provider, service, region, customer, source, number, **fields):
         resolved_at=started + timedelta(hours=23, minutes=41),
         root_cause_category=Incident.Cause.OPERATIONAL_ERROR,
         status=Incident.Status.PUBLISHED,
+        published_at=START,
         summary=f"Summary of incident {number}.",
         root_cause="A *maintenance* process.",
         **fields,

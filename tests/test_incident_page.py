@@ -74,12 +74,13 @@ def test_query_count_does_not_grow_with_incidents(
     # 1 incident with provider, 2 its services with providers, 3 its regions with providers,
     # 4 sources, 5 events with sources, 6 impacts with customers and sources, 7 impact services,
     # 8 action items, 9 corrections, 10 related incidents with provider,
-    # 11-13 the related incidents' services, regions and customers hit.
-    with django_assert_num_queries(13):
+    # 11-13 the related incidents' services, regions and customers hit,
+    # 14 the public change log (the incident's revisions).
+    with django_assert_num_queries(14):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
     # As above; with no related incidents their three prefetches are skipped.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         client.get(incident.get_absolute_url())

@@ -1,0 +1,318 @@
+"""The incident's editing screens: the form with its inlines, the workflow buttons and actions,
+revision history with diffs and restore, recovery of deleted incidents, and Markdown preview."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+from reversion.admin import VersionAdmin
+from reversion.models import Version
+
+from . import history, search, workflow
+from .editing import CorrectionFormSet, IncidentForm, SourcesAttachedFormSet, TimelineEventForm
+from .models import ActionItem, Correction, CustomerImpact, Incident, TimelineEvent
+from .rendering import check_markdown, render_markdown
+
+
+class TimelineEventInline(admin.StackedInline):
+    model = TimelineEvent
+    form = TimelineEventForm
+    formset = SourcesAttachedFormSet
+    extra = 0
+    autocomplete_fields = ["source"]
+    fields = [
+        ("position", "occurred_at", "precision", "time_as_stated"),
+        ("kind", "is_key_event", "source"),
+        "description",
+    ]
+
+
+class CustomerImpactInline(admin.StackedInline):
+    model = CustomerImpact
+    formset = SourcesAttachedFormSet
+    extra = 0
+    autocomplete_fields = ["customer", "services", "source"]
+    fields = [
+        ("customer", "level", "source"),
+        "services",
+        ("started_at", "ended_at"),
+        "description",
+    ]
+
+
+class ActionItemInline(admin.TabularInline):
+    model = ActionItem
+    formset = SourcesAttachedFormSet
+    extra = 0
+    autocomplete_fields = ["source"]
+
+
+class CorrectionInline(admin.StackedInline):
+    model = Correction
+    formset = CorrectionFormSet
+    extra = 0
+    autocomplete_fields = ["claimed_by", "settled_by"]
+    fields = ["position", "claim", "fact", ("claimed_by", "settled_by")]
+
+
+class YearFilter(admin.SimpleListFilter):
+    title = "year"
+    parameter_name = "year"
+
+    def lookups(self, request, model_admin):
+        years = Incident.objects.dates("started_at", "year", order="DESC")
+        return [(str(day.year), str(day.year)) for day in years]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        if not self.value().isdigit():
+            return queryset.none()
+        return queryset.filter(started_at__year=int(self.value()))
+
+
+def run_transition(modeladmin, request, queryset, name):
+    done = 0
+    for incident in queryset:
+        try:
+            workflow.apply(incident, name, request.user)
+            done += 1
+        except (PermissionDenied, ValidationError) as error:
+            modeladmin.message_user(request, " ".join(error_messages(error)), messages.ERROR)
+    if done:
+        label = workflow.TRANSITIONS[name].label.lower()
+        modeladmin.message_user(request, f"{label.capitalize()}: {done} incident(s).")
+
+
+def error_messages(error):
+    return error.messages if isinstance(error, ValidationError) else [str(error)]
+
+
+@admin.register(Incident)
+class IncidentAdmin(VersionAdmin):
+    form = IncidentForm
+    change_form_template = "admin/outages/incident/change_form.html"
+    object_history_template = "admin/outages/incident/object_history.html"
+    list_display = ["title", "provider", "started_at", "root_cause_category", "status"]
+    list_filter = ["status", "provider", "services", "root_cause_category", YearFilter]
+    list_select_related = ["provider"]
+    search_fields = ["title", "slug", "summary"]
+    date_hierarchy = "started_at"
+    prepopulated_fields = {"slug": ["title"]}
+    autocomplete_fields = ["provider", "services", "regions", "sources"]
+    readonly_fields = ["status", "published_at", "published_by", "updated_at"]
+    save_on_top = True
+    history_latest_first = True
+    actions = ["submit_for_review", "return_to_draft", "publish"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "provider", "services", "regions", "loaded_version"]}),
+        (
+            "When",
+            {
+                "description": "Enter times in UTC; pages show them in this zone and in UTC.",
+                "fields": ["time_zone", "started_at", "detected_at", "mitigated_at", "resolved_at"],
+            },
+        ),
+        (
+            "Postmortem (Markdown)",
+            {
+                "fields": [
+                    "root_cause_category",
+                    "summary",
+                    "impact",
+                    "root_cause",
+                    "detection",
+                    "response",
+                    "lessons",
+                ]
+            },
+        ),
+        ("Sources", {"fields": ["sources"]}),
+        (
+            "Workflow",
+            {
+                "fields": [
+                    "status",
+                    ("published_at", "published_by"),
+                    "updated_at",
+                    "withdrawn_reason",
+                ]
+            },
+        ),
+    ]
+    inlines = [TimelineEventInline, CustomerImpactInline, ActionItemInline, CorrectionInline]
+
+    class Media:
+        css = {"all": ["outages/admin/editing.css"]}
+        js = ["outages/admin/preview.js"]
+
+    # --- Permissions: the server decides, whatever the buttons show ----------------------
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and workflow.can_edit(request.user, obj)
+
+    def has_publish_permission(self, request):
+        return workflow.is_publisher(request.user)
+
+    # --- Saving ---------------------------------------------------------------------------
+
+    def save_related(self, request, form, formsets, change):
+        # Runs after the incident and every inline row are saved: the one place where the
+        # whole incident is known to be current, so feeds and search catch timeline edits too.
+        super().save_related(request, form, formsets, change)
+        incident = form.instance
+        if change and (form.has_changed() or any(formset.has_changed() for formset in formsets)):
+            incident.touch()
+        search.update_index([incident.pk])
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # IncidentForm.clean() holds the row lock and checked the number is current.
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+        request.saved_incident = obj
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return self.then_transition(request, super().add_view(request, form_url, extra_context))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        return self.then_transition(request, response)
+
+    def then_transition(self, request, response):
+        """After a save (and its revision, which VersionAdmin closes around these views), move
+        the incident on if a workflow button was pressed: a second revision, so the history
+        shows both and a refused step never loses the edit."""
+        incident = getattr(request, "saved_incident", None)
+        name = request.POST.get("_transition") if request.method == "POST" else None
+        if name and incident is not None and response.status_code == 302:
+            self.apply_transition(request, incident, name)
+            return redirect("admin:outages_incident_change", incident.pk)
+        return response
+
+    def apply_transition(self, request, incident, name):
+        try:
+            workflow.apply(incident, name, request.user)
+        except (PermissionDenied, ValidationError) as error:
+            for message in error_messages(error):
+                self.message_user(request, f"Saved, but not moved on: {message}", messages.ERROR)
+        else:
+            label = workflow.TRANSITIONS[name].label
+            self.message_user(request, f"{label}: done.", messages.SUCCESS)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["transitions"] = workflow.available(request.user, obj) if obj else []
+        context["preview_url"] = reverse("admin:outages_incident_preview")
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # --- Actions --------------------------------------------------------------------------
+
+    @admin.action(description="Submit selected incidents for review", permissions=["change"])
+    def submit_for_review(self, request, queryset):
+        run_transition(self, request, queryset, "submit")
+
+    @admin.action(description="Return selected incidents to draft", permissions=["change"])
+    def return_to_draft(self, request, queryset):
+        run_transition(self, request, queryset, "return")
+
+    @admin.action(description="Publish selected incidents", permissions=["publish"])
+    def publish(self, request, queryset):
+        run_transition(self, request, queryset, "publish")
+
+    # --- History: compare, restore, recover -----------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "preview/",
+                self.admin_site.admin_view(require_POST(self.preview_view)),
+                name="outages_incident_preview",
+            ),
+            path(
+                "<path:object_id>/history/compare/",
+                self.admin_site.admin_view(self.compare_view),
+                name="outages_incident_compare",
+            ),
+            path(
+                "<path:object_id>/history/<int:version_id>/restore/",
+                self.admin_site.admin_view(require_POST(self.restore_view)),
+                name="outages_incident_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request):
+        """Markdown as readers will see it: the public pages' renderer and sanitiser."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        text = request.POST.get("text", "")
+        problems = check_markdown(text)
+        return JsonResponse({"html": "" if problems else render_markdown(text), "errors": problems})
+
+    def compare_view(self, request, object_id):
+        incident = get_object_or_404(Incident, pk=object_id)
+        if not self.has_view_or_change_permission(request, incident):
+            raise PermissionDenied
+        stored = list(history.versions(incident))
+        by_id = {version.pk: version for version in stored}
+        try:
+            chosen = [by_id[int(request.GET[key])] for key in ("from", "to")]
+        except (KeyError, ValueError):
+            chosen = stored[1::-1] if len(stored) > 1 else []
+        if len(chosen) < 2:
+            messages.info(request, "Choose two revisions to compare.")
+            return redirect("admin:outages_incident_history", incident.pk)
+        older, newer = sorted(chosen, key=lambda version: version.revision.date_created)
+        fields, rows = history.compare(older, newer)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": incident,
+            "title": f"Changes to “{incident}”",
+            "older": older,
+            "newer": newer,
+            "fields": fields,
+            "rows": rows,
+            "can_restore": self.has_change_permission(request, incident),
+        }
+        return TemplateResponse(request, "admin/outages/incident/compare.html", context)
+
+    def restore_view(self, request, object_id, version_id):
+        incident = get_object_or_404(Incident, pk=object_id)
+        if not self.has_change_permission(request, incident):
+            raise PermissionDenied
+        version = get_object_or_404(history.versions(incident), pk=version_id)
+        history.restore(incident, version, request.user)
+        self.message_user(
+            request,
+            f"Restored the revision of {version.revision.date_created:%d %b %Y %H:%M} UTC, "
+            "with its timeline and other rows, as a new revision.",
+            messages.SUCCESS,
+        )
+        return redirect("admin:outages_incident_change", incident.pk)
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        # Reversion's own revert screen would bring back the old lock number; our compare page
+        # restores through history.restore(), which keeps it current.
+        compare = reverse("admin:outages_incident_compare", args=[object_id])
+        latest = history.versions(get_object_or_404(Incident, pk=object_id)).first()
+        return redirect(f"{compare}?from={version_id}&to={latest.pk if latest else version_id}")
+
+    def history_view(self, request, object_id, extra_context=None):
+        incident = get_object_or_404(Incident, pk=object_id)
+        context = {"versions": history.versions(incident), **(extra_context or {})}
+        return super().history_view(request, object_id, context)
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        get_object_or_404(Version, pk=version_id)
+        return super().recover_view(request, version_id, extra_context)

@@ -1,0 +1,128 @@
+"""The editors' forms: the lost-update check every incident save goes through, and validation
+that speaks plainly at the field."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse_lazy
+from django.utils.html import format_html, format_html_join
+
+from . import history
+from .models import MILESTONES, POSTMORTEM_SECTIONS, Incident
+
+MARKDOWN_WIDGET_ATTRS = {
+    "class": "vLargeTextField markdown-source",
+    "data-preview-url": reverse_lazy("admin:outages_incident_preview"),
+}
+
+
+class IncidentForm(forms.ModelForm):
+    # The lock number the editor's page was built from, sent back with the save.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "slug",
+            "provider",
+            "services",
+            "regions",
+            "sources",
+            "time_zone",
+            *MILESTONES,
+            "root_cause_category",
+            *POSTMORTEM_SECTIONS,
+            "withdrawn_reason",
+        ]
+        widgets = {
+            name: forms.Textarea(attrs=MARKDOWN_WIDGET_ATTRS) for name in POSTMORTEM_SECTIONS
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk:
+            self.check_not_stale(data.get("loaded_version"))
+        return data
+
+    def check_not_stale(self, loaded):
+        """Refuse the save if anyone saved the incident since this form was opened.
+
+        The admin runs the whole request in one transaction, so the row lock taken here holds
+        until this save commits: two saves cannot both pass the check.
+        """
+        current = (
+            Incident.objects.select_for_update()
+            .filter(pk=self.instance.pk)
+            .values_list("version", flat=True)
+            .first()
+        )
+        if loaded is not None and loaded == current:
+            return
+        changes = history.changes_since(self.instance, loaded) if loaded is not None else []
+        listed = format_html_join(
+            "",
+            "<li>{} — {}: {}</li>",
+            ((f"{when:%d %b %Y %H:%M} UTC", who or "someone", what) for when, who, what in changes),
+        )
+        raise ValidationError(
+            format_html(
+                "Someone else saved this incident after you opened it, so your changes were "
+                "<strong>not</strong> saved and theirs are kept. {}"
+                "Copy anything you want to keep, <a href='{}'>reload the incident</a> to see "
+                "their version, and apply your changes again.",
+                format_html("What they changed:<ul>{}</ul>", listed) if changes else "",
+                reverse_lazy("admin:outages_incident_change", args=[self.instance.pk]),
+            ),
+            code="stale",
+        )
+
+
+# A clock time ("12:24", "5:02 PM") with no zone or offset after it.
+CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}\s*(a\.?m\.?|p\.?m\.?)", re.IGNORECASE)
+ZONE = re.compile(
+    r"\b(UTC|GMT|Z|[A-Z]{1,2}[SD]?T|PT|ET|CT|MT|Pacific|Eastern|Central|Mountain)\b|[+-]\d{2}:?\d{2}"
+)
+
+
+class TimelineEventForm(forms.ModelForm):
+    def clean_time_as_stated(self):
+        text = self.cleaned_data.get("time_as_stated", "")
+        if "time_as_stated" in self.changed_data and CLOCK.search(text) and not ZONE.search(text):
+            raise ValidationError(
+                "This time has no time zone. Add the zone the source gives (“12:24 PM PST”, "
+                "“01:00 UTC”), so readers and the UTC column agree."
+            )
+        return text
+
+
+class SourcesAttachedFormSet(BaseInlineFormSet):
+    """Rows may cite only sources listed on the incident itself (its Sources field)."""
+
+    source_fields = ["source"]
+
+    def clean(self):
+        super().clean()
+        attached = set(self.data.getlist("sources"))
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            for name in self.source_fields:
+                source = form.cleaned_data.get(name)
+                if source is not None and str(source.pk) not in attached:
+                    form.add_error(
+                        name,
+                        f"“{source}” is not among this incident's sources. Add it under "
+                        "Sources first, or choose one that is listed there.",
+                    )
+
+
+class CorrectionFormSet(SourcesAttachedFormSet):
+    source_fields = ["claimed_by", "settled_by"]

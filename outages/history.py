@@ -1,0 +1,179 @@
+"""Revisions of incidents (stored by django-reversion): what changed between two of them, what
+changed since an editor opened a form, restoring one, and the public change log."""
+
+import difflib
+from dataclasses import dataclass, field
+
+import reversion
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from reversion.models import Version
+
+from . import search
+from .models import ActionItem, Correction, CustomerImpact, Incident, TimelineEvent
+
+CHILD_MODELS = [TimelineEvent, CustomerImpact, ActionItem, Correction]
+# Derived or bookkeeping fields: a diff of these would only repeat the Markdown or the workflow.
+NOT_COMPARED = {"version", "updated_at", "published_at", "published_by", "id", "incident"}
+
+
+def versions(incident):
+    """The incident's revisions, newest first, with who made them."""
+    return Version.objects.get_for_object(incident).select_related("revision__user")
+
+
+def comment_text(comment):
+    """Admin change messages are stored as JSON; show them as the admin's history does."""
+    return LogEntry(change_message=comment).get_change_message() or "Edited."
+
+
+@dataclass
+class FieldChange:
+    label: str
+    before: str
+    after: str
+    lines: list = field(default_factory=list)  # [(kind, text)] for long text, kind in " -+"
+
+
+@dataclass
+class RowChange:
+    kind: str  # "added", "removed", "changed"
+    model: str
+    label: str
+    fields: list
+
+
+def _display(model, name, value):
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "—"
+    try:
+        model_field = model._meta.get_field(name)
+    except Exception:
+        return str(value)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    return str(value)
+
+
+def compare_fields(model, before, after):
+    changes = []
+    for model_field in model._meta.concrete_fields + model._meta.many_to_many:
+        name = model_field.name
+        if name in NOT_COMPARED or name.endswith("_html") or not model_field.editable:
+            continue
+        old, new = before.get(name), after.get(name)
+        if name in before and name in after and old == new:
+            continue
+        if old == new:
+            continue
+        old_text, new_text = _display(model, name, old), _display(model, name, new)
+        change = FieldChange(str(model_field.verbose_name).capitalize(), old_text, new_text)
+        if "\n" in old_text or "\n" in new_text:  # Markdown: show changed lines
+            change.lines = [
+                (line[0], line[2:])
+                for line in difflib.ndiff(old_text.splitlines(), new_text.splitlines())
+                if not line.startswith("?")
+            ]
+        changes.append(change)
+    return changes
+
+
+def _children(revision, incident_id):
+    """{(model, pk): field_dict} of the incident's child rows stored in a revision."""
+    rows = {}
+    types = ContentType.objects.get_for_models(*CHILD_MODELS)
+    by_type = {content_type.pk: model for model, content_type in types.items()}
+    for version in revision.version_set.filter(content_type__in=types.values()):
+        data = version.field_dict
+        if data.get("incident") == incident_id or data.get("incident_id") == incident_id:
+            rows[(by_type[version.content_type_id], version.object_id)] = (data, version)
+    return rows
+
+
+def compare(older, newer):
+    """Field changes of the incident and row changes of its children between two versions."""
+    incident_changes = compare_fields(Incident, older.field_dict, newer.field_dict)
+    incident_id = int(newer.object_id)
+    before = _children(older.revision, incident_id)
+    after = _children(newer.revision, incident_id)
+    rows = []
+    for key in sorted(set(before) | set(after), key=lambda k: (k[0]._meta.verbose_name, k[1])):
+        model = key[0]
+        name = str(model._meta.verbose_name)
+        if key not in before:
+            data, version = after[key]
+            rows.append(RowChange("added", name, version.object_repr, []))
+        elif key not in after:
+            data, version = before[key]
+            rows.append(RowChange("removed", name, version.object_repr, []))
+        else:
+            fields = compare_fields(model, before[key][0], after[key][0])
+            if fields:
+                rows.append(RowChange("changed", name, after[key][1].object_repr, fields))
+    return incident_changes, rows
+
+
+def version_loaded(incident, loaded_version):
+    """The stored revision an editor's form was opened from, by the incident's lock number."""
+    for version in versions(incident):
+        if version.field_dict.get("version") == loaded_version:
+            return version
+    return None
+
+
+def changes_since(incident, loaded_version):
+    """Revisions saved after the one an editor loaded: [(when, who, what)], oldest first."""
+    loaded = version_loaded(incident, loaded_version)
+    later = versions(incident)
+    if loaded is not None:
+        later = later.filter(revision__date_created__gt=loaded.revision.date_created)
+    return [
+        (
+            version.revision.date_created,
+            version.revision.user,
+            comment_text(version.revision.comment),
+        )
+        for version in reversed(list(later))
+    ]
+
+
+def restore(incident, version, user):
+    """Bring back the incident and its rows as stored in `version`, as a new revision.
+
+    The workflow state and the lock number stay current: restoring old text must neither
+    publish nor unpublish, and must still invalidate forms opened before it.
+    """
+    with transaction.atomic(), reversion.create_revision():
+        current = Incident.objects.select_for_update().get(pk=incident.pk)
+        version.revision.revert(delete=True)
+        restored = Incident.objects.get(pk=incident.pk)
+        for name in ["status", "published_at", "published_by", "withdrawn_reason"]:
+            setattr(restored, name, getattr(current, name))
+        restored.version = current.version + 1
+        restored.updated_at = timezone.now()
+        restored.save()
+        reversion.add_to_revision(restored)
+        reversion.set_user(user)
+        when = version.revision.date_created
+        reversion.set_comment(f"Restored the revision of {when:%d %b %Y %H:%M} UTC.")
+    search.update_index([incident.pk])
+    return restored
+
+
+def public_changes(incident):
+    """The change log readers see: the revisions saved while the incident was public.
+
+    The oldest revision is where the record began (created or loaded), not a change to it.
+    """
+    if incident.published_at is None:
+        return []
+    public = {Incident.Status.PUBLISHED, Incident.Status.WITHDRAWN}
+    return [
+        (version.revision.date_created, comment_text(version.revision.comment), version.revision)
+        for version in list(versions(incident))[:-1]
+        if version.field_dict.get("status") in public
+    ]
