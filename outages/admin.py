@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.db import models
+from reversion.admin import VersionAdmin
 
 from . import search
 from .models import (
@@ -87,7 +88,7 @@ class CustomerAdmin(ReindexesIncidents, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(ReindexesIncidents, admin.ModelAdmin):
+class SourceAdmin(ReindexesIncidents, VersionAdmin):
     incident_lookup = "sources"
     formfield_overrides = HTTPS_URLS
     list_display = ["title", "publisher", "kind", "published_on"]

@@ -96,6 +96,7 @@ class IncidentAdmin(VersionAdmin):
     form = IncidentForm
     change_form_template = "admin/outages/incident/change_form.html"
     object_history_template = "admin/outages/incident/object_history.html"
+    change_list_template = "admin/outages/incident/change_list.html"
     list_display = ["title", "provider", "started_at", "root_cause_category", "status"]
     list_filter = ["status", "provider", "services", "root_cause_category", YearFilter]
     list_select_related = ["provider"]

@@ -268,7 +268,8 @@ class Incident(models.Model):
         max_length=100,
         unique=True,
         error_messages={"unique": "Another incident already uses this slug. Choose another one."},
-        help_text="The incident's address: /incidents/<slug>/. Lowercase words and hyphens.",
+        help_text="Names the incident in its address, e.g. aws-elb-us-east-2012-12-24. "
+        "Lowercase words and hyphens.",
     )
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="incidents")
     services = models.ManyToManyField(Service, blank=True, related_name="incidents")

@@ -21,19 +21,31 @@ class Transition:
     sources: frozenset
     target: str
     needs_publisher: bool
+    done: str = ""  # how the history and the public change log name it
 
 
 TRANSITIONS = {
-    "submit": Transition("Submit for review", frozenset({Status.DRAFT}), Status.REVIEW, False),
-    "return": Transition("Return to draft", frozenset({Status.REVIEW}), Status.DRAFT, False),
+    "submit": Transition(
+        "Submit for review",
+        frozenset({Status.DRAFT}),
+        Status.REVIEW,
+        False,
+        "Submitted for review.",
+    ),
+    "return": Transition(
+        "Return to draft", frozenset({Status.REVIEW}), Status.DRAFT, False, "Returned to draft."
+    ),
     "publish": Transition(
         "Publish",
         frozenset({Status.DRAFT, Status.REVIEW, Status.WITHDRAWN}),
         Status.PUBLISHED,
         True,
+        "Published.",
     ),
     "withdraw": Transition("Withdraw", frozenset({Status.PUBLISHED}), Status.WITHDRAWN, True),
-    "reopen": Transition("Reopen as draft", frozenset({Status.WITHDRAWN}), Status.DRAFT, True),
+    "reopen": Transition(
+        "Reopen as draft", frozenset({Status.WITHDRAWN}), Status.DRAFT, True, "Reopened as draft."
+    ),
 }
 
 
@@ -91,7 +103,7 @@ def apply(incident, name, user, reason=None):
         incident.updated_at = now
         incident.save()
         reversion.set_user(user)
-        comment = transition.label
+        comment = transition.done
         if transition.target == Status.WITHDRAWN:
             comment = f"Withdrawn: {incident.withdrawn_reason}"
         reversion.set_comment(comment)

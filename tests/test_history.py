@@ -118,9 +118,12 @@ def test_a_superuser_can_recover_a_deleted_incident_with_its_timeline(admin_clie
     assert TimelineEvent.objects.filter(incident=recovered).count() == events
 
 
-def test_only_superusers_see_deleted_incidents(client, publisher, edited):  # noqa: F811
+def test_only_superusers_see_deleted_incidents(client, admin_client, publisher, edited):  # noqa: F811
+    changelist = reverse("admin:outages_incident_changelist")
+    assert "Recover deleted incidents" in admin_client.get(changelist).content.decode()
     client.force_login(publisher)
 
+    assert "Recover deleted incidents" not in client.get(changelist).content.decode()
     assert client.get(reverse("admin:outages_incident_recoverlist")).status_code == 403
 
 

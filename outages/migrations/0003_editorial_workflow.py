@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='incident',
             name='slug',
-            field=models.SlugField(error_messages={'unique': 'Another incident already uses this slug. Choose another one.'}, help_text="The incident's address: /incidents/<slug>/. Lowercase words and hyphens.", max_length=100, unique=True),
+            field=models.SlugField(error_messages={'unique': 'Another incident already uses this slug. Choose another one.'}, help_text='Names the incident in its address, e.g. aws-elb-us-east-2012-12-24. Lowercase words and hyphens.', max_length=100, unique=True),
         ),
         migrations.AlterField(
             model_name='incident',
