@@ -1,3 +1,4 @@
+import importlib
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,9 @@ def _release_leftover_connections(django_db_setup, django_db_blocker):
 
 
 def pytest_collection_modifyitems(config, items):
+    # Browser tests run last: as transactional tests they empty every table when they end,
+    # which would take the migrations' rows (the editorial groups) from the tests after them.
+    items.sort(key=lambda item: "browser" in item.keywords)
     if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
         return
     skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}; apt-get install chromium")
@@ -188,6 +192,16 @@ def make_incidents(provider, service, region, customer, source):
         return incidents
 
     return make
+
+
+@pytest.fixture
+def roles(db):
+    """The Editors and Publishers groups. Migrations create them, but transactional tests
+    (the browser tests) empty every table when they end, so recreate them the same way."""
+    from django.apps import apps
+
+    migration = importlib.import_module("outages.migrations.0003_editorial_workflow")
+    migration.create_groups(apps, None)
 
 
 @pytest.fixture(scope="module")

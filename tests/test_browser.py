@@ -8,7 +8,10 @@ from playwright.sync_api import expect
 
 from tests.test_fixtures import ALL_FILES
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 expect.set_options(timeout=10_000)

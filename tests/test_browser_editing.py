@@ -10,7 +10,10 @@ from playwright.sync_api import expect
 
 from outages.models import Incident, Provider
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 PASSWORD = "a-long-enough-password"
@@ -59,7 +62,7 @@ def log_in(page, username):
 
 
 def test_an_editor_drafts_a_publisher_publishes_and_only_then_readers_see_it(
-    page, new_context, draft
+    page, new_context, draft, roles
 ):
     staff_user("edna", "Editors")
     staff_user("pablo", "Publishers")
