@@ -1,0 +1,198 @@
+"""Writing incidents as incident documents (the import format), complete and self-contained:
+every provider, service, region, customer and source is written in full, so a document imports
+into an empty database. The output is deterministic, so export → import → export is identical."""
+
+import zoneinfo
+
+import yaml
+from django.db.models import Prefetch
+
+from .models import (
+    MILESTONES,
+    POSTMORTEM_SECTIONS,
+    ActionItem,
+    Correction,
+    CustomerImpact,
+    Incident,
+    Region,
+    Service,
+    TimelineEvent,
+)
+
+UTC_NAME = "UTC"
+
+
+def local_time(moment, zone_name):
+    """A time in the sources' zone with its offset: 2012-12-24T12:24:00-08:00."""
+    if moment is None:
+        return None
+    try:
+        zone = zoneinfo.ZoneInfo(zone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo(UTC_NAME)
+    return moment.astimezone(zone).isoformat()
+
+
+def provider_data(provider):
+    return {
+        "slug": provider.slug,
+        "name": provider.name,
+        "homepage_url": provider.homepage_url,
+        "description": provider.description,
+    }
+
+
+def source_data(source):
+    return {
+        "url": source.url,
+        "title": source.title,
+        "publisher": source.publisher,
+        "author": source.author,
+        "published_on": source.published_on.isoformat() if source.published_on else None,
+        "date_note": source.date_note,
+        "kind": source.kind,
+        "note": source.note,
+    }
+
+
+def customer_data(customer):
+    return {
+        "slug": customer.slug,
+        "name": customer.name,
+        "url": customer.url,
+        "description": customer.description,
+        "provider": provider_data(customer.provider) if customer.provider else None,
+    }
+
+
+def service_key(service, provider):
+    if service.provider_id == provider.pk:
+        return service.slug
+    return f"{service.provider.slug}.{service.slug}"
+
+
+def numbered(rows):
+    """Positions are written only where they differ from the row's place in the list."""
+    return [
+        ({"position": row.position} if row.position != index else {})
+        for index, row in enumerate(rows, 1)
+    ]
+
+
+def incident_data(incident):
+    zone = incident.time_zone
+    provider = incident.provider
+    events = list(incident.events.all())
+    actions = list(incident.action_items.all())
+    corrections = list(incident.corrections.all())
+    url = lambda source: source.url if source else None  # noqa: E731
+    return {
+        "slug": incident.slug,
+        "title": incident.title,
+        "provider": provider_data(provider),
+        "services": [
+            {"slug": s.slug, "name": s.name, "description": s.description}
+            for s in incident.services.all()
+        ],
+        "regions": [{"code": r.code, "name": r.name} for r in incident.regions.all()],
+        "time_zone": zone,
+        **{name: local_time(getattr(incident, name), zone) for name in MILESTONES},
+        "root_cause_category": incident.root_cause_category,
+        **{name: getattr(incident, name) for name in POSTMORTEM_SECTIONS},
+        "sources": [source_data(source) for source in incident.sources.all()],
+        "timeline": [
+            {
+                **place,
+                "at": local_time(event.occurred_at, zone),
+                "precision": event.precision,
+                "as_stated": event.time_as_stated,
+                "kind": event.kind,
+                "key_event": event.is_key_event,
+                "source": url(event.source),
+                "description": event.description,
+            }
+            for place, event in zip(numbered(events), events, strict=True)
+        ],
+        "customers": [
+            {
+                "customer": customer_data(impact.customer),
+                "level": impact.level,
+                "services": [service_key(s, provider) for s in impact.services.all()],
+                "started_at": local_time(impact.started_at, zone),
+                "ended_at": local_time(impact.ended_at, zone),
+                "source": url(impact.source),
+                "description": impact.description,
+            }
+            for impact in incident.impacts.all()
+        ],
+        "action_items": [
+            {
+                **place,
+                "description": item.description,
+                "kind": item.kind,
+                "status": item.status,
+                "source": url(item.source),
+            }
+            for place, item in zip(numbered(actions), actions, strict=True)
+        ],
+        "corrections": [
+            {
+                **place,
+                "claim": item.claim,
+                "fact": item.fact,
+                "claimed_by": url(item.claimed_by),
+                "settled_by": url(item.settled_by),
+            }
+            for place, item in zip(numbered(corrections), corrections, strict=True)
+        ],
+    }
+
+
+def incidents_for_export(incidents=None):
+    incidents = Incident.objects.all() if incidents is None else incidents
+    with_provider = Service.objects.select_related("provider")
+    return (
+        incidents.select_related("provider")
+        .prefetch_related(
+            Prefetch("services", queryset=with_provider),
+            Prefetch("regions", queryset=Region.objects.all()),
+            "sources",
+            Prefetch("events", queryset=TimelineEvent.objects.select_related("source")),
+            Prefetch(
+                "impacts",
+                queryset=CustomerImpact.objects.select_related(
+                    "customer__provider", "source"
+                ).prefetch_related(Prefetch("services", queryset=with_provider)),
+            ),
+            Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
+            Prefetch(
+                "corrections",
+                queryset=Correction.objects.select_related("claimed_by", "settled_by"),
+            ),
+        )
+        .order_by("started_at", "slug")
+    )
+
+
+class Dumper(yaml.SafeDumper):
+    """Readable YAML: Markdown and other multi-line text as literal blocks."""
+
+
+def _text(dumper, value):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+Dumper.add_representer(str, _text)
+
+
+def dump(incidents):
+    data = {"incidents": [incident_data(incident) for incident in incidents]}
+    return yaml.dump(
+        data,
+        Dumper=Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        default_flow_style=False,
+    )

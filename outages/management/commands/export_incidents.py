@@ -1,0 +1,29 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from outages.exporting import dump, incidents_for_export
+from outages.models import Incident
+
+
+class Command(BaseCommand):
+    help = (
+        "Write incidents as an incident document (YAML) to standard output: the import format, "
+        "and the documented backup. Published incidents unless --all."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--provider", help="Only incidents of this provider (slug).")
+        parser.add_argument("--customer", help="Only incidents that name this customer (slug).")
+        parser.add_argument(
+            "--all", action="store_true", help="Every incident, drafts and withdrawn ones too."
+        )
+
+    def handle(self, *args, **options):
+        incidents = Incident.objects.all() if options["all"] else Incident.objects.published()
+        if options["provider"]:
+            incidents = incidents.filter(provider__slug=options["provider"])
+        if options["customer"]:
+            incidents = incidents.filter(impacts__customer__slug=options["customer"]).distinct()
+        incidents = list(incidents_for_export(incidents))
+        if not incidents:
+            raise CommandError("No incidents match; nothing was written.")
+        self.stdout.write(dump(incidents), ending="")
