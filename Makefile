@@ -20,7 +20,7 @@ install: $(VENV)/.installed
 # Loading fixtures is idempotent: natural keys make a second load update rows in place.
 setup: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py loaddata fixtures/*.json
+	$(BIN)/python manage.py load_fixtures fixtures/*.json
 	$(BIN)/python manage.py update_search_index
 	$(BIN)/python manage.py createinitialrevisions outages.Incident outages.Source --comment "Loaded from the shipped fixtures."
 

@@ -190,13 +190,24 @@ def plain_message(error):
         return f"is {len(error.instance):,} characters long; at most {error.validator_value:,} fit"
     if error.validator == "type":
         wanted = error.validator_value
-        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return f"should be {wanted}, not {type_name(error.instance)}"
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        words = " or ".join(SCHEMA_TYPES.get(name, name) for name in wanted)
+        return f"should be {words}, not {type_name(error.instance)}"
     if error.validator == "anyOf":
         return f"{json.dumps(error.instance)[:80]} is neither a slug nor a complete description"
     if error.validator == "pattern":
         return f"{json.dumps(error.instance)[:80]} is not in the expected form"
     return error.message[:200]
+
+
+SCHEMA_TYPES = {
+    "string": "text",
+    "object": "a mapping",
+    "array": "a list",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "null": "empty",
+}
 
 
 def type_name(value):

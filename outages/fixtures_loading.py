@@ -11,15 +11,17 @@ natural keys, so a second load updates rows in place), but first it
 - writes nothing at all unless every object of every file is good (one transaction).
 """
 
+import datetime
 import json
 from collections import Counter
 from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.core import serializers
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 # Named one by one rather than "every outages model", so that a model added later (a log, a
 # cache like SearchDocument) stays out of fixtures until someone decides it belongs.
@@ -41,6 +43,7 @@ ALLOWED_TEXT = (
     "fixtures may hold only providers, services, regions, customers, sources, incidents and "
     "their rows"
 )
+_EXAMPLE = '["aws", "elb"]'
 
 
 @dataclass
@@ -138,26 +141,27 @@ def _load_object(where, raw, problems, deferred):
         # One object at a time (the "python" deserializer is what the "json" one runs after
         # json.loads), so one unreadable object does not hide the problems of the rest.
         (obj,) = serializers.deserialize("python", [raw], handle_forward_references=True)
-    except Exception as error:  # noqa: BLE001 - any failure here is a problem of the data
+    except Exception as error:  # whatever fails here, the data is at fault: report, go on
         problems.append(f"{where}: {_reference_problem(model, raw['fields']) or error}")
         return None
-    where = _name(where, obj.object)
+    if obj.object.pk is not None:
+        # Explicit pks are refused, so the deserializer found this row by its natural key. Mark
+        # it as an existing row, or the unique checks of full_clean() find the row itself and
+        # call it a duplicate.
+        obj.object._state.adding = False
 
     # A reference the deserializer could not resolve yet is "deferred". loaddata can only save
     # it later if the field may be empty meanwhile; a required one is simply missing.
-    errors = []
-    for deferred_field, value in obj.deferred_fields.items():
-        if not (deferred_field.many_to_many or deferred_field.null):
-            errors.append(_resolve_problem(deferred_field, value))
-    try:
-        obj.object.full_clean(exclude={f.name for f in obj.deferred_fields})
-    except ValidationError as error:
-        errors.extend(_messages(error))
+    errors = [
+        f"{deferred_field.name}: {_missing(deferred_field.related_model, value)}"
+        for deferred_field, value in obj.deferred_fields.items()
+        if not (deferred_field.many_to_many or deferred_field.null)
+    ]
+    errors += _validate(obj.object, exclude={f.name for f in obj.deferred_fields})
+    if not errors:
+        errors += _save(obj)
     if errors:
-        problems.extend(f"{where}: {error}" for error in errors)
-        return None
-
-    if not _save(where, obj, problems):
+        _report(problems, where, obj.object, errors)
         return None
     if obj.deferred_fields:
         deferred.append((where, obj))
@@ -191,20 +195,42 @@ def _check_shape(raw):
             errors.append(f"{name}: use natural keys; a pk could overwrite an unrelated row")
         elif model_field.many_to_many:
             if not isinstance(value, list) or not all(isinstance(key, list) for key in value):
-                errors.append(f"{name}: give a list of natural keys, e.g. [{_example(model_field)}]")
+                errors.append(f"{name}: give a list of natural keys, each a list like {_EXAMPLE}")
         elif model_field.is_relation:
+            # A number would name a row by its id, which differs from one database to the next.
             if value is not None and not isinstance(value, list):
-                errors.append(f"{name}: give a natural key, e.g. {_example(model_field)}")
+                errors.append(f"{name}: give a natural key, a list like {_EXAMPLE}")
         else:
-            # Field by field here, because the deserializer's own message names no field.
-            try:
-                model_field.to_python(value)
-            except ValidationError as error:
-                errors.extend(f"{name}: {message}" for message in error.messages)
+            errors.extend(f"{name}: {message}" for message in _value_problems(model_field, value))
     return model, errors
 
 
-def _save(where, obj, problems):
+def _value_problems(model_field, value):
+    """Checked here, field by field, because the deserializer's own message names no field."""
+    try:
+        value = model_field.to_python(value)
+    except ValidationError as error:
+        return error.messages
+    # Django would store a naive time as UTC with only a warning; a fixture should say.
+    if isinstance(value, datetime.datetime) and timezone.is_naive(value):
+        return [f"give the time with its UTC offset, e.g. {value.isoformat()}Z"]
+    return []
+
+
+def _validate(instance, exclude=None):
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        # "field: message" lines; messages about no one field (a constraint) stand alone.
+        return [
+            message if name == NON_FIELD_ERRORS else f"{name}: {message}"
+            for name, messages in error.message_dict.items()
+            for message in messages
+        ]
+    return []
+
+
+def _save(obj):
     """A raw save like loaddata's, in a savepoint so that a database error is reported and the
     transaction stays usable (PostgreSQL refuses every query after an error otherwise)."""
     try:
@@ -212,9 +238,8 @@ def _save(where, obj, problems):
             obj.save()
     # psycopg raises ValueError for NUL characters, which no validator catches in a TextField.
     except (DatabaseError, ValueError) as error:
-        problems.append(f"{where}: the database refused it: {error}")
-        return False
-    return True
+        return [f"the database refused it: {error}"]
+    return []
 
 
 def _save_deferred(where, obj, problems):
@@ -232,15 +257,19 @@ def _save_deferred(where, obj, problems):
                 setattr(obj.object, deferred_field.attname, pk)
         except Unresolved as error:
             errors.append(f"{deferred_field.name}: {error}")
-    if not errors:
-        try:
-            obj.object.full_clean()
-        except ValidationError as error:
-            errors.extend(_messages(error))
+    errors = errors or _validate(obj.object) or _save(obj)
     if errors:
-        problems.extend(f"{where}: {error}" for error in errors)
-        return
-    _save(where, obj, problems)
+        _report(problems, where, obj.object, errors)
+
+
+def _report(problems, where, instance, errors):
+    """Add the errors of one object, named by its model and natural key as well as its place:
+    the key finds it faster than a number. Worked out only here, as it may cost a query."""
+    try:
+        where = f"{where} ({instance._meta.label_lower} {_key_text(instance.natural_key())})"
+    except Exception:  # the key only helps the reader; the place alone will do
+        where = f"{where} ({instance._meta.label_lower})"
+    problems.extend(f"{where}: {error}" for error in errors)
 
 
 def _lookup(model, key):
@@ -248,20 +277,16 @@ def _lookup(model, key):
     try:
         return model._default_manager.get_by_natural_key(*key).pk
     except model.DoesNotExist:
-        raise Unresolved(
-            f"there is no {model._meta.label_lower} {_key_text(key)} in the database "
-            "or earlier in these fixtures"
-        ) from None
+        raise Unresolved(_missing(model, key)) from None
     except (TypeError, ValueError, ValidationError):
-        raise Unresolved(f"{_key_text(key)} is not a natural key of {model._meta.label_lower}")
+        raise Unresolved(
+            f"{_key_text(key)} is not a natural key of {model._meta.label_lower}"
+        ) from None
 
 
-def _resolve_problem(model_field, value):
-    try:
-        _lookup(model_field.related_model, value)
-    except Unresolved as error:
-        return f"{model_field.name}: {error}"
-    return None
+def _missing(model, key):
+    label = model._meta.label_lower
+    return f"there is no {label} {_key_text(key)} in the database or earlier in these fixtures"
 
 
 def _reference_problem(model, fields):
@@ -277,42 +302,15 @@ def _reference_problem(model, fields):
             continue
         keys = value if model_field.many_to_many else [value]
         for key in keys:
-            problem = _resolve_problem(model_field, key)
-            if problem:
-                return problem
+            try:
+                _lookup(model_field.related_model, key)
+            except Unresolved as error:
+                return f"{name}: {error}"
     return None
-
-
-def _messages(error):
-    """'field: message' lines from a ValidationError; messages about no one field stand alone."""
-    lines = []
-    for name, messages in error.message_dict.items():
-        prefix = "" if name == "__all__" else f"{name}: "
-        lines.extend(prefix + message for message in messages)
-    return lines
-
-
-def _name(where, instance):
-    """`where` plus the object's model and natural key, which find it faster than a number."""
-    try:
-        key = instance.natural_key()
-    except Exception:  # noqa: BLE001 - the key is only a help for the reader
-        return f"{where} ({instance._meta.label_lower})"
-    return f"{where} ({instance._meta.label_lower} {_key_text(key)})"
 
 
 def _key_text(key):
     return json.dumps(list(key) if isinstance(key, tuple | list) else key, ensure_ascii=False)
-
-
-def _example(model_field):
-    related = model_field.related_model
-    names = {
-        "outages.provider": '["aws"]',
-        "outages.service": '["aws", "elb"]',
-        "outages.region": '["aws", "us-east-1"]',
-    }
-    return names.get(related._meta.label_lower, f"the natural key of a {related._meta.label}")
 
 
 def _kind(value):

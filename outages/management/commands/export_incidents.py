@@ -14,6 +14,9 @@ class Command(BaseCommand):
         parser.add_argument("--provider", help="Only incidents of this provider (slug).")
         parser.add_argument("--customer", help="Only incidents that name this customer (slug).")
         parser.add_argument(
+            "--slug", action="append", help="Only this incident (repeat for several)."
+        )
+        parser.add_argument(
             "--all", action="store_true", help="Every incident, drafts and withdrawn ones too."
         )
 
@@ -21,6 +24,8 @@ class Command(BaseCommand):
         incidents = Incident.objects.all() if options["all"] else Incident.objects.published()
         if options["provider"]:
             incidents = incidents.filter(provider__slug=options["provider"])
+        if options["slug"]:
+            incidents = incidents.filter(slug__in=options["slug"])
         if options["customer"]:
             incidents = incidents.filter(impacts__customer__slug=options["customer"]).distinct()
         incidents = list(incidents_for_export(incidents))

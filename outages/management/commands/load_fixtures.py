@@ -1,0 +1,24 @@
+from django.core.management.base import BaseCommand
+
+from outages.fixtures_loading import load_fixtures
+
+
+class Command(BaseCommand):
+    help = (
+        "Load JSON fixtures of this app's content: every object validated, all files in one "
+        "transaction, nothing written if any object is wrong. Use it instead of loaddata."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="+", metavar="FILE", help="JSON fixture files.")
+
+    def handle(self, *args, **options):
+        # load_fixtures raises CommandError listing every problem; Django prints it, no traceback.
+        summary = load_fixtures(options["files"])
+        if options["verbosity"] >= 2:
+            for label, count in sorted(summary.objects.items()):
+                self.stdout.write(f"  {label}: {count}")
+        if options["verbosity"] >= 1:
+            objects = f"{summary.total} object{'s' if summary.total != 1 else ''}"
+            files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
+            self.stdout.write(f"Loaded {objects} from {files}.")
