@@ -1,6 +1,10 @@
 """The incident's editing screens: the form with its inlines, the workflow buttons and actions,
 revision history with diffs and restore, recovery of deleted incidents, and Markdown preview."""
 
+import base64
+import hashlib
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
@@ -12,8 +16,17 @@ from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from . import history, search, workflow
+from .documents import ImportFailed, read
 from .editing import CorrectionFormSet, IncidentForm, SourcesAttachedFormSet, TimelineEventForm
-from .models import ActionItem, Correction, CustomerImpact, Incident, TimelineEvent
+from .importing import Importer
+from .models import (
+    ActionItem,
+    Correction,
+    CustomerImpact,
+    Incident,
+    TimelineEvent,
+    validate_time_zone,
+)
 from .rendering import check_markdown, render_markdown
 
 
@@ -228,6 +241,11 @@ class IncidentAdmin(VersionAdmin):
     def get_urls(self):
         return [
             path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="outages_incident_import",
+            ),
+            path(
                 "preview/",
                 self.admin_site.admin_view(require_POST(self.preview_view)),
                 name="outages_incident_preview",
@@ -244,6 +262,52 @@ class IncidentAdmin(VersionAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def import_view(self, request):
+        """Upload a document, see the validation result and the dry-run report, then confirm.
+        Both steps run the same Importer as `manage.py import_incidents`."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        report, problems, upload = None, [], request.session.get(IMPORT_SESSION_KEY)
+        confirming = request.method == "POST" and "confirm" in request.POST
+        if confirming and upload and request.POST.get("digest") == upload["digest"]:
+            options = upload["options"]
+            raw = base64.b64decode(upload["content"])
+            report, problems = run_import(request, upload["name"], raw, options, dry_run=False)
+            if report is not None:
+                del request.session[IMPORT_SESSION_KEY]
+                self.message_user(request, report.summary(), messages.SUCCESS)
+                return redirect("admin:outages_incident_changelist")
+        elif request.method == "POST" and form.is_valid():
+            upload_file = form.cleaned_data["file"]
+            if upload_file.size > IMPORT_MAX_BYTES:
+                problems = [f"{upload_file.name}: is larger than 5 MB; use the command instead."]
+            else:
+                raw = upload_file.read()
+                options = {
+                    "zone": form.cleaned_data["timezone"] or None,
+                    "publish": form.cleaned_data["publish"],
+                }
+                report, problems = run_import(request, upload_file.name, raw, options, True)
+                if report is not None:
+                    upload = {
+                        "name": upload_file.name,
+                        "content": base64.b64encode(raw).decode(),
+                        "digest": hashlib.sha256(raw).hexdigest(),
+                        "options": options,
+                    }
+                    request.session[IMPORT_SESSION_KEY] = upload
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import incidents",
+            "form": form,
+            "report": report,
+            "problems": problems,
+            "upload": upload if report is not None else None,
+        }
+        return TemplateResponse(request, "admin/outages/incident/import.html", context)
 
     def preview_view(self, request):
         """Markdown as readers will see it: the public pages' renderer and sanitiser."""
@@ -317,3 +381,37 @@ class IncidentAdmin(VersionAdmin):
             raise PermissionDenied
         get_object_or_404(Version, pk=version_id)
         return super().recover_view(request, version_id, extra_context)
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="An incident document, YAML or JSON (see docs/incident-format.md); at most 5 MB."
+    )
+    timezone = forms.CharField(
+        required=False,
+        help_text="Only for times written without a UTC offset: the IANA zone they are in.",
+        validators=[validate_time_zone],
+    )
+    publish = forms.BooleanField(
+        required=False, help_text="Publish the incidents (publishers only); otherwise drafts."
+    )
+
+
+IMPORT_SESSION_KEY = "outages_import_upload"
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+
+
+def run_import(request, name, raw, options, dry_run):
+    """(report, []) or (None, problems) for one uploaded document."""
+    if options["publish"] and not workflow.is_publisher(request.user):
+        return None, ["Only publishers may import incidents as published."]
+    document, problems = read(name, raw)
+    if document is None:
+        return None, [str(problem) for problem in problems]
+    importer = Importer(
+        zone=options["zone"], publish=options["publish"], dry_run=dry_run, user=request.user
+    )
+    try:
+        return importer.run([document]), []
+    except ImportFailed as failure:
+        return None, [str(problem) for problem in failure.problems]

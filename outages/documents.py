@@ -3,6 +3,7 @@ checking them against the published JSON Schema. No models here: importing.py ap
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import jsonschema
@@ -166,21 +167,57 @@ def schema():
     return json.loads(SCHEMA_PATH.read_text())
 
 
-def check_schema(document, validator=None):
-    """Every way the document breaks the schema, in plain words, with path and line."""
+def check_schema(document, validator=None, zone_given=False):
+    """Every way the document breaks the schema, in plain words, with path and line; then,
+    if the shape is right, every time that cannot be read."""
     validator = validator or jsonschema.Draft202012Validator(schema())
     problems = []
     for error in sorted(validator.iter_errors(document.data), key=lambda e: list(e.absolute_path)):
         path = list(error.absolute_path)
-        problems.append(document.problem(path, plain_message(error)))
-    return problems
+        if error.validator == "additionalProperties":
+            for name in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
+                problems.append(
+                    document.problem(path + [name], "unknown field (check the spelling)")
+                )
+        else:
+            problems.append(document.problem(path, plain_message(error)))
+    for path, value in times(document.data):
+        message = time_problem(value, zone_given)
+        if message:
+            problems.append(document.problem(path, message))
+    return sorted(problems, key=lambda problem: (problem.line or 0, problem.path))
+
+
+def times(data):
+    """(path, value) of every time in a document, wherever its shape allows looking."""
+    incidents = data.get("incidents") if isinstance(data, dict) else None
+    for i, incident in enumerate(incidents if isinstance(incidents, list) else []):
+        if not isinstance(incident, dict):
+            continue
+        base = ["incidents", i]
+        for name in ("started_at", "detected_at", "mitigated_at", "resolved_at"):
+            yield base + [name], incident.get(name)
+        for key, names in (("timeline", ["at"]), ("customers", ["started_at", "ended_at"])):
+            rows = incident.get(key)
+            for j, row in enumerate(rows if isinstance(rows, list) else []):
+                for name in names:
+                    if isinstance(row, dict):
+                        yield base + [key, j, name], row.get(name)
+
+
+def time_problem(value, zone_given):
+    if not isinstance(value, str):
+        return None  # missing or of the wrong type: the schema says so
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return f"“{value}” is not an ISO 8601 time such as 2012-12-24T12:24:00-08:00"
+    if parsed.tzinfo is None and not zone_given:
+        return f"“{value}” has no UTC offset; add one or pass --timezone"
+    return None
 
 
 def plain_message(error):
-    if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        names = ", ".join(f"“{name}”" for name in extra)
-        return f"unknown field{'s' if len(extra) > 1 else ''} {names} (check the spelling)"
     if error.validator == "required":
         return f"is missing “{error.message.split(chr(39))[1]}”"
     if error.validator == "enum":

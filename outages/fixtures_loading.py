@@ -44,6 +44,10 @@ ALLOWED_TEXT = (
     "their rows"
 )
 _EXAMPLE = '["aws", "elb"]'
+# Where a missing row was looked for: a required reference can only name a row that exists
+# before the object is saved; an optional one (and a list) may name a row later in the set.
+EARLIER = "earlier in these fixtures"
+ANYWHERE = "in these fixtures"
 
 
 @dataclass
@@ -107,7 +111,10 @@ def _read(path, problems):
     try:
         text = data.decode("utf-8-sig")  # a byte-order mark is harmless; drop it
     except UnicodeDecodeError as error:
-        problems.append(f"{path}: is not UTF-8 text (byte {error.start} cannot be read)")
+        line = data[: error.start].count(b"\n") + 1
+        problems.append(
+            f"{path}: is not UTF-8 text (line {line}: byte {error.start} cannot be read)"
+        )
         return None
     if not text.strip():
         problems.append(f"{path}: is empty; expected a JSON list of objects")
@@ -251,9 +258,11 @@ def _save_deferred(where, obj, problems):
         try:
             if deferred_field.many_to_many:
                 related = deferred_field.related_model
-                obj.m2m_data[deferred_field.name] = [_lookup(related, key) for key in value]
+                obj.m2m_data[deferred_field.name] = [
+                    _lookup(related, key, ANYWHERE) for key in value
+                ]
             else:
-                pk = _lookup(deferred_field.related_model, value)
+                pk = _lookup(deferred_field.related_model, value, ANYWHERE)
                 setattr(obj.object, deferred_field.attname, pk)
         except Unresolved as error:
             errors.append(f"{deferred_field.name}: {error}")
@@ -272,21 +281,20 @@ def _report(problems, where, instance, errors):
     problems.extend(f"{where}: {error}" for error in errors)
 
 
-def _lookup(model, key):
+def _lookup(model, key, place=EARLIER):
     """The primary key of the `model` row whose natural key is `key`."""
     try:
         return model._default_manager.get_by_natural_key(*key).pk
     except model.DoesNotExist:
-        raise Unresolved(_missing(model, key)) from None
+        raise Unresolved(_missing(model, key, place)) from None
     except (TypeError, ValueError, ValidationError):
         raise Unresolved(
             f"{_key_text(key)} is not a natural key of {model._meta.label_lower}"
         ) from None
 
 
-def _missing(model, key):
-    label = model._meta.label_lower
-    return f"there is no {label} {_key_text(key)} in the database or earlier in these fixtures"
+def _missing(model, key, place=EARLIER):
+    return f"there is no {model._meta.label_lower} {_key_text(key)} in the database or {place}"
 
 
 def _reference_problem(model, fields):

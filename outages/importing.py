@@ -90,7 +90,7 @@ class Importer:
         report = Report(dry_run=self.dry_run)
         valid = []
         for document in documents:
-            schema_problems = check_schema(document)
+            schema_problems = check_schema(document, zone_given=self.zone is not None)
             self.problems += schema_problems
             if not schema_problems:
                 valid.append(document)

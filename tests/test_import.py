@@ -6,11 +6,13 @@ import sys
 from glob import glob
 from pathlib import Path
 
+import jsonschema
 import pytest
 from django.core.management import CommandError, call_command
 from django.core.serializers import serialize
 from reversion.models import Version
 
+from outages.documents import schema
 from outages.models import (
     ActionItem,
     Correction,
@@ -230,9 +232,7 @@ def test_times_without_offset_need_a_zone_which_is_then_used(db, tmp_path):
 def test_three_mistakes_are_all_reported_with_file_line_and_field(db, tmp_path):
     broken = (
         NEW_INCIDENT.replace("kind: trigger", "kind: triger")
-        .replace(
-            'resolved_at: "2020-01-01T12:30:00-08:00"', 'resolved_at: "2019-01-01T12:30:00-08:00"'
-        )
+        .replace('started_at: "2020-01-01T10:00:00-08:00"', 'started_at: "2020-01-01 10:00"')
         .replace("  summary:", "  sumary:")
     )
     path = write(tmp_path, broken, "three.yaml")
@@ -240,15 +240,27 @@ def test_three_mistakes_are_all_reported_with_file_line_and_field(db, tmp_path):
     with pytest.raises(CommandError) as error:
         run("import_incidents", path)
 
-    message = str(error.value)
-    assert "three.yaml:" in message
-    assert "incidents[0].timeline[0].kind" in message and "triger" in message
-    assert "unknown field “sumary”" in message
+    lines = str(error.value).splitlines()
+    assert lines[0] == "3 problems; nothing was written."
+    assert lines[1].endswith(
+        "three.yaml:14 incidents[0].started_at: “2020-01-01 10:00” has no "
+        "UTC offset; add one or pass --timezone"
+    )
+    assert lines[2].endswith(
+        "three.yaml:17 incidents[0].sumary: unknown field (check the spelling)"
+    )
+    assert 'three.yaml:26 incidents[0].timeline[0].kind: "triger" is not one of' in lines[3]
     assert Incident.objects.count() == 0
-    # The schema problems come first; fixed, the milestone order is reported with its line.
-    fixed = broken.replace("triger", "trigger").replace("sumary", "summary")
+
+
+def test_model_validation_reports_the_field_and_line(db, tmp_path):
+    wrong_order = NEW_INCIDENT.replace(
+        'resolved_at: "2020-01-01T12:30:00-08:00"', 'resolved_at: "2019-01-01T12:30:00-08:00"'
+    )
+
     with pytest.raises(CommandError) as error:
-        run("import_incidents", write(tmp_path, fixed, "order.yaml"))
+        run("import_incidents", write(tmp_path, wrong_order, "order.yaml"))
+
     assert "order.yaml:15 incidents[0].resolved_at: Resolved at cannot be before" in str(
         error.value
     )
@@ -386,3 +398,13 @@ def test_export_filters(db):
 def test_the_worked_example_is_the_elb_incident(db):
     assert ELB_DOC.exists()
     run("import_incidents", str(ELB_DOC), "--dry-run")
+
+
+def test_the_format_page_embeds_the_elb_document_as_it_is():
+    page = (DOCS.parent / "incident-format.md").read_text()
+
+    assert page.split("```yaml\n")[-1].rstrip("`\n") + "\n" == ELB_DOC.read_text()
+
+
+def test_the_published_schema_is_a_valid_json_schema():
+    jsonschema.Draft202012Validator.check_schema(schema())
