@@ -40,25 +40,29 @@ def path_text(path):
     return text
 
 
-class LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML has it (its wheels do): many times faster on large imports.
+BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineLoader(BaseLoader):
     """Safe YAML that keeps every value's line, and reads dates and times as plain strings
     (the schema and the importer decide what a time means, not YAML 1.1's guesses).
 
     Aliases are refused: nobody needs them to write an incident, and nested aliases can
     expand a small file into billions of values."""
 
-    def compose_node(self, parent, index):
-        if self.check_event(yaml.events.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed", event.start_mark
+    def construct_object(self, node, deep=False):
+        # The same node met again is an alias (*name); refuse it before it multiplies.
+        if node in self.constructed_objects or node in self.recursive_objects:
+            raise yaml.constructor.ConstructorError(
+                None, None, "aliases (*name) are not allowed", node.start_mark
             )
-        return super().compose_node(parent, index)
+        return super().construct_object(node, deep)
 
 
 LineLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in BaseLoader.yaml_implicit_resolvers.items()
 }
 
 

@@ -32,6 +32,7 @@ from .models import (
     render_markdown_fields,
 )
 
+REVISION_BATCH = 500
 # Document field -> model field, where the names differ.
 EVENT_FIELDS = {"at": "occurred_at", "as_stated": "time_as_stated", "key_event": "is_key_event"}
 
@@ -80,6 +81,9 @@ class Importer:
         self.user = user
         self.progress = progress or (lambda items: items)
         self.problems = []
+        # Reference rows already looked up or written in this run, by (model, key): a provider
+        # named by a thousand incidents is read once.
+        self.known = {}
 
     # --- The run ----------------------------------------------------------------------
 
@@ -100,16 +104,12 @@ class Importer:
             for index, data in enumerate(document.data["incidents"])
         ]
         self.check_duplicate_slugs(items)
-        changed = []
+        changed = {}
         with transaction.atomic():
             for document, index, data in self.progress(items):
                 savepoint = transaction.savepoint()
                 try:
-                    with reversion.create_revision():
-                        result = self.apply(document, index, data)
-                        reversion.set_comment(f"Imported from {document.name}")
-                        if self.user is not None:
-                            reversion.set_user(self.user)
+                    result = self.apply(document, index, data)
                 except Invalid:
                     transaction.savepoint_rollback(savepoint)
                     continue
@@ -122,15 +122,40 @@ class Importer:
                 transaction.savepoint_commit(savepoint)
                 report.incidents.append(result)
                 if result.action != "unchanged":
-                    changed.append(result.incident_pk)
+                    changed.setdefault(document.name, []).append(result.incident_pk)
             if self.problems or self.dry_run:
                 transaction.set_rollback(True)
             else:
-                search.update_index(changed)
+                self.record_revisions(changed)
+                search.update_index([pk for pks in changed.values() for pk in pks])
         if self.problems:
             raise ImportFailed(self.problems)
         report.seconds = time.monotonic() - started
         return report
+
+    def record_revisions(self, changed):
+        """A revision for each changed incident, "Imported from FILE", with all its rows.
+
+        Written after the rows, a batch at a time with the rows preloaded: following each
+        incident's relations one by one would cost several queries per incident.
+        """
+        for name, pks in changed.items():
+            for start in range(0, len(pks), REVISION_BATCH):
+                batch = Incident.objects.filter(pk__in=pks[start : start + REVISION_BATCH])
+                with reversion.create_revision(manage_manually=True):
+                    reversion.set_comment(f"Imported from {name}")
+                    if self.user is not None:
+                        reversion.set_user(self.user)
+                    for incident in batch.prefetch_related(
+                        "services",
+                        "regions",
+                        "sources",
+                        "events",
+                        "impacts__services",
+                        "action_items",
+                        "corrections",
+                    ):
+                        reversion.add_to_revision(incident)
 
     def check_duplicate_slugs(self, items):
         seen = {}
@@ -179,6 +204,7 @@ class Importer:
             **{name: data.get(name) or "" for name in POSTMORTEM_SECTIONS},
             **{name: self.moment(data.get(name), [name]) for name in MILESTONES},
         }
+        self.created = incident is None
         if incident is None:
             incident = Incident(slug=data["slug"], status=Incident.Status.DRAFT)
             action = "created"
@@ -191,7 +217,9 @@ class Importer:
             incident.published_at = incident.published_at or timezone.now()
             incident.published_by = self.user
             action = "updated" if action == "unchanged" else action
-        self.validate(incident, [], exclude=["services", "regions", "sources"])
+        self.validate(
+            incident, [], exclude=["provider", "services", "regions", "sources"], checked=True
+        )
         if self.failed:
             raise Invalid
         if action != "unchanged":
@@ -202,7 +230,9 @@ class Importer:
 
         for name, wanted in [("services", services), ("regions", regions), ("sources", sources)]:
             manager = getattr(incident, name)
-            if {obj.pk for obj in manager.all()} != {obj.pk for obj in wanted}:
+            if self.created:
+                manager.add(*wanted)
+            elif {obj.pk for obj in manager.all()} != {obj.pk for obj in wanted}:
                 manager.set(wanted)
                 action = "updated" if action == "unchanged" else action
 
@@ -242,8 +272,6 @@ class Importer:
         if action == "updated" and incident.pk:
             Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
         result = IncidentReport(document.name, incident.slug, action, rows, incident.pk)
-        if action != "unchanged":
-            reversion.add_to_revision(Incident.objects.get(pk=incident.pk))
         return result
 
     # --- Rows of an incident -------------------------------------------------------------
@@ -266,7 +294,9 @@ class Importer:
         """Rows numbered within the incident (timeline events, action items, corrections):
         matched by position, updated in place, created, or removed when no longer listed."""
         label = str(model._meta.verbose_name)
-        existing = {row.position: row for row in model.objects.filter(incident=incident)}
+        existing = {}
+        if not self.created:
+            existing = {row.position: row for row in model.objects.filter(incident=incident)}
         seen, new_rows, report = set(), [], []
         for index, item in enumerate(items):
             at = [key, index]
@@ -279,15 +309,16 @@ class Importer:
             row = existing.get(position)
             if row is None:
                 row = model(incident=incident, position=position, **values)
-                if self.validate(row, at, exclude=["incident"]):
+                if self.validate(row, at, exclude=self.resolved(model), checked=True):
                     render_markdown_fields(model, row)
                     new_rows.append(row)
                 report.append((f"{label} {position}", "created"))
             elif fields_of(row, values) != values:
                 for name, value in values.items():
                     setattr(row, name, value)
-                if self.validate(row, at, exclude=["incident"]) and not self.failed:
-                    row.save()
+                if self.validate(row, at, exclude=self.resolved(model), checked=True):
+                    if not self.failed:
+                        row.save()
                 report.append((f"{label} {position}", "updated"))
             else:
                 report.append((f"{label} {position}", "unchanged"))
@@ -301,12 +332,14 @@ class Importer:
         return report
 
     def apply_impacts(self, incident, provider, items, by_url):
-        existing = {
-            impact.customer_id: impact
-            for impact in CustomerImpact.objects.filter(incident=incident).prefetch_related(
-                "services"
-            )
-        }
+        existing = {}
+        if not self.created:
+            existing = {
+                impact.customer_id: impact
+                for impact in CustomerImpact.objects.filter(incident=incident).prefetch_related(
+                    "services"
+                )
+            }
         seen, report = set(), []
         for index, item in enumerate(items):
             at = ["customers", index]
@@ -337,12 +370,15 @@ class Importer:
                 action = "unchanged" if fields_of(impact, values) == values else "updated"
                 for name, value in values.items():
                     setattr(impact, name, value)
-            if not self.validate(impact, at, exclude=["incident", "services"]) or self.failed:
+            exclude = ["incident", "customer", "source", "services"]
+            if not self.validate(impact, at, exclude=exclude, checked=True) or self.failed:
                 continue
             if action != "unchanged":
                 impact.save()
             wanted = {service.pk for service in services if service}
-            if {service.pk for service in impact.services.all()} != wanted:
+            if action == "created":
+                impact.services.add(*wanted)
+            elif {service.pk for service in impact.services.all()} != wanted:
                 impact.services.set(wanted)
                 action = "updated" if action == "unchanged" else action
             report.append((what, action))
@@ -401,22 +437,31 @@ class Importer:
         )
 
     def lookup(self, queryset, at, what):
-        obj = queryset.first()
+        key = ("lookup", str(queryset.query))
+        if key not in self.known:
+            self.known[key] = queryset.first()
+        obj = self.known[key]
         if obj is None:
             self.fail(at, f"there is no {what}; give it in full to create it")
         return obj
 
     def upsert(self, model, key, values, at):
         """Create a reference row, or update it to the document's values."""
+        cache_key = (model, tuple(sorted((k, getattr(v, "pk", v)) for k, v in key.items())))
+        seen = self.known.get(cache_key)
+        if seen is not None and fields_of(seen, values) == values:
+            return seen
         obj = model.objects.filter(**key).first()
         before = None if obj is None else fields_of(obj, values)
         obj = obj or model(**key)
         for name, value in values.items():
             setattr(obj, name, "" if value is None and self.is_text(model, name) else value)
-        if not self.validate(obj, at):
+        # Looked up by its key above, so the key is free or its own; references are resolved.
+        if not self.validate(obj, at, exclude=self.resolved(model), checked=True):
             return None
         if before is None or fields_of(obj, values) != before:
             obj.save()
+        self.known[cache_key] = obj
         return obj
 
     @staticmethod
@@ -450,9 +495,14 @@ class Importer:
             parsed = parsed.replace(tzinfo=self.zone)
         return parsed.astimezone(UTC)
 
-    def validate(self, obj, at, exclude=None):
+    def validate(self, obj, at, exclude=None, checked=False):
+        """The model's own validation. `checked`: the importer has already ensured what the
+        database would be asked (keys exist, numbering is unique), so skip those queries;
+        constraints that are checks are mirrored in each model's clean()."""
         try:
-            obj.full_clean(exclude=exclude)
+            obj.full_clean(
+                exclude=exclude, validate_unique=not checked, validate_constraints=not checked
+            )
         except ValidationError as error:
             for name, messages in error.message_dict.items():
                 where = at if name == "__all__" else at + [document_name(name)]
@@ -460,6 +510,11 @@ class Importer:
                     self.fail(where, message.rstrip("."))
             return False
         return True
+
+    @staticmethod
+    def resolved(model):
+        """Foreign keys the importer resolved itself (so they exist)."""
+        return [f.name for f in model._meta.concrete_fields if f.is_relation]
 
     def fail(self, at, message):
         self.failed = True

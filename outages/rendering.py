@@ -14,6 +14,7 @@ whatever the parser cannot handle is shown escaped instead.
 import re
 import subprocess
 import sys
+import threading
 from html import escape
 
 import markdown
@@ -90,6 +91,23 @@ def _escaped_paragraphs(text):
     return "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
 
 
+# One line of plain prose, with nothing Markdown would act on: it can only become one paragraph.
+# Most timeline entries are like this, and imports render them by the hundred thousand.
+_PLAIN_LINE_RE = re.compile(r"[A-Za-z0-9\"'(\u00a0-\uffff][^\n\\`*_{}\[\]<>#!|~&^]*")
+_LIST_START_RE = re.compile(r"\d+[.)](\s|$)")
+_converters = threading.local()
+
+
+def _convert(text):
+    if _PLAIN_LINE_RE.fullmatch(text) and not _LIST_START_RE.match(text):
+        return f"<p>{escape(text)}</p>"
+    converter = getattr(_converters, "markdown", None)
+    if converter is None:
+        # Building a converter (loading its extensions) costs more than most conversions.
+        converter = _converters.markdown = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS)
+    return converter.reset().convert(text)
+
+
 def render_markdown(text):
     """Render editor Markdown to sanitised HTML. Never raises; unsafe input is shown escaped."""
     if not text:
@@ -100,7 +118,7 @@ def render_markdown(text):
         html = _render_in_child(text)
     else:
         try:
-            html = markdown.markdown(text, extensions=MARKDOWN_EXTENSIONS)
+            html = _convert(text)
         except (RecursionError, ValueError, IndexError):
             html = None
     return sanitise_html(html if html is not None else _escaped_paragraphs(text))

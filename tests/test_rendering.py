@@ -1,8 +1,15 @@
 import time
 
+import markdown
 import pytest
 
-from outages.rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
+from outages.rendering import (
+    MARKDOWN_EXTENSIONS,
+    MAX_MARKDOWN_LENGTH,
+    check_markdown,
+    render_markdown,
+    sanitise_html,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +79,24 @@ def test_ordinary_text_passes_the_check():
 
 def test_empty_text_renders_empty():
     assert render_markdown("") == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain sentence.",
+        "Netflix's \"partial\" outage (20:30 UTC) begins; 6.8% of ELBs failed.",
+        "1986. A year",
+        "1) list",
+        "10.5 percent",
+        "trailing  ",
+        "ünïcödé — text",
+        "A http://example.com link",
+        "x = y + z - 1",
+        "(parenthetical) start",
+    ],
+)
+def test_plain_lines_render_exactly_as_markdown_would(text):
+    expected = sanitise_html(markdown.markdown(text, extensions=MARKDOWN_EXTENSIONS))
+
+    assert render_markdown(text) == expected
