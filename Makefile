@@ -17,10 +17,10 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Loading fixtures is idempotent: natural keys make a second load update rows in place.
+# Fixtures are validated and loaded into an empty database only, so local edits are never lost.
 setup: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_fixtures fixtures/*.json
+	$(BIN)/python manage.py load_fixtures --if-empty fixtures/*.json
 	$(BIN)/python manage.py update_search_index
 	$(BIN)/python manage.py createinitialrevisions outages.Incident outages.Source --comment "Loaded from the shipped fixtures."
 

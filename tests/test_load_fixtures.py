@@ -2,6 +2,7 @@
 with anything wrong in it loads nothing at all and says what is wrong, where."""
 
 import json
+from glob import glob
 from io import StringIO
 from pathlib import Path
 
@@ -502,3 +503,14 @@ def test_a_database_error_is_reported_and_the_load_goes_on(existing, tmp_path):
         assert f'{path} object 2 (outages.provider ["nul"]): the database refused it:' in message
     assert f"{path} object 3: auth.user is not allowed here" in message
     assert snapshot() == existing
+
+
+def test_if_empty_never_overwrites_local_edits(db):
+    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), stdout=StringIO())
+    Incident.objects.filter(slug="aws-elb-us-east-2012-12-24").update(title="Edited locally")
+    out = StringIO()
+
+    call_command("load_fixtures", "--if-empty", *sorted(glob("fixtures/*.json")), stdout=out)
+
+    assert "already holds incidents" in out.getvalue()
+    assert Incident.objects.get(slug="aws-elb-us-east-2012-12-24").title == "Edited locally"

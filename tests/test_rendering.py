@@ -85,7 +85,7 @@ def test_empty_text_renders_empty():
     "text",
     [
         "Plain sentence.",
-        "Netflix's \"partial\" outage (20:30 UTC) begins; 6.8% of ELBs failed.",
+        'Netflix\'s "partial" outage (20:30 UTC) begins; 6.8% of ELBs failed.',
         "1986. A year",
         "1) list",
         "10.5 percent",

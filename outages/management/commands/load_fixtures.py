@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from outages.fixtures_loading import load_fixtures
+from outages.models import Incident
 
 
 class Command(BaseCommand):
@@ -11,8 +12,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", metavar="FILE", help="JSON fixture files.")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Load only into a database without incidents, so that local edits (which "
+            "fixtures would overwrite without a revision) are never lost.",
+        )
 
     def handle(self, *args, **options):
+        if options["if_empty"] and Incident.objects.exists():
+            if options["verbosity"] >= 1:
+                self.stdout.write(
+                    "The database already holds incidents; fixtures not loaded "
+                    "(load them explicitly, or start from an empty database)."
+                )
+            return
         # load_fixtures raises CommandError listing every problem; Django prints it, no traceback.
         summary = load_fixtures(options["files"])
         if options["verbosity"] >= 2:
