@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, exports, feeds, views
+from . import api, exports, feeds, stack_views, stats_views, views
 
 app_name = "outages"
 
@@ -43,6 +43,9 @@ urlpatterns = [
         feeds.RegionRss(),
         name="region_rss",
     ),
+    path("statistics/", stats_views.statistics, name="statistics"),
+    path("map/", stats_views.customer_map, name="customer_map"),
+    path("my-stack/", stack_views.my_stack, name="my_stack"),
     path("customers/", views.customer_list, name="customer_list"),
     path("customers/<slug:slug>/", views.customer_detail, name="customer"),
     path("customers/<slug:slug>/feed.atom", feeds.CustomerAtom(), name="customer_atom"),
