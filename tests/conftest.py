@@ -74,6 +74,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _settle_browser_pages(request):
+    """Let every page of a browser test finish loading before the test's teardown.
+
+    Requests still in flight (admin scripts, a preview) would otherwise be served while the
+    database is being emptied, and their threads fail on the shared test connection.
+    """
+    browser = request.getfixturevalue("browser") if "browser" in request.keywords else None
+    yield
+    for context in browser.contexts if browser else []:
+        for page in context.pages:
+            try:
+                page.wait_for_load_state("networkidle", timeout=5_000)
+            except Exception:  # noqa: BLE001 - a page that never settles must not fail teardown
+                pass
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
