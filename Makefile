@@ -16,6 +16,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+	@test -d node_modules/axe-core || ! command -v npm >/dev/null || npm ci --no-audit --no-fund
 
 # Fixtures are validated and loaded into an empty database only, so local edits are never lost.
 setup: install

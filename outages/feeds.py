@@ -14,6 +14,7 @@ from django.utils.safestring import mark_safe
 
 from .filters import IncidentFilter, sort
 from .models import Customer, CustomerImpact, Incident, Provider, Region, Service, TimelineEvent
+from .stack_views import read_stack
 from .templatetags.outages import feed_title
 
 FEED_SIZE = 50
@@ -221,3 +222,43 @@ class CustomerAtom(CustomerFeed):
 
 class CustomerRss(CustomerFeed):
     pass
+
+
+class StackAtom(IncidentFeed):
+    """The incidents of a reader's stack: /my-stack/'s selection, read from the same query string
+    (unknown keys ignored, as on the page). Like the incident list's feed, a query that names no
+    provider, service or region gives all incidents, and one whose keys are all unknown gives
+    none: a mistyped selection never widens to everything."""
+
+    feed_type = Atom1Feed
+    url_name = "outages:stack_atom"
+    NAMES_IN_TITLE = 5
+
+    def get_object(self, request):
+        return read_stack(request.GET)
+
+    def incidents(self, stack):
+        return stack.incidents() if stack.asked else Incident.objects.published()
+
+    def name(self, stack):
+        # Worded as the page's <link rel="alternate"> names its feed when nothing is asked.
+        if not stack.asked:
+            return "All incidents"
+        names = [choice.name for choice in stack.chosen]
+        if not names:
+            return "Incidents involving nothing known (no key in the address matched)"
+        shown = ", ".join(names[: self.NAMES_IN_TITLE])
+        if len(names) > self.NAMES_IN_TITLE:
+            shown += f" and {len(names) - self.NAMES_IN_TITLE} more"
+        return f"Incidents involving {shown}"
+
+    def link(self, stack):
+        return reverse("outages:my_stack") + stack.query
+
+    def feed_url(self, stack):
+        return reverse(self.url_name) + stack.query
+
+
+class StackRss(StackAtom):
+    feed_type = Feed.feed_type  # RSS 2.0, as the other RSS feeds, which leave it unset
+    url_name = "outages:stack_rss"

@@ -23,6 +23,7 @@ from .queries import (
     incident_rows,
     services_with_provider,
 )
+from .stats_views import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
 NEIGHBOURS_SHOWN = 24
@@ -204,7 +205,13 @@ def provider_detail(request, slug):
     return render(
         request,
         "outages/provider_detail.html",
-        {"provider": provider, "services": services, "regions": regions, "page": page},
+        {
+            "provider": provider,
+            "services": services,
+            "regions": regions,
+            "page": page,
+            "strip": incident_strip(provider=provider),
+        },
     )
 
 
@@ -213,7 +220,11 @@ def service_detail(request, provider_slug, slug):
         Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
     )
     page = paginate(request, incident_rows(Incident.objects.published().filter(services=service)))
-    return render(request, "outages/service_detail.html", {"service": service, "page": page})
+    return render(
+        request,
+        "outages/service_detail.html",
+        {"service": service, "page": page, "strip": incident_strip(service=service)},
+    )
 
 
 def region_detail(request, provider_slug, code):
@@ -221,7 +232,11 @@ def region_detail(request, provider_slug, code):
         Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
     )
     page = paginate(request, incident_rows(Incident.objects.published().filter(regions=region)))
-    return render(request, "outages/region_detail.html", {"region": region, "page": page})
+    return render(
+        request,
+        "outages/region_detail.html",
+        {"region": region, "page": page, "strip": incident_strip(region=region)},
+    )
 
 
 def customer_list(request):
@@ -262,5 +277,10 @@ def customer_detail(request, slug):
     return render(
         request,
         "outages/customer_detail.html",
-        {"customer": customer, "page": page, "neighbours": neighbours},
+        {
+            "customer": customer,
+            "page": page,
+            "neighbours": neighbours,
+            "strip": incident_strip(customer=customer),
+        },
     )

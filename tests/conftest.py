@@ -92,7 +92,9 @@ def _settle_browser_pages(request):
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
+def browser_type_launch_args(browser_type_launch_args, live_server):
+    # Depending on the live server makes Chromium close before the server stops, so no request
+    # is left half-served when the server's database connection goes away.
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 

@@ -62,10 +62,10 @@ def test_query_counts_do_not_grow_with_incidents(
     client, make_incidents, customer, count, django_assert_num_queries
 ):
     make_incidents(count)
-    # 1 customer with its provider, 2 paginator count, 3 impacts with incidents, providers and
-    # sources, 4 impact services with providers, 5 incident regions with providers,
-    # 6 other customers hit by the same incidents.
-    with django_assert_num_queries(6):
+    # 1 customer with its provider, 2 paginator count, 3 the strip's incidents that hit it (slug,
+    # title, start), 4 impacts with incidents, providers and sources, 5 impact services with
+    # providers, 6 incident regions with providers, 7 other customers hit by the same incidents.
+    with django_assert_num_queries(7):
         client.get(customer.get_absolute_url())
     # 1 paginator count, 2 a page of customers with incident counts.
     with django_assert_num_queries(2):

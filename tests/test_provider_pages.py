@@ -64,15 +64,16 @@ def test_query_counts_do_not_grow_with_incidents(
     client, make_incidents, count, django_assert_num_queries, provider, service, region
 ):
     make_incidents(count)
-    # 1 provider, 2 services with counts, 3 regions with counts, 4 paginator count,
-    # 5 incidents with providers, 6 their services, 7 their regions, 8 customers hit.
-    with django_assert_num_queries(8):
+    # 1 provider, 2 paginator count, 3 the strip's incidents (slug, title, start), 4 incidents
+    # with providers, 5 their services, 6 their regions, 7 customers hit, 8 services with
+    # counts, 9 regions with counts.
+    with django_assert_num_queries(9):
         client.get(provider.get_absolute_url())
-    # 1 service (or region) with provider, 2 paginator count, 3 incidents,
-    # 4-6 their services, regions and customers hit.
-    with django_assert_num_queries(6):
+    # 1 service (or region) with provider, 2 paginator count, 3 the strip's incidents (slug,
+    # title, start), 4 incidents, 5-7 their services, regions and customers hit.
+    with django_assert_num_queries(7):
         client.get(service.get_absolute_url())
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         client.get(region.get_absolute_url())
     # 1 paginator count, 2 a page of providers with incident and service counts.
     with django_assert_num_queries(2):

@@ -79,9 +79,11 @@ ALTERNATES = {
     "region": ("region", True, "api_region", True),
     "customer_list": ("incidents", False, "api_customers", False),
     "customer": ("customer", True, "api_customer", True),
+    # The incident list's API ANDs its filters and takes one value of each; a stack ORs many.
+    "my_stack": ("stack", False, None, False),
 }
 # Pages whose query string (search, filters) means the same to their feeds and JSON.
-KEEPS_QUERY = {"incident_list"}
+KEEPS_QUERY = {"incident_list", "my_stack"}
 
 
 def feed_title(name, context, filtered):
@@ -94,6 +96,8 @@ def feed_title(name, context, filtered):
             "region": lambda: f"{obj.provider.name} {obj.code} incidents",
             "customer": lambda: f"Incidents that hit {obj.name}",
         }[name]()
+    if name == "my_stack" and filtered:
+        return "Incidents in your stack"
     return "These incidents" if filtered else "All incidents"
 
 

@@ -1,0 +1,248 @@
+"""What the drawn incident timeline shows, as plain data and words (no models, no queries).
+
+outages/templatetags/timeline.py fills a `Timeline` from a preloaded incident; outages/charts.py
+draws it. The rules for what is drawn where live here, so the drawing and its data table agree:
+
+- The axis covers the incident's span, trigger (started_at) to resolution (resolved_at), plus
+  events a little outside it (up to a quarter of the span either side). Events further out, such
+  as a postmortem published days later or a redesign months later, would squash the span into a
+  sliver; they are drawn in narrow "earlier"/"later" margins beyond a break (//), in order but
+  not to scale. Their titles and the data table give their real times.
+- When the resolution time is not known, the span runs on through the events as long as no two
+  are more than two days apart; a longer silence means what follows is aftermath.
+- Phases are drawn only between two known milestones. A missing milestone merges the phases on
+  either side of it, and the band's name says which time is missing. No end is invented.
+"""
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+MILESTONES = ("started_at", "detected_at", "mitigated_at", "resolved_at")
+# Phase between two known milestones: (name, CSS class). Every ordered pair is here.
+PHASES = {
+    ("started_at", "detected_at"): ("Undetected", "undetected"),
+    ("detected_at", "mitigated_at"): ("Detected, not yet mitigated", "responding"),
+    ("mitigated_at", "resolved_at"): ("Mitigated, recovering", "recovering"),
+    ("started_at", "mitigated_at"): ("Until mitigated (detection time not known)", "responding"),
+    ("detected_at", "resolved_at"): (
+        "Detected, until resolved (mitigation time not known)",
+        "recovering",
+    ),
+    ("started_at", "resolved_at"): (
+        "Until resolved (detection and mitigation times not known)",
+        "recovering",
+    ),
+}
+MIN_SPAN = timedelta(hours=1)
+QUIET_GAP = timedelta(days=2)
+STEPS = [timedelta(minutes=m) for m in (5, 10, 15, 30)]
+STEPS += [timedelta(hours=h) for h in (1, 2, 3, 6, 12)]
+STEPS += [timedelta(days=d) for d in (1, 2, 7, 14, 28)]
+MAX_TICKS = 10
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    kind: str  # trigger, detection, escalation, mitigation, recovery, communication, other
+    kind_label: str
+    anchor: str  # id of the event's row in the page's timeline table
+    key: bool = False
+    precision: str = "minute"  # minute, approximate or date
+    stated: str = ""  # the source's own wording of the time
+    text: str = ""  # a short plain-text summary, for the hover title
+
+
+@dataclass(frozen=True)
+class Impact:
+    name: str
+    level: str  # outage, degraded, affected, not-affected
+    level_label: str
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Bracket:
+    label: str  # e.g. "23 h 41 min to resolve"
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Timeline:
+    title: str
+    zone: str = "UTC"
+    started_at: datetime | None = None
+    detected_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    events: tuple[Event, ...] = ()
+    impacts: tuple[Impact, ...] = ()
+    brackets: tuple[Bracket, ...] = ()
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    css: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Extent:
+    start: datetime
+    end: datetime
+    earlier: tuple[Event, ...]  # drawn in the left margin, not to scale
+    later: tuple[Event, ...]  # drawn in the right margin, not to scale
+
+
+# --- What to draw --------------------------------------------------------------------------
+
+
+def phases(timeline):
+    known = [(name, getattr(timeline, name)) for name in MILESTONES if getattr(timeline, name)]
+    return [
+        Phase(*PHASES[(first, second)], start, end)
+        for (first, start), (second, end) in zip(known, known[1:], strict=False)
+    ]
+
+
+def extent(timeline):
+    """The stretch of time drawn to scale, and the events left outside it; None if nothing."""
+    times = sorted(event.at for event in timeline.events)
+    known = [getattr(timeline, name) for name in MILESTONES if getattr(timeline, name)]
+    if not known and not times:
+        return None
+    start = timeline.started_at or min(known + times)
+    end = timeline.resolved_at
+    if end is None:
+        end = max([start] + [getattr(timeline, name) or start for name in MILESTONES[1:3]])
+        for at in times:
+            if at > end + QUIET_GAP:
+                break
+            end = max(end, at)
+    end = max(end, start + MIN_SPAN)
+    pad = (end - start) / 4
+    start = min([start] + [at for at in times if at >= start - pad])
+    end = max([end] + [at for at in times if at <= end + pad])
+    events = sorted(timeline.events, key=lambda event: event.at)
+    return Extent(
+        start,
+        end,
+        tuple(event for event in events if event.at < start),
+        tuple(event for event in events if event.at > end),
+    )
+
+
+def tick_step(span):
+    """The smallest step from 5 minutes to 4 weeks that gives at most ten ticks."""
+    return next((step for step in STEPS if span / step <= MAX_TICKS), STEPS[-1])
+
+
+def ticks(start, end):
+    """UTC ticks at whole multiples of the step, with the date where the day changes."""
+    step = tick_step(end - start)
+    seconds = int(step.total_seconds())
+    first = -(-int(start.timestamp()) // seconds) * seconds
+    moments, at = [], datetime.fromtimestamp(first, UTC)
+    while at <= end:
+        moments.append(at)
+        at += step
+    result = []
+    for index, at in enumerate(moments):
+        new_day = index == 0 or at.date() != moments[index - 1].date()
+        if step >= timedelta(days=1):
+            new_year = index == 0 or at.year != moments[index - 1].year
+            result.append((at, short_date(at), str(at.year) if new_year else ""))
+        else:
+            result.append((at, f"{at:%H:%M}", short_date(at) if new_day else ""))
+    return result
+
+
+# --- Words ------------------------------------------------------------------------------------
+
+
+def short_date(moment):
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b}"
+
+
+def clock(moment):
+    return f"{moment.astimezone(UTC):%H:%M}"
+
+
+def between(start, end):
+    """“20:24–23:10 UTC”, with the dates when the two fall on different days."""
+    if start.astimezone(UTC).date() == end.astimezone(UTC).date():
+        return f"{clock(start)}–{clock(end)} UTC"
+    return f"{short_date(start)} {clock(start)} – {short_date(end)} {clock(end)} UTC"
+
+
+def counted(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def utc_text(moment, precision="minute"):
+    moment = moment.astimezone(UTC)
+    if precision == "date":
+        return f"{short_date(moment)} {moment.year}"
+    approx = "~" if precision == "approximate" else ""
+    return f"{short_date(moment)} {moment.year}, {approx}{moment:%H:%M} UTC"
+
+
+def zone_text(moment, zone, precision="minute"):
+    try:
+        local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        local = moment.astimezone(UTC)
+    if precision == "date":
+        return f"{short_date(local)} {local.year}"
+    approx = "~" if precision == "approximate" else ""
+    clock = local.strftime("%I:%M %p").lstrip("0")
+    return f"{short_date(local)}, {approx}{clock} {local.tzname()}"
+
+
+def event_title(event, zone):
+    key = ", key event" if event.key else ""
+    when = f"{utc_text(event.at, event.precision)} · {zone_text(event.at, zone, event.precision)}"
+    stated = f" As stated: “{event.stated}”." if event.stated else ""
+    return f"{event.kind_label}{key}: {when}.{stated} {event.text}".strip()
+
+
+def event_label(event, in_margin):
+    at = short_date(event.at) if in_margin or event.precision == "date" else clock(event.at)
+    return f"{event.kind_label} {at}"
+
+
+def impact_text(impact, zone):
+    if impact.started_at and impact.ended_at:
+        return f"{impact.level_label}, {between(impact.started_at, impact.ended_at)}"
+    if impact.started_at:
+        local = zone_text(impact.started_at, zone, "approximate").split(", ")[-1]
+        return f"{impact.level_label} from ~{clock(impact.started_at)} UTC ({local}); end not known"
+    return f"{impact.level_label} until {clock(impact.ended_at)} UTC; start not known"
+
+
+def describe(timeline, span, drawn_phases):
+    """The drawing in sentences, for its <desc>."""
+    parts = [f"From {utc_text(span.start)} to {utc_text(span.end)}."]
+    parts += [f"{phase.name}: {between(phase.start, phase.end)}." for phase in drawn_phases]
+    if not timeline.resolved_at:
+        parts.append("Resolution time not known.")
+    keys = sum(event.key for event in timeline.events)
+    parts.append(f"{counted(len(timeline.events), 'event')}, {keys} of them key.")
+    for side, events in (("before", span.earlier), ("after", span.later)):
+        if events:
+            parts.append(
+                f"{counted(len(events), 'event')} long {side} the span, drawn in a margin"
+                " not to scale."
+            )
+    for impact in timeline.impacts:
+        if impact.level == "not-affected":
+            parts.append(f"{impact.name}: not affected.")
+        elif impact.started_at or impact.ended_at:
+            parts.append(f"{impact.name}: {impact_text(impact, timeline.zone)}.")
+    return " ".join(parts)

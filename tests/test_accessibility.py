@@ -1,0 +1,96 @@
+"""axe-core in headless Chromium: no serious or critical accessibility violations on any kind
+of public page, at a desktop (1280 px) and a phone (375 px) width.
+
+axe-core is an npm dev dependency (package.json; `make install` runs `npm ci`). Without it, and
+without Chromium (see conftest.py), these tests skip with the reason rather than fail.
+"""
+
+import shutil
+from glob import glob
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "screenshots"
+BLOCKING = {"serious", "critical"}
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+if not AXE.exists():
+    pytestmark.append(
+        pytest.mark.skip(
+            reason="axe-core needs npm, which is not installed (install Node.js and npm)"
+            if shutil.which("npm") is None
+            else f"axe-core is not installed at {AXE.relative_to(ROOT)}: "
+            "run `npm ci --no-audit --no-fund` (`make install` does)"
+        )
+    )
+
+# One of each kind of public page: (name for the screenshot, URL, expected status).
+PAGES = [
+    ("home", "/", 200),
+    ("incidents", "/incidents/", 200),
+    ("search", "/incidents/?q=netflix", 200),
+    ("filter-error", "/incidents/?provider=nope", 200),
+    ("incident-elb", "/incidents/aws-elb-us-east-2012-12-24/", 200),
+    ("providers", "/providers/", 200),
+    ("provider-aws", "/providers/aws/", 200),
+    ("service-elb", "/providers/aws/services/elb/", 200),
+    ("region-us-east-1", "/providers/aws/regions/us-east-1/", 200),
+    ("customers", "/customers/", 200),
+    ("customer-netflix", "/customers/netflix/", 200),
+    ("statistics", "/statistics/", 200),
+    ("map", "/map/", 200),
+    ("my-stack", "/my-stack/?provider=aws", 200),
+    ("my-stack-empty", "/my-stack/", 200),
+    (
+        "my-stack-unknown",
+        "/my-stack/?service=aws.elb&region=google-cloud.us-east1&region=nope",
+        200,
+    ),
+    ("not-found", "/no-such-page/", 404),
+]
+
+
+@pytest.fixture
+def shipped(transactional_db):
+    call_command("loaddata", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
+    call_command("update_search_index", verbosity=0)
+
+
+def describe(name, width, violation):
+    nodes = "".join(
+        f"\n      {' '.join(map(str, node['target']))}: {node['html'][:160]}"
+        for node in violation["nodes"]
+    )
+    return (
+        f"{name} ({width} px) [{violation['impact']}] {violation['id']}: {violation['help']}"
+        f" <{violation['helpUrl']}>{nodes}"
+    )
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_no_serious_or_critical_axe_violations(page, shipped, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    SCREENSHOTS.mkdir(exist_ok=True)
+    problems = []
+    for name, url, status in PAGES:
+        response = page.goto(url)
+        if response.status != status:
+            # Noted, and the page checked all the same, so one run reports every problem.
+            problems.append(f"{name} ({width} px): {url} answered {response.status}, not {status}")
+        page.add_script_tag(path=str(AXE))
+        # Every rule runs; only violations are gathered in full (passes cost time on big pages).
+        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        problems += [
+            describe(name, width, violation)
+            for violation in results["violations"]
+            if violation["impact"] in BLOCKING
+        ]
+        page.screenshot(path=SCREENSHOTS / f"a11y-{name}-{width}.png", full_page=True)
+
+    assert not problems, f"{len(problems)} problems (serious or critical axe violations):\n" + (
+        "\n".join(problems)
+    )

@@ -1,0 +1,166 @@
+"""The customer–provider map: which customers were hit through which providers, services and
+regions, as tables whose every number links to the incident list it counts."""
+
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+
+import pytest
+
+from outages.models import CustomerImpact, Incident
+
+NETWORK_2021 = "aws-us-east-1-network-2021-12-07"
+
+
+@pytest.fixture
+def real_data(shipped_data, db):
+    pass
+
+
+def maps(html):
+    """The map's tables, parsed as XML (which also proves them well-formed)."""
+    return [
+        ET.fromstring(chunk) for chunk in re.findall(r'<table class="map">.*?</table>', html, re.S)
+    ]
+
+
+def row_of(table, name):
+    """{href: (count, classes)} of one customer's cells."""
+    for row in table.iter("tr"):
+        header = row.find("th")
+        if header is not None and "".join(header.itertext()).strip() == name:
+            return {
+                cell.find("a").get("href"): (int(cell.find("a").text), cell.get("class"))
+                for cell in row.findall("td")
+                if cell.find("a") is not None
+            }
+    raise AssertionError(f"no row for {name}")
+
+
+def hits(customer_slug):
+    """The published incidents that hit a customer, counted from the rows themselves."""
+    return [
+        impact.incident
+        for impact in CustomerImpact.objects.filter(customer__slug=customer_slug)
+        .select_related("incident__provider")
+        .prefetch_related("incident__services__provider", "incident__regions__provider")
+        if impact.level != CustomerImpact.Level.NOT_AFFECTED
+        and impact.incident.status == Incident.Status.PUBLISHED
+    ]
+
+
+def expected_cells(slug):
+    incidents = hits(slug)
+    cells = Counter({f"/incidents/?customer={slug}": len(incidents)})
+    for incident in incidents:
+        cells[f"/incidents/?customer={slug}&provider={incident.provider.slug}"] += 1
+        for region in incident.regions.all():
+            cells[f"/incidents/?customer={slug}&region={region.provider.slug}.{region.code}"] += 1
+    return cells
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_query_count_does_not_grow_with_incidents(
+    client, make_incidents, count, django_assert_num_queries
+):
+    make_incidents(count)
+    # 1 incidents that hit each customer, by provider; 2 the same by each of the incidents'
+    # services; 3 the same by each of their regions.
+    with django_assert_num_queries(3):
+        response = client.get("/map/")
+    assert response.status_code == 200
+
+
+def test_netflix_and_heroku_were_both_hit_by_aws_us_east_1_several_times(client, real_data):
+    html = client.get("/map/").content.decode()
+    services, regions = maps(html)
+
+    for name, slug in [("Netflix", "netflix"), ("Heroku", "heroku")]:
+        expected = expected_cells(slug)
+        cells = {href: count for href, (count, _) in row_of(services, name).items()}
+        cells.update({href: count for href, (count, _) in row_of(regions, name).items()})
+        for href, count in expected.items():
+            assert cells[href] == count, href
+        assert expected[f"/incidents/?customer={slug}&region=aws.us-east-1"] >= 3
+    # The numbers the reader is told about.
+    netflix = row_of(services, "Netflix")
+    assert netflix["/incidents/?customer=netflix&provider=aws"][0] == 3
+    assert row_of(regions, "Netflix")["/incidents/?customer=netflix&region=aws.us-east-1"][0] == 3
+    elb = [i for i in hits("netflix") if any(s.slug == "elb" for s in i.services.all())]
+    assert netflix["/incidents/?customer=netflix&service=aws.elb"][0] == len(elb)
+
+
+def test_every_cell_of_a_row_matches_the_list_it_links_to(client, real_data):
+    html = client.get("/map/").content.decode()
+
+    for table in maps(html):
+        for name in ["Netflix", "Heroku", "Nest"]:
+            for href, (count, _) in row_of(table, name).items():
+                response = client.get(href)
+                assert response.context["page"].paginator.count == count, href
+
+
+def test_customers_hit_most_come_first_and_cells_are_shaded_by_count(client, real_data):
+    html = client.get("/map/").content.decode()
+    services = maps(html)[0]
+
+    rows = services.find("tbody").iter("tr")
+    totals = [int(row.findall("td")[0].find("a").text) for row in rows]
+    assert totals == sorted(totals, reverse=True)
+    heroku = row_of(services, "Heroku")
+    assert heroku["/incidents/?customer=heroku"] == (4, "num heat-3")
+    assert heroku["/incidents/?customer=heroku&provider=aws"] == (4, "num heat-3 group-start")
+    assert row_of(services, "Netflix")["/incidents/?customer=netflix&service=aws.elb"][1] == (
+        "num heat-2"
+    )
+
+
+def test_not_affected_customers_and_drafts_are_not_counted(client, real_data):
+    # Amazon Prime Video was reported not affected by the ELB outage, affected in 2021.
+    html = client.get("/map/").content.decode()
+    prime = row_of(maps(html)[0], "Amazon Prime Video")
+    assert prime["/incidents/?customer=amazon-prime-video"][0] == len(hits("amazon-prime-video"))
+
+    Incident.objects.filter(slug=NETWORK_2021).update(status=Incident.Status.DRAFT)
+    html = client.get("/map/").content.decode()
+
+    services = maps(html)[0]
+    assert row_of(services, "Netflix")["/incidents/?customer=netflix&provider=aws"][0] == 2
+    assert "Amazon Prime Video" not in html  # hit only by the 2021 incident, now a draft
+    assert "Disney+" not in html
+
+
+def test_map_is_an_accessible_table_that_scrolls_in_its_own_box(client, real_data):
+    html = client.get("/map/").content.decode()
+
+    assert len(re.findall(r"<h1[ >]", html)) == 1
+    assert html.count('<div class="table-scroll map-scroll">') == 2
+    for table in maps(html):
+        assert table.find("caption").text
+        assert table.find("thead").find("tr").find("th").get("scope") == "col"
+        assert all(row.find("th").get("scope") == "row" for row in table.find("tbody"))
+        groups = [th for th in table.iter("th") if th.get("scope") == "colgroup"]
+        assert [th.find("a").text for th in groups] == ["Amazon Web Services", "Google Cloud"]
+    assert "Each row is a customer" in html
+    assert " style=" not in html and "<script" not in html
+
+
+def test_hostile_names_are_escaped(client, make_incidents, customer):
+    customer.name = '<script>alert("x")</script>'
+    customer.save()
+    make_incidents(1)
+
+    html = client.get("/map/").content.decode()
+
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    maps(html)
+
+
+def test_empty_map_says_so(client, db):
+    Incident.objects.update(status=Incident.Status.DRAFT)
+
+    html = client.get("/map/").content.decode()
+
+    assert "No published incident names a customer it hit yet." in html
+    assert maps(html) == []

@@ -1,0 +1,313 @@
+"""The statistics page: counts, durations and top tens over published incidents, each chart an
+accessible SVG with a table of the same numbers, every number linked to the list behind it."""
+
+import re
+import statistics as pystats
+import xml.etree.ElementTree as ET
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from outages import statistics as stats
+from outages.models import Customer, CustomerImpact, Incident
+from outages.templatetags.outages import duration
+
+SVG = "{http://www.w3.org/2000/svg}"
+ELB = "aws-elb-us-east-2012-12-24"
+
+
+@pytest.fixture
+def real_data(shipped_data, db):
+    pass
+
+
+def svgs(html):
+    """Every inline SVG of the page, parsed as XML (which also proves it well-formed)."""
+    return [ET.fromstring(chunk) for chunk in re.findall(r"<svg\b.*?</svg>", html, re.S)]
+
+
+def tables(html):
+    """The charts' data tables, parsed as XML."""
+    return [
+        ET.fromstring(chunk)
+        for chunk in re.findall(r'<table class="chart-table">.*?</table>', html, re.S)
+    ]
+
+
+def links(element):
+    """(href, text) of every link in an element, SVG or HTML."""
+    found = []
+    for anchor in element.iter():
+        if anchor.tag in ("a", f"{SVG}a") and anchor.get("href"):
+            found.append((anchor.get("href"), "".join(anchor.itertext()).strip()))
+    return found
+
+
+def bar_values(chart):
+    """{href: the number shown} of a bar chart's bars."""
+    return {
+        anchor.get("href"): int(anchor.find(f"{SVG}text").text)
+        for anchor in chart.iter(f"{SVG}a")
+        if anchor.find(f"{SVG}rect") is not None
+    }
+
+
+def svg_by_id(html, chart_id):
+    return next(s for s in svgs(html) if s.get("aria-labelledby", "").startswith(chart_id))
+
+
+def listed(client, href):
+    """How many incidents the incident list shows at `href`."""
+    response = client.get(href)
+    assert response.status_code == 200
+    return response.context["page"].paginator.count
+
+
+def hit_counts():
+    """Incidents that hit each customer (any level but not affected), from the rows themselves."""
+    counts = Counter()
+    for impact in CustomerImpact.objects.filter(incident__in=Incident.objects.published()):
+        if impact.level != CustomerImpact.Level.NOT_AFFECTED:
+            counts[impact.customer.slug] += 1
+    return counts
+
+
+# --- Queries ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_query_count_does_not_grow_with_incidents(
+    client, make_incidents, count, django_assert_num_queries
+):
+    make_incidents(count)
+    # 1 incidents per year and provider, 2 every incident's time to resolve (slug, title and
+    # duration only), 3 incidents per root cause, 4 the ten customers hit most, 5 the ten
+    # services involved most, 6 the ten regions involved most.
+    with django_assert_num_queries(6):
+        response = client.get("/statistics/")
+    assert response.status_code == 200
+
+
+# --- What the charts show, on the shipped incidents ------------------------------------------
+
+
+def test_each_year_bar_segment_links_to_that_year_and_provider(client, real_data):
+    html = client.get("/statistics/").content.decode()
+    published = Incident.objects.published().select_related("provider")
+    expected = Counter((i.started_at.year, i.provider.slug) for i in published if i.started_at)
+
+    chart = svg_by_id(html, "years-chart")
+    segments = {
+        anchor.get("href"): anchor.find(f"{SVG}title").text
+        for anchor in chart.iter(f"{SVG}a")
+        if anchor.find(f"{SVG}rect") is not None
+    }
+    for (year, provider), count in expected.items():
+        href = f"/incidents/?year={year}&provider={provider}"
+        assert segments[href].endswith(f": {count} incident{'s' if count > 1 else ''}")
+    assert len(segments) == len(expected)
+    # The example the reader sees: three AWS incidents in 2012, one of them at Christmas.
+    assert expected[2012, "aws"] == 3
+    assert segments["/incidents/?year=2012&provider=aws"].endswith(", 2012: 3 incidents")
+
+
+def test_year_table_gives_the_same_counts_as_the_lists_it_links_to(client, real_data):
+    html = client.get("/statistics/").content.decode()
+    year_table = tables(html)[0]
+
+    found = links(year_table)
+    assert ("/incidents/?year=2012&provider=aws", "3") in found
+    for href, text in found:
+        assert listed(client, href) == int(text), href
+
+
+def test_every_top_ten_number_matches_the_list_it_links_to(client, real_data):
+    html = client.get("/statistics/").content.decode()
+
+    checked = 0
+    for table in tables(html)[2:]:  # causes, customers, services, regions
+        for href, text in links(table):
+            if href.startswith("/incidents/?"):
+                assert listed(client, href) == int(text), href
+                checked += 1
+    assert checked >= 20
+
+
+def test_durations_mark_the_median_and_90th_percentile_not_the_mean(client, real_data):
+    incidents = list(Incident.objects.published())
+    known = sorted(i.time_to_resolve for i in incidents if i.time_to_resolve is not None)
+    seconds = [span.total_seconds() for span in known]
+    median = timedelta(seconds=pystats.median(seconds))
+    ninetieth = timedelta(seconds=pystats.quantiles(seconds, n=10, method="inclusive")[8])
+    mean = timedelta(seconds=pystats.mean(seconds))
+
+    response = client.get("/statistics/")
+    html = response.content.decode()
+
+    chart = svg_by_id(html, "durations-chart")
+    labels = [text.text for text in chart.iter(f"{SVG}text") if "marker-label" in text.get("class")]
+    assert labels == [f"Median {duration(median)}", f"90th percentile {duration(ninetieth)}"]
+    assert abs(response.context["durations"]["median"] - median) < timedelta(seconds=1)
+    assert abs(response.context["durations"]["ninetieth"] - ninetieth) < timedelta(seconds=1)
+    assert duration(mean) != duration(median)  # the fixtures do tell them apart
+    assert f"Mean {duration(mean)}" not in html and "Average" not in html
+    assert "heavy-tailed" in html and "rather than an average" in html
+    # One dot per incident with a known duration, each linking to it.
+    dots = [a.get("href") for a in chart.iter(f"{SVG}a") if a.find(f"{SVG}circle") is not None]
+    assert sorted(dots) == sorted(i.get_absolute_url() for i in incidents if i.time_to_resolve)
+
+
+def test_incidents_without_a_resolution_are_listed_as_not_known(client, real_data):
+    html = client.get("/statistics/").content.decode()
+    unknown = [i for i in Incident.objects.published() if i.time_to_resolve is None]
+
+    assert unknown
+    assert f"<strong>Not known</strong> for {len(unknown)} incidents" in html
+    for incident in unknown:
+        assert f'<a href="{incident.get_absolute_url()}">' in html
+    assert html.count(">not known</td>") == len(unknown)
+
+
+def test_causes_link_to_the_cause_filter(client, real_data):
+    html = client.get("/statistics/").content.decode()
+    expected = Counter(i.root_cause_category for i in Incident.objects.published())
+
+    bars = bar_values(svg_by_id(html, "causes-chart"))
+    assert bars == {f"/incidents/?cause={cause}": count for cause, count in expected.items()}
+
+
+def test_customers_hit_most_counts_hits_only_and_links_both_ways(client, real_data):
+    html = client.get("/statistics/").content.decode()
+    counts = hit_counts()
+    names = dict(Customer.objects.values_list("slug", "name"))
+    top = sorted(counts, key=lambda slug: (-counts[slug], names[slug]))[: stats.TOP]
+
+    customer_table = tables(html)[3]
+    rows = [
+        (row.find("th").find("a").get("href"), row.find("td").find("a").get("href"))
+        for row in customer_table.iter("tr")
+        if row.find("td") is not None
+    ]
+    assert rows == [(f"/customers/{slug}/", f"/incidents/?customer={slug}") for slug in top]
+    assert ("/incidents/?customer=netflix", "3") in links(customer_table)
+    # Amazon Prime Video was reported not affected by the ELB outage: that one does not count.
+    assert counts["amazon-prime-video"] == 1
+
+
+def test_services_and_regions_link_to_their_filters(client, real_data):
+    html = client.get("/statistics/").content.decode()
+    published = Incident.objects.published().prefetch_related("services__provider", "regions")
+    services = Counter(
+        f"{s.provider.slug}.{s.slug}" for incident in published for s in incident.services.all()
+    )
+    regions = Counter(
+        f"{r.provider.slug}.{r.code}" for incident in published for r in incident.regions.all()
+    )
+
+    service_bars = bar_values(svg_by_id(html, "services-chart"))
+    region_bars = bar_values(svg_by_id(html, "regions-chart"))
+    top_service = max(services, key=services.get)
+    assert service_bars[f"/incidents/?service={top_service}"] == services[top_service]
+    assert service_bars["/incidents/?service=aws.elb"] == services["aws.elb"]
+    assert len(service_bars) == stats.TOP
+    assert region_bars == {f"/incidents/?region={key}": count for key, count in regions.items()}
+
+
+def test_drafts_are_never_counted(client, real_data):
+    Incident.objects.filter(slug=ELB).update(status=Incident.Status.DRAFT)
+
+    response = client.get("/statistics/")
+    html = response.content.decode()
+
+    assert "Counts over the 7 published incidents" in html
+    assert ("/incidents/?year=2012&provider=aws", "2") in links(tables(html)[0])
+    assert ("/incidents/?customer=netflix", "2") in links(tables(html)[3])
+    assert "Christmas" not in html
+    assert f"/incidents/{ELB}/" not in html
+
+
+def test_incidents_with_an_unknown_start_are_left_out_of_the_years_and_said_so(
+    client, make_incidents
+):
+    first, _ = make_incidents(2)
+    Incident.objects.filter(pk=first.pk).update(
+        started_at=None, mitigated_at=None, resolved_at=None
+    )
+
+    html = client.get("/statistics/").content.decode()
+
+    assert "Not shown: 1 incident whose start is not known." in html
+    assert ("/incidents/?year=2012&provider=example-cloud", "1") in links(tables(html)[0])
+
+
+# --- Markup --------------------------------------------------------------------------------
+
+
+def test_charts_are_well_formed_accessible_svg(client, real_data):
+    html = client.get("/statistics/").content.decode()
+
+    charts = svgs(html)
+    assert len(charts) == 6
+    for chart in charts:
+        assert chart.get("role") == "group"
+        title_id, desc_id = chart.get("aria-labelledby"), chart.get("aria-describedby")
+        assert chart.find(f"{SVG}title").get("id") == title_id
+        assert chart.find(f"{SVG}desc").get("id") == desc_id
+        assert chart.find(f"{SVG}title").text and chart.find(f"{SVG}desc").text
+        # The marks' links stay out of the tab order: the table beside has the same links.
+        assert all(a.get("tabindex") == "-1" for a in chart.iter(f"{SVG}a"))
+    assert html.count("<figure") == 6
+    assert len(tables(html)) == 6
+
+
+def test_page_has_one_h1_labelled_sections_and_no_inline_styles_or_scripts(client, real_data):
+    html = client.get("/statistics/").content.decode()
+
+    assert len(re.findall(r"<h1[ >]", html)) == 1
+    for heading_id in re.findall(r'<section aria-labelledby="([^"]+)">', html):
+        assert f'id="{heading_id}"' in html
+    assert " style=" not in html
+    assert "<script" not in html
+
+
+def test_hostile_names_are_escaped(client, make_incidents, customer):
+    customer.name = '<script>alert("x")</script>'
+    customer.save()
+    make_incidents(2)
+
+    html = client.get("/statistics/").content.decode()
+
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    svgs(html)  # still well-formed
+
+
+def test_empty_knowledge_base_says_so(client, db):
+    Incident.objects.update(status=Incident.Status.DRAFT)
+
+    response = client.get("/statistics/")
+    html = response.content.decode()
+
+    assert response.status_code == 200
+    assert "No published incidents with a known start yet." in html
+    assert "No incident has both a known start and a known resolution yet." in html
+    assert svgs(html) == []
+
+
+# --- The percentile itself -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "values", [[7], [1, 2], [5, 1, 9, 3], [1, 1, 1, 50], list(range(1, 20)), [3, 600, 2, 8, 1]]
+)
+def test_percentile_interpolates_between_closest_ranks(values):
+    ordered = sorted(values)
+
+    assert stats.percentile(ordered, 0.5) == pytest.approx(pystats.median(ordered))
+    if len(ordered) > 1:
+        expected = pystats.quantiles(ordered, n=10, method="inclusive")[8]
+        assert stats.percentile(ordered, 0.9) == pytest.approx(expected)
+    assert stats.percentile(ordered, 0) == ordered[0]
+    assert stats.percentile(ordered, 1) == ordered[-1]
+    assert stats.percentile([], 0.5) is None

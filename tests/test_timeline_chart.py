@@ -1,0 +1,359 @@
+"""The drawn timeline: charts.py and timeline_data.py from plain data, and the incident page."""
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from outages.charts import hang_flags, timeline_svg
+from outages.models import Incident
+from outages.timeline_data import Bracket, Event, Impact, Timeline, extent, phases, tick_step, ticks
+
+SVG = "{http://www.w3.org/2000/svg}"
+START = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)
+ELB = "/incidents/aws-elb-us-east-2012-12-24/"
+
+
+def event(minutes, kind="recovery", key=False, position=1, **fields):
+    return Event(
+        at=START + timedelta(minutes=minutes),
+        kind=kind,
+        kind_label=kind.capitalize(),
+        anchor=f"event-{position}",
+        key=key,
+        **fields,
+    )
+
+
+def timeline(**fields):
+    fields.setdefault("started_at", START)
+    fields.setdefault("resolved_at", START + timedelta(hours=23, minutes=41))
+    return Timeline(title="ELB outage", zone="America/Los_Angeles", **fields)
+
+
+def parse(svg):
+    """The drawing as XML: it must be well formed to be parsed at all."""
+    return ET.fromstring(str(svg))
+
+
+def texts(root):
+    return [node.text for node in root.iter(f"{SVG}text")]
+
+
+# --- The time axis -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "span, step",
+    [
+        (timedelta(minutes=45), timedelta(minutes=5)),
+        (timedelta(hours=2), timedelta(minutes=15)),
+        (timedelta(hours=4, minutes=25), timedelta(minutes=30)),
+        (timedelta(hours=23, minutes=41), timedelta(hours=3)),
+        (timedelta(days=3, hours=12), timedelta(hours=12)),
+        (timedelta(days=9), timedelta(days=1)),
+        (timedelta(days=40), timedelta(days=7)),
+    ],
+)
+def test_tick_steps_suit_minutes_hours_and_days(span, step):
+    assert tick_step(span) == step
+    assert 5 <= len(ticks(START, START + span)) <= 10
+
+
+def test_ticks_are_whole_utc_steps_with_the_date_where_the_day_changes():
+    labelled = ticks(START, START + timedelta(hours=23, minutes=41))
+
+    assert [first for _, first, _ in labelled] == [
+        "21:00", "00:00", "03:00", "06:00", "09:00", "12:00", "15:00", "18:00",
+    ]  # fmt: skip
+    assert [date for _, _, date in labelled if date] == ["24 Dec", "25 Dec"]
+    assert labelled[1][0] == datetime(2012, 12, 25, tzinfo=UTC)
+
+
+def test_day_ticks_show_dates_and_the_year_once():
+    labelled = ticks(START, START + timedelta(days=9))
+
+    assert labelled[0][1:] == ("25 Dec", "2012")
+    assert ("1 Jan", "2013") in [item[1:] for item in labelled]
+
+
+# --- What is drawn -------------------------------------------------------------------------
+
+
+def test_each_event_is_one_focusable_mark_linking_to_its_table_row():
+    events = tuple(event(60 * n, position=n + 1) for n in range(5))
+
+    root = parse(timeline_svg(timeline(events=events)))
+
+    links = [node.get("href") for node in root.iter(f"{SVG}a")]
+    assert links == [f"#event-{n}" for n in range(1, 6)]
+
+
+def test_marks_differ_in_shape_as_well_as_colour():
+    kinds = ["trigger", "detection", "escalation", "mitigation", "recovery", "other"]
+    events = tuple(event(60 * n, kind, position=n) for n, kind in enumerate(kinds))
+
+    root = parse(timeline_svg(timeline(events=events)))
+
+    shapes = [
+        (mark.get("class"), [child.tag for child in mark if "shape" in child.get("class", "")])
+        for mark in root.iter(f"{SVG}a")
+    ]
+    drawn = {(css.split()[1], tuple(tags)) for css, tags in shapes}
+    assert len({tags for _, tags in drawn}) >= 3  # circle, polygon, path
+    assert len({css for css, _ in drawn}) == len(kinds)
+
+
+def test_a_mark_title_gives_utc_the_source_zone_and_the_stated_time():
+    trigger = event(0, "trigger", key=True, stated="12:24 PM PST on December 24th", text="Oops.")
+
+    root = parse(timeline_svg(timeline(events=(trigger,))))
+
+    title = next(root.iter(f"{SVG}a")).find(f"{SVG}title").text
+    assert "24 Dec 2012, 20:24 UTC" in title
+    assert "12:24 PM PST" in title
+    assert "“12:24 PM PST on December 24th”" in title
+    assert "key event" in title
+    assert "Trigger 20:24" in texts(root)  # key events are labelled
+
+
+def test_all_three_phases_when_every_milestone_is_known():
+    data = timeline(
+        detected_at=START + timedelta(minutes=30),
+        mitigated_at=START + timedelta(hours=4, minutes=38),
+    )
+
+    assert [phase.name for phase in phases(data)] == [
+        "Undetected",
+        "Detected, not yet mitigated",
+        "Mitigated, recovering",
+    ]
+    root = parse(timeline_svg(data))
+    bands = [rect.get("class") for rect in root.iter(f"{SVG}rect") if "phase" in rect.get("class")]
+    assert bands == ["phase phase-undetected", "phase phase-responding", "phase phase-recovering"]
+
+
+def test_without_a_detection_time_the_first_phase_runs_until_mitigated_and_says_so():
+    data = timeline(mitigated_at=START + timedelta(hours=4, minutes=38))
+
+    assert [(phase.name, phase.start) for phase in phases(data)] == [
+        ("Until mitigated (detection time not known)", START),
+        ("Mitigated, recovering", START + timedelta(hours=4, minutes=38)),
+    ]
+
+
+def test_with_only_a_start_no_phase_is_drawn_and_no_end_is_invented():
+    data = timeline(resolved_at=None, events=(event(0, "trigger"), event(90, position=2)))
+
+    root = parse(timeline_svg(data))
+
+    assert phases(data) == []
+    assert not [rect for rect in root.iter(f"{SVG}rect") if "phase" in rect.get("class")]
+    assert "resolution not known" in texts(root)
+    assert "Resolution time not known." in root.find(f"{SVG}desc").text
+
+
+def test_nothing_is_drawn_without_any_milestone_or_event():
+    assert extent(Timeline(title="Empty")) is None
+    assert timeline_svg(Timeline(title="Empty")) == ""
+
+
+def test_without_a_start_the_drawing_begins_at_the_first_known_time():
+    later = START + timedelta(hours=2)
+    data = Timeline(title="No start", mitigated_at=START, resolved_at=later)
+
+    assert extent(data).start == START
+    assert [phase.name for phase in phases(data)] == ["Mitigated, recovering"]
+
+
+def test_events_long_after_the_span_sit_in_a_later_margin_not_on_the_axis():
+    follow_up = event(60 * 24 * 172, "other", position=3)  # the Isthmus post, June 2013
+    data = timeline(events=(event(0, "trigger"), event(60 * 23 + 41, position=2), follow_up))
+
+    span = extent(data)
+    root = parse(timeline_svg(data))
+
+    assert span.end == START + timedelta(hours=23, minutes=41)
+    assert span.later == (follow_up,)
+    assert "Later," in texts(root) and "not to scale" in texts(root)
+    assert "14 Jun 2013" in texts(root)
+    # The axis keeps its hourly ticks: the span is not squashed by the far-off event.
+    assert "03:00" in texts(root)
+
+
+def test_events_shortly_before_the_start_stay_on_the_axis():
+    early = event(-150, "trigger")  # Kinesis: the trigger came 2.5 h before the impact
+
+    span = extent(timeline(events=(early,)))
+
+    assert span.start == early.at
+    assert span.earlier == ()
+
+
+def test_without_a_resolution_the_span_runs_through_events_until_a_long_silence():
+    events = tuple(event(60 * 24 * day, position=day) for day in (0, 1, 2, 3, 8))
+
+    span = extent(timeline(resolved_at=None, events=events))
+
+    assert span.end == START + timedelta(days=3)
+    assert span.later == (events[-1],)
+
+
+def test_customer_windows_open_ends_and_not_affected():
+    impacts = (
+        Impact("Netflix", "outage", "Down", started_at=START + timedelta(minutes=6)),
+        Impact("Amazon Prime Video", "not-affected", "Not affected"),
+        Impact("Heroku", "outage", "Down"),
+    )
+
+    root = parse(timeline_svg(timeline(impacts=impacts)))
+
+    words = texts(root)
+    bar = next(r for r in root.iter(f"{SVG}rect") if "level-outage" in r.get("class"))
+    assert bar.get("class") == "bar-open level-outage"
+    assert bar.get("fill") == "url(#tl-fade-end-outage)"
+    assert root.find(f".//{SVG}linearGradient[@id='tl-fade-end-outage']") is not None
+    assert "Down from ~20:30 UTC (~12:30 PM PST); end not known" in words
+    assert "Amazon Prime Video" in words and "not affected" in words
+    assert "Also hit, times not reported: Heroku" in words
+
+
+def test_duration_brackets_are_labelled():
+    data = timeline(
+        brackets=(
+            Bracket("23 h 41 min to resolve", START, START + timedelta(hours=23, minutes=41)),
+        )
+    )
+
+    assert "23 h 41 min to resolve" in texts(parse(timeline_svg(data)))
+
+
+def test_hostile_text_is_escaped_everywhere():
+    hostile = '</svg><script>alert("x")</script>&'
+    data = Timeline(
+        title=hostile,
+        started_at=START,
+        resolved_at=START + timedelta(hours=2),
+        events=(event(10, "trigger", key=True, stated=hostile, text=hostile),),
+        impacts=(Impact(hostile, "outage", hostile, started_at=START),),
+        brackets=(Bracket(hostile, START, START + timedelta(hours=2)),),
+    )
+
+    svg = str(timeline_svg(data))
+    root = parse(svg)
+
+    assert "<script" not in svg
+    assert "&lt;/svg&gt;&lt;script&gt;" in svg
+    assert root.find(f"{SVG}title").text == f"Timeline of {hostile}"
+    assert not list(root.iter("script")) and not list(root.iter(f"{SVG}script"))
+
+
+def test_key_labels_of_coinciding_events_take_separate_rows_without_crossing():
+    flags, rows = hang_flags([(200, 100), (203, 100), (600, 80)], middle=500)
+
+    assert rows == 2
+    assert {flags[0][0], flags[1][0]} == {0, 1}
+    # The later label takes the upper row, so the earlier one's pole passes left of its text.
+    assert flags[1][0] == 0
+    assert flags[2] == (0, False)  # right of the middle: the text runs leftward
+
+
+# --- The incident page ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def elb_page(shipped_data, db, client):
+    return client.get(ELB).content.decode()
+
+
+def drawing(html):
+    found = re.search(
+        r'<svg xmlns="http://www.w3.org/2000/svg" class="timeline-drawing".*?</svg>', html, re.S
+    )
+    assert found, "the page has no drawing"
+    return parse(found.group())
+
+
+def test_elb_page_draws_every_event_phases_customers_and_durations(elb_page):
+    root = drawing(elb_page)
+    words = texts(root)
+
+    marks = list(root.iter(f"{SVG}a"))
+    assert len(marks) == 18
+    for mark in marks:  # each mark lands on its row of the timeline table
+        assert f'<tr id="{mark.get("href")[1:]}"' in elb_page
+    phase_classes = [r.get("class") for r in root.iter(f"{SVG}rect") if "phase" in r.get("class")]
+    assert phase_classes == ["phase phase-responding", "phase phase-recovering"]
+    assert "Until mitigated" in words  # detected_at is unknown, and the band says so
+    netflix = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
+    assert any(r.find(f"{SVG}title").text.startswith("Netflix: Down from") for r in netflix)
+    assert "Down from ~20:30 UTC (~12:30 PM PST); end not known" in words
+    row = words.index("Amazon Prime Video")
+    assert words[row + 1] == "not affected"
+    assert "23 h 41 min to resolve" in words
+    assert "4 h 38 min to mitigate" in words
+    assert "30 Dec 2012" in words and "to 14 Jun 2013" in words  # the later margin
+
+
+def test_elb_page_is_accessible_without_seeing_the_drawing(elb_page):
+    root = drawing(elb_page)
+
+    assert root.get("aria-labelledby") == "tl-title"
+    assert root.get("aria-describedby") == "tl-desc"
+    assert (
+        "Until mitigated (detection time not known): 24 Dec 20:24 – 25 Dec 01:02 UTC."
+        in root.find(f"{SVG}desc").text
+    )
+    assert "<summary>Data behind the drawing</summary>" in elb_page
+    assert "Until mitigated (detection time not known)" in elb_page.split("Data behind")[1]
+    assert "later margin, not to scale" in elb_page
+    assert (
+        " style="
+        not in elb_page.split('<figure class="timeline-figure">')[1].split("</details>")[0]
+    )
+
+
+def test_elb_page_keeps_its_structured_data_and_adds_the_drawing_stylesheet(elb_page):
+    head = elb_page.split("</head>")[0]
+
+    assert '<script type="application/ld+json">' in head
+    assert '<link rel="stylesheet" href="/static/css/timeline.css">' in head
+    assert "23 h 41 min" in elb_page
+
+
+def test_the_drawing_sits_between_the_durations_and_the_summary(elb_page):
+    assert (
+        elb_page.index('class="durations"')
+        < elb_page.index('id="drawing-heading"')
+        < elb_page.index('id="summary-heading"')
+    )
+
+
+def test_an_incident_with_no_known_time_has_no_drawing_section(client, incident):
+    incident.events.all().delete()
+    incident.started_at = incident.mitigated_at = incident.resolved_at = None
+    incident.save()
+
+    html = client.get(incident.get_absolute_url()).content.decode()
+
+    assert "drawing-heading" not in html
+    assert "not known" in html
+
+
+def test_hostile_event_text_on_the_page_stays_text(client, incident):
+    incident.events.update(time_as_stated="</svg><script>alert(1)</script>")
+
+    html = client.get(incident.get_absolute_url()).content.decode()
+
+    drawing(html)  # still well-formed XML
+    assert "<script>alert(1)" not in html
+
+
+def test_every_shipped_incident_draws_each_of_its_events_as_well_formed_svg(
+    shipped_data, db, client
+):
+    for incident in Incident.objects.published().prefetch_related("events"):
+        html = client.get(incident.get_absolute_url()).content.decode()
+        marks = list(drawing(html).iter(f"{SVG}a"))
+        assert len(marks) == len(incident.events.all()), incident.slug
