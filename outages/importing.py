@@ -244,7 +244,6 @@ class Importer:
             ActionItem,
             "action_items",
             data.get("action_items", []),
-            by_url,
             lambda item, at: {
                 "description": item["description"],
                 "kind": item["kind"],
@@ -257,7 +256,6 @@ class Importer:
             Correction,
             "corrections",
             data.get("corrections", []),
-            by_url,
             lambda item, at: {
                 "claim": item["claim"],
                 "fact": item["fact"],
@@ -288,9 +286,9 @@ class Importer:
                 "source": self.cited(item.get("source"), by_url, at + ["source"]),
             }
 
-        return self.apply_numbered(incident, TimelineEvent, "timeline", items, by_url, values)
+        return self.apply_numbered(incident, TimelineEvent, "timeline", items, values)
 
-    def apply_numbered(self, incident, model, key, items, by_url, values_of):
+    def apply_numbered(self, incident, model, key, items, values_of):
         """Rows numbered within the incident (timeline events, action items, corrections):
         matched by position, updated in place, created, or removed when no longer listed."""
         label = str(model._meta.verbose_name)
