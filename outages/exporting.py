@@ -7,6 +7,7 @@ import zoneinfo
 import yaml
 from django.db.models import Prefetch
 
+from .filters import key_of
 from .models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -68,7 +69,7 @@ def customer_data(customer):
 def service_key(service, provider):
     if service.provider_id == provider.pk:
         return service.slug
-    return f"{service.provider.slug}.{service.slug}"
+    return key_of(service)
 
 
 def numbered(rows):

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from . import statistics as stats
 from . import svg
+from .filters import key_of
 from .templatetags.outages import duration
 
 SERIES = 6  # colours for providers in charts (series-1 … series-6 in charts.css), then repeated
@@ -421,13 +422,9 @@ def strip_subject(kind, entity):
     if kind == "provider":
         return f"{entity.name} incidents", entity.slug
     if kind == "service":
-        return f"{entity.provider.name} {entity.name} incidents", (
-            f"{entity.provider.slug}.{entity.slug}"
-        )
+        return f"{entity.provider.name} {entity.name} incidents", key_of(entity)
     if kind == "region":
-        return f"{entity.provider.name} {entity.code} incidents", (
-            f"{entity.provider.slug}.{entity.code}"
-        )
+        return f"{entity.provider.name} {entity.code} incidents", key_of(entity)
     return f"Incidents that hit {entity.name}", entity.slug
 
 
