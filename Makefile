@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup install lint clean
+.PHONY: run test setup install lint clean serve bench stress
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,21 @@ run: setup
 	@echo "  then sign in at http://127.0.0.1:$(PORT)/admin/"
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Production: DEBUG off, so SECRET_KEY and ALLOWED_HOSTS must be set; see README.
+serve: export DEBUG := false
+serve: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py check --deploy
+	$(BIN)/gunicorn --config gunicorn.conf.py postmortems.wsgi
+
+# Measurements, not tests: see the docstrings of bench/bench.py and bench/stress.py.
+bench: install
+	$(BIN)/python -m bench.bench
+
+stress: install
+	$(BIN)/python -m bench.stress
 
 lint: install
 	$(BIN)/ruff check .

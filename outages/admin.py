@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db import models
 from reversion.admin import VersionAdmin
 
-from . import search
+from . import page_cache, search
 from .models import (
     Customer,
     Incident,
@@ -19,19 +19,30 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
 class ReindexesIncidents:
-    """Refresh the search index of every incident that shows this row's name or title.
+    """Refresh the search index and the cached pages of every incident that shows this row.
 
     Search documents copy names from reference rows, so renaming a provider or a source must
-    rebuild the documents of the incidents that mention it.
+    rebuild the documents of the incidents that mention it. Names appear in headers, facets and
+    lists all over the site, and reference rows change rarely, so any change to one drops every
+    cached page rather than working out which pages show it.
     """
 
     incident_lookup = None  # how Incident reaches this model, e.g. "services"
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        page_cache.invalidate_all()
         if change and form.has_changed():
             incidents = Incident.objects.filter(**{self.incident_lookup: obj})
             search.update_index(incidents.values_list("pk", flat=True).distinct())
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        page_cache.invalidate_all()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        page_cache.invalidate_all()
 
 
 class ServiceInline(admin.TabularInline):

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import history, search, workflow
+from . import history, page_cache, search, workflow
 from .documents import ImportFailed, read
 from .editing import CorrectionFormSet, IncidentForm, SourcesAttachedFormSet, TimelineEventForm
 from .importing import Importer
@@ -193,8 +193,17 @@ class IncidentAdmin(VersionAdmin):
         return self.then_transition(request, super().add_view(request, form_url, extra_context))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        response = super().change_view(request, object_id, form_url, extra_context)
-        return self.then_transition(request, response)
+        with page_cache.changing(changed_pks(request, object_id)):
+            response = super().change_view(request, object_id, form_url, extra_context)
+            return self.then_transition(request, response)
+
+    def delete_model(self, request, obj):
+        with page_cache.changing([obj.pk]):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with page_cache.changing(list(queryset.values_list("pk", flat=True))):
+            super().delete_queryset(request, queryset)
 
     def then_transition(self, request, response):
         """After a save (and its revision, which VersionAdmin closes around these views), move
@@ -379,8 +388,16 @@ class IncidentAdmin(VersionAdmin):
     def recover_view(self, request, version_id, extra_context=None):
         if not request.user.is_superuser:
             raise PermissionDenied
-        get_object_or_404(Version, pk=version_id)
-        return super().recover_view(request, version_id, extra_context)
+        version = get_object_or_404(Version, pk=version_id)
+        with page_cache.changing(changed_pks(request, version.object_id)):
+            return super().recover_view(request, version_id, extra_context)
+
+
+def changed_pks(request, object_id):
+    """The incident a POST to an admin screen may change; a GET changes nothing."""
+    if request.method != "POST" or not str(object_id).isdigit():
+        return []
+    return [int(object_id)]
 
 
 class ImportForm(forms.Form):

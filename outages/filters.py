@@ -1,10 +1,16 @@
 """The incident list's filters, search, sorting and facet counts, shared by the page, its feeds and
 the JSON API, so that one URL query string means the same thing everywhere."""
 
+import json
+import re
+from collections import Counter
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q
+from django.db import connection
+from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 
 from . import search
@@ -15,6 +21,7 @@ HIT_LEVELS = [CustomerImpact.Level.OUTAGE, CustomerImpact.Level.DEGRADED]
 # A customer was hit unless the sources say it was not affected ("affected" = hit, how unknown).
 WAS_HIT = ~Q(level=CustomerImpact.Level.NOT_AFFECTED)
 FACET_LIMIT = 12
+KEY = re.compile(r"([-a-zA-Z0-9_]+)\.([-a-zA-Z0-9_]+)")  # two slugs, as in the URL paths
 
 
 class KeyField(forms.ModelChoiceField):
@@ -31,10 +38,13 @@ class KeyField(forms.ModelChoiceField):
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        provider_slug, dot, key = str(value).partition(".")
+        # A key that is not two slugs names nothing, and is not looked up: PostgreSQL refuses a
+        # query holding a NUL byte with an error rather than an empty result.
+        match = KEY.fullmatch(str(value))
         try:
-            if not dot:
+            if not match:
                 raise self.queryset.model.DoesNotExist
+            provider_slug, key = match.groups()
             return self.queryset.get(provider__slug=provider_slug, **{self.key_field: key})
         except self.queryset.model.DoesNotExist:
             raise ValidationError(
@@ -176,79 +186,108 @@ def sort(queryset, order):
     return queryset.order_by(F("started_at").desc(nulls_last=True), "slug")
 
 
-def facets(queryset):
-    """Counts of the current results by each facet, largest first.
-
-    Each count runs over the ids of the result set (a subquery), so the joins a facet needs do
-    not interfere with the joins the filters used.
-    """
-    ids = queryset.order_by().values("pk")
-    base = Incident.objects.filter(pk__in=ids)
-    providers = (
-        Provider.objects.filter(incidents__in=ids)
-        .annotate(count=Count("incidents"))
-        .order_by("-count", "name")
-    )
-    services = (
-        Service.objects.filter(incidents__in=ids)
-        .select_related("provider")
-        .annotate(count=Count("incidents"))
-        .order_by("-count", "name")[:FACET_LIMIT]
-    )
-    regions = (
-        Region.objects.filter(incidents__in=ids)
-        .select_related("provider")
-        .annotate(count=Count("incidents"))
-        .order_by("-count", "code")[:FACET_LIMIT]
-    )
-    customers = (
-        Customer.objects.filter(
-            impacts__in=CustomerImpact.objects.filter(WAS_HIT, incident__in=ids)
+def result_set(queryset):
+    """The rows of a result set that its facets count, fetched in one query: (id, provider id,
+    root cause, year started). The page, its count and every facet are worked out from these
+    ids, so a search matches once per request rather than once per count."""
+    return list(
+        queryset.order_by().values_list(
+            "pk", "provider_id", "root_cause_category", ExtractYear("started_at")
         )
-        .annotate(count=Count("impacts__incident", distinct=True))
-        .order_by("-count", "name")[:FACET_LIMIT]
     )
-    causes = base.order_by().values("root_cause_category").annotate(count=Count("pk"))
-    cause_labels = dict(Incident.Cause.choices)
-    years = (
-        base.filter(started_at__isnull=False)
-        .annotate(year=ExtractYear("started_at"))
+
+
+def among(model, ids):
+    """A condition on `model`'s incident column: it is one of `ids`, sent as one parameter
+    however many there are. PostgreSQL folds the text into a constant array and tests it with a
+    hash, scanning the narrow join table once; SQLite reads the ids from JSON."""
+    column = f'"{model._meta.db_table}"."incident_id"'
+    ids = list(ids)
+    if connection.vendor == "postgresql":
+        sql = f"{column} = ANY(string_to_array(%s, ',')::bigint[])"
+        return RawSQL(sql, (",".join(map(str, ids)),), output_field=BooleanField())
+    sql = f"{column} IN (SELECT value FROM json_each(%s))"
+    return RawSQL(sql, (json.dumps(ids),), output_field=BooleanField())
+
+
+def counted(queryset, *fields):
+    """Rows of `fields` with how many incidents each covers, largest first, at most FACET_LIMIT."""
+    return list(
+        queryset.order_by()
+        .values_list(*fields)
+        .annotate(count=Count("incident_id"))
+        .order_by("-count", fields[0])[:FACET_LIMIT]
+    )
+
+
+def facets(rows):
+    """Counts of the results (rows from result_set) by each facet, largest first.
+
+    Provider, cause and year come from the rows themselves; services, regions, customers and
+    impact levels from one grouped query each over a narrow join table, restricted to the
+    result ids (each table has one row per incident and service, region or customer).
+    """
+    ids = [row[0] for row in rows]
+    providers = Counter(row[1] for row in rows)
+    causes = Counter(row[2] for row in rows)
+    years = Counter(row[3] for row in rows if row[3] is not None)
+    through = {"service": Incident.services.through, "region": Incident.regions.through}
+    services = counted(
+        through["service"].objects.filter(among(through["service"], ids)),
+        "service__name",
+        "service__slug",
+        "service__provider__slug",
+    )
+    regions = counted(
+        through["region"].objects.filter(among(through["region"], ids)),
+        "region__code",
+        "region__provider__slug",
+    )
+    customers = counted(
+        CustomerImpact.objects.filter(WAS_HIT, among(CustomerImpact, ids)),
+        "customer__name",
+        "customer__slug",
+    )
+    impacts = dict(
+        CustomerImpact.objects.filter(among(CustomerImpact, ids), level__in=HIT_LEVELS)
         .order_by()
-        .values("year")
-        .annotate(count=Count("pk"))
-        .order_by("-year")
+        .values_list("level")
+        .annotate(count=Count("incident_id"))
     )
-    impacts = base.aggregate(
-        **{
-            level.value: Count("pk", filter=Q(impacts__level=level), distinct=True)
-            for level in HIT_LEVELS
-        }
-    )
+    provider_rows = Provider.objects.filter(pk__in=list(providers)) if providers else []
+    cause_labels = dict(Incident.Cause.choices)
     return [
-        ("provider", "Provider", [(p.slug, p.name, p.count) for p in providers]),
-        ("service", "Service", [(key_of(s), s.name, s.count) for s in services]),
-        ("region", "Region", [(key_of(r), r.code, r.count) for r in regions]),
-        ("customer", "Customer hit", [(c.slug, c.name, c.count) for c in customers]),
+        (
+            "provider",
+            "Provider",
+            sorted(
+                ((p.slug, p.name, providers[p.pk]) for p in provider_rows),
+                key=lambda item: (-item[2], item[1]),
+            ),
+        ),
+        ("service", "Service", [(f"{p}.{slug}", name, n) for name, slug, p, n in services]),
+        ("region", "Region", [(f"{p}.{code}", code, n) for code, p, n in regions]),
+        ("customer", "Customer hit", [(slug, name, n) for name, slug, n in customers]),
         (
             "cause",
             "Root cause",
             sorted(
-                (
-                    (row["root_cause_category"], cause_labels.get(row["root_cause_category"], ""))
-                    + (row["count"],)
-                    for row in causes
-                ),
+                ((cause, cause_labels.get(cause, ""), count) for cause, count in causes.items()),
                 key=lambda item: (-item[2], item[1]),
             ),
         ),
-        ("year", "Year", [(str(row["year"]), str(row["year"]), row["count"]) for row in years]),
+        (
+            "year",
+            "Year",
+            [(str(year), str(year), years[year]) for year in sorted(years, reverse=True)],
+        ),
         (
             "impact",
             "Customers reported",
             [
                 (level.value, level.label, impacts[level.value])
                 for level in HIT_LEVELS
-                if impacts[level.value]
+                if impacts.get(level.value)
             ],
         ),
     ]

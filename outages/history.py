@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from reversion.models import Version
 
-from . import search
+from . import page_cache, search
 from .models import ActionItem, Correction, CustomerImpact, Incident, TimelineEvent
 
 CHILD_MODELS = [TimelineEvent, CustomerImpact, ActionItem, Correction]
@@ -147,7 +147,11 @@ def restore(incident, version, user):
     The workflow state and the lock number stay current: restoring old text must neither
     publish nor unpublish, and must still invalidate forms opened before it.
     """
-    with transaction.atomic(), reversion.create_revision():
+    with (
+        page_cache.changing([incident.pk]),
+        transaction.atomic(),
+        reversion.create_revision(),
+    ):
         current = Incident.objects.select_for_update().get(pk=incident.pk)
         version.revision.revert(delete=True)
         restored = Incident.objects.get(pk=incident.pk)

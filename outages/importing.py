@@ -2,20 +2,28 @@
 full_clean(), compare with what is stored, and write all of it in one transaction, or nothing.
 
 Used by `manage.py import_incidents` and by the admin's import page.
+
+Each incident is first planned: its references resolved, its records validated and compared with
+what is stored (read up front, a thousand incidents at a time), nothing written. Then what changed
+is written (importing_bulk.py): changed incidents one by one, new ones a thousand at a time with a
+few bulk INSERTs, each chunk once the next is planned, so that a second process can render its
+Markdown meanwhile. Revisions and search documents follow each chunk. Once any problem is found
+nothing more is written, since all of it will be rolled back, but every incident is still checked,
+so that one run reports every problem.
 """
 
 import time
 import zoneinfo
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import reversion
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import search
-from .documents import ImportFailed, check_schema, path_text
+from . import importing_bulk, page_cache, search
+from .documents import ImportFailed, check_schema, gc_paused, path_text
 from .models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -29,12 +37,15 @@ from .models import (
     Service,
     Source,
     TimelineEvent,
-    render_markdown_fields,
 )
 
-REVISION_BATCH = 500
+# New incidents written per round of bulk INSERTs.
+CHUNK = 1000
 # Document field -> model field, where the names differ.
 EVENT_FIELDS = {"at": "occurred_at", "as_stated": "time_as_stated", "key_event": "is_key_event"}
+# Reference rows in the order they must be written (services, regions and customers name a
+# provider).
+REFERENCE_MODELS = [Provider, Service, Region, Customer, Source]
 
 
 class Invalid(Exception):
@@ -68,8 +79,39 @@ class Report:
         )
 
 
+@dataclass
+class Change:
+    """What importing one incident would write; the Importer plans it, importing_bulk writes it."""
+
+    document: object
+    index: int
+    incident: Incident
+    action: str  # created, updated, unchanged
+    save_incident: bool = False  # the incident's own fields changed (or it is new)
+    related: dict = field(default_factory=dict)  # "services" etc. -> the rows it should link
+    rows: dict = field(default_factory=dict)  # model -> (new rows, changed rows, rows to delete)
+    impacts: list = field(default_factory=list)  # (impact, its fields changed, services or None)
+    gone_impacts: list = field(default_factory=list)
+    report: IncidentReport | None = None
+
+
 def fields_of(obj, names):
     return {name: getattr(obj, name) for name in names}
+
+
+def same_values(obj, values):
+    """Whether `obj` already holds these values. Related rows are compared by key, so none is
+    loaded; one not saved yet is always a change."""
+    for name, value in values.items():
+        model_field = obj._meta.get_field(name)
+        if model_field.is_relation:
+            if value is not None and value.pk is None:
+                return False
+            if getattr(obj, model_field.attname) != (None if value is None else value.pk):
+                return False
+        elif getattr(obj, name) != value:
+            return False
+    return True
 
 
 class Importer:
@@ -81,9 +123,16 @@ class Importer:
         self.user = user
         self.progress = progress or (lambda items: items)
         self.problems = []
-        # Reference rows already looked up or written in this run, by (model, key): a provider
-        # named by a thousand incidents is read once.
-        self.known = {}
+        # Reference rows by (model, *natural key): read from the database up front for every key
+        # the documents mention, or made in this run. One object per row, shared by all the
+        # incidents that name it.
+        self.references = {}
+        self.checked = set()  # keys of the references given in full and validated in this run
+        self.unsaved = []  # (reference, document, path) to INSERT before the next incidents
+        self.changed = {}  # id -> (stored reference, document, path) to UPDATE
+        self.stored = {}  # slug -> importing_bulk.Stored
+        self.renderer = None  # importing_bulk.Renderer, for the incidents to create
+        self.wrote = False
 
     # --- The run ----------------------------------------------------------------------
 
@@ -104,58 +153,49 @@ class Importer:
             for index, data in enumerate(document.data["incidents"])
         ]
         self.check_duplicate_slugs(items)
-        changed = {}
-        with transaction.atomic():
-            for document, index, data in self.progress(items):
-                savepoint = transaction.savepoint()
-                try:
-                    result = self.apply(document, index, data)
-                except Invalid:
-                    transaction.savepoint_rollback(savepoint)
-                    continue
-                except DatabaseError as error:
-                    transaction.savepoint_rollback(savepoint)
-                    self.problems.append(
-                        document.problem(["incidents", index], f"the database refused it: {error}")
-                    )
-                    continue
-                transaction.savepoint_commit(savepoint)
-                report.incidents.append(result)
-                if result.action != "unchanged":
-                    changed.setdefault(document.name, []).append(result.incident_pk)
+        new, changed, waiting = [], [], deque()
+        with gc_paused(), transaction.atomic():
+            self.stored = importing_bulk.stored_incidents([data["slug"] for _, _, data in items])
+            self.references = importing_bulk.stored_references(mentioned(items))
+            count = sum(1 for _, _, data in items if data["slug"] not in self.stored)
+            self.renderer = importing_bulk.Renderer(count)
+            try:
+                for document, index, data in self.progress(items):
+                    try:
+                        change = self.plan(document, index, data)
+                    except Invalid:
+                        continue
+                    report.incidents.append(change.report)
+                    if change.action == "created":
+                        self.renderer.add(change)
+                        new.append(change)
+                    elif change.action == "updated":
+                        self.write_changed(change)
+                        changed.append(change)
+                    if len(new) >= CHUNK:
+                        # Written once the next chunk is planned: rendered meanwhile.
+                        waiting.append((new, self.renderer.send()))
+                        new = []
+                        if len(waiting) > 1:
+                            self.write_new(*waiting.popleft())
+                    if len(changed) >= CHUNK:
+                        self.record(changed)
+                        changed = []
+                waiting.append((new, self.renderer.send()))
+                while waiting:
+                    self.write_new(*waiting.popleft())
+                self.record(changed)
+            finally:
+                self.renderer.close()
+            self.save_references()  # those changed by incidents that did not change
             if self.problems or self.dry_run:
                 transaction.set_rollback(True)
-            else:
-                self.record_revisions(changed)
-                search.update_index([pk for pks in changed.values() for pk in pks])
+            elif self.wrote:
+                page_cache.invalidate_all()  # names and incidents on any page may have changed
         if self.problems:
             raise ImportFailed(self.problems)
         report.seconds = time.monotonic() - started
         return report
-
-    def record_revisions(self, changed):
-        """A revision for each changed incident, "Imported from FILE", with all its rows.
-
-        Written after the rows, a batch at a time with the rows preloaded: following each
-        incident's relations one by one would cost several queries per incident.
-        """
-        for name, pks in changed.items():
-            for start in range(0, len(pks), REVISION_BATCH):
-                batch = Incident.objects.filter(pk__in=pks[start : start + REVISION_BATCH])
-                with reversion.create_revision(manage_manually=True):
-                    reversion.set_comment(f"Imported from {name}")
-                    if self.user is not None:
-                        reversion.set_user(self.user)
-                    for incident in batch.prefetch_related(
-                        "services",
-                        "regions",
-                        "sources",
-                        "events",
-                        "impacts__services",
-                        "action_items",
-                        "corrections",
-                    ):
-                        reversion.add_to_revision(incident)
 
     def check_duplicate_slugs(self, items):
         seen = {}
@@ -171,9 +211,91 @@ class Importer:
             else:
                 seen[slug] = f"{document.name} {path_text(['incidents', index])}"
 
+    # --- Writing ------------------------------------------------------------------------
+
+    def write_new(self, changes, rendered):
+        """INSERT new incidents with their rows in bulk, once the Renderer has done what was
+        sent up to `rendered`. Should the database refuse that, write them one at a time to
+        find which incidents it refuses."""
+        if not changes or not self.save_references():
+            return
+        self.renderer.finish(rendered)
+        self.wrote = True
+        try:
+            with transaction.atomic():
+                importing_bulk.insert_new(changes)
+        except DatabaseError:
+            for change in changes:
+                importing_bulk.forget_ids(change)
+            for change in changes:
+                try:
+                    with transaction.atomic():
+                        importing_bulk.insert_new([change])
+                except DatabaseError as error:
+                    self.refused(change, error)
+        for change in changes:
+            change.report.incident_pk = change.incident.pk
+        self.record(changes)
+
+    def write_changed(self, change):
+        if not self.save_references():
+            return
+        self.wrote = True
+        try:
+            with transaction.atomic():
+                importing_bulk.update_stored(change)
+        except DatabaseError as error:
+            self.refused(change, error)
+
+    def record(self, changes):
+        """The revisions and search documents of incidents just written, a chunk at a time,
+        in the same transaction (so gone again if a problem turns up later)."""
+        if self.problems or self.dry_run or not changes:
+            return
+        importing_bulk.record_revisions(changes, self.user)
+        search.update_index([change.incident.pk for change in changes])
+
+    def refused(self, change, error):
+        path = ["incidents", change.index]
+        self.problems.append(change.document.problem(path, f"the database refused it: {error}"))
+
+    def save_references(self):
+        """Write the reference rows made or changed since the last write; False if anything
+        stops the writing (a problem, now or before)."""
+        if self.problems:
+            return False
+        if not self.unsaved and not self.changed:
+            return True
+        unsaved, changed = self.unsaved, list(self.changed.values())
+        self.unsaved, self.changed, self.wrote = [], {}, True
+        try:
+            with transaction.atomic():
+                for model in REFERENCE_MODELS:
+                    importing_bulk.insert(
+                        model, [obj for obj, _, _ in unsaved if type(obj) is model]
+                    )
+                for obj, _, _ in changed:
+                    obj.save()
+        except DatabaseError:
+            for obj, _, _ in unsaved:
+                obj.pk, obj._state.adding = None, True
+            # One at a time, in the same order, up to the first the database refuses.
+            ordered = sorted(unsaved, key=lambda entry: REFERENCE_MODELS.index(type(entry[0])))
+            for obj, document, path in ordered + changed:
+                try:
+                    with transaction.atomic():
+                        obj.save()
+                except DatabaseError as error:
+                    self.problems.append(
+                        document.problem(path, f"the database refused it: {error}")
+                    )
+                    break
+        return not self.problems
+
     # --- One incident -------------------------------------------------------------------
 
-    def apply(self, document, index, data):
+    def plan(self, document, index, data):
+        """Check one incident and compare it with what is stored; write nothing."""
         self.document, self.base, self.failed = document, ["incidents", index], False
         provider = self.reference_provider(data["provider"], ["provider"])
         if provider is None:
@@ -194,8 +316,7 @@ class Importer:
             raise Invalid
         by_url = {source.url: source for source in sources}
 
-        incident = Incident.objects.filter(slug=data["slug"]).first()
-        action = "unchanged"
+        stored = self.stored.get(data["slug"])
         values = {
             "title": data["title"],
             "provider": provider,
@@ -204,12 +325,12 @@ class Importer:
             **{name: data.get(name) or "" for name in POSTMORTEM_SECTIONS},
             **{name: self.moment(data.get(name), [name]) for name in MILESTONES},
         }
-        self.created = incident is None
-        if incident is None:
+        if stored is None:
             incident = Incident(slug=data["slug"], status=Incident.Status.DRAFT)
             action = "created"
-        elif fields_of(incident, values) != values:
-            action = "updated"
+        else:
+            incident = stored.incident
+            action = "unchanged" if same_values(incident, values) else "updated"
         for name, value in values.items():
             setattr(incident, name, value)
         if self.publish and incident.status != Incident.Status.PUBLISHED:
@@ -222,25 +343,21 @@ class Importer:
         )
         if self.failed:
             raise Invalid
-        if action != "unchanged":
-            if action == "updated":
-                incident.version += 1
-            incident.updated_at = timezone.now()
-            incident.save()
+        change = Change(document, index, incident, action, save_incident=action != "unchanged")
 
         for name, wanted in [("services", services), ("regions", regions), ("sources", sources)]:
-            manager = getattr(incident, name)
-            if self.created:
-                manager.add(*wanted)
-            elif {obj.pk for obj in manager.all()} != {obj.pk for obj in wanted}:
-                manager.set(wanted)
+            if stored is None:
+                change.related[name] = wanted
+            elif stored.related[name] != {obj.pk for obj in wanted}:
+                change.related[name] = wanted
                 action = "updated" if action == "unchanged" else action
 
         rows = []
-        rows += self.apply_events(incident, data.get("timeline", []), by_url)
-        rows += self.apply_impacts(incident, provider, data.get("customers", []), by_url)
-        rows += self.apply_numbered(
-            incident,
+        rows += self.plan_events(change, stored, data.get("timeline", []), by_url)
+        rows += self.plan_impacts(change, stored, provider, data.get("customers", []), by_url)
+        rows += self.plan_numbered(
+            change,
+            stored,
             ActionItem,
             "action_items",
             data.get("action_items", []),
@@ -251,8 +368,9 @@ class Importer:
                 "source": self.cited(item.get("source"), by_url, at + ["source"]),
             },
         )
-        rows += self.apply_numbered(
-            incident,
+        rows += self.plan_numbered(
+            change,
+            stored,
             Correction,
             "corrections",
             data.get("corrections", []),
@@ -267,14 +385,13 @@ class Importer:
             raise Invalid
         if action == "unchanged" and any(what != "unchanged" for _, what in rows):
             action = "updated"
-        if action == "updated" and incident.pk:
-            Incident.objects.filter(pk=incident.pk).update(updated_at=timezone.now())
-        result = IncidentReport(document.name, incident.slug, action, rows, incident.pk)
-        return result
+        change.action = action
+        change.report = IncidentReport(document.name, incident.slug, action, rows, incident.pk)
+        return change
 
     # --- Rows of an incident -------------------------------------------------------------
 
-    def apply_events(self, incident, items, by_url):
+    def plan_events(self, change, stored, items, by_url):
         def values(item, at):
             return {
                 "occurred_at": self.moment(item["at"], at + ["at"]),
@@ -286,16 +403,14 @@ class Importer:
                 "source": self.cited(item.get("source"), by_url, at + ["source"]),
             }
 
-        return self.apply_numbered(incident, TimelineEvent, "timeline", items, values)
+        return self.plan_numbered(change, stored, TimelineEvent, "timeline", items, values)
 
-    def apply_numbered(self, incident, model, key, items, values_of):
+    def plan_numbered(self, change, stored, model, key, items, values_of):
         """Rows numbered within the incident (timeline events, action items, corrections):
         matched by position, updated in place, created, or removed when no longer listed."""
         label = str(model._meta.verbose_name)
-        existing = {}
-        if not self.created:
-            existing = {row.position: row for row in model.objects.filter(incident=incident)}
-        seen, new_rows, report = set(), [], []
+        existing = stored.rows[model] if stored else {}
+        seen, new_rows, changed_rows, report = set(), [], [], []
         for index, item in enumerate(items):
             at = [key, index]
             position = item.get("position", index + 1)
@@ -306,48 +421,35 @@ class Importer:
             values = values_of(item, at)
             row = existing.get(position)
             if row is None:
-                row = model(incident=incident, position=position, **values)
+                row = model(incident=change.incident, position=position, **values)
                 if self.validate(row, at, exclude=self.resolved(model), checked=True):
-                    render_markdown_fields(model, row)
                     new_rows.append(row)
                 report.append((f"{label} {position}", "created"))
-            elif fields_of(row, values) != values:
+            elif not same_values(row, values):
                 for name, value in values.items():
                     setattr(row, name, value)
                 if self.validate(row, at, exclude=self.resolved(model), checked=True):
-                    if not self.failed:
-                        row.save()
+                    changed_rows.append(row)
                 report.append((f"{label} {position}", "updated"))
             else:
                 report.append((f"{label} {position}", "unchanged"))
-        if not self.failed:
-            model.objects.bulk_create(new_rows)
-            gone = [row.pk for position, row in existing.items() if position not in seen]
-            model.objects.filter(pk__in=gone).delete()
-            report += [
-                (f"{label} {position}", "removed") for position in existing if position not in seen
-            ]
+        gone = [row for position, row in existing.items() if position not in seen]
+        change.rows[model] = (new_rows, changed_rows, gone)
+        report += [(f"{label} {row.position}", "removed") for row in gone]
         return report
 
-    def apply_impacts(self, incident, provider, items, by_url):
-        existing = {}
-        if not self.created:
-            existing = {
-                impact.customer_id: impact
-                for impact in CustomerImpact.objects.filter(incident=incident).prefetch_related(
-                    "services"
-                )
-            }
+    def plan_impacts(self, change, stored, provider, items, by_url):
+        existing = stored.impacts if stored else {}
         seen, report = set(), []
         for index, item in enumerate(items):
             at = ["customers", index]
             customer = self.reference_customer(item["customer"], at + ["customer"])
             if customer is None:
                 continue
-            if customer.pk in seen:
+            if customer.slug in seen:
                 self.fail(at + ["customer"], f"{customer.slug} is listed twice")
                 continue
-            seen.add(customer.pk)
+            seen.add(customer.slug)
             services = [
                 self.impact_service(provider, key, at + ["services", i])
                 for i, key in enumerate(item.get("services", []))
@@ -359,107 +461,110 @@ class Importer:
                 "ended_at": self.moment(item.get("ended_at"), at + ["ended_at"]),
                 "source": self.cited(item.get("source"), by_url, at + ["source"]),
             }
-            impact = existing.get(customer.pk)
+            impact = existing.get(customer.pk) if customer.pk else None
             what = f"customer {customer.slug}"
             if impact is None:
-                impact = CustomerImpact(incident=incident, customer=customer, **values)
+                impact = CustomerImpact(incident=change.incident, customer=customer, **values)
                 action = "created"
             else:
-                action = "unchanged" if fields_of(impact, values) == values else "updated"
+                action = "unchanged" if same_values(impact, values) else "updated"
                 for name, value in values.items():
                     setattr(impact, name, value)
             exclude = ["incident", "customer", "source", "services"]
             if not self.validate(impact, at, exclude=exclude, checked=True) or self.failed:
                 continue
-            if action != "unchanged":
-                impact.save()
-            wanted = {service.pk for service in services if service}
+            wanted = list({id(service): service for service in services if service}.values())
             if action == "created":
-                impact.services.add(*wanted)
-            elif {service.pk for service in impact.services.all()} != wanted:
-                impact.services.set(wanted)
-                action = "updated" if action == "unchanged" else action
+                change.impacts.append((impact, True, wanted))
+            elif stored.impact_services.get(impact.pk, set()) != {s.pk for s in wanted}:
+                change.impacts.append((impact, action == "updated", wanted))
+                action = "updated"
+            elif action == "updated":
+                change.impacts.append((impact, True, None))
             report.append((what, action))
-        if not self.failed:
-            for customer_id, impact in existing.items():
-                if customer_id not in seen:
-                    report.append((f"customer {impact.customer.slug}", "removed"))
-                    impact.delete()
+        listed = {self.references[(Customer, slug)].pk for slug in seen}
+        for customer_id, impact in existing.items():
+            if customer_id not in listed:
+                report.append((f"customer {impact.customer.slug}", "removed"))
+                change.gone_impacts.append(impact)
         return report
 
     # --- References ---------------------------------------------------------------------
 
     def reference_provider(self, ref, at):
         if isinstance(ref, str):
-            return self.lookup(Provider.objects.filter(slug=ref), at, f"provider “{ref}”")
-        return self.upsert(Provider, {"slug": ref["slug"]}, ref, at)
+            return self.lookup((Provider, ref), at, f"provider “{ref}”")
+        return self.upsert(Provider, (ref["slug"],), {"slug": ref["slug"]}, ref, at)
 
     def reference_service(self, provider, ref, at):
         if isinstance(ref, str):
             return self.lookup(
-                Service.objects.filter(provider=provider, slug=ref),
-                at,
-                f"service “{ref}” of {provider.slug}",
+                (Service, provider.slug, ref), at, f"service “{ref}” of {provider.slug}"
             )
-        return self.upsert(Service, {"provider": provider, "slug": ref["slug"]}, ref, at)
+        identity = {"provider": provider, "slug": ref["slug"]}
+        return self.upsert(Service, (provider.slug, ref["slug"]), identity, ref, at)
 
     def reference_region(self, provider, ref, at):
         if isinstance(ref, str):
             return self.lookup(
-                Region.objects.filter(provider=provider, code=ref),
-                at,
-                f"region “{ref}” of {provider.slug}",
+                (Region, provider.slug, ref), at, f"region “{ref}” of {provider.slug}"
             )
-        return self.upsert(Region, {"provider": provider, "code": ref["code"]}, ref, at)
+        identity = {"provider": provider, "code": ref["code"]}
+        return self.upsert(Region, (provider.slug, ref["code"]), identity, ref, at)
 
     def reference_source(self, ref, at):
         if isinstance(ref, str):
-            return self.lookup(Source.objects.filter(url=ref), at, f"source “{ref}”")
-        return self.upsert(Source, {"url": ref["url"]}, ref, at)
+            return self.lookup((Source, ref), at, f"source “{ref}”")
+        return self.upsert(Source, (ref["url"],), {"url": ref["url"]}, ref, at)
 
     def reference_customer(self, ref, at):
         if isinstance(ref, str):
-            return self.lookup(Customer.objects.filter(slug=ref), at, f"customer “{ref}”")
+            return self.lookup((Customer, ref), at, f"customer “{ref}”")
         values = dict(ref)
         provider = values.pop("provider", None)
         values["provider"] = provider and self.reference_provider(provider, at + ["provider"])
-        return self.upsert(Customer, {"slug": ref["slug"]}, values, at)
+        return self.upsert(Customer, (ref["slug"],), {"slug": ref["slug"]}, values, at)
 
     def impact_service(self, provider, key, at):
         provider_slug, dot, slug = key.rpartition(".")
         owner = provider.slug if not dot else provider_slug
-        return self.lookup(
-            Service.objects.filter(provider__slug=owner, slug=slug),
-            at,
-            f"service “{key}”",
-        )
+        return self.lookup((Service, owner, slug), at, f"service “{key}”")
 
-    def lookup(self, queryset, at, what):
-        key = ("lookup", str(queryset.query))
-        if key not in self.known:
-            self.known[key] = queryset.first()
-        obj = self.known[key]
+    def lookup(self, key, at, what):
+        obj = self.references.get(key)
         if obj is None:
             self.fail(at, f"there is no {what}; give it in full to create it")
         return obj
 
-    def upsert(self, model, key, values, at):
-        """Create a reference row, or update it to the document's values."""
-        cache_key = (model, tuple(sorted((k, getattr(v, "pk", v)) for k, v in key.items())))
-        seen = self.known.get(cache_key)
-        if seen is not None and fields_of(seen, values) == values:
-            return seen
-        obj = model.objects.filter(**key).first()
-        before = None if obj is None else fields_of(obj, values)
-        obj = obj or model(**key)
+    def upsert(self, model, key, identity, values, at):
+        """Create a reference row, or update it to the document's values. Written before the
+        next incidents are (save_references)."""
+        values = {
+            name: "" if value is None and self.is_text(model, name) else value
+            for name, value in values.items()
+        }
+        key = (model, *key)
+        obj = self.references.get(key)
+        if obj is not None and key in self.checked and same_values(obj, values):
+            return obj
+        # Validate a fresh row, so that a refused description leaves the shared one as it was.
+        candidate = model(**identity)
         for name, value in values.items():
-            setattr(obj, name, "" if value is None and self.is_text(model, name) else value)
-        # Looked up by its key above, so the key is free or its own; references are resolved.
-        if not self.validate(obj, at, exclude=self.resolved(model), checked=True):
+            setattr(candidate, name, value)
+        # Looked up by its key, so the key is free or its own; references are resolved.
+        if not self.validate(candidate, at, exclude=self.resolved(model), checked=True):
             return None
-        if before is None or fields_of(obj, values) != before:
-            obj.save()
-        self.known[cache_key] = obj
+        self.checked.add(key)
+        if obj is None:
+            self.references[key] = candidate
+            self.unsaved.append((candidate, self.document, self.base + at))
+            return candidate
+        cleaned = fields_of(candidate, values)
+        if not same_values(obj, cleaned):
+            for name, value in cleaned.items():
+                setattr(obj, name, value)
+            if obj.pk is not None:
+                self.changed[id(obj)] = (obj, self.document, self.base + at)
         return obj
 
     @staticmethod
@@ -517,6 +622,30 @@ class Importer:
     def fail(self, at, message):
         self.failed = True
         self.problems.append(self.document.problem(self.base + at, message))
+
+
+def mentioned(items):
+    """The natural keys of every reference row the incidents name, by model, to read them all
+    with a few queries: provider slugs, customer slugs, source URLs."""
+    providers, customers, urls = set(), set(), set()
+
+    def provider(ref):
+        providers.add(ref if isinstance(ref, str) else ref["slug"])
+
+    for _, _, data in items:
+        provider(data["provider"])
+        for impact in data.get("customers", []):
+            ref = impact["customer"]
+            customers.add(ref if isinstance(ref, str) else ref["slug"])
+            if isinstance(ref, dict) and ref.get("provider"):
+                provider(ref["provider"])
+            for key in impact.get("services", []):
+                owner, dot, _ = key.rpartition(".")
+                if dot:
+                    providers.add(owner)
+        for ref in data.get("sources", []):
+            urls.add(ref if isinstance(ref, str) else ref["url"])
+    return {Provider: providers, Customer: customers, Source: urls}
 
 
 def document_name(model_field):

@@ -22,6 +22,11 @@ from .models import CustomerImpact, Incident, SearchDocument, Service
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200
+# Searches matching more incidents than this list them newest first instead of by relevance.
+# Ranking reads every match's whole document vector (or FTS5 row), which for a word found in
+# most incidents costs seconds, and tells little apart: each mentions the word. The page says
+# so and suggests more words, which bring the matches back under the limit and ranked.
+RANK_LIMIT = 2000
 
 # Where a match can be, in the order a reader finds the most telling; labels for the page.
 PLACES = [
@@ -39,6 +44,14 @@ FTS_WEIGHTS = {"title": 10.0, "summary": 4.0}  # the rest weigh 1, as in the tsv
 # has them stripped, so escaping the snippet and then swapping them for <mark> is safe.
 MARK_START, MARK_STOP = "\ue000", "\ue001"
 NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ue000\ue001]")
+
+
+# What update_index() stores on PostgreSQL: title weighs most, then the summary, then the rest.
+VECTOR = (
+    SearchVector("title", weight="A", config=CONFIG)
+    + SearchVector("summary", weight="B", config=CONFIG)
+    + SearchVector("sections", "timeline", "names", "sources", weight="C", config=CONFIG)
+)
 
 
 def is_postgresql():
@@ -100,11 +113,7 @@ def update_index(incident_ids):
     SearchDocument.objects.filter(pk__in=incident_ids).delete()
     SearchDocument.objects.bulk_create(documents)
     if is_postgresql():
-        SearchDocument.objects.filter(pk__in=incident_ids).update(
-            vector=SearchVector("title", weight="A", config=CONFIG)
-            + SearchVector("summary", weight="B", config=CONFIG)
-            + SearchVector("sections", "timeline", "names", "sources", weight="C", config=CONFIG)
-        )
+        SearchDocument.objects.filter(pk__in=incident_ids).update(vector=VECTOR)
 
 
 def rebuild_index(batch_size=1000):

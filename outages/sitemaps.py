@@ -1,42 +1,57 @@
-"""sitemap.xml: every published incident and every public page that lists them."""
+"""sitemap.xml: every published incident and every public page that lists them.
+
+/sitemap.xml is an index of one sitemap per kind of page, each in pages of PAGE_LIMIT
+addresses, so no request has to build a list of every incident at once.
+"""
 
 from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
 from django.urls import reverse
 
 from .models import Customer, CustomerImpact, Incident, Provider, Region, Service
 
+PAGE_LIMIT = 5000
 
-class IncidentSitemap(Sitemap):
+
+class Paged(Sitemap):
+    limit = PAGE_LIMIT
+
+
+class IncidentSitemap(Paged):
     def items(self):
-        return Incident.objects.published().order_by("slug")
+        return Incident.objects.published().only("slug", "updated_at").order_by("slug")
 
     def lastmod(self, incident):
         return incident.updated_at
 
+    def get_latest_lastmod(self):
+        # For the index; Django's default would load every incident to find the newest.
+        return Incident.objects.published().aggregate(latest=Max("updated_at"))["latest"]
 
-class ProviderSitemap(Sitemap):
+
+class ProviderSitemap(Paged):
     def items(self):
         return Provider.objects.order_by("slug")
 
 
-class ServiceSitemap(Sitemap):
+class ServiceSitemap(Paged):
     def items(self):
         return Service.objects.select_related("provider").order_by("provider__slug", "slug")
 
 
-class RegionSitemap(Sitemap):
+class RegionSitemap(Paged):
     def items(self):
         return Region.objects.select_related("provider").order_by("provider__slug", "code")
 
 
-class CustomerSitemap(Sitemap):
+class CustomerSitemap(Paged):
     def items(self):
         # As on the customer list: only customers named in a published incident.
         named = CustomerImpact.objects.filter(incident__in=Incident.objects.published())
         return Customer.objects.filter(pk__in=named.values("customer")).order_by("slug")
 
 
-class ListSitemap(Sitemap):
+class ListSitemap(Paged):
     def items(self):
         return ["home", "incident_list", "provider_list", "customer_list"]
 

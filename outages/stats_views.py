@@ -6,6 +6,9 @@ drawings from outages.svg (pure functions). Every count links to the incident li
 the incidents it counts, with the list's own query parameters (outages.filters).
 """
 
+from bisect import bisect_left
+from datetime import timedelta
+from itertools import pairwise
 from urllib.parse import urlencode
 
 from django.shortcuts import render
@@ -19,8 +22,17 @@ from .templatetags.outages import duration
 
 SERIES = 6  # colours for providers in charts (series-1 … series-6 in charts.css), then repeated
 MAP_SERVICES = 30  # service columns per provider on the map; any more are named below it
+# Customers on the map, those hit by the most incidents; the customer list has every one. A
+# matrix of thousands of rows would be a page of megabytes that no reader could take in.
+MAP_CUSTOMERS = 100
 # Heat shading of the map's cells: the lowest count of each bucket, darkest first.
 HEAT = [(5, "heat-4", "5 or more"), (3, "heat-3", "3–4"), (2, "heat-2", "2"), (1, "heat-1", "1")]
+# Time to resolve: one dot per incident up to this many incidents with a known time, a histogram
+# beyond (100,000 dots would be an unreadable smear, and a page of megabytes).
+DOTS_UP_TO = 200
+# Incidents whose time to resolve is not known are listed by name up to this many, counted beyond.
+UNKNOWN_LISTED_UP_TO = 50
+FLOOR = 1 / 60  # hours: a zero-length incident sits at the axis' first tick, one minute
 # Ticks for time to resolve, in hours: a logarithmic axis spans the run that covers the data.
 DURATION_TICKS = [
     (1 / 60, "1 min"),
@@ -148,54 +160,133 @@ def year_chart(rows):
 
 
 def duration_chart(rows):
-    """Time to resolve, one dot per incident, with the median and the 90th percentile."""
-    known = sorted(
-        ((slug, title, span) for slug, title, span in rows if span is not None),
-        key=lambda item: (item[2], item[0]),
-    )
-    unknown = [
-        {"title": title, "href": incident_url(slug)} for slug, title, span in rows if span is None
-    ]
-    spans = [span for _, _, span in known]
+    """Time to resolve on a logarithmic axis, with the median and the 90th percentile: one dot
+    per incident when there are few, a histogram beyond DOTS_UP_TO. Rows: (slug, title, start,
+    time to resolve), in any order."""
+    known = [(span, slug, title) for slug, title, _, span in rows if span is not None]
+    unknown = [(started, slug, title) for slug, title, started, span in rows if span is None]
+    dots = len(known) <= DOTS_UP_TO
+    if dots:
+        known.sort(key=lambda item: item[:2])  # shortest first, ties by slug
+        spans = [span for span, _, _ in known]
+    else:  # only the spans are shown: sorting them alone is ten times as fast
+        spans = sorted(span for span, _, _ in known)
     median, ninetieth = stats.percentile(spans, 0.5), stats.percentile(spans, 0.9)
-    table = [
-        {"title": title, "href": incident_url(slug), "span": span} for slug, title, span in known
-    ]
-    chart = None
-    if known:
-        floor = 1 / 60  # a zero-length incident sits at the axis' first tick, one minute
-        ticks = svg.span_ticks(
-            max(hours(spans[0]), floor), max(hours(spans[-1]), floor), DURATION_TICKS
-        )
-        chart = svg.dot_plot(
-            [
-                svg.Dot(
-                    max(hours(row["span"]), floor),
-                    f"{row['title']}: {duration(row['span'])}",
-                    row["href"],
-                )
-                for row in table
-            ],
-            chart_id="durations-chart",
-            title="Time to resolve, one dot per incident, on a logarithmic axis",
-            desc=f"{plural(len(known), 'incident')} with a known time to resolve, from "
-            f"{duration(spans[0])} to {duration(spans[-1])}. Median {duration(median)}; "
-            f"90th percentile {duration(ninetieth)}. Not known for "
-            f"{plural(len(unknown), 'incident')}.",
-            ticks=ticks,
-            markers=[
-                svg.Marker(hours(median), f"Median {duration(median)}"),
-                svg.Marker(hours(ninetieth), f"90th percentile {duration(ninetieth)}"),
-            ],
-        )
-    return {
-        "svg": chart,
-        "rows": table,
-        "unknown": unknown,
+    listed = []
+    if len(unknown) <= UNKNOWN_LISTED_UP_TO:  # oldest first, those with no known start last
+        unknown.sort(key=lambda item: (item[0] is None, item[0] or 0, item[1]))
+        listed = [{"title": title, "href": incident_url(slug)} for _, slug, title in unknown]
+    result = {
+        "svg": None,
+        "dots": dots,
+        "known": len(known),
+        "unknown": len(unknown),
+        "unknown_listed": listed,
         "median": median,
         "ninetieth": ninetieth,
         "total": len(rows),
+        "longest_href": incidents_url(sort="longest"),
     }
+    if not known:
+        return result
+    ticks = svg.span_ticks(
+        max(hours(spans[0]), FLOOR), max(hours(spans[-1]), FLOOR), DURATION_TICKS
+    )
+    drawing = {
+        "title": "Time to resolve, "
+        + ("one dot per incident" if result["dots"] else "incidents counted in bins")
+        + ", on a logarithmic axis",
+        "ticks": ticks,
+        "markers": [
+            svg.Marker(hours(median), f"Median {duration(median)}"),
+            svg.Marker(hours(ninetieth), f"90th percentile {duration(ninetieth)}"),
+        ],
+    }
+    summary = (
+        f"{plural(len(known), 'incident')} with a known time to resolve, from "
+        f"{duration(spans[0])} to {duration(spans[-1])}. Median {duration(median)}; "
+        f"90th percentile {duration(ninetieth)}. Not known for "
+        f"{plural(len(unknown), 'incident')}."
+    )
+    if result["dots"]:
+        result["rows"] = [
+            {"title": title, "href": incident_url(slug), "span": span}
+            for span, slug, title in known
+        ]
+        result["svg"] = svg.dot_plot(
+            [
+                svg.Dot(
+                    max(hours(row["span"]), FLOOR),
+                    f"{row['title']}: {duration(row['span'])}",
+                    row["href"],
+                )
+                for row in result["rows"]
+            ],
+            chart_id="durations-chart",
+            desc=summary,
+            **drawing,
+        )
+        return result
+    result["bins"] = bins = duration_bins(spans, ticks)
+    busiest = max(bins, key=lambda b: b["count"])
+    result["svg"] = svg.histogram(
+        [
+            svg.Bin(hours(b["low"]), hours(b["high"]), b["count"], f"{b['range']}: {b['tip']}")
+            for b in bins
+        ],
+        chart_id="durations-chart",
+        desc=f"{summary} Counted in {len(bins)} bins of about equal width on the axis; the "
+        f"fullest, {busiest['range']}, holds {plural(busiest['count'], 'incident')}.",
+        **drawing,
+    )
+    return result
+
+
+def duration_bins(spans, ticks):
+    """The histogram of sorted `spans` over the axis of `ticks`: {low, high, range, count, tip}
+    per bin, each counting the spans from its low edge up to (not including) its high edge; the
+    first also counts any shorter and the last any longer (the axis begins at one minute).
+    Empty bins before the first span and after the last are left out."""
+    edges = [bin_edge(value) for value in svg.log_bins(ticks)]
+    # Spans are sorted, so the number below each edge is where it would be inserted.
+    below = [0] + [bisect_left(spans, edge) for edge in edges[1:-1]] + [len(spans)]
+    bins = []
+    for index, (low, high) in enumerate(pairwise(edges)):
+        count = below[index + 1] - below[index]
+        if index == 0 and spans[0] < low:
+            label = f"under {edge_label(high)}"
+        elif index == len(edges) - 2 and spans[-1] >= high:
+            label = f"{edge_label(low)} or more"
+        else:
+            label = f"{edge_label(low)} to {edge_label(high)}"
+        bins.append(
+            {
+                "low": low,
+                "high": high,
+                "range": label,
+                "count": count,
+                "tip": plural(count, "incident"),
+            }
+        )
+    # The axis runs from tick to tick; bins beyond the shortest and longest span stay empty.
+    counted = [index for index, b in enumerate(bins) if b["count"]]
+    return bins[counted[0] : counted[-1] + 1]
+
+
+def bin_edge(value):
+    """A bin edge (hours) as a timedelta, rounded to what its label shows: seconds under ten
+    minutes, minutes under a day, hours beyond, so that labels and counts agree exactly."""
+    seconds = value * 3600
+    unit = 1 if seconds < 600 else 60 if seconds < 86400 else 3600
+    return timedelta(seconds=round(seconds / unit) * unit)
+
+
+def edge_label(delta):
+    """duration() with the seconds of a bin edge under ten minutes: “1 min 16 s”."""
+    seconds = int(delta.total_seconds())
+    if seconds < 600 and seconds % 60:
+        return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
+    return duration(delta)
 
 
 def bar_figure(slug, heading, caption, label_header, rows, note_header=""):
@@ -306,36 +397,44 @@ def heat(count):
     return next(css for lowest, css, _ in HEAT if count >= lowest)
 
 
-def cell(count, start=False, **params):
-    """A cell of the map: its count, shading and link; `start` begins a provider's columns."""
+def cell(count, row_href, column="", start=False):
+    """A cell of the map: its count, classes (shading; `start` begins a provider's columns) and
+    link, the row's incident list (the customer's) narrowed by the column's parameter. Built
+    from strings made once per row and column: a map has tens of thousands of cells."""
+    css = "num"
+    if count:
+        css += f" {heat(count)}"
+    if start:
+        css += " group-start"
     if not count:
-        return {"count": 0, "start": start}
-    return {"count": count, "href": incidents_url(**params), "heat": heat(count), "start": start}
+        return {"count": 0, "css": css}
+    return {"count": count, "css": css, "href": f"{row_href}&{column}" if column else row_href}
 
 
 def customer_map(request):
-    """Three queries: customers hit by provider, by service, and by region (statistics.py)."""
-    providers, customers = map_data(*stats.customer_map())
+    """Three queries: the customers hit most, by provider; the same by service, and by region
+    (statistics.py)."""
+    by_provider, by_service, by_region = stats.customer_map(MAP_CUSTOMERS)
+    providers, customers = map_data(by_provider, by_service, by_region)
     rows = []
     for customer in sorted(customers.values(), key=lambda c: (-c["total"], c["name"], c["slug"])):
         slug, counts = customer["slug"], customer["counts"]
+        href = incidents_url(customer=slug)
         service_cells, region_cells = [], []
         for provider in providers:
-            key = provider["slug"]
-            service_cells.append(cell(counts.get(key), True, customer=slug, provider=key))
+            service_cells.append(cell(counts.get(provider["slug"]), href, provider["param"], True))
             service_cells += [
-                cell(counts.get(("service", s["key"])), customer=slug, service=s["key"])
-                for s in provider["shown"]
+                cell(counts.get(("service", s["key"])), href, s["param"]) for s in provider["shown"]
             ]
             region_cells += [
-                cell(counts.get(("region", r["key"])), index == 0, customer=slug, region=r["key"])
+                cell(counts.get(("region", r["key"])), href, r["param"], index == 0)
                 for index, r in enumerate(provider["regions"])
             ]
         rows.append(
             {
                 "name": customer["name"],
                 "page": reverse("outages:customer", args=[slug]),
-                "total": cell(customer["total"], customer=slug),
+                "total": cell(customer["total"], href),
                 "service_cells": service_cells,
                 "region_cells": region_cells,
             }
@@ -348,6 +447,9 @@ def customer_map(request):
             "rows": rows,
             "heat": [(css, label) for _, css, label in reversed(HEAT)],
             "map_services": MAP_SERVICES,
+            # How many customers were hit in all (the map may show only some of them).
+            "customers_hit": by_provider[0]["customers"] if by_provider else 0,
+            "customer_list": reverse("outages:customer_list"),
             "with_regions": any(provider["regions"] for provider in providers),
         },
     )
@@ -355,13 +457,14 @@ def customer_map(request):
 
 def map_data(by_provider, by_service, by_region):
     """The map's columns (providers, each with its services and regions, those hitting most
-    customers first) and its customers, each with its counts by provider slug and by
+    customers first) and its customers by id, each with its counts by provider slug and by
     ("service", key) and ("region", key)."""
     customers, providers = {}, {}
     for row in by_provider:
         slug, provider = row["customer__slug"], row["incident__provider__slug"]
         customer = customers.setdefault(
-            slug, {"slug": slug, "name": row["customer__name"], "total": 0, "counts": {}}
+            row["customer"],
+            {"slug": slug, "name": row["customer__name"], "total": 0, "counts": {}},
         )
         customer["total"] += row["count"]  # an incident has one provider: no double counting
         customer["counts"][provider] = row["count"]
@@ -391,7 +494,7 @@ def map_data(by_provider, by_service, by_region):
                 {"key": key, "slug": row[prefix + field], "name": row[f"{prefix}name"], "hits": 0},
             )
             column["hits"] += row["count"]
-            customers[row["customer__slug"]]["counts"][kind, key] = row["count"]
+            customers[row["customer"]]["counts"][kind, key] = row["count"]
 
     ordered = sorted(providers.values(), key=lambda p: (-p["hits"], p["name"]))
     for provider in ordered:
@@ -399,6 +502,7 @@ def map_data(by_provider, by_service, by_region):
         services = sorted(provider.pop("service").values(), key=lambda s: (-s["hits"], s["name"]))
         for service in services:
             service["page"] = reverse("outages:service", args=[slug, service["slug"]])
+            service["param"] = urlencode({"service": service["key"]})
         provider["shown"] = services[:MAP_SERVICES]
         provider["omitted"] = [
             {"name": s["name"], "href": incidents_url(service=s["key"])}
@@ -409,7 +513,9 @@ def map_data(by_provider, by_service, by_region):
         )
         for region in provider["regions"]:
             region["page"] = reverse("outages:region", args=[slug, region["slug"]])
+            region["param"] = urlencode({"region": region["key"]})
         provider["page"] = reverse("outages:provider", args=[slug])
+        provider["param"] = urlencode({"provider": slug})
         provider["span"] = len(provider["shown"]) + 1
     return ordered, customers
 

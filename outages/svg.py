@@ -66,8 +66,18 @@ class Dot:
 
 
 @dataclass(frozen=True)
+class Bin:
+    """One bar of a histogram: how many values lie from `low` up to `high`."""
+
+    low: float
+    high: float
+    count: int
+    tip: str
+
+
+@dataclass(frozen=True)
 class Marker:
-    """A labelled vertical line across a dot plot, e.g. the median."""
+    """A labelled vertical line across a dot plot or histogram, e.g. the median."""
 
     value: float
     label: str
@@ -296,21 +306,16 @@ def log_position(value, low, high):
     )
 
 
-def dot_plot(dots, *, chart_id, title, desc, ticks, markers=()):
-    """One dot per item on a logarithmic axis whose ticks, (value, label), also set its span;
-    dots that would overlap are stacked; each marker is a labelled line on its own row."""
+def _log_axis(ticks, markers, top, axis):
+    """The frame of a chart on a logarithmic axis: a grid line and label per tick from `top` to
+    the axis line at `axis`, and each marker a labelled line on its own row above `top`."""
     low, high = ticks[0][0], ticks[-1][0]
-    positions = [log_position(dot.value, low, high) for dot in dots]
-    taken = lanes(positions, DOT_RADIUS)
-    lane_count = max(taken, default=0) + 1
-    dots_top = 6 + MARKER_ROW * len(markers)
-    axis = dots_top + lane_count * DOT_LANE + 6
     parts = []
     for value, _ in ticks:
         x = _pct(log_position(value, low, high))
         parts.append(
             format_html(
-                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>', x, x, dots_top, axis
+                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>', x, x, top, axis
             )
         )
     for index, (value, label) in enumerate(ticks):
@@ -347,6 +352,19 @@ def dot_plot(dots, *, chart_id, title, desc, ticks, markers=()):
                 marker.label,
             )
         )
+    return parts
+
+
+def dot_plot(dots, *, chart_id, title, desc, ticks, markers=()):
+    """One dot per item on a logarithmic axis whose ticks, (value, label), also set its span;
+    dots that would overlap are stacked; each marker is a labelled line on its own row."""
+    low, high = ticks[0][0], ticks[-1][0]
+    positions = [log_position(dot.value, low, high) for dot in dots]
+    taken = lanes(positions, DOT_RADIUS)
+    lane_count = max(taken, default=0) + 1
+    dots_top = 6 + MARKER_ROW * len(markers)
+    axis = dots_top + lane_count * DOT_LANE + 6
+    parts = _log_axis(ticks, markers, dots_top, axis)
     for dot, position, lane in zip(dots, positions, taken, strict=True):
         circle = format_html(
             '<circle class="dot" cx="{}" cy="{}" r="{}"></circle>',
@@ -356,6 +374,50 @@ def dot_plot(dots, *, chart_id, title, desc, ticks, markers=()):
         )
         parts.append(_link(dot.href, circle, dot.tip))
     return _svg(chart_id, "dots", axis + 24, title, desc, _join(parts))
+
+
+# --- A histogram on a logarithmic axis --------------------------------------------------------
+
+BINS_PER_DOUBLING = 3  # bins of a histogram on a log axis: each about 26 % wider than the last
+HISTOGRAM_PLOT = 140  # px from the axis to the top of the tallest bar
+
+
+def log_bins(ticks, per_doubling=BINS_PER_DOUBLING):
+    """Edges of bins covering the axis of `ticks`, (value, label), from the first tick to the
+    last: each interval between ticks split into bins of equal width on the logarithmic axis,
+    as many as its width holds at `per_doubling` bins per doubling (at least one), so that every
+    bin spans about the same factor and the bars' heights compare fairly. Ticks are edges."""
+    edges = [ticks[0][0]]
+    for (low, _), (high, _) in zip(ticks, ticks[1:], strict=False):
+        count = max(1, round(math.log2(high / low) * per_doubling))
+        edges += [low * (high / low) ** (step / count) for step in range(1, count)] + [high]
+    return edges
+
+
+def histogram(bins, *, chart_id, title, desc, ticks, markers=()):
+    """Bars between the edges of `bins`, each as tall as its count, on the logarithmic axis of
+    `ticks`; each marker a labelled line on its own row. Empty bins draw nothing."""
+    low, high = ticks[0][0], ticks[-1][0]
+    top = max((b.count for b in bins), default=0) or 1
+    bars_top = 6 + MARKER_ROW * len(markers)
+    axis = bars_top + HISTOGRAM_PLOT
+    parts = _log_axis(ticks, markers, bars_top, axis)
+    for b in bins:
+        if not b.count:
+            continue
+        left, right = log_position(b.low, low, high), log_position(b.high, low, high)
+        height = max(b.count / top * HISTOGRAM_PLOT, 1)  # a single incident still shows
+        parts.append(
+            format_html(
+                '<rect class="bin" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
+                _pct(left),
+                _px(axis - height),
+                _pct(right - left),
+                _px(height),
+                b.tip,
+            )
+        )
+    return _svg(chart_id, "histogram", axis + 24, title, desc, _join(parts))
 
 
 # --- A strip of moments over the years --------------------------------------------------------

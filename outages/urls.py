@@ -1,75 +1,126 @@
 from django.urls import path
 
 from . import api, exports, feeds, stack_views, stats_views, views
+from .page_cache import cached, customer_tag, incident_tag, provider_tag, region_tag, service_tag
 
 app_name = "outages"
 
+
+# Tags for cached() from each kind of URL's arguments: the page misses when what it shows changes.
+def listing(kwargs):
+    return "incidents"
+
+
+def incident(kwargs):
+    return incident_tag(kwargs["slug"])
+
+
+def provider(kwargs):
+    return provider_tag(kwargs["slug"])
+
+
+def service(kwargs):
+    return service_tag(kwargs["provider_slug"], kwargs["slug"])
+
+
+def region(kwargs):
+    return region_tag(kwargs["provider_slug"], kwargs["code"])
+
+
+def customer(kwargs):
+    return customer_tag(kwargs["slug"])
+
+
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("incidents/", views.incident_list, name="incident_list"),
-    path("incidents/feed.atom", feeds.IncidentsAtom(), name="incidents_atom"),
-    path("incidents/feed.rss", feeds.IncidentsRss(), name="incidents_rss"),
-    path("incidents/<slug:slug>/", views.incident_detail, name="incident"),
+    path("", cached(listing)(views.home), name="home"),
+    path("incidents/", cached(listing)(views.incident_list), name="incident_list"),
+    path("incidents/feed.atom", cached(listing)(feeds.IncidentsAtom()), name="incidents_atom"),
+    path("incidents/feed.rss", cached(listing)(feeds.IncidentsRss()), name="incidents_rss"),
+    path("incidents/<slug:slug>/", cached(incident)(views.incident_detail), name="incident"),
     path(
-        "incidents/<slug:slug>/postmortem.md", exports.incident_markdown, name="incident_markdown"
+        "incidents/<slug:slug>/postmortem.md",
+        cached(incident)(exports.incident_markdown),
+        name="incident_markdown",
     ),
-    path("providers/", views.provider_list, name="provider_list"),
-    path("providers/<slug:slug>/", views.provider_detail, name="provider"),
-    path("providers/<slug:slug>/feed.atom", feeds.ProviderAtom(), name="provider_atom"),
-    path("providers/<slug:slug>/feed.rss", feeds.ProviderRss(), name="provider_rss"),
+    path("providers/", cached(listing)(views.provider_list), name="provider_list"),
+    path("providers/<slug:slug>/", cached(provider)(views.provider_detail), name="provider"),
+    path(
+        "providers/<slug:slug>/feed.atom",
+        cached(provider)(feeds.ProviderAtom()),
+        name="provider_atom",
+    ),
+    path(
+        "providers/<slug:slug>/feed.rss", cached(provider)(feeds.ProviderRss()), name="provider_rss"
+    ),
     path(
         "providers/<slug:provider_slug>/services/<slug:slug>/",
-        views.service_detail,
+        cached(service)(views.service_detail),
         name="service",
     ),
     path(
         "providers/<slug:provider_slug>/services/<slug:slug>/feed.atom",
-        feeds.ServiceAtom(),
+        cached(service)(feeds.ServiceAtom()),
         name="service_atom",
     ),
     path(
         "providers/<slug:provider_slug>/services/<slug:slug>/feed.rss",
-        feeds.ServiceRss(),
+        cached(service)(feeds.ServiceRss()),
         name="service_rss",
     ),
-    path("providers/<slug:provider_slug>/regions/<slug:code>/", views.region_detail, name="region"),
+    path(
+        "providers/<slug:provider_slug>/regions/<slug:code>/",
+        cached(region)(views.region_detail),
+        name="region",
+    ),
     path(
         "providers/<slug:provider_slug>/regions/<slug:code>/feed.atom",
-        feeds.RegionAtom(),
+        cached(region)(feeds.RegionAtom()),
         name="region_atom",
     ),
     path(
         "providers/<slug:provider_slug>/regions/<slug:code>/feed.rss",
-        feeds.RegionRss(),
+        cached(region)(feeds.RegionRss()),
         name="region_rss",
     ),
-    path("statistics/", stats_views.statistics, name="statistics"),
-    path("map/", stats_views.customer_map, name="customer_map"),
-    path("my-stack/", stack_views.my_stack, name="my_stack"),
-    path("my-stack/feed.atom", feeds.StackAtom(), name="stack_atom"),
-    path("my-stack/feed.rss", feeds.StackRss(), name="stack_rss"),
-    path("customers/", views.customer_list, name="customer_list"),
-    path("customers/<slug:slug>/", views.customer_detail, name="customer"),
-    path("customers/<slug:slug>/feed.atom", feeds.CustomerAtom(), name="customer_atom"),
-    path("customers/<slug:slug>/feed.rss", feeds.CustomerRss(), name="customer_rss"),
+    path("statistics/", cached(listing)(stats_views.statistics), name="statistics"),
+    path("map/", cached(listing)(stats_views.customer_map), name="customer_map"),
+    path("my-stack/", cached(listing)(stack_views.my_stack), name="my_stack"),
+    path("my-stack/feed.atom", cached(listing)(feeds.StackAtom()), name="stack_atom"),
+    path("my-stack/feed.rss", cached(listing)(feeds.StackRss()), name="stack_rss"),
+    path("customers/", cached(listing)(views.customer_list), name="customer_list"),
+    path("customers/<slug:slug>/", cached(customer)(views.customer_detail), name="customer"),
+    path(
+        "customers/<slug:slug>/feed.atom",
+        cached(customer)(feeds.CustomerAtom()),
+        name="customer_atom",
+    ),
+    path(
+        "customers/<slug:slug>/feed.rss", cached(customer)(feeds.CustomerRss()), name="customer_rss"
+    ),
     # Read-only JSON. The query string of /api/v1/incidents/ is the incident list page's.
-    path("api/v1/", api.index, name="api_index"),
-    path("api/v1/incidents/", api.incident_list, name="api_incidents"),
-    path("api/v1/incidents/<slug:slug>/", api.incident_detail, name="api_incident"),
-    path("api/v1/providers/", api.provider_list, name="api_providers"),
-    path("api/v1/providers/<slug:slug>/", api.provider_detail, name="api_provider"),
-    path("api/v1/services/", api.service_list, name="api_services"),
+    path("api/v1/", cached()(api.index), name="api_index"),
+    path("api/v1/incidents/", cached(listing)(api.incident_list), name="api_incidents"),
+    path(
+        "api/v1/incidents/<slug:slug>/", cached(incident)(api.incident_detail), name="api_incident"
+    ),
+    path("api/v1/providers/", cached(listing)(api.provider_list), name="api_providers"),
+    path(
+        "api/v1/providers/<slug:slug>/", cached(provider)(api.provider_detail), name="api_provider"
+    ),
+    path("api/v1/services/", cached(listing)(api.service_list), name="api_services"),
     path(
         "api/v1/providers/<slug:provider_slug>/services/<slug:slug>/",
-        api.service_detail,
+        cached(service)(api.service_detail),
         name="api_service",
     ),
-    path("api/v1/regions/", api.region_list, name="api_regions"),
+    path("api/v1/regions/", cached(listing)(api.region_list), name="api_regions"),
     path(
         "api/v1/providers/<slug:provider_slug>/regions/<slug:code>/",
-        api.region_detail,
+        cached(region)(api.region_detail),
         name="api_region",
     ),
-    path("api/v1/customers/", api.customer_list, name="api_customers"),
-    path("api/v1/customers/<slug:slug>/", api.customer_detail, name="api_customer"),
+    path("api/v1/customers/", cached(listing)(api.customer_list), name="api_customers"),
+    path(
+        "api/v1/customers/<slug:slug>/", cached(customer)(api.customer_detail), name="api_customer"
+    ),
 ]

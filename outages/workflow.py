@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from . import page_cache
 from .models import Incident
 
 Status = Incident.Status
@@ -84,7 +85,7 @@ def apply(incident, name, user, reason=None):
         raise ValidationError(f"There is no step called “{name}”.")
     if transition.needs_publisher and not is_publisher(user):
         raise PermissionDenied(f"Only publishers may {transition.label.lower()} an incident.")
-    with transaction.atomic(), reversion.create_revision():
+    with page_cache.changing([incident.pk]), transaction.atomic(), reversion.create_revision():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status not in transition.sources:
             raise ValidationError(

@@ -1,9 +1,12 @@
 from django.contrib import admin
-from django.contrib.sitemaps.views import sitemap
+from django.contrib.sitemaps import views as sitemaps
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from outages.page_cache import INCIDENTS, cached
 from outages.sitemaps import SITEMAPS
+
+from . import health
 
 admin.site.site_header = "postmortems editing"
 admin.site.site_title = "postmortems"
@@ -11,7 +14,20 @@ admin.site.index_title = "Incidents and their sources"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path(
+        "sitemap.xml",
+        cached(lambda kwargs: INCIDENTS)(sitemaps.index),
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap_section"},
+        name="sitemap",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        cached(lambda kwargs: INCIDENTS)(sitemaps.sitemap),
+        {"sitemaps": SITEMAPS},
+        name="sitemap_section",
+    ),
     path(
         "robots.txt",
         TemplateView.as_view(template_name="robots.txt", content_type="text/plain"),
@@ -19,3 +35,5 @@ urlpatterns = [
     ),
     path("", include("outages.urls")),
 ]
+
+handler500 = "postmortems.health.server_error"

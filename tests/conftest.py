@@ -6,6 +6,7 @@ from glob import glob
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connections
 
@@ -72,6 +73,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with no cached pages: its rows are new, but the tests before it may
+    have cached pages at the same addresses."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_SOURCE = f"{AXE.read_text()}\n;0" if AXE.exists() else ""
 SCREENSHOTS = ROOT / "screenshots"
 BLOCKING = {"serious", "critical"}
 
@@ -81,7 +82,9 @@ def test_no_serious_or_critical_axe_violations(page, shipped, width):
         if response.status != status:
             # Noted, and the page checked all the same, so one run reports every problem.
             problems.append(f"{name} ({width} px): {url} answered {response.status}, not {status}")
-        page.add_script_tag(path=str(AXE))
+        # Evaluated through the DevTools protocol: the site's Content-Security-Policy rightly
+        # refuses an injected <script> element, and the check must not weaken the policy.
+        page.evaluate(AXE_SOURCE)
         # Every rule runs; only violations are gathered in full (passes cost time on big pages).
         results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         problems += [

@@ -7,7 +7,8 @@ from collections import Counter
 
 import pytest
 
-from outages.models import CustomerImpact, Incident
+from outages import page_cache, stats_views
+from outages.models import Customer, CustomerImpact, Incident
 
 NETWORK_2021 = "aws-us-east-1-network-2021-12-07"
 
@@ -121,7 +122,9 @@ def test_not_affected_customers_and_drafts_are_not_counted(client, real_data):
     prime = row_of(maps(html)[0], "Amazon Prime Video")
     assert prime["/incidents/?customer=amazon-prime-video"][0] == len(hits("amazon-prime-video"))
 
-    Incident.objects.filter(slug=NETWORK_2021).update(status=Incident.Status.DRAFT)
+    network = Incident.objects.filter(slug=NETWORK_2021)
+    with page_cache.changing(list(network.values_list("pk", flat=True))):
+        network.update(status=Incident.Status.DRAFT)
     html = client.get("/map/").content.decode()
 
     services = maps(html)[0]
@@ -143,6 +146,46 @@ def test_map_is_an_accessible_table_that_scrolls_in_its_own_box(client, real_dat
         assert [th.find("a").text for th in groups] == ["Amazon Web Services", "Google Cloud"]
     assert "Each row is a customer" in html
     assert " style=" not in html and "<script" not in html
+
+
+def shown_customers(table):
+    return ["".join(row.find("th").itertext()).strip() for row in table.find("tbody")]
+
+
+def test_only_the_customers_hit_most_are_shown_with_a_link_to_the_rest(
+    client, real_data, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(stats_views, "MAP_CUSTOMERS", 3)
+    names = dict(Customer.objects.values_list("slug", "name"))
+    counts = {slug: len(hits(slug)) for slug in names}
+    hit = [slug for slug in names if counts[slug]]
+    top = sorted(hit, key=lambda slug: (-counts[slug], names[slug], slug))[:3]
+
+    # Still three queries: the customers are ranked and cut in the database.
+    with django_assert_num_queries(3):
+        html = client.get("/map/").content.decode()
+
+    assert len(hit) > 3
+    for table in maps(html):
+        assert shown_customers(table) == [names[slug] for slug in top]
+    assert (
+        f"The map shows the 3 customers hit by the most incidents (ties in alphabetical order), "
+        f"of the {len(hit)} customers that published incidents hit." in html
+    )
+    assert '<a href="/customers/">list of customers</a> has every one' in html
+    # Those shown keep every number.
+    netflix = row_of(maps(html)[0], "Netflix")
+    assert netflix["/incidents/?customer=netflix&provider=aws"][0] == 3
+
+
+def test_every_customer_is_shown_when_they_are_few(client, real_data):
+    html = client.get("/map/").content.decode()
+
+    hit = [slug for slug in Customer.objects.values_list("slug", flat=True) if hits(slug)]
+    assert len(hit) <= stats_views.MAP_CUSTOMERS
+    for table in maps(html):
+        assert len(shown_customers(table)) == len(hit)
+    assert "The map shows the" not in html
 
 
 def test_hostile_names_are_escaped(client, make_incidents, customer):

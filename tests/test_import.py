@@ -194,6 +194,18 @@ def test_imported_incidents_get_a_revision_naming_the_file(db, tmp_path):
     assert version.revision.comment == f"Imported from {path}"
 
 
+def test_an_import_that_changes_something_refreshes_cached_pages(db, client, tmp_path):
+    path = write(tmp_path, NEW_INCIDENT)
+    client.get("/incidents/")
+    assert client.get("/incidents/")["X-Page-Cache"] == "hit"
+
+    run("import_incidents", path, "--publish")
+    assert client.get("/incidents/")["X-Page-Cache"] == "miss"
+    run("import_incidents", path, "--publish")  # unchanged
+
+    assert client.get("/incidents/")["X-Page-Cache"] == "hit"
+
+
 def test_publish_flag_publishes(db, tmp_path):
     run("import_incidents", write(tmp_path, NEW_INCIDENT), "--publish")
 

@@ -7,20 +7,33 @@ from outages.models import Customer, CustomerImpact, Incident
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 
 
-def urls(response):
-    """{location: lastmod or None} of every URL in the sitemap."""
+def sections(client):
+    """The addresses of the sitemaps that /sitemap.xml, an index, lists."""
+    response = client.get("/sitemap.xml")
     assert response.status_code == 200
     root = ElementTree.fromstring(response.content)
-    return {
-        url.findtext(f"{SITEMAP}loc"): url.findtext(f"{SITEMAP}lastmod")
-        for url in root.iter(f"{SITEMAP}url")
-    }
+    assert root.tag == f"{SITEMAP}sitemapindex"
+    return [item.findtext(f"{SITEMAP}loc") for item in root.iter(f"{SITEMAP}sitemap")]
+
+
+def urls(client):
+    """{location: lastmod or None} of every URL in every sitemap of the index."""
+    found = {}
+    for address in sections(client):
+        response = client.get(address.removeprefix("http://testserver"))
+        assert response.status_code == 200
+        root = ElementTree.fromstring(response.content)
+        found.update(
+            (url.findtext(f"{SITEMAP}loc"), url.findtext(f"{SITEMAP}lastmod"))
+            for url in root.iter(f"{SITEMAP}url")
+        )
+    return found
 
 
 def test_sitemap_lists_published_incidents_with_lastmod_and_every_public_page(
     client, incident, provider, service, region, customer
 ):
-    found = urls(client.get("/sitemap.xml"))
+    found = urls(client)
 
     assert found[f"http://testserver{incident.get_absolute_url()}"] == (
         incident.updated_at.date().isoformat()
@@ -40,7 +53,7 @@ def test_drafts_and_their_customers_are_absent(client, make_incidents):
     )
     Customer.objects.create(name="Never named", slug="never-named")
 
-    found = urls(client.get("/sitemap.xml"))
+    found = urls(client)
 
     assert f"http://testserver{shown.get_absolute_url()}" in found
     assert f"http://testserver{draft.get_absolute_url()}" not in found
@@ -53,10 +66,27 @@ def test_sitemap_query_count_does_not_grow(
     client, make_incidents, count, django_assert_num_queries
 ):
     make_incidents(count)
-    # A count and a page of rows for each of: 1-2 incidents, 3-4 providers,
-    # 5-6 services with providers, 7-8 regions with providers, 9-10 customers.
-    with django_assert_num_queries(10):
-        client.get("/sitemap.xml")
+    # The index: the newest change of an incident, and a count of each of the five kinds.
+    with django_assert_num_queries(6):
+        addresses = sections(client)
+    # Each sitemap: a count and a page of rows (the fixed list of list pages needs neither).
+    for address in addresses:
+        expected = 0 if address.endswith("sitemap-lists.xml") else 2
+        with django_assert_num_queries(expected):
+            client.get(address.removeprefix("http://testserver"))
+
+
+def test_sitemaps_come_in_pages_of_a_bounded_size(client, make_incidents, monkeypatch):
+    from outages import sitemaps
+
+    make_incidents(3)
+    monkeypatch.setattr(sitemaps.IncidentSitemap, "limit", 2)
+
+    addresses = sections(client)
+
+    assert "http://testserver/sitemap-incidents.xml" in addresses
+    assert "http://testserver/sitemap-incidents.xml?p=2" in addresses
+    assert len(urls(client)) >= 3 + 4
 
 
 def test_robots_txt_points_at_the_sitemap_and_keeps_out_of_the_admin(client):

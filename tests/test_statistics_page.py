@@ -6,10 +6,12 @@ import statistics as pystats
 import xml.etree.ElementTree as ET
 from collections import Counter
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 
 from outages import statistics as stats
+from outages import stats_views, svg
 from outages.models import Customer, CustomerImpact, Incident
 from outages.templatetags.outages import duration
 
@@ -239,6 +241,138 @@ def test_incidents_with_an_unknown_start_are_left_out_of_the_years_and_said_so(
 
     assert "Not shown: 1 incident whose start is not known." in html
     assert ("/incidents/?year=2012&provider=example-cloud", "1") in links(tables(html)[0])
+
+
+# --- Many incidents: a histogram, and a count of those not known -----------------------------
+
+
+def lasting(incidents, *spans):
+    """Give the incidents these times to resolve (None: not known), in order."""
+    for incident, span in zip(incidents, spans, strict=True):
+        resolved = None if span is None else incident.started_at + span
+        Incident.objects.filter(pk=incident.pk).update(mitigated_at=None, resolved_at=resolved)
+
+
+MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
+
+
+@pytest.fixture
+def few_dots(monkeypatch, db):
+    """Draw a histogram above three incidents, and name at most one not known; count only the
+    incidents the test makes (the module's shipped ones, if loaded, become drafts)."""
+    monkeypatch.setattr(stats_views, "DOTS_UP_TO", 3)
+    monkeypatch.setattr(stats_views, "UNKNOWN_LISTED_UP_TO", 1)
+    Incident.objects.update(status=Incident.Status.DRAFT)
+
+
+def test_many_durations_are_drawn_as_a_histogram_with_a_table_of_bins(
+    client, make_incidents, few_dots
+):
+    spans = [timedelta(0), 5 * MINUTE, HOUR, HOUR, 3 * HOUR, 2 * DAY]
+    lasting(make_incidents(len(spans)), *spans)
+
+    response = client.get("/statistics/")
+    html = response.content.decode()
+
+    chart = svg_by_id(html, "durations-chart")
+    assert chart.get("role") == "group"
+    assert "counted in bins" in chart.find(f"{SVG}title").text
+    assert chart.find(f"{SVG}circle") is None and chart.find(f"{SVG}a") is None
+    bars = [rect for rect in chart.iter(f"{SVG}rect") if rect.get("class") == "bin"]
+    tips = [rect.find(f"{SVG}title").text for rect in bars]
+    assert sum(int(re.search(r": (\d+) incidents?$", tip)[1]) for tip in tips) == len(spans)
+    assert tips[0] == "under 1 min 16 s: 1 incident"  # zero length, below the 1-minute tick
+    assert "1 h to 1 h 15 min: 2 incidents" in tips  # a span on an edge counts above it
+    assert tips[-1] == "1 d 14 h or more: 1 incident"  # the last tick, 2 days, counts too
+    # The same markers as the dots would have: median and 90th percentile.
+    labels = [t.text for t in chart.iter(f"{SVG}text") if t.get("class") == "marker-label"]
+    median = stats.percentile(sorted(spans), 0.5)
+    assert labels == [
+        f"Median {duration(median)}",
+        f"90th percentile {duration(stats.percentile(sorted(spans), 0.9))}",
+    ]
+    # The table lists the bins (from the first to the last that holds any, empty ones between
+    # as 0), not the incidents.
+    table = tables(html)[1]
+    assert [th.text for th in table.find("thead").iter("th")] == ["Time to resolve", "Incidents"]
+    rows = [
+        (row.find("th").text, "".join(row.find("td").itertext()))
+        for row in table.find("tbody").iter("tr")
+    ]
+    assert sum(int(count) for _, count in rows) == len(spans)
+    hour = rows.index(("1 h to 1 h 15 min", "2"))
+    assert rows[hour + 1] == ("1 h 15 min to 1 h 33 min", "0")
+    # Contiguous: each bin ends where the next begins.
+    ranges = [label.removeprefix("under ").split(" to ") for label, _ in rows[1:-1]]
+    assert all(a[1] == b[0] for a, b in pairwise(ranges))
+    assert "/incidents/incident-1/" not in html
+    assert "Known for</dt><dd>6 of 6 incidents" in html
+    assert " style=" not in html and "<style" not in html
+
+
+def test_many_unknown_resolutions_are_counted_not_listed(client, make_incidents, few_dots):
+    lasting(make_incidents(4), HOUR, None, None, 2 * HOUR)
+
+    html = client.get("/statistics/").content.decode()
+
+    assert "<strong>Not known</strong> for 2 incidents" in html
+    assert "too many to name here" in html
+    assert '<a href="/incidents/?sort=longest">' in html
+    assert "/incidents/incident-2/" not in html and "/incidents/incident-3/" not in html
+    # Dots still, as only two incidents have a known time, and the table has no unknown rows.
+    chart = svg_by_id(html, "durations-chart")
+    assert len(list(chart.iter(f"{SVG}circle"))) == 2
+    assert ">not known</td>" not in html
+
+
+def test_histogram_page_runs_the_same_six_queries(
+    client, make_incidents, few_dots, django_assert_num_queries
+):
+    lasting(make_incidents(8), *[HOUR * (n + 1) for n in range(7)], None)
+
+    with django_assert_num_queries(6):
+        response = client.get("/statistics/")
+    assert b'class="bin"' in response.content
+
+
+def test_bins_split_each_tick_interval_evenly_and_about_equally_wide():
+    ticks = stats_views.DURATION_TICKS
+
+    edges = svg.log_bins(ticks)
+
+    assert {value for value, _ in ticks} <= set(edges)
+    assert edges == sorted(edges) and edges[0] == ticks[0][0] and edges[-1] == ticks[-1][0]
+    for low, high in pairwise(edges):
+        assert 1.15 < high / low < 1.45  # three bins a doubling: about 1.26 each
+    for (low, _), (high, _) in pairwise(ticks):  # within an interval, equal on the log axis
+        inside = [edge for edge in edges if low <= edge <= high]
+        ratios = [b / a for a, b in pairwise(inside)]
+        assert max(ratios) == pytest.approx(min(ratios))
+
+
+def test_bins_count_from_their_low_edge_up_to_their_high_edge():
+    ticks = [(1, "1 h"), (2, "2 h")]
+    spans = sorted([HOUR, HOUR + 10 * MINUTE, HOUR + 16 * MINUTE, 2 * HOUR, 5 * HOUR])
+
+    bins = stats_views.duration_bins(spans, ticks)
+
+    assert [(b["range"], b["count"]) for b in bins] == [
+        ("1 h to 1 h 16 min", 2),
+        ("1 h 16 min to 1 h 35 min", 1),
+        ("1 h 35 min or more", 2),  # the last takes its high edge, and beyond
+    ]
+
+
+def test_empty_bins_before_the_shortest_and_after_the_longest_are_left_out():
+    ticks = [(1, "1 h"), (3, "3 h")]
+    spans = [HOUR + 40 * MINUTE, 2 * HOUR]  # in the third and fourth of five bins
+
+    bins = stats_views.duration_bins(spans, ticks)
+
+    assert [(b["range"], b["count"]) for b in bins] == [
+        ("1 h 33 min to 1 h 56 min", 1),
+        ("1 h 56 min to 2 h 24 min", 1),
+    ]
 
 
 # --- Markup --------------------------------------------------------------------------------

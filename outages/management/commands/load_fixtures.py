@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from outages import page_cache
 from outages.fixtures_loading import load_fixtures
 from outages.models import Incident
 
@@ -29,6 +30,8 @@ class Command(BaseCommand):
             return
         # load_fixtures raises CommandError listing every problem; Django prints it, no traceback.
         summary = load_fixtures(options["files"])
+        # A running site sharing this cache (CACHE_URL) must not go on serving the old pages.
+        page_cache.invalidate_all()
         if options["verbosity"] >= 2:
             for label, count in sorted(summary.objects.items()):
                 self.stdout.write(f"  {label}: {count}")

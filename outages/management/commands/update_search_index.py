@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from outages import page_cache
 from outages.search import rebuild_index
 
 
@@ -8,4 +9,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         count = rebuild_index()
+        page_cache.invalidate_all()  # stored search results came from the old index
         self.stdout.write(f"Indexed {count} incident{'s' if count != 1 else ''}.")

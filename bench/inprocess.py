@@ -1,0 +1,213 @@
+"""Measurements inside one Django process, for bench.bench: cold page renders, search latency
+through the whole page, and the queries each page makes, with the page cache cleared before
+every request so each one is built from the database.
+
+bench.bench runs this as `python -m bench.inprocess` with its own DATABASE_URL, DEBUG=false and
+a local-memory cache (clearing it never touches the server's Redis), and reads the single JSON
+object it prints. Requests go through django.test.Client, so every middleware runs, as in
+production, but no HTTP server does. The first request of each kind is made once before timing,
+so template compilation and the database connection are not counted as a page's cost.
+
+It also chooses the URLs that bench.bench loads with wrk, from the sample corpus: the provider
+and root cause with the most incidents together, a random (seeded) incident, a customer with
+the median number of incidents and the one hit most often, and the words of
+outages.sample_data for searches.
+
+Last, the cost of a page-cache hit in this process (local memory rather than the server's
+Redis), with and without Accept-Encoding: gzip. Stored pages are compressed once, when they are
+stored, so a gzip hit should cost no more than a plain one; this shows that it does not.
+
+When a target is missed, the JSON holds a cProfile of the missed measurement (top functions by
+cumulative and by own time); BENCH_PROFILE=1 adds the profiles whatever the timings.
+"""
+
+import cProfile
+import io
+import json
+import math
+import os
+import pstats
+import random
+import re
+import statistics
+import time
+
+PREFIX = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
+LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+\b")  # so one query with other values counts once
+SAMPLES = 20  # cold incident pages, rare-word searches and common-word searches each
+HITS = 200  # page-cache hits timed per page, with and without gzip
+TARGETS_MS = {"cold_incident": 20, "search_rare": 100, "search_common": 250}  # p95 ceilings
+
+
+def main():
+    import django
+
+    django.setup()
+    from django.core.cache import cache
+    from django.db import connection
+    from django.db.models import Count
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from outages import sample_data
+    from outages.models import Customer, CustomerImpact, Incident, TimelineEvent
+
+    client = Client()
+    published = Incident.objects.published()
+    rng = random.Random(int(os.environ.get("BENCH_SEED", "0")))
+
+    # --- The URLs to measure ------------------------------------------------------------------
+    slugs = list(published.order_by("slug").values_list("slug", flat=True))
+    if len(slugs) < SAMPLES + 1:
+        raise SystemExit(f"The corpus has {len(slugs)} published incidents; need {SAMPLES + 1}.")
+    chosen = rng.sample(slugs, SAMPLES + 1)
+    incident_slug, cold_slugs = chosen[0], chosen[1:]
+    pair = (
+        published.values("provider__slug", "root_cause_category")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "provider__slug", "root_cause_category")
+        .first()
+    )
+    # The customer at the median of incidents per customer, and the one hit most often (the
+    # sample data draws customers by Zipf's law, so its page is several times larger).
+    customers = list(
+        Customer.objects.annotate(hits=Count("impacts"))
+        .filter(hits__gt=0)
+        .order_by("-hits", "slug")
+        .values_list("slug", flat=True)
+    )
+    busiest, typical = customers[0], customers[len(customers) // 2]
+    common = sample_data.COMMON_WORD
+    pages = {
+        "home": "/",
+        "incident list": "/incidents/",
+        "filtered list": (
+            f"/incidents/?provider={pair['provider__slug']}&cause={pair['root_cause_category']}"
+        ),
+        "incident page": f"/incidents/{incident_slug}/",
+        "customer page": f"/customers/{typical}/",
+        "busiest customer page": f"/customers/{busiest}/",
+        "search (common word)": f"/incidents/?q={common}",
+        "Atom feed": "/incidents/feed.atom",
+        "JSON list": "/api/v1/incidents/",
+    }
+
+    def get(url):
+        """One uncached request: (milliseconds, queries, milliseconds in SQL, the queries)."""
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.get(url)
+            elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}, not 200.")
+        sql = sum(float(query["time"]) for query in queries.captured_queries) * 1000
+        return elapsed, len(queries), sql, queries.captured_queries
+
+    # Warm the process: compile templates, open the connection, import every view module.
+    for url in [*pages.values(), f"/incidents/{cold_slugs[0]}/", f"/incidents/?q={common}"]:
+        get(url)
+
+    result = {
+        "corpus": {
+            "incidents": published.count(),
+            "timeline_events": TimelineEvent.objects.count(),
+            "customer_impacts": CustomerImpact.objects.count(),
+            "customers": Customer.objects.count(),
+        },
+        "pages": pages,
+        "queries": {},
+        "timings": {},
+        "profiles": {},
+        "hits": {},
+    }
+    for name, url in pages.items():
+        elapsed, count, sql, _ = get(url)
+        result["queries"][name] = {"queries": count, "ms": elapsed, "sql_ms": sql}
+
+    runs = {
+        "cold_incident": [f"/incidents/{slug}/" for slug in cold_slugs],
+        "search_rare": [
+            f"/incidents/?q={sample_data.RARE_WORDS[i % len(sample_data.RARE_WORDS)]}"
+            for i in range(SAMPLES)
+        ],
+        "search_common": [f"/incidents/?q={common}"] * SAMPLES,
+    }
+    always_profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+    for name, urls in runs.items():
+        measured = [get(url) for url in urls]
+        times = [m[0] for m in measured]
+        result["timings"][name] = {
+            "samples": len(times),
+            "median_ms": statistics.median(times),
+            "p95_ms": percentile(times, 95),
+            "max_ms": max(times),
+            "median_queries": statistics.median(m[1] for m in measured),
+            "median_sql_ms": statistics.median(m[2] for m in measured),
+            "target_p95_ms": TARGETS_MS[name],
+        }
+        if always_profile or percentile(times, 95) >= TARGETS_MS[name]:
+            result["profiles"][name] = profile(get, urls) + slowest_queries(measured)
+
+    def hit(url, headers):
+        """Median milliseconds of a page-cache hit, and the size of the body sent."""
+        client.get(url, **headers)  # stored by the first request (or by an earlier one)
+        times = []
+        for _ in range(HITS):
+            started = time.perf_counter()
+            response = client.get(url, **headers)
+            times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200 or response.get("X-Page-Cache", "hit") != "hit":
+            raise SystemExit(f"{url} was not served from the page cache.")
+        return statistics.median(times), len(response.content)
+
+    for name, url in {"/healthz": "/healthz", **pages}.items():
+        plain_ms, plain_bytes = hit(url, {})
+        gzip_ms, gzip_bytes = hit(url, {"HTTP_ACCEPT_ENCODING": "gzip"})
+        result["hits"][name] = {
+            "plain_ms": plain_ms,
+            "gzip_ms": gzip_ms,
+            "bytes": plain_bytes,
+            "gzip_bytes": gzip_bytes,
+        }
+    print(json.dumps(result))
+
+
+def percentile(values, percent):
+    """Nearest-rank percentile: the smallest value with `percent` % of the values at or below."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)]
+
+
+def profile(get, urls, top=20):
+    """cProfile of these requests (which slows them down): the project's own functions by
+    cumulative time, then every function by its own time."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for url in urls:
+        get(url)
+    profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("cumulative").print_stats(r"/outages/|/templatetags/", top)
+    stats.sort_stats("tottime").print_stats(top)
+    return "\n".join(
+        line.replace(PREFIX, "") for line in text.getvalue().splitlines() if line.strip()
+    )
+
+
+def slowest_queries(measured, top=8):
+    """The queries that took longest, summed over the measured requests by their SQL."""
+    totals = {}
+    for *_, queries in measured:
+        for query in queries:
+            key = LITERAL.sub("?", query["sql"])
+            totals[key] = totals.get(key, 0) + float(query["time"]) * 1000 / len(measured)
+    lines = ["", "Slowest queries (ms per request, averaged over the requests):"]
+    for sql, ms in sorted(totals.items(), key=lambda item: -item[1])[:top]:
+        lines.append(f"{ms:8.1f}  {sql[:400]}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

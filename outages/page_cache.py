@@ -1,0 +1,261 @@
+"""Whole-page cache for readers, invalidated by tags rather than by time.
+
+A cached page records the tags it was built from ("incidents" for anything that lists or counts
+incidents, "incident:<slug>", "provider:<slug>", "service:<provider>.<slug>",
+"region:<provider>.<code>", "customer:<slug>") together with each tag's version at the time.
+A change bumps the versions of the tags it touches, so exactly the pages that showed the changed
+incident miss on their next request, and every other page keeps being served from the cache, even
+while the database is away. Versions live in the same cache as the pages, so several app servers
+sharing a Redis cache (CACHE_URL) see each other's changes at once.
+
+Requests carrying a session cookie skip the cache: editors see their own previews and the staff
+links in the page header, and a page rendered for them is never stored for readers.
+"""
+
+import gzip
+import hashlib
+import uuid
+from contextlib import contextmanager
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.gzip import re_accepts_gzip
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import quote_etag
+from django.utils.text import compress_string
+from django.views.decorators.http import require_safe
+
+from .models import CustomerImpact, Incident
+
+SITE = "site"  # every page: bumped when names that appear everywhere change, or by an import
+INCIDENTS = "incidents"  # every page that lists or counts incidents
+# Query parameters some reader page understands. An address with any other is rendered but not
+# stored, so nobody can push real pages out of the cache with made-up parameters.
+KNOWN_PARAMETERS = frozenset(
+    ["q", "provider", "service", "region", "customer", "cause", "year", "since", "until"]
+    + ["impact", "sort", "page", "p"]
+)
+KEPT_HEADERS = ("Content-Type", "Last-Modified", "Content-Disposition", "Content-Language")
+
+
+def incident_tag(slug):
+    return f"incident:{slug}"
+
+
+def provider_tag(slug):
+    return f"provider:{slug}"
+
+
+def service_tag(provider_slug, slug):
+    return f"service:{provider_slug}.{slug}"
+
+
+def region_tag(provider_slug, code):
+    return f"region:{provider_slug}.{code}"
+
+
+def customer_tag(slug):
+    return f"customer:{slug}"
+
+
+def _tag_key(tag):
+    return "pm:tag:" + hashlib.sha256(tag.encode()).hexdigest()
+
+
+def _versions(tags):
+    """The current version of each tag, giving a fresh one to tags the cache does not hold."""
+    keys = {tag: _tag_key(tag) for tag in tags}
+    found = cache.get_many(keys.values())
+    missing = [tag for tag, key in keys.items() if key not in found]
+    for tag in missing:
+        cache.add(keys[tag], uuid.uuid4().hex, timeout=None)
+    if missing:
+        found.update(cache.get_many([keys[tag] for tag in missing]))
+    return {tag: found.get(key) for tag, key in keys.items()}
+
+
+def bump(tags):
+    """Give each tag a new version now, and again once the current transaction commits.
+
+    The first bump makes the change visible at once to this process's next request; the second
+    drops any page a reader built from the old rows between the first bump and the commit.
+    """
+    tags = set(tags)
+    if not tags:
+        return
+
+    def write():
+        cache.set_many({_tag_key(tag): uuid.uuid4().hex for tag in tags}, timeout=None)
+
+    write()
+    transaction.on_commit(write)
+
+
+def incident_tags(pks):
+    """The tags of every page that shows one of these incidents, read from the database."""
+    # Drafts and withdrawn incidents are on no cached page, so changing them costs readers nothing.
+    pks = list(Incident.objects.published().filter(pk__in=pks).values_list("pk", flat=True))
+    if not pks:
+        return set()
+    tags = {INCIDENTS}
+    for slug, provider in Incident.objects.filter(pk__in=pks).values_list("slug", "provider__slug"):
+        tags.update((incident_tag(slug), provider_tag(provider)))
+    through = Incident.services.through.objects.filter(incident_id__in=pks)
+    tags.update(
+        service_tag(provider, slug)
+        for provider, slug in through.values_list("service__provider__slug", "service__slug")
+    )
+    through = Incident.regions.through.objects.filter(incident_id__in=pks)
+    tags.update(
+        region_tag(provider, code)
+        for provider, code in through.values_list("region__provider__slug", "region__code")
+    )
+    impacts = CustomerImpact.objects.filter(incident_id__in=pks)
+    tags.update(customer_tag(slug) for slug in impacts.values_list("customer__slug", flat=True))
+    return tags
+
+
+def shown_incident_tags(incident):
+    """incident_tags() for one incident whose relations are already loaded (no queries)."""
+    return {
+        incident_tag(incident.slug),
+        provider_tag(incident.provider.slug),
+        *(service_tag(s.provider.slug, s.slug) for s in incident.services.all()),
+        *(region_tag(r.provider.slug, r.code) for r in incident.regions.all()),
+        *(customer_tag(i.customer.slug) for i in incident.impacts.all()),
+    }
+
+
+@contextmanager
+def changing(pks):
+    """Invalidate the pages of some incidents around a change to them.
+
+    Tags are read before and after, so the page of a service an incident leaves misses as well
+    as the page of the service it joins, and a withdrawn incident leaves every list it was on.
+    """
+    pks = [pk for pk in pks if pk is not None]
+    before = incident_tags(pks)
+    yield
+    bump(before | incident_tags(pks))
+
+
+def invalidate_all():
+    bump([SITE])
+
+
+def depends_on(request, *tags):
+    """Record that the page being built shows what these tags cover."""
+    recorded = getattr(request, "page_tags", None)
+    if recorded is not None:
+        recorded.update(_versions(set(tags) - set(recorded)))
+
+
+def _page_key(request):
+    address = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
+    return "pm:page:" + hashlib.sha256(address.encode()).hexdigest()
+
+
+def _cacheable(request):
+    return (
+        settings.PAGE_CACHE_SECONDS > 0
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and KNOWN_PARAMETERS.issuperset(request.GET)
+    )
+
+
+def _replay(request, entry):
+    """The stored page. It is stored compressed (compressing on every hit cost more than the
+    rest of serving it), and unpacked only for the rare client that does not take gzip."""
+    body, packed = entry["body"], entry["gzip"]
+    if packed and re_accepts_gzip.search(request.META.get("HTTP_ACCEPT_ENCODING", "")):
+        response = HttpResponse(body, status=entry["status"])
+        response["Content-Encoding"] = "gzip"
+        response["ETag"] = "W/" + entry["etag"]  # as GZipMiddleware marks a compressed body
+    else:
+        response = HttpResponse(gzip.decompress(body) if packed else body, status=entry["status"])
+        response["ETag"] = entry["etag"]
+    for name, value in entry["headers"].items():
+        response[name] = value
+    patch_vary_headers(response, ["Accept-Encoding"])
+    response["X-Page-Cache"] = "hit"
+    return response
+
+
+def cached(*tags_from_url):
+    """Cache a reader view's 200 responses, tagged by functions of its URL arguments.
+
+    Each function in tags_from_url takes the view's keyword arguments and returns a tag; the view
+    may add more tags while it renders with depends_on().
+    """
+
+    def decorator(view):
+        @require_safe  # reader pages are only read: anything but GET and HEAD is a 405
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not _cacheable(request):
+                return view(request, *args, **kwargs)
+            key = _page_key(request)
+            tags = {SITE, *(tag(kwargs) for tag in tags_from_url)}
+            entry = _stored_page(key, tags)
+            if entry is not None:
+                return _replay(request, entry)
+            # Versions are read before the database, so a change committed meanwhile bumps them
+            # past what is stored here and the page misses next time.
+            request.page_tags = _versions(tags)
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()  # a TemplateResponse (the sitemap), to store its content
+            _store(key, request.page_tags, response)
+            response["X-Page-Cache"] = "miss"
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def _stored_page(key, tags):
+    """The stored page if none of its tags has moved since, else None.
+
+    The page and the versions of the tags its address implies come in one round trip to the
+    cache; only tags the view added (an incident page's services, say) need a second.
+    """
+    keys = {tag: _tag_key(tag) for tag in tags}
+    found = cache.get_many([key, *keys.values()])
+    entry = found.get(key)
+    if entry is None:
+        return None
+    current = {tag: found.get(tag_key) for tag, tag_key in keys.items()}
+    added = entry["tags"].keys() - current.keys()
+    if added:
+        current.update(_versions(added))
+    return entry if current == entry["tags"] else None
+
+
+def _store(key, tags, response):
+    if response.status_code != 200 or response.streaming or response.has_header("Set-Cookie"):
+        return
+    control = response.get("Cache-Control", "")
+    if "no-store" in control or "private" in control:
+        return
+    # Browsers and shared caches may keep the page but must ask again (a cheap 304 by ETag).
+    patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
+    content = response.content
+    compressed = compress_string(content) if len(content) >= 200 else None
+    packed = compressed is not None and len(compressed) < len(content)
+    # The ETag ConditionalGetMiddleware would give the body, set here so hits need not hash it.
+    response["ETag"] = quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest())
+    entry = {
+        "tags": tags,
+        "status": response.status_code,
+        "body": compressed if packed else content,
+        "gzip": packed,
+        "etag": response["ETag"],
+        "headers": {
+            name: response[name] for name in (*KEPT_HEADERS, "Cache-Control") if name in response
+        },
+    }
+    cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
