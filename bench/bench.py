@@ -21,7 +21,7 @@ Steps
    ("postmortems bench corpus: incidents=10000 seed=0"), so a rerun with the same numbers
    generates nothing; otherwise the sample data is replaced. A database holding real incidents
    is refused. After generating, VACUUM ANALYZE gives the planner statistics at once (the
-   shared server here runs with autovacuum off; without them an incident page took 0.8 s).
+   autovacuum may be off or behind; without statistics an incident page took 0.8 s).
 2. In process (bench.inprocess, DEBUG=false, local-memory cache cleared before every request):
    cold render of 20 incident pages, 20 rare-word and 20 common-word searches through the whole
    page (median and p95), the queries each measured page makes at this corpus size, and what a
