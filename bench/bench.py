@@ -20,8 +20,8 @@ Steps
    BENCH_SEED by `manage.py generate_sample_data`. The database's comment records what it holds
    ("postmortems bench corpus: incidents=10000 seed=0"), so a rerun with the same numbers
    generates nothing; otherwise the sample data is replaced. A database holding real incidents
-   is refused. After generating, VACUUM ANALYZE gives the planner statistics at once (the
-   autovacuum may be off or behind; without statistics an incident page took 0.8 s).
+   is refused. After generating, VACUUM ANALYZE gives the planner statistics at once
+   (autovacuum may be off or behind; without statistics an incident page took 0.8 s).
 2. In process (bench.inprocess, DEBUG=false, local-memory cache cleared before every request):
    cold render of 20 incident pages, 20 rare-word and 20 common-word searches through the whole
    page (median and p95), the queries each measured page makes at this corpus size, and what a
