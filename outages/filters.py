@@ -56,9 +56,13 @@ class KeyFilter(django_filters.ModelChoiceFilter):
     field_class = KeyField
 
 
+def key(provider_slug, slug):
+    """The URL key of a service or region (its code for a region), the inverse of KeyField."""
+    return f"{provider_slug}.{slug}"
+
+
 def key_of(obj):
-    """The URL key of a service or region, the inverse of KeyField."""
-    return f"{obj.provider.slug}.{getattr(obj, 'code', None) or obj.slug}"
+    return key(obj.provider.slug, getattr(obj, "code", None) or obj.slug)
 
 
 class IncidentFilterForm(forms.Form):
@@ -265,8 +269,8 @@ def facets(rows):
                 key=lambda item: (-item[2], item[1]),
             ),
         ),
-        ("service", "Service", [(f"{p}.{slug}", name, n) for name, slug, p, n in services]),
-        ("region", "Region", [(f"{p}.{code}", code, n) for code, p, n in regions]),
+        ("service", "Service", [(key(p, slug), name, n) for name, slug, p, n in services]),
+        ("region", "Region", [(key(p, code), code, n) for code, p, n in regions]),
         ("customer", "Customer hit", [(slug, name, n) for name, slug, n in customers]),
         (
             "cause",

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from . import statistics as stats
 from . import svg
-from .filters import key_of
+from .filters import key, key_of
 from .templatetags.outages import duration
 
 SERIES = 6  # colours for providers in charts (series-1 … series-6 in charts.css), then repeated
@@ -364,7 +364,7 @@ def bar_figures():
                     "page": reverse("outages:service", args=[row["provider__slug"], row["slug"]]),
                     "note": row["provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(service=f"{row['provider__slug']}.{row['slug']}"),
+                    "href": incidents_url(service=key(row["provider__slug"], row["slug"])),
                 }
                 for row in stats.services_involved_most()
             ],
@@ -381,7 +381,7 @@ def bar_figures():
                     "page": reverse("outages:region", args=[row["provider__slug"], row["code"]]),
                     "note": row["provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(region=f"{row['provider__slug']}.{row['code']}"),
+                    "href": incidents_url(region=key(row["provider__slug"], row["code"])),
                 }
                 for row in stats.regions_involved_most()
             ],
