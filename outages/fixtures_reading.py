@@ -137,10 +137,15 @@ def read(path, problems):
         problems.append(f"{path}: is nested too deeply to read")
         return None
     if repeated:
-        for key, line in _repeated_keys(text):
+        try:
+            located = _repeated_keys(text)
+        except RecursionError:  # the pure-Python reader nests deeper than json's own
+            located = [(key, None) for key in repeated]
+        for key, line in located:
             problems.append(
-                f"{path}: line {line}: the key {json.dumps(key, ensure_ascii=False)} appears "
-                "twice in one object; a JSON reader would keep only the last, so give it once"
+                f"{path}: {f'line {line}: ' if line else ''}the key "
+                f"{printable(json.dumps(key, ensure_ascii=False))} appears twice in one object; "
+                "a JSON reader would keep only the last, so give it once"
             )
         return None
     if not isinstance(objects, list):
@@ -317,9 +322,16 @@ def _python_value(model_field, value):
         value = model_field.to_python(value)
     except (TypeError, ValueError, OverflowError) as error:  # a field type not checked above
         raise ValidationError(str(error)) from None
-    # Django would store a naive time as UTC with only a warning; a fixture should say.
-    if isinstance(value, datetime.datetime) and timezone.is_naive(value):
-        raise ValidationError(f"give the time with its UTC offset, e.g. {value.isoformat()}Z")
+    if isinstance(value, datetime.datetime):
+        # Django would store a naive time as UTC with only a warning; a fixture should say.
+        if timezone.is_naive(value):
+            raise ValidationError(f"give the time with its UTC offset, e.g. {value.isoformat()}Z")
+        try:
+            value.astimezone(datetime.UTC)  # as every engine stores it
+        except OverflowError:
+            raise ValidationError(
+                f"{value.isoformat()} is outside the calendar once given in UTC"
+            ) from None
     return value
 
 

@@ -477,6 +477,16 @@ def with_literal(obj, name, literal):
         ("time_as_stated", "false", "]): time_as_stated: give text in quotes, not false"),
         ("occurred_at", "1e308", '"2012-12-24T20:24:00Z", not 1e308'),
         ("occurred_at", "1356380640", '"2012-12-24T20:24:00Z", not 1356380640'),
+        (
+            "occurred_at",
+            '"9999-12-31T23:59:59-05:00"',
+            "]): occurred_at: 9999-12-31T23:59:59-05:00 is outside the calendar once given in UTC",
+        ),
+        (
+            "occurred_at",
+            '"0001-01-01T00:00:00+01:00"',
+            "]): occurred_at: 0001-01-01T00:00:00+01:00 is outside the calendar once given in UTC",
+        ),
         ("source", '"https://example.com/"', ']): source: give a natural key, a list like ["aws"'),
         ("source", '[["https://example.com/"]]', "]): source: give a natural key, a list like"),
         ("incident", '"example-outage"', "outages.timelineevent): incident: give a natural key"),
@@ -575,8 +585,14 @@ def test_tabs_and_line_breaks_are_text(db, tmp_path):
             '[["a", "b"]], "title": {"nested": 1,\n\n "nested": 2}}}]',
             ': line 4: the key "nested" appears twice in one object',
         ),
+        (
+            "[" + '{"a": ' * 800 + "1" + "}" * 800 + ', {"b": 1, "b": 2}]',
+            ': the key "b" appears twice in one object',
+        ),
+        ("[" * 100_000 + "]" * 100_000, ": is nested too deeply to read"),
+        ('[{"model": "outages.provider", "fields": {"slug": 1' + "0" * 5000 + "}}]", ": cannot be"),
     ],
-    ids=["field", "model", "nested"],
+    ids=["field", "model", "nested", "deep", "too-deep", "huge-number"],
 )
 def test_a_key_given_twice_in_one_json_object_is_refused_with_its_line(
     existing, tmp_path, content, expected
