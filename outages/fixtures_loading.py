@@ -149,7 +149,7 @@ class Loader:
         first = {}
         for entry in entries:
             earlier = first.setdefault((entry.label, entry.key), entry)
-            if earlier is entry:
+            if earlier is entry or entry.key is None:  # a null in the key: full_clean says so
                 yield entry
             elif (
                 entry.model in REFERENCE_MODELS

@@ -560,6 +560,21 @@ def test_a_control_character_is_refused_with_its_field_on_every_engine(
     assert snapshot() == existing
 
 
+def test_a_null_in_a_natural_key_is_named_once_for_each_object(existing, tmp_path):
+    events = [edit(EVENT, incident=None), edit(EVENT, incident=None, position=4)]
+    path = write(tmp_path, "x.json", [NEW_ROW, *events])
+
+    message = load_fails(path)
+
+    assert f"{path} object 2 (outages.timelineevent): incident: This field cannot be null." in (
+        message
+    )
+    assert f"{path} object 3 (outages.timelineevent): incident: This field cannot be null." in (
+        message
+    )
+    assert snapshot() == existing
+
+
 def test_tabs_and_line_breaks_are_text(db, tmp_path):
     summary = "Line one\tand a tab.\r\n\nLine two."
     load(write(tmp_path, "x.json", [PROVIDER, SERVICE, edit(INCIDENT, summary=summary)]))
