@@ -18,12 +18,12 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 install: $(VENV)/.installed
 	@test -d node_modules/axe-core || ! command -v npm >/dev/null || npm ci --no-audit --no-fund
 
-# Fixtures are validated and loaded into an empty database only, so local edits are never lost.
+# Fixtures are validated and loaded into an empty database only, so local edits are never lost;
+# load_fixtures records a revision for each row it writes and indexes the incidents for search.
 setup: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_fixtures --if-empty fixtures/*.json
 	$(BIN)/python manage.py update_search_index
-	$(BIN)/python manage.py createinitialrevisions outages.Incident outages.Source --comment "Loaded from the shipped fixtures."
 
 run: setup
 	@echo ""

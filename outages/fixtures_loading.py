@@ -1,49 +1,59 @@
-"""Loading the shipped JSON fixtures safely: only this app's content, validated, all or nothing.
+"""Loading JSON fixtures by the rules every write path follows: validated, never overwriting
+without being asked, a revision for every change, all or nothing.
 
-`loaddata` writes whatever a fixture names (a superuser, a permission, any row by its number)
-and runs no model validation. `load_fixtures()` is the path `make setup` uses instead. It saves
-objects the way loaddata does (a raw save, so the pre_save receiver still renders Markdown;
-natural keys, so a second load updates rows in place), but first it
+`loaddata` writes whatever a fixture names (a superuser, a permission, any row by its number),
+runs no model validation, overwrites a row whose natural key matches, blanking what the file does
+not mention, and records no revision. `load_fixtures()` is the path `make setup` uses instead:
 
-- refuses any model outside ALLOWED_MODELS, explicit primary keys and numeric references,
-- runs `full_clean()` on every object before it is written,
-- keeps going after a problem, so one run reports every problem in every file, and
-- writes nothing at all unless every object of every file is good (one transaction).
+- Only this app's content, with natural keys, values of the right JSON type and no control
+  characters (fixtures_reading.py checks the files before anything touches the database).
+- A row named twice in one run is an error naming both places, except a reference row repeated
+  with identical values in different files: each incident file repeats the rows it uses so that
+  it loads alone.
+- An existing reference row (provider, service, region, customer, source) is linked, never
+  rewritten: values that differ from the stored ones are reported as conflicts and refused,
+  unless `update_references` asks for them to be written.
+- An existing incident is refused unless `update` is given; then it is updated as an import
+  updates it: only the fields the file mentions (many-to-many ones only when given), its rows
+  matched by natural key and created or updated in place (none removed), its lock number bumped
+  so that a form opened before the load cannot overwrite it. Fixtures are loaded by an operator
+  with shell access, who has a Publisher's rights (as with `import_incidents`): no role check.
+- Every object is validated with `full_clean()`; one run reports every problem in every file,
+  and writes nothing at all unless everything is good (one transaction).
+- Each created or changed row gets a revision, "Loaded from <file name>": one per incident,
+  holding it and its rows, one per reference row; an unchanged row gets none. The search index
+  and the page cache follow.
 """
 
-import datetime
-import json
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from django.apps import apps
-from django.core import serializers
+import reversion
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-# Named one by one rather than "every outages model", so that a model added later (a log, a
-# cache like SearchDocument) stays out of fixtures until someone decides it belongs.
-ALLOWED_MODELS = frozenset(
-    {
-        "outages.provider",
-        "outages.service",
-        "outages.region",
-        "outages.customer",
-        "outages.source",
-        "outages.incident",
-        "outages.timelineevent",
-        "outages.customerimpact",
-        "outages.actionitem",
-        "outages.correction",
-    }
+from . import conflicts, page_cache, search
+from .fixtures_reading import ALLOWED_MODELS, ALLOWED_TEXT, check, key_text, read
+from .models import Customer, Incident, Provider, Region, Service, Source
+
+__all__ = ["ALLOWED_MODELS", "ALLOWED_TEXT", "LoadSummary", "load_fixtures"]
+
+REFERENCE_MODELS = {Provider, Service, Region, Customer, Source}
+# Kept up to date by the write itself, so never compared with the file nor taken from it for a
+# stored row: the lock number and the time of the last change.
+BOOKKEEPING = {"version", "updated_at"}
+EXISTS = (
+    "incident {slug} already exists; load_fixtures does not overwrite it. "
+    "Pass --update to update it, or use import_incidents."
 )
-ALLOWED_TEXT = (
-    "fixtures may hold only providers, services, regions, customers, sources, incidents and "
-    "their rows"
+CONFLICTS = (
+    "Each conflict shows the stored value, then the file's. Stored reference rows are linked, "
+    "never rewritten; pass --update-references to write the files' values."
 )
-_EXAMPLE = '["aws", "elb"]'
 # Where a missing row was looked for: a required reference can only name a row that exists
 # before the object is saved; an optional one (and a list) may name a row later in the set.
 EARLIER = "earlier in these fixtures"
@@ -53,279 +63,374 @@ ANYWHERE = "in these fixtures"
 @dataclass
 class LoadSummary:
     files: int = 0
-    objects: Counter = field(default_factory=Counter)  # model label -> objects saved
+    objects: Counter = field(default_factory=Counter)  # (model label, action) -> objects
+    revisions: int = 0
 
     @property
     def total(self):
         return sum(self.objects.values())
+
+    def count(self, action):
+        return sum(n for (_, done), n in self.objects.items() if done == action)
 
 
 class Unresolved(Exception):
     """A natural-key reference that names no row."""
 
 
-def load_fixtures(paths):
+class NotAKey(Unresolved):
+    """A reference that cannot be a natural key of the model it names; waiting will not help."""
+
+
+def load_fixtures(paths, *, update=False, update_references=False):
     """Validate and save every object of the JSON fixture files `paths`, in order, atomically.
 
-    Returns a LoadSummary. Raises CommandError listing every problem found, with file, object
-    and field, and then the database is exactly as it was.
+    Returns a LoadSummary. Raises CommandError listing every problem found, with file, object,
+    model, natural key and field, and then the database is exactly as it was.
     """
     if not paths:
         raise CommandError("Name at least one fixture file.")
-    summary = LoadSummary()
-    problems = []
-    with transaction.atomic():
-        deferred = []
-        for path in paths:
-            objects = _read(str(path), problems)
-            if objects is None:
-                continue
-            summary.files += 1
-            for index, raw in enumerate(objects, start=1):
-                where = f"{path} object {index}"
-                saved = _load_object(where, raw, problems, deferred)
-                if saved:
-                    summary.objects[saved] += 1
-        # As loaddata does: references to rows that came later in the set (allowed only where
-        # the field may be empty meanwhile) are filled in once everything else is saved.
-        for where, obj in deferred:
-            _save_deferred(where, obj, problems)
-        if problems:
-            # Raising inside atomic() rolls back every object already saved.
-            count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
-            raise CommandError(
-                f"Fixtures not loaded, nothing was written ({count}):\n"
-                + "\n".join(f"  {problem}" for problem in problems)
-            )
-    return summary
+    return Loader(update=update, update_references=update_references).run(paths)
 
 
-def _read(path, problems):
-    """The list of raw objects in one file, or None after recording why there is none."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read()
-    except OSError as error:
-        problems.append(f"{path}: cannot be read ({error.strerror})")
-        return None
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark is harmless; drop it
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        problems.append(
-            f"{path}: is not UTF-8 text (line {line}: byte {error.start} cannot be read)"
-        )
-        return None
-    if not text.strip():
-        problems.append(f"{path}: is empty; expected a JSON list of objects")
-        return None
-    try:
-        objects = json.loads(text)
-    except json.JSONDecodeError as error:
-        problems.append(
-            f"{path}: is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-        )
-        return None
-    except RecursionError:
-        problems.append(f"{path}: is nested too deeply to read")
-        return None
-    if not isinstance(objects, list):
-        problems.append(f"{path}: expected a JSON list of objects, found {_kind(objects)}")
-        return None
-    if not objects:
-        problems.append(f"{path}: holds no objects")
-        return None
-    return objects
+class Loader:
+    def __init__(self, *, update, update_references):
+        self.update = update
+        self.update_references = update_references
+        self.summary = LoadSummary()
+        self.problems = []  # (where: file number and object number, message)
+        self.numbers = {}  # file path -> its place in the run, to report in the files' order
+        self.deferred = []  # entries with references to rows later in the set
+        self.new_incidents = set()  # pks of incidents created in this run
+        self.refused = set()  # pks of stored incidents already reported as existing
+        self.incidents = {}  # pk of each created or changed incident -> the file that did it
+        self.references = {}  # (model, pk) of each created or changed reference row -> (row, file)
+        self.found = {}  # (model, *natural key) -> pk of the rows references have named
+        self.conflicted = False  # a stored reference row differs from a file
 
-
-def _load_object(where, raw, problems, deferred):
-    """Check, deserialise, validate and save one raw object. Returns its model label if saved."""
-    model, errors = _check_shape(raw)
-    if errors:
-        problems.extend(f"{where}: {error}" for error in errors)
-        return None
-    try:
-        # One object at a time (the "python" deserializer is what the "json" one runs after
-        # json.loads), so one unreadable object does not hide the problems of the rest.
-        (obj,) = serializers.deserialize("python", [raw], handle_forward_references=True)
-    except Exception as error:  # whatever fails here, the data is at fault: report, go on
-        problems.append(f"{where}: {_reference_problem(model, raw['fields']) or error}")
-        return None
-    if obj.object.pk is not None:
-        # Explicit pks are refused, so the deserializer found this row by its natural key. Mark
-        # it as an existing row, or the unique checks of full_clean() find the row itself and
-        # call it a duplicate.
-        obj.object._state.adding = False
-
-    # A reference the deserializer could not resolve yet is "deferred". loaddata can only save
-    # it later if the field may be empty meanwhile; a required one is simply missing.
-    errors = [
-        f"{deferred_field.name}: {_missing(deferred_field.related_model, value)}"
-        for deferred_field, value in obj.deferred_fields.items()
-        if not (deferred_field.many_to_many or deferred_field.null)
-    ]
-    errors += _validate(obj.object, exclude={f.name for f in obj.deferred_fields})
-    if not errors:
-        errors += _save(obj)
-    if errors:
-        _report(problems, where, obj.object, errors)
-        return None
-    if obj.deferred_fields:
-        deferred.append((where, obj))
-    return model._meta.label_lower
-
-
-def _check_shape(raw):
-    """(model, problems) for the parts of one raw object that need no database."""
-    if not isinstance(raw, dict):
-        return None, [f'expected an object with "model" and "fields", found {_kind(raw)}']
-    label = raw.get("model")
-    if label is None:
-        return None, ['has no "model"']
-    label = str(label).lower()
-    if label not in ALLOWED_MODELS:
-        return None, [f"{label} is not allowed here; {ALLOWED_TEXT}"]
-    model = apps.get_model(label)
-    errors = []
-    if "pk" in raw:
-        errors.append('has a "pk": use natural keys; a pk could overwrite an unrelated row')
-    fields = raw.get("fields")
-    if not isinstance(fields, dict):
-        return model, errors + ['has no "fields" object']
-
-    known = {f.name: f for f in [*model._meta.concrete_fields, *model._meta.many_to_many]}
-    for name, value in fields.items():
-        model_field = known.get(name)
-        if model_field is None:
-            errors.append(f"{name}: {label} has no such field")
-        elif model_field.primary_key:
-            errors.append(f"{name}: use natural keys; a pk could overwrite an unrelated row")
-        elif model_field.many_to_many:
-            if not isinstance(value, list) or not all(isinstance(key, list) for key in value):
-                errors.append(f"{name}: give a list of natural keys, each a list like {_EXAMPLE}")
-        elif model_field.is_relation:
-            # A number would name a row by its id, which differs from one database to the next.
-            if value is not None and not isinstance(value, list):
-                errors.append(f"{name}: give a natural key, a list like {_EXAMPLE}")
-        else:
-            errors.extend(f"{name}: {message}" for message in _value_problems(model_field, value))
-    return model, errors
-
-
-def _value_problems(model_field, value):
-    """Checked here, field by field, because the deserializer's own message names no field."""
-    try:
-        value = model_field.to_python(value)
-    except ValidationError as error:
-        return error.messages
-    # Django would store a naive time as UTC with only a warning; a fixture should say.
-    if isinstance(value, datetime.datetime) and timezone.is_naive(value):
-        return [f"give the time with its UTC offset, e.g. {value.isoformat()}Z"]
-    return []
-
-
-def _validate(instance, exclude=None):
-    try:
-        instance.full_clean(exclude=exclude)
-    except ValidationError as error:
-        # "field: message" lines; messages about no one field (a constraint) stand alone.
-        return [
-            message if name == NON_FIELD_ERRORS else f"{name}: {message}"
-            for name, messages in error.message_dict.items()
-            for message in messages
-        ]
-    return []
-
-
-def _save(obj):
-    """A raw save like loaddata's, in a savepoint so that a database error is reported and the
-    transaction stays usable (PostgreSQL refuses every query after an error otherwise)."""
-    try:
+    def run(self, paths):
+        entries = []
+        for number, path in enumerate(map(str, paths)):
+            self.numbers.setdefault(path, number)
+            found = []
+            objects = read(path, found)
+            self.problems += [((number, 0), problem) for problem in found]
+            for index, raw in enumerate(objects or [], start=1):
+                found = []
+                entry = check(path, index, raw, found)
+                self.problems += [((number, index), problem) for problem in found]
+                if entry is not None:
+                    entries.append(entry)
+            self.summary.files += objects is not None
         with transaction.atomic():
-            obj.save()
-    # psycopg raises ValueError for NUL characters, which no validator catches in a TextField.
-    except (DatabaseError, ValueError) as error:
-        return [f"the database refused it: {error}"]
-    return []
+            for entry in self.once_each(entries):
+                self.apply(entry)
+            # As loaddata does: references to rows that came later in the set (allowed only where
+            # the field may be empty meanwhile) are filled in once everything else is saved.
+            for entry in self.deferred:
+                self.finish(entry)
+            if not self.problems:
+                self.record()
+            if self.problems:
+                # Raising inside atomic() rolls back every object already saved.
+                count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
+                self.problems.sort(key=lambda problem: problem[0])  # stable: in files' order
+                raise CommandError(
+                    f"Fixtures not loaded, nothing was written ({count}):\n"
+                    + "\n".join(f"  {problem}" for _, problem in self.problems)
+                    + (f"\n{CONFLICTS}" if self.conflicted else "")
+                )
+        return self.summary
 
-
-def _save_deferred(where, obj, problems):
-    """Fill in the references that were deferred, validate again, and save (as loaddata's
-    save_deferred_fields does, but with a clear message for a reference that names no row)."""
-    obj.m2m_data = {}
-    errors = []
-    for deferred_field, value in obj.deferred_fields.items():
-        try:
-            if deferred_field.many_to_many:
-                related = deferred_field.related_model
-                obj.m2m_data[deferred_field.name] = [
-                    _lookup(related, key, ANYWHERE) for key in value
-                ]
+    def once_each(self, entries):
+        """The entries naming a row not named before in this run. A second object for the same
+        row is an error naming both places, unless it is an identical copy of a reference row
+        in another file (incident files repeat the rows they use, to load alone)."""
+        first = {}
+        for entry in entries:
+            earlier = first.setdefault((entry.label, entry.key), entry)
+            if earlier is entry or entry.key is None:  # a null in the key: full_clean says so
+                yield entry
+            elif (
+                entry.model in REFERENCE_MODELS
+                and entry.path != earlier.path
+                and entry.fields == earlier.fields
+            ):
+                self.summary.objects[(entry.label, "unchanged")] += 1
             else:
-                pk = _lookup(deferred_field.related_model, value, ANYWHERE)
-                setattr(obj.object, deferred_field.attname, pk)
-        except Unresolved as error:
-            errors.append(f"{deferred_field.name}: {error}")
-    errors = errors or _validate(obj.object) or _save(obj)
-    if errors:
-        _report(problems, where, obj.object, errors)
+                others = [
+                    conflicts.describe(name, earlier.fields.get(name), entry.fields.get(name))
+                    for name in {**earlier.fields, **entry.fields}
+                    if earlier.fields.get(name) != entry.fields.get(name)
+                ]
+                self.report(
+                    entry,
+                    f"the same row as {earlier.where}"
+                    + (f", with other values ({'; '.join(others)})" if others else "")
+                    + "; give each row once in a run"
+                    + (
+                        ", or the same values in every file"
+                        if entry.model in REFERENCE_MODELS and entry.path != earlier.path
+                        else ""
+                    ),
+                )
 
+    # --- Each object ----------------------------------------------------------------------
 
-def _report(problems, where, instance, errors):
-    """Add the errors of one object, named by its model and natural key as well as its place:
-    the key finds it faster than a number. Worked out only here, as it may cost a query."""
-    try:
-        where = f"{where} ({instance._meta.label_lower} {_key_text(instance.natural_key())})"
-    except Exception:  # the key only helps the reader; the place alone will do
-        where = f"{where} ({instance._meta.label_lower})"
-    problems.extend(f"{where}: {error}" for error in errors)
+    def apply(self, entry):
+        """Resolve, compare, validate and save one object, as far as its references allow."""
+        resolved = self.resolve(entry, EARLIER)
+        if resolved is None:
+            return
+        values, many, pending = resolved
+        obj = self.stored(entry)
+        incident_pk = obj.pk if isinstance(obj, Incident) else values.get("incident")
+        if incident_pk is not None and not self.may_change(entry, incident_pk):
+            return
+        if obj is not None:
+            entry.obj = obj
+            if pending:
+                self.deferred.append(entry)
+            else:
+                self.change(entry, values, many)
+            return
+        obj = entry.model()
+        self.set(obj, values)
+        errors = self.validate(obj, exclude={*pending, *many}) or self.save(obj)
+        if errors:
+            self.fail(entry, errors)
+            return
+        entry.obj, entry.action = obj, "created"
+        if isinstance(obj, Incident):
+            self.new_incidents.add(obj.pk)
+        if pending:
+            self.deferred.append(entry)
+        else:
+            self.set_many(obj, many)
+            self.done(entry)
 
+    def finish(self, entry):
+        resolved = self.resolve(entry, ANYWHERE)
+        if resolved is None:
+            return
+        values, many, _ = resolved
+        if entry.action != "created":
+            self.change(entry, values, many)
+            return
+        self.set(entry.obj, values)
+        errors = self.validate(entry.obj) or self.save(entry.obj)
+        if errors:
+            self.fail(entry, errors)
+            return
+        self.set_many(entry.obj, many)
+        self.done(entry)
 
-def _lookup(model, key, place=EARLIER):
-    """The primary key of the `model` row whose natural key is `key`."""
-    try:
-        return model._default_manager.get_by_natural_key(*key).pk
-    except model.DoesNotExist:
-        raise Unresolved(_missing(model, key, place)) from None
-    except (TypeError, ValueError, ValidationError):
-        raise Unresolved(
-            f"{_key_text(key)} is not a natural key of {model._meta.label_lower}"
-        ) from None
+    def may_change(self, entry, incident_pk):
+        """Whether an object may write to this incident: one created in this run, or a stored
+        one with --update. Refused once per incident, with the way forward."""
+        if self.update or incident_pk in self.new_incidents:
+            return True
+        if incident_pk not in self.refused:
+            self.refused.add(incident_pk)
+            slug = Incident.objects.filter(pk=incident_pk).values_list("slug", flat=True).get()
+            self.report(entry, EXISTS.format(slug=slug))
+        return False
 
+    def change(self, entry, values, many):
+        """Compare a stored row with the file's values and update what differs; for a
+        reference row, only if asked to, and otherwise each difference is a conflict."""
+        obj = entry.obj
+        differences = [
+            (name, value)
+            for name, value in values.items()
+            if name not in BOOKKEEPING
+            and not name.endswith("_html")  # rendered from the Markdown on save
+            and getattr(obj, obj._meta.get_field(name).attname) != value
+        ]
+        many = {
+            name: pks
+            for name, pks in many.items()
+            if set(pks) != set(getattr(obj, name).values_list("pk", flat=True))
+        }
+        if not differences and not many:
+            entry.action = "unchanged"
+            self.summary.objects[(entry.label, "unchanged")] += 1
+            return
+        if isinstance(obj, tuple(REFERENCE_MODELS)) and not self.update_references:
+            for name in [*(name for name, _ in differences), *many]:
+                self.report(entry, self.conflict(entry, name))
+            self.conflicted = True
+            return
+        self.set(obj, dict(differences))
+        errors = self.validate(obj) or self.save(obj)
+        if errors:
+            self.fail(entry, errors)
+            return
+        self.set_many(obj, many)
+        entry.action = "updated"
+        self.done(entry)
 
-def _missing(model, key, place=EARLIER):
-    return f"there is no {model._meta.label_lower} {_key_text(key)} in the database or {place}"
+    def conflict(self, entry, name):
+        """One difference between a stored reference row and the file, in the file's terms."""
+        obj, model_field = entry.obj, entry.model._meta.get_field(name)
+        if model_field.many_to_many:
+            stored = [list(row.natural_key()) for row in getattr(obj, name).all()]
+        elif model_field.is_relation:
+            related = getattr(obj, name)
+            stored = None if related is None else list(related.natural_key())
+        else:
+            stored = getattr(obj, name)
+        return conflicts.describe(name, stored, entry.values.get(name, entry.fields[name]))
 
+    def done(self, entry):
+        """Count a created or changed row and remember what it needs: a revision, the search
+        index, new bookkeeping for a stored incident."""
+        obj = entry.obj
+        self.summary.objects[(entry.label, entry.action)] += 1
+        if isinstance(obj, tuple(REFERENCE_MODELS)):
+            self.references.setdefault((type(obj), obj.pk), (obj, entry.path))
+        else:
+            pk = obj.pk if isinstance(obj, Incident) else obj.incident_id
+            self.incidents.setdefault(pk, entry.path)
 
-def _reference_problem(model, fields):
-    """Name the reference that stopped the deserializer, when one did.
+    # --- References and rows -----------------------------------------------------------------
 
-    The natural key of a service or a timeline event includes its provider or incident, so a
-    reference to a missing one fails before the object exists; Django's message names neither
-    the field nor the key.
-    """
-    for name, value in fields.items():
-        model_field = model._meta.get_field(name)
-        if not model_field.is_relation or value is None:
-            continue
-        keys = value if model_field.many_to_many else [value]
-        for key in keys:
+    def resolve(self, entry, place):
+        """(values, many-to-many pks, pending references) for an entry, or None after
+        recording its problems. `values` are by field name, a reference as the pk it names."""
+        values, many, pending, errors = dict(entry.values), {}, {}, []
+        for name, raw in entry.fields.items():
+            model_field = entry.model._meta.get_field(name)
+            if not model_field.is_relation:
+                continue
+            related = model_field.related_model
             try:
-                _lookup(model_field.related_model, key)
+                if model_field.many_to_many:
+                    many[name] = [self.lookup(related, key, place) for key in raw]
+                else:
+                    values[name] = None if raw is None else self.lookup(related, raw, place)
+            except NotAKey as error:
+                errors.append(f"{name}: {error}")
             except Unresolved as error:
-                return f"{name}: {error}"
-    return None
+                may_wait = model_field.many_to_many or model_field.null
+                if place == EARLIER and may_wait:
+                    pending[name] = raw
+                    many.pop(name, None)
+                else:
+                    errors.append(f"{name}: {error}")
+        if errors:
+            self.fail(entry, errors)
+            return None
+        return values, many, pending
 
+    def lookup(self, model, key, place):
+        """The primary key of the `model` row whose natural key is `key`."""
+        found = (model, *key)
+        if found in self.found:
+            return self.found[found]
+        try:
+            self.found[found] = model._default_manager.get_by_natural_key(*key).pk
+            return self.found[found]
+        except model.DoesNotExist:
+            raise Unresolved(
+                f"there is no {model._meta.label_lower} {key_text(key)} in the database or {place}"
+            ) from None
+        except (TypeError, ValueError, ValidationError, model.MultipleObjectsReturned):
+            raise NotAKey(
+                f"{key_text(key)} is not a natural key of {model._meta.label_lower}"
+            ) from None
 
-def _key_text(key):
-    return json.dumps(list(key) if isinstance(key, tuple | list) else key, ensure_ascii=False)
+    @staticmethod
+    def stored(entry):
+        """The stored row the entry names by its natural key, or None."""
+        if entry.key is None:
+            return None
+        try:
+            return entry.model._default_manager.get_by_natural_key(*entry.key)
+        except (entry.model.DoesNotExist, TypeError, ValueError, ValidationError):
+            return None
 
+    @staticmethod
+    def set(obj, values):
+        for name, value in values.items():
+            setattr(obj, obj._meta.get_field(name).attname, value)
 
-def _kind(value):
-    return {
-        dict: "an object",
-        list: "a list",
-        str: "a string",
-        bool: "true or false",
-        type(None): "null",
-    }.get(type(value), "a number")
+    @staticmethod
+    def set_many(obj, many):
+        for name, pks in many.items():
+            getattr(obj, name).set(pks)
+
+    @staticmethod
+    def validate(obj, exclude=None):
+        try:
+            obj.full_clean(exclude=exclude)
+        except ValidationError as error:
+            # "field: message" lines; messages about no one field (a constraint) stand alone.
+            return [
+                message if name == NON_FIELD_ERRORS else f"{name}: {message}"
+                for name, messages in error.message_dict.items()
+                for message in messages
+            ]
+        return []
+
+    @staticmethod
+    def save(obj):
+        """Save in a savepoint, so that a database error is reported and the transaction stays
+        usable (PostgreSQL refuses every query after an error otherwise)."""
+        try:
+            with transaction.atomic():
+                obj.save()
+        except (DatabaseError, ValueError, OverflowError) as error:
+            return [f"the database refused it: {error}"]
+        return []
+
+    def fail(self, entry, errors):
+        for error in errors:
+            self.report(entry, error)
+
+    def report(self, entry, problem):
+        self.problems.append(((self.numbers[entry.path], entry.index), f"{entry.name}: {problem}"))
+
+    # --- After every object ----------------------------------------------------------------
+
+    def record(self):
+        """Bookkeeping of changed stored incidents, a revision per changed row, the search
+        index and the page cache: what every write path does after writing."""
+        changed = set(self.incidents) - self.new_incidents
+        Incident.objects.filter(pk__in=changed).update(
+            version=F("version") + 1, updated_at=timezone.now()
+        )
+        for obj, path in self.references.values():
+            self.revision(obj, path)
+        incidents = Incident.objects.in_bulk(list(self.incidents))
+        for pk, path in self.incidents.items():
+            self.revision(incidents[pk], path)
+        written = set(self.incidents) | self.naming_changed_references()
+        if written:
+            search.update_index(sorted(written))
+        if self.incidents or self.references:
+            page_cache.invalidate_all()  # names and incidents on any page may have changed
+
+    def revision(self, obj, path):
+        with reversion.create_revision(manage_manually=True):
+            reversion.set_comment(f"Loaded from {Path(path).name}")  # never a server path
+            reversion.add_to_revision(obj)
+        self.summary.revisions += 1
+
+    def naming_changed_references(self):
+        """Stored incidents whose search documents show a reference row this run changed."""
+        changed = {}
+        for (model, pk), _ in self.references.items():
+            changed.setdefault(model, []).append(pk)
+        pks = set()
+        for model, lookup in [
+            (Provider, "provider__in"),
+            (Service, "services__in"),
+            (Region, "regions__in"),
+            (Customer, "impacts__customer__in"),
+            (Source, "sources__in"),
+        ]:
+            if changed.get(model):
+                found = Incident.objects.filter(**{lookup: changed[model]})
+                pks.update(found.values_list("pk", flat=True))
+        return pks

@@ -1,6 +1,5 @@
 from django.core.management.base import BaseCommand
 
-from outages import page_cache
 from outages.fixtures_loading import load_fixtures
 from outages.models import Incident
 
@@ -8,7 +7,9 @@ from outages.models import Incident
 class Command(BaseCommand):
     help = (
         "Load JSON fixtures of this app's content: every object validated, all files in one "
-        "transaction, nothing written if any object is wrong. Use it instead of loaddata."
+        "transaction, nothing written if any object is wrong, a revision for every change. Use "
+        "it instead of loaddata. Stored incidents and reference rows are not overwritten unless "
+        "asked."
     )
 
     def add_arguments(self, parser):
@@ -16,8 +17,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty",
             action="store_true",
-            help="Load only into a database without incidents, so that local edits (which "
-            "fixtures would overwrite without a revision) are never lost.",
+            help="Load only into a database without incidents (as make setup does), and "
+            "otherwise do nothing.",
+        )
+        parser.add_argument(
+            "--update",
+            action="store_true",
+            help="Update incidents that already exist, as an import does: the fields a "
+            "fixture object gives, its rows created or updated in place, a revision for each "
+            "incident that changes. Without it an existing incident is refused.",
+        )
+        parser.add_argument(
+            "--update-references",
+            action="store_true",
+            help="Write the fixtures' values over stored providers, services, regions, "
+            "customers and sources that differ, each with a revision. Without it each "
+            "difference is reported as a conflict and nothing is loaded.",
         )
 
     def handle(self, *args, **options):
@@ -29,13 +44,20 @@ class Command(BaseCommand):
                 )
             return
         # load_fixtures raises CommandError listing every problem; Django prints it, no traceback.
-        summary = load_fixtures(options["files"])
-        # A running site sharing this cache (CACHE_URL) must not go on serving the old pages.
-        page_cache.invalidate_all()
+        summary = load_fixtures(
+            options["files"],
+            update=options["update"],
+            update_references=options["update_references"],
+        )
         if options["verbosity"] >= 2:
-            for label, count in sorted(summary.objects.items()):
-                self.stdout.write(f"  {label}: {count}")
+            for (label, action), count in sorted(summary.objects.items()):
+                self.stdout.write(f"  {label} {action}: {count}")
         if options["verbosity"] >= 1:
             objects = f"{summary.total} object{'s' if summary.total != 1 else ''}"
             files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
-            self.stdout.write(f"Loaded {objects} from {files}.")
+            revisions = f"{summary.revisions} revision{'s' if summary.revisions != 1 else ''}"
+            self.stdout.write(
+                f"Loaded {objects} from {files}: {summary.count('created')} created, "
+                f"{summary.count('updated')} updated, {summary.count('unchanged')} unchanged; "
+                f"{revisions} recorded."
+            )
