@@ -32,9 +32,16 @@ class Problem:
 
 
 class ImportFailed(Exception):
-    def __init__(self, problems):
+    def __init__(self, problems, warnings=()):
         self.problems = problems
+        self.warnings = list(warnings)  # found too, reported beside the problems
         super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def base_name(name):
+    """A file's name without its folders, as history and the public change log show it: the
+    path an import was read from (or an upload's temporary file) is the server's business."""
+    return re.split(r"[/\\]", name)[-1]
 
 
 def path_text(path):
@@ -231,6 +238,10 @@ class Document:
 
     def problem(self, path, message):
         return Problem(self.name, self.line_of(path), path_text(path), message)
+
+    @property
+    def base_name(self):
+        return base_name(self.name)
 
 
 def json_lines(text, data):

@@ -62,6 +62,7 @@ class ProviderManager(models.Manager):
         return self.get(slug=slug)
 
 
+@reversion.register()
 class Provider(models.Model):
     name = models.CharField(max_length=100, help_text="As the provider names itself.")
     slug = models.SlugField(max_length=100, unique=True)
@@ -88,6 +89,7 @@ class ServiceManager(models.Manager):
         return self.get(provider__slug=provider_slug, slug=slug)
 
 
+@reversion.register()
 class Service(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="services")
     name = models.CharField(max_length=100)
@@ -121,6 +123,7 @@ class RegionManager(models.Manager):
         return self.get(provider__slug=provider_slug, code=code)
 
 
+@reversion.register()
 class Region(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="regions")
     code = models.SlugField(max_length=50, help_text="The provider's own code, e.g. us-east-1.")
@@ -153,6 +156,7 @@ class CustomerManager(models.Manager):
         return self.get(slug=slug)
 
 
+@reversion.register()
 class Customer(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
