@@ -598,8 +598,8 @@ class Importer:
         if isinstance(ref, str):
             return self.lookup((Customer, ref), at, f"customer “{ref}”")
         values = dict(ref)
-        provider = values.pop("provider", None)
-        values["provider"] = provider and self.reference_provider(provider, at + ["provider"])
+        if values.get("provider") is not None:  # left out, it stays as stored
+            values["provider"] = self.reference_provider(values["provider"], at + ["provider"])
         return self.upsert(Customer, (ref["slug"],), {"slug": ref["slug"]}, values, at)
 
     def impact_service(self, provider, key, at):
