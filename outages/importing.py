@@ -334,8 +334,8 @@ class Importer:
 
     def save_references(self):
         """Write the reference rows made or changed since the last write; False if anything
-        stops the writing (a problem, now or before)."""
-        if self.problems:
+        stops the writing (a problem, now or before, or a change the user may not make)."""
+        if self.problems or self.refused_changes:
             return False
         if not self.unsaved and not self.changed:
             return True
@@ -459,7 +459,7 @@ class Importer:
             raise Invalid
         if action == "unchanged" and any(what != "unchanged" for _, what in rows):
             action = "updated"
-        if action == "updated" and stored is not None:
+        if action == "updated" and stored is not None and not self.publisher:
             title, status = as_stored
             self.changes_incident(Incident(slug=incident.slug, title=title, status=status))
         change.action = action
