@@ -152,6 +152,24 @@ def recovery_of_a_deleted_incident(ctx):
     return write
 
 
+def recovery_of_a_deleted_reference_row(ctx):
+    source = Source.objects.create(
+        title="Unused", publisher="Nobody", url="https://example.com/unused", kind="other"
+    )
+    admin_save(ctx.client, source)
+    pk = source.pk
+    source.delete()
+    version = Version.objects.get_deleted(Source).get(object_id=str(pk))
+
+    def write():
+        url = reverse("admin:outages_source_recover", args=[version.pk])
+        data = admin_form_data(ctx.client.get(url))
+        assert ctx.client.post(url, data).status_code == 302
+        return [Source.objects.get(pk=pk)]
+
+    return write
+
+
 def workflow_transition(ctx):
     def write():
         workflow.apply(ctx.incident, "withdraw", ctx.user, reason="Taken down for a test.")
@@ -170,6 +188,7 @@ WRITE_PATHS = [
     restore_of_an_incident,
     restore_of_a_reference_row,
     recovery_of_a_deleted_incident,
+    recovery_of_a_deleted_reference_row,
     workflow_transition,
 ]
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from outages import history, page_cache
-from outages.models import Customer, Provider, Region, SearchDocument, Service, Source
+from outages.models import Customer, Incident, Provider, Region, SearchDocument, Service, Source
 from tests.test_import import NEW_INCIDENT, run, write
 from tests.test_search import admin_form_data
 
@@ -128,3 +128,20 @@ def test_old_revisions_naming_a_server_path_show_the_file_name(db):
     old = "Imported from /srv/uploads/tmp/elb.yaml"
     assert history.comment_text(old) == "Imported from elb.yaml"
     assert history.comment_text("Imported from elb.yaml") == "Imported from elb.yaml"
+
+
+def test_the_public_change_log_names_the_imported_file_never_its_folder(client, db, tmp_path):
+    run("import_incidents", write(tmp_path, NEW_INCIDENT), "--publish")
+    changed = NEW_INCIDENT.replace("Storage is back.", "Storage is fully back.")
+    path = write(tmp_path, changed, "changed.yaml")
+    run("import_incidents", path)
+    incident = Incident.objects.get()
+    latest = history.versions(incident).first().revision
+    assert latest.comment == "Imported from changed.yaml"
+    latest.comment = f"Imported from {path}"  # as imports recorded it before
+    latest.save()
+
+    html = client.get(incident.get_absolute_url()).content.decode()
+
+    assert "Imported from changed.yaml" in html
+    assert str(tmp_path) not in html
