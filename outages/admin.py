@@ -2,12 +2,11 @@
 
 from django.contrib import admin
 from django.db import models
-from reversion.admin import VersionAdmin
 
 from . import page_cache, search
+from .admin_history import HistoryAdmin
 from .models import (
     Customer,
-    Incident,
     Provider,
     Region,
     Service,
@@ -18,8 +17,10 @@ from .models import (
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 
-class ReindexesIncidents:
-    """Refresh the search index and the cached pages of every incident that shows this row.
+class ReferenceAdmin(HistoryAdmin):
+    """A reference row's screens: every save a revision, with history, compare and restore
+    (HistoryAdmin); and the search index and cached pages of every incident that shows the row
+    refreshed.
 
     Search documents copy names from reference rows, so renaming a provider or a source must
     rebuild the documents of the incidents that mention it. Names appear in headers, facets and
@@ -27,14 +28,13 @@ class ReindexesIncidents:
     cached page rather than working out which pages show it.
     """
 
-    incident_lookup = None  # how Incident reaches this model, e.g. "services"
+    history_note = "Every save of this row is kept, and so is every import that wrote it."
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         page_cache.invalidate_all()
         if change and form.has_changed():
-            incidents = Incident.objects.filter(**{self.incident_lookup: obj})
-            search.update_index(incidents.values_list("pk", flat=True).distinct())
+            search.update_index_showing([obj])
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
@@ -57,8 +57,7 @@ class RegionInline(admin.TabularInline):
 
 
 @admin.register(Provider)
-class ProviderAdmin(ReindexesIncidents, admin.ModelAdmin):
-    incident_lookup = "provider"
+class ProviderAdmin(ReferenceAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ["name", "slug", "homepage_url"]
     search_fields = ["name", "slug"]
@@ -67,8 +66,7 @@ class ProviderAdmin(ReindexesIncidents, admin.ModelAdmin):
 
 
 @admin.register(Service)
-class ServiceAdmin(ReindexesIncidents, admin.ModelAdmin):
-    incident_lookup = "services"
+class ServiceAdmin(ReferenceAdmin):
     list_display = ["name", "provider", "slug"]
     list_filter = ["provider"]
     list_select_related = ["provider"]
@@ -78,8 +76,7 @@ class ServiceAdmin(ReindexesIncidents, admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(ReindexesIncidents, admin.ModelAdmin):
-    incident_lookup = "regions"
+class RegionAdmin(ReferenceAdmin):
     list_display = ["code", "name", "provider"]
     list_filter = ["provider"]
     list_select_related = ["provider"]
@@ -88,8 +85,7 @@ class RegionAdmin(ReindexesIncidents, admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ReindexesIncidents, admin.ModelAdmin):
-    incident_lookup = "impacts__customer"
+class CustomerAdmin(ReferenceAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ["name", "slug", "url", "provider"]
     list_select_related = ["provider"]
@@ -99,8 +95,7 @@ class CustomerAdmin(ReindexesIncidents, admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(ReindexesIncidents, VersionAdmin):
-    incident_lookup = "sources"
+class SourceAdmin(ReferenceAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ["title", "publisher", "kind", "published_on"]
     list_filter = ["kind"]

@@ -12,10 +12,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
-from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import history, page_cache, search, workflow
+from . import page_cache, search, workflow
+from .admin_history import HistoryAdmin
 from .documents import ImportFailed, read
 from .editing import CorrectionFormSet, IncidentForm, SourcesAttachedFormSet, TimelineEventForm
 from .importing import Importer
@@ -105,11 +105,18 @@ def error_messages(error):
 
 
 @admin.register(Incident)
-class IncidentAdmin(VersionAdmin):
+class IncidentAdmin(HistoryAdmin):
     form = IncidentForm
     change_form_template = "admin/outages/incident/change_form.html"
-    object_history_template = "admin/outages/incident/object_history.html"
     change_list_template = "admin/outages/incident/change_list.html"
+    history_note = (
+        "Every save of this incident is kept with its timeline, customer impacts, action items "
+        "and corrections."
+    )
+    restore_note = (
+        "brings back its text and its timeline, impacts, action items and corrections as they "
+        "were; the restore is itself a new revision, and the workflow state stays as it is"
+    )
     list_display = ["title", "provider", "started_at", "root_cause_category", "status"]
     list_filter = ["status", "provider", "services", "root_cause_category", YearFilter]
     list_select_related = ["provider"]
@@ -119,7 +126,6 @@ class IncidentAdmin(VersionAdmin):
     autocomplete_fields = ["provider", "services", "regions", "sources"]
     readonly_fields = ["status", "published_at", "published_by", "updated_at"]
     save_on_top = True
-    history_latest_first = True
     actions = ["submit_for_review", "return_to_draft", "publish"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "provider", "services", "regions", "loaded_version"]}),
@@ -245,7 +251,7 @@ class IncidentAdmin(VersionAdmin):
     def publish(self, request, queryset):
         run_transition(self, request, queryset, "publish")
 
-    # --- History: compare, restore, recover -----------------------------------------------
+    # --- Import and preview (history, compare and restore: HistoryAdmin) -------------------
 
     def get_urls(self):
         return [
@@ -259,16 +265,6 @@ class IncidentAdmin(VersionAdmin):
                 self.admin_site.admin_view(require_POST(self.preview_view)),
                 name="outages_incident_preview",
             ),
-            path(
-                "<path:object_id>/history/compare/",
-                self.admin_site.admin_view(self.compare_view),
-                name="outages_incident_compare",
-            ),
-            path(
-                "<path:object_id>/history/<int:version_id>/restore/",
-                self.admin_site.admin_view(require_POST(self.restore_view)),
-                name="outages_incident_restore",
-            ),
             *super().get_urls(),
         ]
 
@@ -279,11 +275,14 @@ class IncidentAdmin(VersionAdmin):
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
         report, problems, upload = None, [], request.session.get(IMPORT_SESSION_KEY)
+        warnings = []
         confirming = request.method == "POST" and "confirm" in request.POST
         if confirming and upload and request.POST.get("digest") == upload["digest"]:
             options = upload["options"]
             raw = base64.b64decode(upload["content"])
-            report, problems = run_import(request, upload["name"], raw, options, dry_run=False)
+            report, problems, warnings = run_import(
+                request, upload["name"], raw, options, dry_run=False
+            )
             if report is not None:
                 del request.session[IMPORT_SESSION_KEY]
                 self.message_user(request, report.summary(), messages.SUCCESS)
@@ -297,8 +296,11 @@ class IncidentAdmin(VersionAdmin):
                 options = {
                     "zone": form.cleaned_data["timezone"] or None,
                     "publish": form.cleaned_data["publish"],
+                    "update_references": form.cleaned_data["update_references"],
                 }
-                report, problems = run_import(request, upload_file.name, raw, options, True)
+                report, problems, warnings = run_import(
+                    request, upload_file.name, raw, options, dry_run=True
+                )
                 if report is not None:
                     upload = {
                         "name": upload_file.name,
@@ -315,6 +317,8 @@ class IncidentAdmin(VersionAdmin):
             "report": report,
             "problems": problems,
             "upload": upload if report is not None else None,
+            "warnings": warnings,
+            "is_publisher": workflow.is_publisher(request.user),
         }
         return TemplateResponse(request, "admin/outages/incident/import.html", context)
 
@@ -326,68 +330,7 @@ class IncidentAdmin(VersionAdmin):
         problems = check_markdown(text)
         return JsonResponse({"html": "" if problems else render_markdown(text), "errors": problems})
 
-    def compare_view(self, request, object_id):
-        incident = get_object_or_404(Incident, pk=object_id)
-        if not self.has_view_or_change_permission(request, incident):
-            raise PermissionDenied
-        stored = list(history.versions(incident))
-        by_id = {version.pk: version for version in stored}
-        try:
-            chosen = [by_id[int(request.GET[key])] for key in ("from", "to")]
-        except (KeyError, ValueError):
-            chosen = stored[1::-1] if len(stored) > 1 else []
-        if len(chosen) < 2:
-            messages.info(request, "Choose two revisions to compare.")
-            return redirect("admin:outages_incident_history", incident.pk)
-        older, newer = sorted(chosen, key=lambda version: version.revision.date_created)
-        fields, rows = history.compare(older, newer)
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "original": incident,
-            "title": f"Changes to “{incident}”",
-            "older": older,
-            "newer": newer,
-            "fields": fields,
-            "rows": rows,
-            "can_restore": self.has_change_permission(request, incident),
-        }
-        return TemplateResponse(request, "admin/outages/incident/compare.html", context)
-
-    def restore_view(self, request, object_id, version_id):
-        incident = get_object_or_404(Incident, pk=object_id)
-        if not self.has_change_permission(request, incident):
-            raise PermissionDenied
-        version = get_object_or_404(history.versions(incident), pk=version_id)
-        history.restore(incident, version, request.user)
-        self.message_user(
-            request,
-            f"Restored the revision of {version.revision.date_created:%d %b %Y %H:%M} UTC, "
-            "with its timeline and other rows, as a new revision.",
-            messages.SUCCESS,
-        )
-        return redirect("admin:outages_incident_change", incident.pk)
-
-    def revision_view(self, request, object_id, version_id, extra_context=None):
-        # Reversion's own revert screen would bring back the old lock number; our compare page
-        # restores through history.restore(), which keeps it current.
-        compare = reverse("admin:outages_incident_compare", args=[object_id])
-        latest = history.versions(get_object_or_404(Incident, pk=object_id)).first()
-        return redirect(f"{compare}?from={version_id}&to={latest.pk if latest else version_id}")
-
-    def history_view(self, request, object_id, extra_context=None):
-        incident = get_object_or_404(Incident, pk=object_id)
-        context = {"versions": history.versions(incident), **(extra_context or {})}
-        return super().history_view(request, object_id, context)
-
-    def recoverlist_view(self, request, extra_context=None):
-        if not request.user.is_superuser:
-            raise PermissionDenied
-        return super().recoverlist_view(request, extra_context)
-
     def recover_view(self, request, version_id, extra_context=None):
-        if not request.user.is_superuser:
-            raise PermissionDenied
         version = get_object_or_404(Version, pk=version_id)
         with page_cache.changing(changed_pks(request, version.object_id)):
             return super().recover_view(request, version_id, extra_context)
@@ -412,6 +355,13 @@ class ImportForm(forms.Form):
     publish = forms.BooleanField(
         required=False, help_text="Publish the incidents (publishers only); otherwise drafts."
     )
+    update_references = forms.BooleanField(
+        required=False,
+        label="Update references",
+        help_text="Write the document's values over stored providers, services, regions, "
+        "customers and sources that differ (publishers only); otherwise each difference is a "
+        "conflict and nothing is written.",
+    )
 
 
 IMPORT_SESSION_KEY = "outages_import_upload"
@@ -419,16 +369,23 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 
 def run_import(request, name, raw, options, dry_run):
-    """(report, []) or (None, problems) for one uploaded document."""
+    """(report, [], warnings) or (None, problems, warnings) for one uploaded document."""
     if options["publish"] and not workflow.is_publisher(request.user):
-        return None, ["Only publishers may import incidents as published."]
+        return None, ["Only publishers may import incidents as published."], []
+    if options.get("update_references") and not workflow.is_publisher(request.user):
+        return None, ["Only publishers may update stored reference rows."], []
     document, problems = read(name, raw)
     if document is None:
-        return None, [str(problem) for problem in problems]
+        return None, [str(problem) for problem in problems], []
     importer = Importer(
-        zone=options["zone"], publish=options["publish"], dry_run=dry_run, user=request.user
+        zone=options["zone"],
+        publish=options["publish"],
+        dry_run=dry_run,
+        user=request.user,
+        update_references=options.get("update_references", False),
     )
     try:
-        return importer.run([document]), []
+        report = importer.run([document])
     except ImportFailed as failure:
-        return None, [str(problem) for problem in failure.problems]
+        return None, [str(problem) for problem in failure.problems], failure.warnings
+    return report, [], report.warnings

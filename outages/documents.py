@@ -17,6 +17,15 @@ import yaml
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "incident-format.schema.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 40
+# Control characters: C0, DEL and C1. Stored, they break pages, feeds and exports, and
+# PostgreSQL refuses NUL outright. Tab and line breaks belong in texts of several lines
+# (TEXT_FIELDS) and nowhere else.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f]")
+TEXT_FIELDS = frozenset(
+    {"summary", "impact", "root_cause", "detection", "response", "lessons"}  # Markdown
+    | {"description", "note", "claim", "fact"}
+)
 
 
 @dataclass(frozen=True)
@@ -32,9 +41,16 @@ class Problem:
 
 
 class ImportFailed(Exception):
-    def __init__(self, problems):
+    def __init__(self, problems, warnings=()):
         self.problems = problems
+        self.warnings = list(warnings)  # found too, reported beside the problems
         super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def base_name(name):
+    """A file's name without its folders, as history and the public change log show it: the
+    path an import was read from (or an upload's temporary file) is the server's business."""
+    return re.split(r"[/\\]", name)[-1]
 
 
 def path_text(path):
@@ -215,6 +231,7 @@ class Document:
     data: object
     lines: dict | None  # (id(container), key or index) -> line; for JSON, None until needed
     text: str = ""  # JSON only, to find the lines when a problem needs one
+    stand_in: str | None = None  # YAML: what replaced raw control characters (control_problems)
 
     def line_of(self, path):
         """The line of the value at `path`, or of its nearest ancestor that has one."""
@@ -232,6 +249,10 @@ class Document:
     def problem(self, path, message):
         return Problem(self.name, self.line_of(path), path_text(path), message)
 
+    @property
+    def base_name(self):
+        return base_name(self.name)
+
 
 def json_lines(text, data):
     """The lines of a JSON document's values, found by reading it again as YAML (which JSON
@@ -240,7 +261,10 @@ def json_lines(text, data):
     data."""
     try:
         with gc_paused():
-            # Valid JSON has tabs only between tokens, where YAML's flow style wants spaces.
+            # Valid JSON has tabs only between tokens, where YAML's flow style wants spaces;
+            # other control characters only in strings (read() lets them through, to name
+            # them), where YAML wants them escaped.
+            text = CONTROL.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
             yaml_data, yaml_lines, _ = load_yaml(text.replace("\t", " "))
     except (yaml.YAMLError, RecursionError):
         return {}
@@ -288,15 +312,22 @@ def read(name, raw):
         return None, [
             Problem(name, None, "", f"is not UTF-8 text (byte {error.start} cannot be read)")
         ]
-    if "\x00" in text:
-        return None, [Problem(name, None, "", "contains NUL characters")]
+    stand_in = None
     try:
         with gc_paused():
             if name.endswith(".json"):
-                data, lines = json.loads(text), None
+                # Control characters inside strings are let through, to be refused with their
+                # field by check_schema (control_problems).
+                data, lines = json.loads(text, strict=False, object_pairs_hook=unique_keys), None
                 too_deep = bool(depth(data))
             else:
+                # YAML's reader refuses them with a line only; a stand-in lets check_schema
+                # name the field instead.
+                text, stand_in = stand_in_for_controls(text)
                 data, lines, too_deep = load_yaml(text)
+    except DuplicateKey as error:
+        line = duplicate_line(text, error.key)
+        return None, [Problem(name, line, "", f"is not valid JSON: “{error.key}” appears twice")]
     except json.JSONDecodeError as error:
         return None, [Problem(name, error.lineno, "", f"is not valid JSON: {error.msg}")]
     except yaml.YAMLError as error:
@@ -309,7 +340,94 @@ def read(name, raw):
         return None, [Problem(name, None, "", "is nested too deeply to read")]
     if too_deep:
         return None, [Problem(name, None, "", f"is nested more than {MAX_DEPTH} levels deep")]
-    return Document(name, data, lines, text if lines is None else ""), []
+    return Document(name, data, lines, text if lines is None else "", stand_in), []
+
+
+class DuplicateKey(ValueError):
+    def __init__(self, key):
+        self.key = key
+        super().__init__(key)
+
+
+def unique_keys(pairs):
+    """A JSON object as a dict, refusing a key given twice (json.loads keeps the last)."""
+    mapping = dict(pairs)
+    if len(mapping) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return mapping
+
+
+def duplicate_line(text, key):
+    """The line of a key given twice in a JSON document, found by reading it as YAML (whose
+    reader here refuses it with a line), or None."""
+    try:
+        with gc_paused():
+            load_yaml(text.replace("\t", " "))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        return mark.line + 1 if mark else None
+    except RecursionError:
+        return None
+    return None
+
+
+def stand_in_for_controls(text):
+    """(text, stand-in): the text with every control character but tab and line breaks
+    replaced by a private-use character it does not contain, or (text, None) when it has none."""
+    if not CONTROL.search(text):
+        return text, None
+    stand_in = next(chr(code) for code in range(0xF0000, 0xF1000) if chr(code) not in text)
+    return CONTROL.sub(stand_in, text), stand_in
+
+
+def control_problems(document):
+    """Every value or key holding a control character, named by its field. Tabs and line
+    breaks are fine in texts of several lines (TEXT_FIELDS) only."""
+    problems = []
+    stand_in = document.stand_in
+    stack = [(document.data, [], None)]
+    while stack:
+        node, path, field_name = stack.pop()
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if CONTROL_OR_BREAK.search(key) or (stand_in and stand_in in key):
+                    problems.append(
+                        document.problem(path, f"a key {control_message(key, stand_in)}")
+                    )
+                if isinstance(value, str):
+                    wrong = CONTROL if key in TEXT_FIELDS else CONTROL_OR_BREAK
+                    if wrong.search(value) or (stand_in and stand_in in value):
+                        problems.append(
+                            document.problem(path + [key], control_message(value, stand_in))
+                        )
+                elif isinstance(value, dict | list):
+                    stack.append((value, path + [key], key))
+        elif isinstance(node, list):
+            wrong = CONTROL if field_name in TEXT_FIELDS else CONTROL_OR_BREAK
+            for index, value in enumerate(node):
+                if isinstance(value, str):
+                    if wrong.search(value) or (stand_in and stand_in in value):
+                        problems.append(
+                            document.problem(path + [index], control_message(value, stand_in))
+                        )
+                elif isinstance(value, dict | list):
+                    stack.append((value, path + [index], field_name))
+    return problems
+
+
+def control_message(value, stand_in):
+    found = CONTROL_OR_BREAK.search(value)
+    if found is None:  # only raw ones, which the stand-in replaced
+        return "contains a control character, which is not allowed; remove it"
+    character = found.group()
+    if character in "\t\n\r":
+        return "contains a tab or line break; this field takes one line"
+    named = " (NUL)" if character == "\x00" else ""
+    return f"contains the control character U+{ord(character):04X}{named}; remove it"
 
 
 def schema():
@@ -322,7 +440,7 @@ def check_schema(document, validator=None, zone_given=False):
 
     A document the quick check passes has no schema errors; only one it fails is walked by
     jsonschema, which names every error but takes ten times as long."""
-    problems = []
+    problems = control_problems(document)
     if validator is not None or not quick_check()(document.data):
         problems += schema_problems(document, validator)
     for path, value in times(document.data):

@@ -1,7 +1,9 @@
-"""Revisions of incidents (stored by django-reversion): what changed between two of them, what
-changed since an editor opened a form, restoring one, and the public change log."""
+"""Revisions of incidents and reference rows (stored by django-reversion): what changed between
+two of them, what changed since an editor opened a form, restoring one, and the public change
+log."""
 
 import difflib
+import re
 from dataclasses import dataclass, field
 
 import reversion
@@ -10,23 +12,37 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.utils import timezone
 from reversion.models import Version
+from reversion.revisions import _get_options
 
 from . import page_cache, search
-from .models import ActionItem, Correction, CustomerImpact, Incident, TimelineEvent
+from .models import Incident
 
-CHILD_MODELS = [TimelineEvent, CustomerImpact, ActionItem, Correction]
 # Derived or bookkeeping fields: a diff of these would only repeat the Markdown or the workflow.
 NOT_COMPARED = {"version", "updated_at", "published_at", "published_by", "id", "incident"}
 
 
-def versions(incident):
-    """The incident's revisions, newest first, with who made them."""
-    return Version.objects.get_for_object(incident).select_related("revision__user")
+# "Imported from" and a path: revisions written before imports named the file by its base name.
+IMPORTED_FROM = re.compile(r"^(Imported from )(.*[/\\])([^/\\]+)$")
+
+
+def versions(obj):
+    """The revisions of an incident or a reference row, newest first, with who made them."""
+    return Version.objects.get_for_object(obj).select_related("revision__user")
+
+
+def described(versions):
+    """The versions, each with `comment`: what its revision says changed, in words."""
+    versions = list(versions)
+    for version in versions:
+        version.comment = comment_text(version.revision.comment)
+    return versions
 
 
 def comment_text(comment):
-    """Admin change messages are stored as JSON; show them as the admin's history does."""
-    return LogEntry(change_message=comment).get_change_message() or "Edited."
+    """Admin change messages are stored as JSON; show them as the admin's history does. An
+    import names its file, never the folder it was read from."""
+    text = LogEntry(change_message=comment).get_change_message()
+    return IMPORTED_FROM.sub(r"\1\3", text) or "Edited."
 
 
 @dataclass
@@ -56,6 +72,9 @@ def _display(model, name, value):
         return str(value)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
+    if model_field.many_to_one or model_field.one_to_one:  # stored as the key: name the row
+        row = model_field.related_model._base_manager.filter(pk=value).first()
+        return str(row) if row is not None else f"#{value} (deleted)"
     return str(value)
 
 
@@ -65,9 +84,8 @@ def compare_fields(model, before, after):
         name = model_field.name
         if name in NOT_COMPARED or name.endswith("_html") or not model_field.editable:
             continue
-        old, new = before.get(name), after.get(name)
-        if name in before and name in after and old == new:
-            continue
+        # Versions hold foreign keys by their column (provider_id), links by their name.
+        old, new = before.get(model_field.attname), after.get(model_field.attname)
         if old == new:
             continue
         old_text, new_text = _display(model, name, old), _display(model, name, new)
@@ -82,24 +100,36 @@ def compare_fields(model, before, after):
     return changes
 
 
-def _children(revision, incident_id):
-    """{(model, pk): field_dict} of the incident's child rows stored in a revision."""
+def child_models(model):
+    """The rows stored with each revision of `model` (an incident's timeline and the like);
+    none for reference rows."""
+    return [model._meta.get_field(name).related_model for name in _get_options(model).follow]
+
+
+def _children(revision, model, owner_id):
+    """{(model, pk): field_dict} of the owner's child rows stored in a revision."""
     rows = {}
-    types = ContentType.objects.get_for_models(*CHILD_MODELS)
-    by_type = {content_type.pk: model for model, content_type in types.items()}
+    children = child_models(model)
+    if not children:
+        return rows
+    types = ContentType.objects.get_for_models(*children)
+    by_type = {content_type.pk: child for child, content_type in types.items()}
+    key = model._meta.model_name
     for version in revision.version_set.filter(content_type__in=types.values()):
         data = version.field_dict
-        if data.get("incident") == incident_id or data.get("incident_id") == incident_id:
+        if data.get(key) == owner_id or data.get(f"{key}_id") == owner_id:
             rows[(by_type[version.content_type_id], version.object_id)] = (data, version)
     return rows
 
 
 def compare(older, newer):
-    """Field changes of the incident and row changes of its children between two versions."""
-    incident_changes = compare_fields(Incident, older.field_dict, newer.field_dict)
-    incident_id = int(newer.object_id)
-    before = _children(older.revision, incident_id)
-    after = _children(newer.revision, incident_id)
+    """Field changes of the row and row changes of its children (for an incident: timeline,
+    impacts, action items, corrections) between two of its versions."""
+    model = newer._model
+    own_changes = compare_fields(model, older.field_dict, newer.field_dict)
+    owner_id = int(newer.object_id)
+    before = _children(older.revision, model, owner_id)
+    after = _children(newer.revision, model, owner_id)
     rows = []
     for key in sorted(set(before) | set(after), key=lambda k: (k[0]._meta.verbose_name, k[1])):
         model = key[0]
@@ -114,7 +144,7 @@ def compare(older, newer):
             fields = compare_fields(model, before[key][0], after[key][0])
             if fields:
                 rows.append(RowChange("changed", name, after[key][1].object_repr, fields))
-    return incident_changes, rows
+    return own_changes, rows
 
 
 def version_loaded(incident, loaded_version):
@@ -141,7 +171,35 @@ def changes_since(incident, loaded_version):
     ]
 
 
-def restore(incident, version, user):
+def restore(obj, version, user):
+    """Bring back an incident or a reference row as stored in `version`, as a new revision."""
+    if isinstance(obj, Incident):
+        return restore_incident(obj, version, user)
+    return restore_reference(obj, version, user)
+
+
+def restored_comment(version):
+    return f"Restored the revision of {version.revision.date_created:%d %b %Y %H:%M} UTC."
+
+
+def restore_reference(obj, version, user):
+    """Bring back one reference row's values, and only its own: the revision may hold other
+    rows (an import's holds every row it wrote). Every incident that shows the row is found
+    by search under the restored names, and any cached page may show them."""
+    model = type(obj)
+    with transaction.atomic(), reversion.create_revision():
+        model.objects.select_for_update().get(pk=obj.pk)
+        version.revert()
+        restored = model.objects.get(pk=obj.pk)
+        reversion.add_to_revision(restored)
+        reversion.set_user(user)
+        reversion.set_comment(restored_comment(version))
+    page_cache.invalidate_all()
+    search.update_index_showing([restored])
+    return restored
+
+
+def restore_incident(incident, version, user):
     """Bring back the incident and its rows as stored in `version`, as a new revision.
 
     The workflow state and the lock number stay current: restoring old text must neither
@@ -162,8 +220,7 @@ def restore(incident, version, user):
         restored.save()
         reversion.add_to_revision(restored)
         reversion.set_user(user)
-        when = version.revision.date_created
-        reversion.set_comment(f"Restored the revision of {when:%d %b %Y %H:%M} UTC.")
+        reversion.set_comment(restored_comment(version))
     search.update_index([incident.pk])
     return restored
 

@@ -22,8 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import importing_bulk, page_cache, search
-from .documents import ImportFailed, check_schema, gc_paused, path_text
+from . import importing_bulk, page_cache, search, workflow
+from .documents import ImportFailed, Problem, check_schema, gc_paused, path_text
 from .models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -66,6 +66,8 @@ class Report:
     incidents: list = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
+    # What the run reports without refusing, e.g. "docs.yaml:12 incidents[0].timeline[3]: …".
+    warnings: list = field(default_factory=list)
 
     def count(self, action):
         return sum(1 for incident in self.incidents if incident.action == action)
@@ -115,19 +117,41 @@ def same_values(obj, values):
 
 
 class Importer:
-    def __init__(self, *, zone=None, publish=False, dry_run=False, user=None, progress=None):
+    def __init__(
+        self,
+        *,
+        zone=None,
+        publish=False,
+        dry_run=False,
+        user=None,
+        progress=None,
+        update_references=False,
+    ):
         self.zone = zoneinfo.ZoneInfo(zone) if zone else None
         self.zone_name = zone
         self.publish = publish
         self.dry_run = dry_run
+        # Who imports: the admin passes the editor; the command passes no one and acts as an
+        # operator with publisher rights (shell access is full access).
         self.user = user
+        self.publisher = user is None or workflow.is_publisher(user)
+        # Write the document's values over stored reference rows that differ; otherwise each
+        # difference is a conflict and the run is refused.
+        self.update_references = update_references
         self.progress = progress or (lambda items: items)
         self.problems = []
+        self.warnings = []  # reported, never refusing: document.problem(path, message)
         # Reference rows by (model, *natural key): read from the database up front for every key
         # the documents mention, or made in this run. One object per row, shared by all the
         # incidents that name it.
         self.references = {}
-        self.checked = set()  # keys of the references given in full and validated in this run
+        self.stored_keys = set()  # the keys of those read from the database
+        # Keys of the references given in full in this run -> {field: (value, document, path)},
+        # the first place each value was given, to name both places when another disagrees.
+        self.given = {}
+        self.written = {}  # document name -> {id: reference row it created or changed}
+        self.updated = {}  # id -> stored reference row this run changes
+        self.refused_changes = []  # (incident as stored, file, place) the user may not change
         self.unsaved = []  # (reference, document, path) to INSERT before the next incidents
         self.changed = {}  # id -> (stored reference, document, path) to UPDATE
         self.stored = {}  # slug -> importing_bulk.Stored
@@ -141,6 +165,7 @@ class Importer:
         problems found."""
         started = time.monotonic()
         report = Report(dry_run=self.dry_run)
+        self.check_rights(documents)
         valid = []
         for document in documents:
             schema_problems = check_schema(document, zone_given=self.zone is not None)
@@ -157,6 +182,7 @@ class Importer:
         with gc_paused(), transaction.atomic():
             self.stored = importing_bulk.stored_incidents([data["slug"] for _, _, data in items])
             self.references = importing_bulk.stored_references(mentioned(items))
+            self.stored_keys = set(self.references)
             count = sum(1 for _, _, data in items if data["slug"] not in self.stored)
             self.renderer = importing_bulk.Renderer(count)
             try:
@@ -188,14 +214,61 @@ class Importer:
             finally:
                 self.renderer.close()
             self.save_references()  # those changed by incidents that did not change
+            self.check_changes_allowed()
             if self.problems or self.dry_run:
                 transaction.set_rollback(True)
             elif self.wrote:
+                self.record_references()
                 page_cache.invalidate_all()  # names and incidents on any page may have changed
+        report.warnings = [str(warning) for warning in self.warnings]
         if self.problems:
-            raise ImportFailed(self.problems)
+            raise ImportFailed(self.problems, report.warnings)
         report.seconds = time.monotonic() - started
         return report
+
+    # --- Who may do what ------------------------------------------------------------------
+
+    def check_rights(self, documents):
+        """What only publishers may ask for: publishing, and writing over reference rows."""
+        names = ", ".join(document.name for document in documents) or "the import"
+        if self.publish and not self.publisher:
+            self.problems.append(
+                Problem(names, None, "", "only publishers may import incidents as published")
+            )
+        if self.update_references and not self.publisher:
+            self.problems.append(
+                Problem(names, None, "", "only publishers may update stored reference rows")
+            )
+
+    def changes_incident(self, incident, at=()):
+        """Call for every existing incident this run changes (updates, or merges into), with
+        the incident as stored: only publishers may change what readers see, a published or
+        withdrawn incident (workflow.can_edit, the admin's rule)."""
+        if self.publisher or workflow.can_edit(self.user, incident):
+            return
+        line = self.document.line_of(self.base + list(at))
+        place = f"{self.document.name}:{line}" if line else self.document.name
+        self.refused_changes.append((incident, self.document.name, place))
+
+    def check_changes_allowed(self):
+        """One problem naming every published or withdrawn incident an Editor's run changes."""
+        if not self.refused_changes:
+            return
+        listed = "; ".join(
+            f"{incident.slug} “{incident.title}” ({place})"
+            for incident, _, place in self.refused_changes
+        )
+        files = ", ".join(dict.fromkeys(name for _, name, _ in self.refused_changes))
+        count = len(self.refused_changes)
+        self.problems.append(
+            Problem(
+                files,
+                None,
+                "",
+                "only publishers may change published or withdrawn incidents; this import "
+                f"would change {count}: {listed}",
+            )
+        )
 
     def check_duplicate_slugs(self, items):
         seen = {}
@@ -261,8 +334,8 @@ class Importer:
 
     def save_references(self):
         """Write the reference rows made or changed since the last write; False if anything
-        stops the writing (a problem, now or before)."""
-        if self.problems:
+        stops the writing (a problem, now or before, or a change the user may not make)."""
+        if self.problems or self.refused_changes:
             return False
         if not self.unsaved and not self.changed:
             return True
@@ -331,6 +404,7 @@ class Importer:
         else:
             incident = stored.incident
             action = "unchanged" if same_values(incident, values) else "updated"
+            as_stored = (incident.title, incident.status)  # who may change it depends on them
         for name, value in values.items():
             setattr(incident, name, value)
         if self.publish and incident.status != Incident.Status.PUBLISHED:
@@ -385,6 +459,9 @@ class Importer:
             raise Invalid
         if action == "unchanged" and any(what != "unchanged" for _, what in rows):
             action = "updated"
+        if action == "updated" and stored is not None and not self.publisher:
+            title, status = as_stored
+            self.changes_incident(Incident(slug=incident.slug, title=title, status=status))
         change.action = action
         change.report = IncidentReport(document.name, incident.slug, action, rows, incident.pk)
         return change
@@ -521,8 +598,8 @@ class Importer:
         if isinstance(ref, str):
             return self.lookup((Customer, ref), at, f"customer “{ref}”")
         values = dict(ref)
-        provider = values.pop("provider", None)
-        values["provider"] = provider and self.reference_provider(provider, at + ["provider"])
+        if values.get("provider") is not None:  # left out, it stays as stored
+            values["provider"] = self.reference_provider(values["provider"], at + ["provider"])
         return self.upsert(Customer, (ref["slug"],), {"slug": ref["slug"]}, values, at)
 
     def impact_service(self, provider, key, at):
@@ -537,15 +614,20 @@ class Importer:
         return obj
 
     def upsert(self, model, key, identity, values, at):
-        """Create a reference row, or update it to the document's values. Written before the
-        next incidents are (save_references)."""
+        """Link a reference row given in full, creating it when it is new (written before the
+        next incidents are, by save_references).
+
+        A stored row is never rewritten as a side effect: each value the document gives
+        differently is a conflict, unless the run asks for reference updates. Values the
+        document leaves out are kept. Two places in one run that give one row different values
+        are a problem naming both, whichever of them is stored."""
         values = {
             name: "" if value is None and self.is_text(model, name) else value
             for name, value in values.items()
         }
         key = (model, *key)
         obj = self.references.get(key)
-        if obj is not None and key in self.checked and same_values(obj, values):
+        if obj is not None and key in self.given and same_values(obj, values):
             return obj
         # Validate a fresh row, so that a refused description leaves the shared one as it was.
         candidate = model(**identity)
@@ -554,18 +636,60 @@ class Importer:
         # Looked up by its key, so the key is free or its own; references are resolved.
         if not self.validate(candidate, at, exclude=self.resolved(model), checked=True):
             return None
-        self.checked.add(key)
+        place = self.base + at
+        cleaned = fields_of(candidate, values)
+        label = f"{model._meta.verbose_name} {'.'.join(str(part) for part in key[1:])}"
+        given = self.given.setdefault(key, {})
+        disputed = set()
+        for name, value in cleaned.items():
+            if name not in given:
+                given[name] = (value, self.document, place)
+            elif given[name][0] != value:
+                disputed.add(name)
+                first, document, path = given[name]
+                there = document.problem(path, "")
+                where = f"{there.file}:{there.line}" if there.line else there.file
+                self.problems.append(
+                    self.document.problem(
+                        place,
+                        f"{label}: {name} {shown(value)} here, but {shown(first)} in {where} "
+                        f"{there.path}; give it one value",
+                    )
+                )
         if obj is None:
             self.references[key] = candidate
-            self.unsaved.append((candidate, self.document, self.base + at))
+            self.unsaved.append((candidate, self.document, place))
+            self.written.setdefault(self.document.name, {})[id(candidate)] = candidate
             return candidate
-        cleaned = fields_of(candidate, values)
-        if not same_values(obj, cleaned):
-            for name, value in cleaned.items():
+        stored = key in self.stored_keys
+        changes = {
+            name: value
+            for name, value in cleaned.items()
+            if name not in disputed and not same_values(obj, {name: value})
+        }
+        if stored and not self.update_references:
+            for name, value in changes.items():
+                self.problems.append(
+                    self.document.problem(
+                        place,
+                        f"{label}: {name} {shown(getattr(obj, name))} → {shown(value)}",
+                    )
+                )
+        elif changes:
+            for name, value in changes.items():
                 setattr(obj, name, value)
             if obj.pk is not None:
-                self.changed[id(obj)] = (obj, self.document, self.base + at)
+                self.changed[id(obj)] = (obj, self.document, place)
+            self.written.setdefault(self.document.name, {})[id(obj)] = obj
+            if stored:
+                self.updated[id(obj)] = obj
         return obj
+
+    def record_references(self):
+        """A revision for the reference rows each document created or changed; the search
+        documents of the incidents that show a changed stored row."""
+        importing_bulk.record_reference_revisions(self.written, self.user)
+        search.update_index_showing(list(self.updated.values()))
 
     @staticmethod
     def is_text(model, name):
@@ -622,6 +746,16 @@ class Importer:
     def fail(self, at, message):
         self.failed = True
         self.problems.append(self.document.problem(self.base + at, message))
+
+
+def shown(value):
+    """A reference row's value as a conflict message quotes it."""
+    if value is None or value == "":
+        return "(empty)"
+    if hasattr(value, "natural_key"):
+        value = ".".join(value.natural_key())
+    text = str(value)
+    return f'"{text[:120]}…"' if len(text) > 120 else f'"{text}"'
 
 
 def mentioned(items):

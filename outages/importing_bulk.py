@@ -24,6 +24,7 @@ from django.utils.encoding import is_protected_type
 from reversion.models import Revision, Version
 from reversion.revisions import _get_options
 
+from .documents import base_name
 from .models import (
     ActionItem,
     Correction,
@@ -353,7 +354,7 @@ def record_revisions(changes, user):
     revisions, entries = [], []
     for change in changes:
         revision = Revision(
-            date_created=now, user=user, comment=f"Imported from {change.document.name}"
+            date_created=now, user=user, comment=f"Imported from {change.document.base_name}"
         )
         revisions.append(revision)
         incident = fresh.get(change.incident.pk, change.incident)
@@ -367,6 +368,21 @@ def record_revisions(changes, user):
     # Rows point at their incident and it at them: let them go without the cycle collector.
     for _, obj in entries:
         obj.__dict__.pop("_prefetched_objects_cache", None)
+
+
+def record_reference_revisions(written, user):
+    """A revision for each document that created or changed reference rows, "Imported from
+    FILE", holding those rows as they now are."""
+    db = router.db_for_write(Revision)
+    now = timezone.now()
+    entries = []
+    for name, rows in written.items():
+        if not rows:
+            continue
+        revision = Revision(date_created=now, user=user, comment=f"Imported from {base_name(name)}")
+        revision.save(using=db)
+        entries += [(revision, obj) for obj in rows.values()]
+    Version.objects.using(db).bulk_create(versions(entries, db), batch_size=VERSION_BATCH)
 
 
 def reload(pks):

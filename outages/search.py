@@ -18,7 +18,16 @@ from django.db.models.expressions import RawSQL
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
-from .models import CustomerImpact, Incident, SearchDocument, Service
+from .models import (
+    Customer,
+    CustomerImpact,
+    Incident,
+    Provider,
+    Region,
+    SearchDocument,
+    Service,
+    Source,
+)
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200
@@ -114,6 +123,30 @@ def update_index(incident_ids):
     SearchDocument.objects.bulk_create(documents)
     if is_postgresql():
         SearchDocument.objects.filter(pk__in=incident_ids).update(vector=VECTOR)
+
+
+# How an incident reaches each kind of reference row whose names and titles its document copies.
+SHOWN_THROUGH = {
+    Provider: "provider",
+    Service: "services",
+    Region: "regions",
+    Customer: "impacts__customer",
+    Source: "sources",
+}
+
+
+def update_index_showing(rows):
+    """Rebuild the search documents of every incident that shows one of these reference rows
+    (renaming a provider or retitling a source changes what its incidents are found by)."""
+    ids = set()
+    for model, lookup in SHOWN_THROUGH.items():
+        pks = [row.pk for row in rows if type(row) is model and row.pk is not None]
+        for batch in range(0, len(pks), 1000):
+            found = Incident.objects.filter(**{f"{lookup}__in": pks[batch : batch + 1000]})
+            ids.update(found.values_list("pk", flat=True))
+    ids = sorted(ids)
+    for batch in range(0, len(ids), 1000):
+        update_index(ids[batch : batch + 1000])
 
 
 def rebuild_index(batch_size=1000):

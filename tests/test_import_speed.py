@@ -125,7 +125,11 @@ def test_a_reference_changed_by_unchanged_incidents_is_still_updated(db, tmp_pat
     path = write(tmp_path, NEW_INCIDENT)
     run("import_incidents", path)
 
-    output = run("import_incidents", write(tmp_path, NEW_INCIDENT.replace("Storage incident", "S")))
+    output = run(
+        "import_incidents",
+        write(tmp_path, NEW_INCIDENT.replace("Storage incident", "S")),
+        "--update-references",
+    )
 
     assert "1 unchanged" in output
     assert Source.objects.get().title == "S"
@@ -220,7 +224,7 @@ def test_each_imported_incident_gets_its_own_revision_naming_the_file(db, tmp_pa
 
     first, second = Incident.objects.order_by("slug")
     revision = history.versions(first).get().revision
-    assert revision.comment == f"Imported from {path}"
+    assert revision.comment == "Imported from incident.yaml"
     held = {(v.content_type.model_class(), v.object_id) for v in revision.version_set.all()}
     assert {object_id for model, object_id in held if model is Incident} == {str(first.pk)}
     assert len(held) == 1 + 2 + 1 + 1  # the incident, its events, its impact, its action item

@@ -22,6 +22,13 @@ class Command(BaseCommand):
             "--publish", action="store_true", help="Publish the incidents (default: drafts)."
         )
         parser.add_argument(
+            "--update-references",
+            action="store_true",
+            help="Write the documents' values over stored providers, services, regions, customers "
+            "and sources that differ (default: each difference is a conflict and nothing is "
+            "written).",
+        )
+        parser.add_argument(
             "--timezone",
             metavar="ZONE",
             help="IANA zone for times written without a UTC offset, e.g. America/Los_Angeles.",
@@ -53,6 +60,7 @@ class Command(BaseCommand):
             publish=options["publish"],
             dry_run=options["dry_run"],
             progress=self.progress_bar,
+            update_references=options["update_references"],
         )
         try:
             if problems:
@@ -60,13 +68,21 @@ class Command(BaseCommand):
             report = importer.run(documents)
         except ImportFailed as failure:
             problems += [str(problem) for problem in failure.problems]
+            self.write_warnings(failure.warnings)
             raise CommandError(
                 f"{len(problems)} problem{'s' if len(problems) != 1 else ''}; nothing was "
                 "written.\n" + "\n".join(problems)
             ) from None
         if options["dry_run"] or options["verbosity"] > 1:
             self.write_details(report)
+        self.write_warnings(report.warnings)
         self.stdout.write(report.summary())
+
+    def write_warnings(self, warnings):
+        if warnings:
+            self.stdout.write(f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}:")
+            for warning in warnings:
+                self.stdout.write(f"    {warning}")
 
     def read_bytes(self, name):
         if name == "-":
