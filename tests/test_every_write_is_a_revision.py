@@ -5,7 +5,11 @@ Each write path below sets up what it needs and returns a function that performs
 returns the rows it wrote; the test asserts each of them has a revision made by that write. A
 new write path belongs in WRITE_PATHS."""
 
+import json
+from glob import glob
+
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 from reversion.models import Revision, Version
 
@@ -112,6 +116,44 @@ def import_incidents_changing_incidents_and_references(ctx):
     return write
 
 
+def empty_database():
+    Incident.objects.all().delete()
+    for model in REFERENCE_MODELS[::-1]:
+        model.objects.all().delete()
+
+
+def load_fixtures_into_an_empty_database(ctx):
+    ctx.by_command = True
+    empty_database()
+
+    def write():
+        call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+        return every_row()
+
+    return write
+
+
+def load_fixtures_updating_incidents_and_references(ctx):
+    ctx.by_command = True
+    empty_database()
+    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    with open("fixtures/aws-elb-us-east-2012-12-24.json", encoding="utf-8") as file:
+        objects = json.load(file)
+    for obj in objects:
+        if obj["model"] in {"outages.incident", "outages.source"}:
+            obj["fields"]["title"] = "Changed by a fixture"
+    changed = ctx.tmp_path / "elb.json"
+    changed.write_text(json.dumps(objects), encoding="utf-8")
+
+    def write():
+        call_command("load_fixtures", str(changed), "--update", "--update-references", verbosity=0)
+        return list(Incident.objects.filter(title="Changed by a fixture")) + list(
+            Source.objects.filter(title="Changed by a fixture")
+        )
+
+    return write
+
+
 def restore_of_an_incident(ctx):
     admin_save(ctx.client, ctx.incident, summary="Changed in the admin.")
     older = history.versions(ctx.incident).last()
@@ -185,6 +227,8 @@ WRITE_PATHS = [
     import_incidents,
     import_incidents_in_bulk,
     import_incidents_changing_incidents_and_references,
+    load_fixtures_into_an_empty_database,
+    load_fixtures_updating_incidents_and_references,
     restore_of_an_incident,
     restore_of_a_reference_row,
     recovery_of_a_deleted_incident,
