@@ -171,7 +171,7 @@ def incidents_for_export(incidents=None):
                 queryset=Correction.objects.select_related("claimed_by", "settled_by"),
             ),
         )
-        .order_by("started_at", "slug")
+        .oldest_first()
     )
 
 

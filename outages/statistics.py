@@ -203,8 +203,4 @@ def incidents_of(*, provider=None, service=None, region=None, customer=None):
 
 def start_dates(incidents):
     """One query: (slug, title, started_at) of the incidents, oldest first (unknown starts last)."""
-    return list(
-        incidents.order_by(F("started_at").asc(nulls_last=True), "slug").values_list(
-            "slug", "title", "started_at"
-        )
-    )
+    return list(incidents.oldest_first().values_list("slug", "title", "started_at"))

@@ -45,14 +45,15 @@ def timeline_data(incident):
         )
         for impact in incident.impacts.all()
     )
+    # Only exact durations are drawn: bounds have no one end to draw.
     brackets = tuple(
         Bracket(
-            f"{duration(delta)} {label.lower().removeprefix('time ')}",
+            f"{words} {label.lower().removeprefix('time ')}",
             incident.started_at,
-            incident.started_at + delta,
+            incident.started_at + bounds[0],
         )
-        for label, delta, _ in incident.durations
-        if delta is not None
+        for label, words, _, bounds in incident.durations
+        if bounds is not None and bounds[0] == bounds[1]
     )
     return Timeline(
         title=incident.title,
