@@ -228,7 +228,9 @@ def test_standard_input(db):
 
 
 def test_times_without_offset_need_a_zone_which_is_then_used(db, tmp_path):
-    naive = NEW_INCIDENT.replace('"2020-01-01T10:00:00-08:00"', '"2020-01-01 10:00"')
+    naive = NEW_INCIDENT.replace('"2020-01-01T10:00:00-08:00"', '"2020-01-01 10:00"').replace(
+        "  time_zone: America/Los_Angeles\n", ""
+    )
     path = write(tmp_path, naive)
 
     with pytest.raises(CommandError) as error:
@@ -238,13 +240,15 @@ def test_times_without_offset_need_a_zone_which_is_then_used(db, tmp_path):
     ).replace("“", '"').replace("”", '"')
 
     run("import_incidents", path, "--timezone", "America/Los_Angeles")
-    assert Incident.objects.get().started_at.isoformat() == "2020-01-01T18:00:00+00:00"
+    incident = Incident.objects.get()
+    assert incident.started_at.isoformat() == "2020-01-01T18:00:00+00:00"
+    assert incident.time_zone == "America/Los_Angeles"  # the default became its zone
 
 
 def test_three_mistakes_are_all_reported_with_file_line_and_field(db, tmp_path):
     broken = (
         NEW_INCIDENT.replace("kind: trigger", "kind: triger")
-        .replace('started_at: "2020-01-01T10:00:00-08:00"', 'started_at: "2020-01-01 10:00"')
+        .replace('started_at: "2020-01-01T10:00:00-08:00"', 'started_at: "2020-01-01 25:00"')
         .replace("  summary:", "  sumary:")
     )
     path = write(tmp_path, broken, "three.yaml")
@@ -255,8 +259,9 @@ def test_three_mistakes_are_all_reported_with_file_line_and_field(db, tmp_path):
     lines = str(error.value).splitlines()
     assert lines[0] == "3 problems; nothing was written."
     assert lines[1].endswith(
-        "three.yaml:14 incidents[0].started_at: “2020-01-01 10:00” has no "
-        "UTC offset; add one or pass --timezone"
+        "three.yaml:14 incidents[0].started_at: “2020-01-01 25:00” is not a time such as "
+        "2012-12-24T12:24:00-08:00, 2016-09-23T17:21, 2016-09-23 17:21, 2016/09/23 17:21, "
+        "2017-01-19, 2017-01 or 2017"
     )
     assert lines[2].endswith(
         "three.yaml:17 incidents[0].sumary: unknown field (check the spelling)"
