@@ -508,6 +508,12 @@ class Incident(models.Model):
         return self._between("started_at", "resolved_at")
 
     @property
+    def time_to_resolve_words(self):
+        """The time to resolve in words, as bounds if an end is known only to the day; None when
+        not known or too loose to say (text.bounds_text)."""
+        return text.bounds_text(self.span_bounds("started_at", "resolved_at"))
+
+    @property
     def milestones(self):
         """(label, time, precision) of each milestone."""
         return [

@@ -90,6 +90,15 @@ def moment_text(moment, zone_name="UTC", precision="minute", with_date=True):
     return f"{text} {local.tzname()}"
 
 
+def day_text(moment, zone_name="UTC", precision="minute"):
+    """The day a time falls on in its zone, “19 Jan 2017”, or its month or year when only that
+    is known; None when not known. For lists of incidents."""
+    if moment is None:
+        return None
+    local = moment.astimezone(zone_of(zone_name))
+    return period(local, precision if precision in ("month", "year") else "date")
+
+
 def utc_text(moment, zone_name="UTC", precision="minute", with_date=True, local_date=None):
     """The same time in UTC, “20:24 UTC” (with the UTC date where it differs from `local_date`,
     or always when `with_date` and no local date is given); None where UTC would be invented:

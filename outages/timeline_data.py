@@ -175,19 +175,28 @@ def clock(moment):
     return f"{moment.astimezone(UTC):%H:%M}"
 
 
-def between(start, end):
+def axis_zone(zone):
+    """What the axis's clock times are: UTC, or the times as written when the source states no
+    zone (stored as if UTC, so the same drawing serves; only the words change)."""
+    return "as written" if text.is_unstated(zone) else "UTC"
+
+
+def between(start, end, zone="UTC"):
     """“20:24–23:10 UTC”, with the dates when the two fall on different days."""
     if start.astimezone(UTC).date() == end.astimezone(UTC).date():
-        return f"{clock(start)}–{clock(end)} UTC"
-    return f"{short_date(start)} {clock(start)} – {short_date(end)} {clock(end)} UTC"
+        return f"{clock(start)}–{clock(end)} {axis_zone(zone)}"
+    return f"{short_date(start)} {clock(start)} – {short_date(end)} {clock(end)} {axis_zone(zone)}"
 
 
 def counted(number, noun):
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def utc_text(moment, precision="minute"):
-    """“24 Dec 2012, 20:24 UTC”; the date alone for a time known only to the day or coarser."""
+def utc_text(moment, precision="minute", zone="UTC"):
+    """“24 Dec 2012, 20:24 UTC”; the date alone for a time known only to the day or coarser;
+    as written when the source states no zone."""
+    if text.is_unstated(zone):
+        return text.moment_text(moment, zone, precision)
     return text.utc_text(moment, "UTC", precision) or text.moment_text(moment, "UTC", precision)
 
 
@@ -213,20 +222,24 @@ def event_label(event, in_margin):
 
 def impact_text(impact, zone):
     if impact.started_at and impact.ended_at:
-        return f"{impact.level_label}, {between(impact.started_at, impact.ended_at)}"
+        return f"{impact.level_label}, {between(impact.started_at, impact.ended_at, zone)}"
     if impact.started_at:
         local = text.moment_text(impact.started_at, zone, "approximate", with_date=False)
+        if text.is_unstated(zone):
+            return f"{impact.level_label} from {local}; end not known"
         return (
             f"{impact.level_label} from {text.ABOUT} {clock(impact.started_at)} UTC ({local}); "
             "end not known"
         )
-    return f"{impact.level_label} until {clock(impact.ended_at)} UTC; start not known"
+    ended = f"{clock(impact.ended_at)} {axis_zone(zone)}"
+    return f"{impact.level_label} until {ended}; start not known"
 
 
 def describe(timeline, span, drawn_phases):
     """The drawing in sentences, for its <desc>."""
-    parts = [f"From {utc_text(span.start)} to {utc_text(span.end)}."]
-    parts += [f"{phase.name}: {between(phase.start, phase.end)}." for phase in drawn_phases]
+    zone = timeline.zone
+    parts = [f"From {utc_text(span.start, zone=zone)} to {utc_text(span.end, zone=zone)}."]
+    parts += [f"{phase.name}: {between(phase.start, phase.end, zone)}." for phase in drawn_phases]
     if not timeline.resolved_at:
         parts.append("Resolution time not known.")
     keys = sum(event.key for event in timeline.events)

@@ -34,6 +34,20 @@ def when(moment, zone_name="UTC", precision="minute", with_date=True):
     )
 
 
+@register.simple_tag
+def day(moment, zone_name="UTC", precision="minute"):
+    """The day an incident started, in its own zone, inside a <time> element (or its month or
+    year when only that is known); “unknown” when not known."""
+    if moment is None:
+        return "unknown"
+    coarse = precision if precision in ("month", "year") else "date"
+    return format_html(
+        '<time datetime="{}">{}</time>',
+        text.machine_text(moment, zone_name, coarse),
+        text.day_text(moment, zone_name, precision),
+    )
+
+
 @register.filter
 def duration(delta):
     """A timedelta as “23 h 41 min” or “3 d 17 h”; empty when unknown."""

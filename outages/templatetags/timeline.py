@@ -11,13 +11,25 @@ from django import template
 from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.text import Truncator
 
-from .. import charts
+from .. import charts, text
 from ..timeline_data import Bracket, Event, Impact, Timeline, extent, phases
 from .outages import duration, when
 
 register = template.Library()
 
 KINDS = ["trigger", "detection", "escalation", "mitigation", "recovery", "communication", "other"]
+
+
+def when_columns(zone):
+    if text.is_unstated(zone):
+        return f"as written, {text.ZONE_UNSTATED_WORDS}"
+    return f"{zone} · UTC"
+
+
+def axis_words(zone):
+    if text.is_unstated(zone):
+        return f"Times on the axis are as the sources wrote them ({text.ZONE_UNSTATED_WORDS})."
+    return "Times on the axis are UTC."
 
 
 def timeline_data(incident):
@@ -132,7 +144,7 @@ def data_table(data, span, zone):
         format_html("<p>{}.</p>", "; ".join(missing)) if missing else "",
         table(
             "Events",
-            ["#", f"When ({zone} · UTC)", "Kind", "Key event", "Drawn"],
+            ["#", f"When ({when_columns(zone)})", "Kind", "Key event", "Drawn"],
             [
                 (
                     format_html(
@@ -190,12 +202,13 @@ def incident_timeline(incident):
         '<figure class="timeline-figure">'
         '<p class="scroll-hint" aria-hidden="true">Scroll the drawing sideways to see it all.</p>'
         '<div class="chart-scroll" role="region" tabindex="0" aria-label="{}">{}</div>'
-        "<figcaption>{}<p>Times on the axis are UTC. Select a mark to go to its row in the "
+        "<figcaption>{}<p>{} Select a mark to go to its row in the "
         "timeline table; hover or focus it to see its time in UTC and as the source stated it."
         "{}</p></figcaption></figure>{}",
         "Timeline drawing (scrolls sideways on narrow screens)",
         charts.timeline_svg(data),
         legend(data),
+        axis_words(incident.time_zone),
         margins,
         data_table(data, span, incident.time_zone),
     )
