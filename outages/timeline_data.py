@@ -82,6 +82,7 @@ class Timeline:
     events: tuple[Event, ...] = ()
     impacts: tuple[Impact, ...] = ()
     brackets: tuple[Bracket, ...] = ()
+    precisions: tuple[tuple[str, str], ...] = ()  # (milestone, precision) where not "minute"
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ class Phase:
     css: str
     start: datetime
     end: datetime
+    start_precision: str = "minute"
+    end_precision: str = "minute"
 
 
 @dataclass(frozen=True)
@@ -105,8 +108,15 @@ class Extent:
 
 def phases(timeline):
     known = [(name, getattr(timeline, name)) for name in MILESTONES if getattr(timeline, name)]
+    precision = dict(timeline.precisions)
     return [
-        Phase(*PHASES[(first, second)], start, end)
+        Phase(
+            *PHASES[(first, second)],
+            start,
+            end,
+            precision.get(first, "minute"),
+            precision.get(second, "minute"),
+        )
         for (first, start), (second, end) in zip(known, known[1:], strict=False)
     ]
 

@@ -12,8 +12,8 @@ from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.text import Truncator
 
 from .. import charts, text
-from ..timeline_data import Bracket, Event, Impact, Timeline, extent, phases
-from .outages import duration, when
+from ..timeline_data import MILESTONES, Bracket, Event, Impact, Timeline, extent, phases
+from .outages import when
 
 register = template.Library()
 
@@ -77,6 +77,11 @@ def timeline_data(incident):
         events=events,
         impacts=impacts,
         brackets=brackets,
+        precisions=tuple(
+            (name, incident.precision_of(name))
+            for name in MILESTONES
+            if incident.precision_of(name) != "minute"
+        ),
     )
 
 
@@ -131,10 +136,14 @@ def data_table(data, span, zone):
             [
                 (
                     phase.name,
-                    when(phase.start, zone),
-                    when(phase.end, zone),
+                    when(phase.start, zone, phase.start_precision),
+                    when(phase.end, zone, phase.end_precision),
                     format_html(
-                        '<span class="nowrap">{}</span>', duration(phase.end - phase.start)
+                        '<span class="nowrap">{}</span>',
+                        text.duration_words(
+                            phase.start, phase.start_precision, phase.end, phase.end_precision, zone
+                        )
+                        or "not known precisely",
                     ),
                 )
                 for phase in phases(data)
