@@ -615,7 +615,11 @@ class Importer:
                 self.fail(at, f"“{value}” has no UTC offset; add one, time_zone or --timezone")
                 return None
             parsed = parsed.replace(tzinfo=text.zone_of(self.incident_zone))
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail(at, f"“{value}” is too far in the past or future to store")
+            return None
 
     def validate(self, obj, at, exclude=None, checked=False):
         """The model's own validation. `checked`: the importer has already ensured what the

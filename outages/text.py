@@ -36,6 +36,15 @@ def zone_of(name):
         return UTC
 
 
+def local_time(moment, zone_name):
+    """The moment in its zone; in UTC when the zone would take it past year 1 or 9999, where
+    Python's dates end (such a time is refused on entry, but must not break a page)."""
+    try:
+        return moment.astimezone(zone_of(zone_name))
+    except OverflowError:
+        return moment.astimezone(UTC)
+
+
 def is_unstated(zone_name):
     return zone_name == ZONE_UNSTATED
 
@@ -79,7 +88,7 @@ def moment_text(moment, zone_name="UTC", precision="minute", with_date=True):
     not known."""
     if moment is None:
         return None
-    local = moment.astimezone(zone_of(zone_name))
+    local = local_time(moment, zone_name)
     coarse = period(local, precision)
     if coarse:
         return coarse
@@ -95,7 +104,7 @@ def day_text(moment, zone_name="UTC", precision="minute"):
     is known; None when not known. For lists of incidents."""
     if moment is None:
         return None
-    local = moment.astimezone(zone_of(zone_name))
+    local = local_time(moment, zone_name)
     return period(local, precision if precision in ("month", "year") else "date")
 
 
@@ -120,7 +129,7 @@ def machine_text(moment, zone_name="UTC", precision="minute"):
     without an offset (2016-09-23T17:21) when the zone is not stated."""
     if moment is None:
         return None
-    local = moment.astimezone(zone_of(zone_name))
+    local = local_time(moment, zone_name)
     if precision == "year":
         return f"{local:%Y}"
     if precision == "month":
@@ -141,7 +150,7 @@ def document_text(moment, zone_name="UTC", precision="minute"):
         return None
     if precision in ("date", "month", "year"):
         return machine_text(moment, zone_name, precision)
-    local = moment.astimezone(zone_of(zone_name))
+    local = local_time(moment, zone_name)
     if is_unstated(zone_name):
         return local.replace(tzinfo=None).isoformat()
     return local.isoformat()
@@ -166,19 +175,23 @@ def duration_text(delta):
 
 def period_end(moment, precision, zone_name="UTC"):
     """The end of the period a time stands for: the next day, month or year in its zone; the
-    time itself for a time with a clock (an hour is written as exact, see CLOCK_PRECISIONS)."""
+    time itself for a time with a clock (an hour is written as exact, see CLOCK_PRECISIONS);
+    None past the last year Python can hold."""
     if has_clock(precision):
         return moment
     zone = zone_of(zone_name)
-    local = moment.astimezone(zone).replace(tzinfo=None)
-    if precision == "year":
-        local = datetime(local.year + 1, 1, 1)
-    elif precision == "month":
-        days = calendar.monthrange(local.year, local.month)[1]
-        local = datetime(local.year, local.month, 1) + timedelta(days=days)
-    else:
-        local = datetime(local.year, local.month, local.day) + timedelta(days=1)
-    return local.replace(tzinfo=zone).astimezone(UTC)
+    local = local_time(moment, zone_name).replace(tzinfo=None)
+    try:
+        if precision == "year":
+            local = datetime(local.year + 1, 1, 1)
+        elif precision == "month":
+            days = calendar.monthrange(local.year, local.month)[1]
+            local = datetime(local.year, local.month, 1) + timedelta(days=days)
+        else:
+            local = datetime(local.year, local.month, local.day) + timedelta(days=1)
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):  # past year 9999: the period has no end to write
+        return None
 
 
 def duration_bounds(start, start_precision, end, end_precision, zone_name="UTC"):
@@ -190,6 +203,8 @@ def duration_bounds(start, start_precision, end, end_precision, zone_name="UTC")
         return end - start, end - start
     start_late = period_end(start, start_precision, zone_name)
     end_late = period_end(end, end_precision, zone_name)
+    if start_late is None or end_late is None:
+        return None
     shortest = max(end - start_late, timedelta(0))
     return shortest, end_late - start
 

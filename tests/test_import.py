@@ -585,3 +585,11 @@ def test_an_unstated_zone_survives_export_and_import(db, tmp_path):
     run("import_incidents", write(tmp_path, first, "backup.yaml"))
 
     assert run("export_incidents", "--all") == first
+
+
+def test_a_time_beyond_the_calendar_in_its_zone_is_a_problem_not_a_traceback(db, tmp_path):
+    text = incident_with({"started_at": "0001-01-01T00:00"}, zone="  time_zone: Asia/Tokyo\n")
+
+    message = problems_of(tmp_path, text)
+
+    assert "incidents[0].started_at" in message

@@ -111,3 +111,13 @@ def test_a_duration_in_words():
     assert text.duration_text(timedelta(days=3, hours=17)) == "3 d 17 h"
     assert text.duration_text(timedelta(minutes=5)) == "5 min"
     assert text.duration_text(None) == ""
+
+
+def test_times_at_the_ends_of_the_calendar_are_written_not_a_crash():
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 23, 0, tzinfo=UTC)
+
+    assert text.moment_text(first, LA) == "1 Jan 1, 12:00 AM UTC"
+    assert text.moment_text(last, "Asia/Tokyo", "year") == "9999"
+    assert text.duration_bounds(last, "year", last, "year", LA) is None
+    assert text.duration_words(first, "date", last, "date", LA) is not None

@@ -21,7 +21,7 @@ def when(moment, zone_name="UTC", precision="minute", with_date=True):
     if moment is None:
         return mark_safe('<span class="unknown">unknown</span>')
     local_text = text.moment_text(moment, zone_name, precision, with_date)
-    local_date = moment.astimezone(text.zone_of(zone_name)).date() if with_date else None
+    local_date = text.local_time(moment, zone_name).date() if with_date else None
     utc_text = text.utc_text(moment, zone_name, precision, with_date, local_date)
     machine = text.machine_text(moment, zone_name, precision)
     if utc_text is None:
