@@ -120,4 +120,5 @@ def test_times_at_the_ends_of_the_calendar_are_written_not_a_crash():
     assert text.moment_text(first, LA) == "1 Jan 1, 12:00 AM UTC"
     assert text.moment_text(last, "Asia/Tokyo", "year") == "9999"
     assert text.duration_bounds(last, "year", last, "year", LA) is None
-    assert text.duration_words(first, "date", last, "date", LA) is not None
+    assert text.duration_words(first, "date", last, "date", LA) is None  # no end past 9999
+    assert text.duration_words(first, "date", first + timedelta(days=10), "date", LA)
