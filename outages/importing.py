@@ -671,6 +671,11 @@ def mentioned(items):
     return {Provider: providers, Customer: customers, Source: urls}
 
 
+def document_name(model_field):
+    reverse = {model: doc for doc, model in EVENT_FIELDS.items()}
+    return reverse.get(model_field, model_field)
+
+
 def precision_of(value, given):
     """A time's precision: the one the document gives, else what its text allows ("2017-01"
     is a month); check_schema has refused one finer than the text."""
@@ -678,8 +683,3 @@ def precision_of(value, given):
         return given
     written = read_time(value) if isinstance(value, str) else None
     return written.precision if written else Precision.MINUTE
-
-
-def document_name(model_field):
-    reverse = {model: doc for doc, model in EVENT_FIELDS.items()}
-    return reverse.get(model_field, model_field)
