@@ -16,10 +16,11 @@ from reversion.models import Version
 
 from . import page_cache, search, workflow
 from .admin_history import HistoryAdmin
-from .documents import ImportFailed, read
+from .documents import ImportFailed, precision_key, read
 from .editing import CorrectionFormSet, IncidentForm, SourcesAttachedFormSet, TimelineEventForm
 from .importing import Importer
 from .models import (
+    MILESTONES,
     ActionItem,
     Correction,
     CustomerImpact,
@@ -132,8 +133,12 @@ class IncidentAdmin(HistoryAdmin):
         (
             "When",
             {
-                "description": "Enter times in UTC; pages show them in this zone and in UTC.",
-                "fields": ["time_zone", "started_at", "detected_at", "mitigated_at", "resolved_at"],
+                "description": "Enter times in UTC; pages show them in this zone and in UTC. "
+                "When the zone is “unstated”, enter them as the source wrote them.",
+                "fields": [
+                    "time_zone",
+                    *[(name, precision_key(name)) for name in MILESTONES],
+                ],
             },
         ),
         (
@@ -349,7 +354,8 @@ class ImportForm(forms.Form):
     )
     timezone = forms.CharField(
         required=False,
-        help_text="Only for times written without a UTC offset: the IANA zone they are in.",
+        help_text="For incidents that give no time_zone: the IANA zone their times without a "
+        "UTC offset are in (or “unstated”). An incident's own time_zone comes first.",
         validators=[validate_time_zone],
     )
     publish = forms.BooleanField(

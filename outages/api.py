@@ -13,13 +13,13 @@ anything unknown (drafts included), 400 {"errors": {field: [messages]}} for a ba
 import functools
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 from django.http import JsonResponse, QueryDict
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from .filters import IncidentFilter, key_of, sort
-from .models import Customer, Incident, Provider, Region, Service
+from .filters import IncidentFilter, key_of
+from .models import Customer, Incident, Provider, Region, Service, incident_order
 from .queries import PAGE_SIZE, full_incidents, incident_rows, services_with_provider
 from .serialise import (
     customer_ref,
@@ -107,12 +107,6 @@ def filtered_list(request, name, value):
         f"incidents_{kind}": request.build_absolute_uri(f"{reverse(route)}?{query.urlencode()}")
         for kind, route in [("url", "outages:incident_list"), ("api", "outages:api_incidents")]
     }
-
-
-def newest_first(incidents):
-    # The incident list's default order, so nested lists agree with it: unknown starts last on
-    # both databases, where the model's bare "-started_at" puts them first on PostgreSQL.
-    return sort(incidents, "newest")
 
 
 def published_count(relation):
@@ -235,9 +229,10 @@ def provider_detail(request, slug):
         **filtered_list(request, "provider", provider.slug),
         "incidents": page_of(
             request,
-            newest_first(Incident.objects.published().filter(provider=provider)).select_related(
-                "provider"
-            ),
+            Incident.objects.published()
+            .filter(provider=provider)
+            .newest_first()
+            .select_related("provider"),
             incident_summary,
         ),
     }
@@ -288,7 +283,7 @@ def keyed_detail(request, obj, data, filter_name, incident_lookup):
     return {
         **data,
         **filtered_list(request, filter_name, key_of(obj)),
-        "incidents": page_of(request, newest_first(incidents), incident_summary),
+        "incidents": page_of(request, incidents.newest_first(), incident_summary),
     }
 
 
@@ -368,7 +363,7 @@ def customer_detail(request, slug):
         customer.impacts.filter(incident__in=Incident.objects.published())
         .select_related("incident__provider", "source")
         .prefetch_related(services_with_provider())
-        .order_by(F("incident__started_at").desc(nulls_last=True), "incident__slug")
+        .order_by(*incident_order(via="incident__"))
     )
     return {
         **customer_data(request, customer),

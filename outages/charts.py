@@ -11,6 +11,7 @@ from html import escape
 from django.utils.safestring import SafeString
 
 from .timeline_data import (
+    axis_zone,
     describe,
     event_label,
     event_title,
@@ -198,7 +199,8 @@ def draw_phases(timeline, scale, y):
     shown = drawn_phases(timeline)
     for index, phase in enumerate(shown):
         x1, x2 = scale.x(phase.start), scale.x(phase.end)
-        title = el("title", f"{phase.name}: {utc_text(phase.start)} to {utc_text(phase.end)}")
+        start, end = (utc_text(at, zone=timeline.zone) for at in (phase.start, phase.end))
+        title = el("title", f"{phase.name}: {start} to {end}")
         width = round(max(x2 - x1, 1), 1)
         out.append(
             el(
@@ -327,7 +329,7 @@ def draw_impacts(timeline, scale, y):
     return out, y - top, defs
 
 
-def draw_axis(scale, top, axis):
+def draw_axis(scale, top, axis, zone="UTC"):
     """Grid lines and UTC ticks; breaks (//) before the margins for far-off events."""
     grid, out = [], [el("line", class_="axis", x1=scale.left, y1=axis, x2=scale.right, y2=axis)]
     for at, first_line, second_line in ticks(scale.span.start, scale.span.end):
@@ -336,7 +338,7 @@ def draw_axis(scale, top, axis):
         out.append(label(x, axis + 19, first_line, "tick", "middle"))
         if second_line:
             out.append(label(x, axis + 34, second_line, "tick date", "middle"))
-    out.append(label(0, axis + 19, "UTC", "row-label"))
+    out.append(label(0, axis + 19, axis_zone(zone), "row-label"))
     for events, low, high, edge, word in scale.margins:
         if not events:
             continue
@@ -371,7 +373,7 @@ def timeline_svg(timeline):
         el("title", f"Timeline of {timeline.title}", id="tl-title"),
         el("desc", describe(timeline, span, phases(timeline)), id="tl-desc"),
         el("defs", *defs) if defs else "",
-        *draw_axis(scale, top, axis),
+        *draw_axis(scale, top, axis, timeline.zone),
         *out,
         *parts,
         xmlns="http://www.w3.org/2000/svg",

@@ -14,6 +14,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .text import ZONE_UNSTATED
+
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "incident-format.schema.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 40
@@ -434,17 +436,18 @@ def schema():
     return json.loads(SCHEMA_PATH.read_text())
 
 
-def check_schema(document, validator=None, zone_given=False):
+def check_schema(document, validator=None, zone=None):
     """Every way the document breaks the schema, in plain words, with path and line; then,
-    if the shape is right, every time that cannot be read.
+    if the shape is right, every time that cannot be read. `zone`: the run's default time zone
+    for incidents that give none (--timezone).
 
     A document the quick check passes has no schema errors; only one it fails is walked by
     jsonschema, which names every error but takes ten times as long."""
     problems = control_problems(document)
     if validator is not None or not quick_check()(document.data):
         problems += schema_problems(document, validator)
-    for path, value in times(document.data):
-        message = time_problem(value, zone_given)
+    for path, value, incident_zone, precision in times(document.data):
+        message = time_problem(value, incident_zone or zone, precision)
         if message:
             problems.append(document.problem(path, message))
     return sorted(problems, key=lambda problem: (problem.line or 0, problem.path))
@@ -640,33 +643,120 @@ def quick_check():
         return lambda data: False
 
 
+MILESTONE_NAMES = ("started_at", "detected_at", "mitigated_at", "resolved_at")
+
+
+def precision_key(milestone):
+    """The document field of a milestone's precision: started_at -> started_precision."""
+    return milestone.replace("_at", "_precision")
+
+
 def times(data):
-    """(path, value) of every time in a document, wherever its shape allows looking."""
+    """(path, value, the incident's time_zone or None, the precision given for it or None) of
+    every time in a document, wherever its shape allows looking."""
     incidents = data.get("incidents") if isinstance(data, dict) else None
     for i, incident in enumerate(incidents if isinstance(incidents, list) else []):
         if not isinstance(incident, dict):
             continue
         base = ["incidents", i]
-        for name in ("started_at", "detected_at", "mitigated_at", "resolved_at"):
-            yield base + [name], incident.get(name)
+        zone = incident.get("time_zone")
+        zone = zone if isinstance(zone, str) and zone else None
+        for name in MILESTONE_NAMES:
+            yield base + [name], incident.get(name), zone, given(incident, precision_key(name))
         for key, names in (("timeline", ["at"]), ("customers", ["started_at", "ended_at"])):
             rows = incident.get(key)
             for j, row in enumerate(rows if isinstance(rows, list) else []):
                 for name in names:
                     if isinstance(row, dict):
-                        yield base + [key, j, name], row.get(name)
+                        precision = given(row, "precision") if key == "timeline" else CLOCK_NEEDED
+                        yield base + [key, j, name], row.get(name), zone, precision
 
 
-def time_problem(value, zone_given):
+# Stands for the precision of a customer impact's times, which have no precision field and so
+# must be written with a clock time.
+CLOCK_NEEDED = "clock"
+
+
+def given(mapping, key):
+    value = mapping.get(key)
+    return value if isinstance(value, str) else None
+
+
+# --- Times as documents write them ------------------------------------------------------------
+
+# How fine each precision is; a time's text allows a precision no finer than its own.
+FINENESS = {"year": 0, "month": 1, "date": 2, "hour": 3, "approximate": 4, "minute": 4}
+PERIOD_FORMS = [
+    (re.compile(r"^(\d{4})$"), "year"),
+    (re.compile(r"^(\d{4})-(\d{2})$"), "month"),
+    (re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})$"), "date"),
+]
+CLOCK_FORM = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})([T ]\d{2}:\d{2}.*)$")
+TIME_EXAMPLES = (
+    "2012-12-24T12:24:00-08:00, 2016-09-23T17:21, 2016-09-23 17:21, 2016/09/23 17:21, "
+    "2017-01-19, 2017-01 or 2017"
+)
+
+
+@dataclass(frozen=True)
+class Written:
+    """A time as a document writes it: naive unless the text has an offset, and the finest
+    precision its text allows (a period, or "minute" for a clock time)."""
+
+    value: datetime
+    precision: str
+
+
+def read_time(value):
+    """The Written form of a document's time text, or None if it is not a time."""
+    for pattern, precision in PERIOD_FORMS:
+        match = pattern.match(value)
+        if match:
+            parts = [int(part) for part in match.groups()] + [1] * (3 - len(match.groups()))
+            try:
+                return Written(datetime(*parts), precision)
+            except ValueError:
+                return None
+    match = CLOCK_FORM.match(value)
+    if not match:
+        return None
+    year, month, day, rest = match.groups()
+    try:
+        return Written(datetime.fromisoformat(f"{year}-{month}-{day}{rest}"), "minute")
+    except ValueError:
+        return None
+
+
+def time_problem(value, zone, precision=None):
+    """What is wrong with one time of a document, or None. `zone`: the incident's time_zone,
+    else the run's default, else None; `precision`: the one given for the time, if any."""
     if not isinstance(value, str):
         return None  # missing or of the wrong type: the schema says so
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return f"“{value}” is not an ISO 8601 time such as 2012-12-24T12:24:00-08:00"
-    if parsed.tzinfo is None and not zone_given:
-        return f"“{value}” has no UTC offset; add one or pass --timezone"
+    written = read_time(value)
+    if written is None:
+        return f"“{value}” is not a time such as {TIME_EXAMPLES}"
+    if precision == CLOCK_NEEDED and written.precision != "minute":
+        return f"“{value}” gives no clock time, which a customer's start and end need"
+    if precision in FINENESS and FINENESS[precision] > FINENESS[written.precision]:
+        return (
+            f"“{value}” is known only to the {PERIOD_NAMES[written.precision]}, "
+            f"so its precision cannot be “{precision}”"
+        )
+    if written.value.tzinfo is None and zone is None:
+        return (
+            f"“{value}” has no UTC offset and the incident gives no time_zone: add time_zone "
+            f"(an IANA name, or “{ZONE_UNSTATED}” when the source states none), add an offset, "
+            "or pass --timezone"
+        )
+    if written.value.tzinfo is not None and zone == ZONE_UNSTATED:
+        return (
+            f"“{value}” has a UTC offset, but the incident's time_zone says the source states "
+            "no zone; write the time as the source did, without an offset, or give the zone"
+        )
     return None
+
+
+PERIOD_NAMES = {"year": "year", "month": "month", "date": "day", "minute": "minute"}
 
 
 def plain_message(error):

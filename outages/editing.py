@@ -10,6 +10,7 @@ from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 
 from . import history
+from .documents import precision_key
 from .models import MILESTONES, POSTMORTEM_SECTIONS, Incident
 
 MARKDOWN_WIDGET_ATTRS = {
@@ -32,7 +33,7 @@ class IncidentForm(forms.ModelForm):
             "regions",
             "sources",
             "time_zone",
-            *MILESTONES,
+            *[name for milestone in MILESTONES for name in (milestone, precision_key(milestone))],
             "root_cause_category",
             *POSTMORTEM_SECTIONS,
             "withdrawn_reason",

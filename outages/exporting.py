@@ -2,11 +2,11 @@
 every provider, service, region, customer and source is written in full, so a document imports
 into an empty database. The output is deterministic, so export → import → export is identical."""
 
-import zoneinfo
-
 import yaml
 from django.db.models import Prefetch
 
+from . import text
+from .documents import precision_key
 from .filters import key_of
 from .models import (
     MILESTONES,
@@ -20,18 +20,25 @@ from .models import (
     TimelineEvent,
 )
 
-UTC_NAME = "UTC"
+# Milestone precisions an exported time's text cannot show by itself.
+WRITTEN_PRECISIONS = {"approximate", "hour"}
 
 
-def local_time(moment, zone_name):
-    """A time in the sources' zone with its offset: 2012-12-24T12:24:00-08:00."""
-    if moment is None:
-        return None
-    try:
-        zone = zoneinfo.ZoneInfo(zone_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo(UTC_NAME)
-    return moment.astimezone(zone).isoformat()
+def local_time(moment, zone_name, precision="minute"):
+    """A time as the import format writes it: in the sources' zone with its offset
+    (2012-12-24T12:24:00-08:00), as written when the zone is not stated, or as the day, month or
+    year when only that is known (outages.text.document_text)."""
+    return text.document_text(moment, zone_name, precision)
+
+
+def milestone_data(incident, name):
+    """(key, value) of a milestone, and of its precision where the time's text does not say it
+    (a day, month or year is written as such; approximate and hour times need the word)."""
+    precision = incident.precision_of(name)
+    pairs = [(name, local_time(getattr(incident, name), incident.time_zone, precision))]
+    if precision in WRITTEN_PRECISIONS:
+        pairs.append((precision_key(name), precision))
+    return pairs
 
 
 def provider_data(provider):
@@ -97,14 +104,14 @@ def incident_data(incident):
         ],
         "regions": [{"code": r.code, "name": r.name} for r in incident.regions.all()],
         "time_zone": zone,
-        **{name: local_time(getattr(incident, name), zone) for name in MILESTONES},
+        **{key: value for name in MILESTONES for key, value in milestone_data(incident, name)},
         "root_cause_category": incident.root_cause_category,
         **{name: getattr(incident, name) for name in POSTMORTEM_SECTIONS},
         "sources": [source_data(source) for source in incident.sources.all()],
         "timeline": [
             {
                 **place,
-                "at": local_time(event.occurred_at, zone),
+                "at": local_time(event.occurred_at, zone, event.precision),
                 "precision": event.precision,
                 "as_stated": event.time_as_stated,
                 "kind": event.kind,
@@ -171,7 +178,7 @@ def incidents_for_export(incidents=None):
                 queryset=Correction.objects.select_related("claimed_by", "settled_by"),
             ),
         )
-        .order_by("started_at", "slug")
+        .oldest_first()
     )
 
 

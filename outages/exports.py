@@ -7,7 +7,6 @@ plain-text fields (titles, claims, promises, source notes) are escaped so they r
 """
 
 import re
-import zoneinfo
 from datetime import UTC
 
 from django.http import HttpResponse
@@ -15,9 +14,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
+from . import text as words
 from .models import POSTMORTEM_SECTIONS, Incident
 from .queries import full_incidents
-from .templatetags.outages import duration
 
 
 @require_safe
@@ -103,35 +102,26 @@ def link(label, url):
 # --- Times ----------------------------------------------------------------------------------
 
 
-def zone(name):
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
-        return UTC
+PERIOD_WORDS = {"date": "date only", "month": "month only", "year": "year only"}
 
 
-def in_utc(moment, tz, precision="minute"):
-    """“2012-12-24 20:24”. A date-only time shows the date the source stated (in its zone):
-    a clock time, or a UTC date a day off, would be invented precision."""
+def in_utc(moment, zone_name, precision="minute"):
+    """“2012-12-24 20:24”. A time known only to the day (or month, or year) shows the period
+    the source stated (in its zone), and one whose zone is not stated is not converted: a clock
+    time, or a UTC date a day off, would be invented."""
     if moment is None:
         return "not known"
-    if precision == "date":
-        return f"{moment.astimezone(tz):%Y-%m-%d} (date only)"
-    about = "about " if precision == "approximate" else ""
+    if precision in PERIOD_WORDS:
+        return f"{words.machine_text(moment, zone_name, precision)} ({PERIOD_WORDS[precision]})"
+    if words.is_unstated(zone_name):
+        return f"not known ({words.ZONE_UNSTATED_WORDS})"
+    about = f"{words.ABOUT} " if precision == "approximate" else ""
     return f"{about}{moment.astimezone(UTC):%Y-%m-%d %H:%M}"
 
 
-def in_zone(moment, tz, precision="minute"):
+def in_zone(moment, zone_name, precision="minute"):
     """“24 Dec 2012, 12:24 PM PST”, as the incident page shows it."""
-    if moment is None:
-        return "not known"
-    local = moment.astimezone(tz)
-    date = f"{local.day} {local:%b %Y}"
-    if precision == "date":
-        return date
-    about = "about " if precision == "approximate" else ""
-    clock = f"{local:%I:%M %p}".lstrip("0")
-    return f"{date}, {about}{clock} {local.tzname()}"
+    return words.moment_text(moment, zone_name, precision) or "not known"
 
 
 # --- The document ---------------------------------------------------------------------------
@@ -142,7 +132,7 @@ def postmortem(incident, absolute):
 
     `absolute` turns a path into an absolute URL (request.build_absolute_uri).
     """
-    tz = zone(incident.time_zone)
+    tz = incident.time_zone
     numbers = {source.pk: number for number, source in enumerate(incident.sources.all(), 1)}
 
     def cite(source):
@@ -183,10 +173,15 @@ def postmortem(incident, absolute):
     blocks += [
         "---",
         f"From {absolute(incident.get_absolute_url())}, last updated "
-        f"{incident.updated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. Times are in UTC and as the "
-        f"sources state them ({incident.time_zone}).",
+        f"{incident.updated_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC. {times_note(incident)}",
     ]
     return "\n\n".join(blocks) + "\n"
+
+
+def times_note(incident):
+    if not incident.zone_stated:
+        return f"Times are as the sources wrote them ({words.ZONE_UNSTATED_WORDS})."
+    return f"Times are in UTC and as the sources state them ({incident.time_zone})."
 
 
 def section(incident, name):
@@ -211,25 +206,25 @@ def facts(incident, absolute):
             f"- **Services:** {services or 'not recorded'}",
             f"- **Regions:** {regions or 'not recorded'}",
             f"- **Root cause:** {incident.get_root_cause_category_display()}",
-            f"- **Time zone of the sources:** {incident.time_zone}",
+            f"- **Time zone of the sources:** {words.zone_words(incident.time_zone)}",
         ]
     )
 
 
 def milestones(incident, tz):
     return table(
-        ["Milestone", "UTC", f"As the sources state it ({incident.time_zone})"],
+        ["Milestone", "UTC", f"As the sources state it ({words.zone_words(incident.time_zone)})"],
         [
-            [capfirst(label), in_utc(moment, tz), in_zone(moment, tz)]
-            for label, moment in incident.milestones
+            [capfirst(label), in_utc(moment, tz, precision), in_zone(moment, tz, precision)]
+            for label, moment, precision in incident.milestones
         ],
     )
 
 
 def durations(incident):
     return "\n".join(
-        f"- **{label}:** {duration(delta) if delta is not None else 'not known'}. {definition}"
-        for label, delta, definition in incident.durations
+        f"- **{label}:** {said or ('not known precisely' if bounds else 'not known')}. {definition}"
+        for label, said, definition, bounds in incident.durations
     )
 
 
@@ -258,16 +253,11 @@ def customer_impact(impact, tz, cite, absolute):
     ]
     if services:
         details.append(f"through {', '.join(services)}")
-    if impact.started_at:
-        details.append(
-            f"from {in_zone(impact.started_at, tz, 'approximate')} "
-            f"({in_utc(impact.started_at, tz, 'approximate')} UTC)"
-        )
-    if impact.ended_at:
-        details.append(
-            f"until {in_zone(impact.ended_at, tz, 'approximate')} "
-            f"({in_utc(impact.ended_at, tz, 'approximate')} UTC)"
-        )
+    for word, moment in (("from", impact.started_at), ("until", impact.ended_at)):
+        if moment:
+            utc = words.utc_text(moment, tz, "approximate")
+            utc = f" ({utc})" if utc else ""
+            details.append(f"{word} {in_zone(moment, tz, 'approximate')}{utc}")
     if impact.source:
         details.append(f"source {cite(impact.source)}")
     return [

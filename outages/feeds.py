@@ -12,6 +12,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from . import text
 from .filters import IncidentFilter, sort
 from .models import Customer, CustomerImpact, Incident, Provider, Region, Service, TimelineEvent
 from .stack_views import read_stack
@@ -40,8 +41,14 @@ def feed_items(incidents):
     )[:FEED_SIZE]
 
 
-def utc(moment):
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+def event_time(incident, event):
+    """“2012-12-24 20:24 UTC”; as the source stated it where UTC would be invented (a time known
+    only to the day or more coarsely, or one whose zone the source does not state)."""
+    zone, precision = incident.time_zone, event.precision
+    if text.utc_text(event.occurred_at, zone, precision) is None:
+        return text.moment_text(event.occurred_at, zone, precision)
+    about = f"{text.ABOUT} " if precision == "approximate" else ""
+    return f"{about}{event.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 class IncidentFeed(Feed):
@@ -80,7 +87,7 @@ class IncidentFeed(Feed):
             (
                 (
                     f"{event.time_as_stated} · " if event.time_as_stated else "",
-                    utc(event.occurred_at),
+                    event_time(incident, event),
                     mark_safe(event.description_html),  # sanitised when rendered from Markdown
                 )
                 for event in incident.key_events

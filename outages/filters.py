@@ -172,13 +172,14 @@ class IncidentFilter(django_filters.FilterSet):
 
 
 def sort(queryset, order):
+    """The order a reader chose; ties, and unknown starts, go as Incident's one order has them."""
     if order == "relevance":
-        return queryset.order_by("-rank", "-started_at", "slug")
+        return queryset.newest_first("-rank")
     if order == "oldest":
-        return queryset.order_by(F("started_at").asc(nulls_last=True), "slug")
+        return queryset.oldest_first()
     if order == "longest":
         span = ExpressionWrapper(F("resolved_at") - F("started_at"), output_field=DurationField())
-        return queryset.annotate(span=span).order_by(F("span").desc(nulls_last=True), "slug")
+        return queryset.annotate(span=span).newest_first(F("span").desc(nulls_last=True))
     if order == "customers":
         return queryset.annotate(
             hit_count=Count(
@@ -186,8 +187,8 @@ def sort(queryset, order):
                 filter=~Q(impacts__level=CustomerImpact.Level.NOT_AFFECTED),
                 distinct=True,
             )
-        ).order_by("-hit_count", "-started_at", "slug")
-    return queryset.order_by(F("started_at").desc(nulls_last=True), "slug")
+        ).newest_first("-hit_count")
+    return queryset.newest_first()
 
 
 def result_set(queryset):

@@ -13,17 +13,25 @@ so that one run reports every problem.
 """
 
 import time
-import zoneinfo
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import importing_bulk, page_cache, search, workflow
-from .documents import ImportFailed, Problem, check_schema, gc_paused, path_text
+from . import importing_bulk, page_cache, search, text, workflow
+from .documents import (
+    TIME_EXAMPLES,
+    ImportFailed,
+    Problem,
+    check_schema,
+    gc_paused,
+    path_text,
+    precision_key,
+    read_time,
+)
 from .models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -32,6 +40,7 @@ from .models import (
     Customer,
     CustomerImpact,
     Incident,
+    Precision,
     Provider,
     Region,
     Service,
@@ -127,8 +136,10 @@ class Importer:
         progress=None,
         update_references=False,
     ):
-        self.zone = zoneinfo.ZoneInfo(zone) if zone else None
-        self.zone_name = zone
+        # The run's default zone (--timezone), for incidents that give no time_zone; each
+        # incident's own zone, set as it is planned, is what its zone-less times are read in.
+        self.zone_name = zone or None
+        self.incident_zone = None
         self.publish = publish
         self.dry_run = dry_run
         # Who imports: the admin passes the editor; the command passes no one and acts as an
@@ -168,7 +179,7 @@ class Importer:
         self.check_rights(documents)
         valid = []
         for document in documents:
-            schema_problems = check_schema(document, zone_given=self.zone is not None)
+            schema_problems = check_schema(document, zone=self.zone_name)
             self.problems += schema_problems
             if not schema_problems:
                 valid.append(document)
@@ -390,13 +401,20 @@ class Importer:
         by_url = {source.url: source for source in sources}
 
         stored = self.stored.get(data["slug"])
+        # The incident's own zone, else the run's default; "UTC" only when every time has an
+        # offset and nothing says more (check_schema refuses zone-less times without a zone).
+        self.incident_zone = data.get("time_zone") or self.zone_name
         values = {
             "title": data["title"],
             "provider": provider,
-            "time_zone": data["time_zone"],
+            "time_zone": self.incident_zone or "UTC",
             "root_cause_category": data["root_cause_category"],
             **{name: data.get(name) or "" for name in POSTMORTEM_SECTIONS},
             **{name: self.moment(data.get(name), [name]) for name in MILESTONES},
+            **{
+                precision_key(name): precision_of(data.get(name), data.get(precision_key(name)))
+                for name in MILESTONES
+            },
         }
         if stored is None:
             incident = Incident(slug=data["slug"], status=Incident.Status.DRAFT)
@@ -472,7 +490,7 @@ class Importer:
         def values(item, at):
             return {
                 "occurred_at": self.moment(item["at"], at + ["at"]),
-                "precision": item.get("precision", TimelineEvent.Precision.MINUTE),
+                "precision": precision_of(item["at"], item.get("precision")),
                 "time_as_stated": item.get("as_stated", ""),
                 "kind": item["kind"],
                 "is_key_event": item.get("key_event", False),
@@ -707,20 +725,26 @@ class Importer:
     # --- Values and validation -------------------------------------------------------------
 
     def moment(self, value, at):
-        """An ISO 8601 time in UTC, or None. A time without an offset needs --timezone."""
+        """A document's time as stored (UTC), or None. A time without an offset is in the
+        incident's zone (self.incident_zone); a day, month or year is the start of that period
+        there. With the zone unstated, the time is stored as written (as if UTC)."""
         if value is None:
             return None
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(at, f"“{value}” is not an ISO 8601 time such as 2012-12-24T12:24:00-08:00")
+        written = read_time(value)
+        if written is None:
+            self.fail(at, f"“{value}” is not a time such as {TIME_EXAMPLES}")
             return None
+        parsed = written.value
         if parsed.tzinfo is None:
-            if self.zone is None:
-                self.fail(at, f"“{value}” has no UTC offset; add one or pass --timezone")
+            if self.incident_zone is None:
+                self.fail(at, f"“{value}” has no UTC offset; add one, time_zone or --timezone")
                 return None
-            parsed = parsed.replace(tzinfo=self.zone)
-        return parsed.astimezone(UTC)
+            parsed = parsed.replace(tzinfo=text.zone_of(self.incident_zone))
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail(at, f"“{value}” is too far in the past or future to store")
+            return None
 
     def validate(self, obj, at, exclude=None, checked=False):
         """The model's own validation. `checked`: the importer has already ensured what the
@@ -785,3 +809,12 @@ def mentioned(items):
 def document_name(model_field):
     reverse = {model: doc for doc, model in EVENT_FIELDS.items()}
     return reverse.get(model_field, model_field)
+
+
+def precision_of(value, given):
+    """A time's precision: the one the document gives, else what its text allows ("2017-01"
+    is a month); check_schema has refused one finer than the text."""
+    if given:
+        return given
+    written = read_time(value) if isinstance(value, str) else None
+    return written.precision if written else Precision.MINUTE

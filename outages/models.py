@@ -14,6 +14,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
+from . import text
 from .rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
 
 
@@ -23,13 +24,36 @@ def validate_markdown(text):
         raise ValidationError(problems)
 
 
+# The time zone of an incident whose sources state none. Its times are stored as the wall-clock
+# values the sources wrote, read as if UTC only so they can be stored; pages show them as written
+# and say the zone is not stated, and comparisons across incidents leave them out. (Defined with
+# the words for times, which need it too and may not import models.)
+ZONE_UNSTATED = text.ZONE_UNSTATED
+
+
 def validate_time_zone(name):
+    if name == ZONE_UNSTATED:
+        return
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(
-            f"“{name}” is not a time zone name. Use an IANA name such as America/Los_Angeles."
+            f"“{name}” is not a time zone name. Use an IANA name such as America/Los_Angeles, "
+            f"or “{ZONE_UNSTATED}” when the source states no zone."
         ) from None
+
+
+class Precision(models.TextChoices):
+    """How exactly a time is known, for timeline events and the incident's milestones. A time
+    known to the day, month or year is stored as the start of that period in the incident's zone.
+    """
+
+    MINUTE = "minute", "To the minute"
+    APPROXIMATE = "approximate", "Approximate"
+    HOUR = "hour", "To the hour"
+    DATE = "date", "Day"  # the stored value stays "date": existing data and documents use it
+    MONTH = "month", "Month"
+    YEAR = "year", "Year"
 
 
 class MarkdownField(models.TextField):
@@ -231,7 +255,28 @@ class Source(models.Model):
 # --- Incidents --------------------------------------------------------------------------------
 
 
+# The one order of incidents, on every page, feed, API list and export: newest first, and those
+# whose start is not known last. Said outright because PostgreSQL sorts NULLs first and SQLite
+# last. A user-chosen order (relevance, longest) breaks its ties with NEWEST_FIRST.
+def incident_order(via="", oldest=False):
+    """The order of incidents, or of rows by their incident (`via="incident__"`)."""
+    started = F(f"{via}started_at")
+    return [started.asc(nulls_last=True) if oldest else started.desc(nulls_last=True), f"{via}slug"]
+
+
+NEWEST_FIRST = incident_order()
+OLDEST_FIRST = incident_order(oldest=True)
+
+
 class IncidentQuerySet(models.QuerySet):
+    def newest_first(self, *before):
+        """The one order (NEWEST_FIRST), after any orderings given in `before`."""
+        return self.order_by(*before, *NEWEST_FIRST)
+
+    def oldest_first(self):
+        """The same rule the other way round: oldest first, and unknown starts still last."""
+        return self.order_by(*OLDEST_FIRST)
+
     def published(self):
         """The one rule for what readers may see. Every public page, feed and export uses it."""
         return self.filter(status=Incident.Status.PUBLISHED)
@@ -247,6 +292,19 @@ class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
 
 
 MILESTONES = ["started_at", "detected_at", "mitigated_at", "resolved_at"]
+
+
+def precision_field(what):
+    return models.CharField(
+        f"{what} precision",
+        max_length=20,
+        choices=Precision.choices,
+        default=Precision.MINUTE,
+        help_text=f"How exactly the sources give the {what} time. A day, month or year is "
+        "entered as its first minute in the incident's zone.",
+    )
+
+
 POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
 
 
@@ -283,18 +341,23 @@ class Incident(models.Model):
         max_length=64,
         default="UTC",
         validators=[validate_time_zone],
-        help_text="IANA zone the main source states its times in, e.g. America/Los_Angeles.",
+        help_text="IANA zone the main source states its times in, e.g. America/Los_Angeles; "
+        f"“{ZONE_UNSTATED}” when it states none (times are then entered as written).",
     )
     started_at = models.DateTimeField(null=True, blank=True, help_text="When the trigger happened.")
+    started_precision = precision_field("start")
     detected_at = models.DateTimeField(
         null=True, blank=True, help_text="When the provider noticed."
     )
+    detected_precision = precision_field("detection")
     mitigated_at = models.DateTimeField(
         null=True, blank=True, help_text="When the damage stopped spreading."
     )
+    mitigated_precision = precision_field("mitigation")
     resolved_at = models.DateTimeField(
         null=True, blank=True, help_text="When the provider declared normal operation."
     )
+    resolved_precision = precision_field("resolution")
     root_cause_category = models.CharField(max_length=30, choices=Cause.choices)
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False
@@ -339,7 +402,7 @@ class Incident(models.Model):
     markdown_fields = POSTMORTEM_SECTIONS
 
     class Meta:
-        ordering = ["-started_at", "slug"]
+        ordering = NEWEST_FIRST
         constraints = [
             # Milestones happen in order: start, detect, mitigate, resolve. Unknown ones (NULL)
             # pass, since CHECK treats NULL as true.
@@ -408,13 +471,34 @@ class Incident(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def _between(self, start, end):
-        start, end = getattr(self, start), getattr(self, end)
-        if start is None or end is None:
-            return None
-        return end - start
+    @property
+    def zone_stated(self):
+        """False when the sources state no zone: times are as written, not comparable."""
+        return self.time_zone != ZONE_UNSTATED
 
-    # Durations are derived, never stored, and only exist when both ends are known.
+    def precision_of(self, milestone):
+        """The precision of a milestone ("started_at" -> started_precision)."""
+        return getattr(self, milestone.replace("_at", "_precision"))
+
+    def span_bounds(self, start, end):
+        """(shortest, longest) from one milestone to another, or None if either is not known."""
+        return text.duration_bounds(
+            getattr(self, start),
+            self.precision_of(start),
+            getattr(self, end),
+            self.precision_of(end),
+            self.time_zone,
+        )
+
+    def _between(self, start, end):
+        """The exact duration, or None when an end is unknown or known only to the day or more
+        coarsely (then see span_bounds)."""
+        bounds = self.span_bounds(start, end)
+        if bounds is None or bounds[0] != bounds[1]:
+            return None
+        return bounds[0]
+
+    # Durations are derived, never stored, and only exact when both ends have a clock time.
     @property
     def time_to_detect(self):
         return self._between("started_at", "detected_at")
@@ -428,25 +512,43 @@ class Incident(models.Model):
         return self._between("started_at", "resolved_at")
 
     @property
+    def time_to_resolve_words(self):
+        """The time to resolve in words, as bounds if an end is known only to the day; None when
+        not known or too loose to say (text.bounds_text)."""
+        return text.bounds_text(self.span_bounds("started_at", "resolved_at"))
+
+    @property
     def milestones(self):
+        """(label, time, precision) of each milestone."""
         return [
-            (self._meta.get_field(name).verbose_name, getattr(self, name)) for name in MILESTONES
+            (self._meta.get_field(name).verbose_name, getattr(self, name), self.precision_of(name))
+            for name in MILESTONES
         ]
 
     @property
     def durations(self):
+        """(label, words, definition, bounds) of each duration. The words are the exact
+        duration, bounds (“between 2 and 3 days”), or None when not known or too loose to say."""
         return [
-            ("Time to detect", self.time_to_detect, "From the trigger until the provider noticed."),
-            (
-                "Time to mitigate",
-                self.time_to_mitigate,
-                "From the trigger until the damage stopped spreading.",
-            ),
-            (
-                "Time to resolve",
-                self.time_to_resolve,
-                "From the trigger until the provider declared normal operation (the whole span).",
-            ),
+            (label, text.bounds_text(bounds), definition, bounds)
+            for label, bounds, definition in [
+                (
+                    "Time to detect",
+                    self.span_bounds("started_at", "detected_at"),
+                    "From the trigger until the provider noticed.",
+                ),
+                (
+                    "Time to mitigate",
+                    self.span_bounds("started_at", "mitigated_at"),
+                    "From the trigger until the damage stopped spreading.",
+                ),
+                (
+                    "Time to resolve",
+                    self.span_bounds("started_at", "resolved_at"),
+                    "From the trigger until the provider declared normal operation "
+                    "(the whole span).",
+                ),
+            ]
         ]
 
     @property
@@ -482,10 +584,7 @@ class IncidentChild(models.Model):
 
 @reversion.register()
 class TimelineEvent(IncidentChild):
-    class Precision(models.TextChoices):
-        MINUTE = "minute", "To the minute"
-        APPROXIMATE = "approximate", "Approximate"
-        DATE = "date", "Date only"
+    Precision = Precision  # also reachable as TimelineEvent.Precision, as before
 
     class Kind(models.TextChoices):
         TRIGGER = "trigger", "Trigger"

@@ -7,18 +7,24 @@ forgets some shows up in its query-count test rather than as an N+1 in productio
 Conventions every endpoint shares: `url` is the reader's HTML page and `api` its JSON twin, both
 absolute; times are ISO 8601 in UTC with a "Z", or null when not known; a choice field is its
 value (what the filters take) with the words beside it in `<field>_label`.
+
+An incident's own times (milestones, timeline, impacts) are written as precisely as they are
+known (outages.text.machine_text): a time known only to the day, month or year as that period
+("2017-01-19", "2017-01", "2017"), and a time whose zone the source does not state
+(`time_zone: "unstated"`) as written, without an offset ("2016-09-23T17:21"). A duration with an
+end known only to the day or more coarsely has no `seconds`, but its bounds.
 """
 
 from datetime import UTC
 
 from django.urls import reverse
 
+from . import text
 from .filters import key_of
 from .models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
 )
-from .templatetags.outages import duration
 
 # --- Values ---------------------------------------------------------------------------------
 
@@ -30,11 +36,26 @@ def utc(moment):
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def span(delta):
-    """A duration as whole seconds and in words, or None when one of its ends is not known."""
-    if delta is None:
+def span(bounds):
+    """A duration (models.Incident.span_bounds) as whole seconds and in words, or None when one
+    of its ends is not known. When an end is known only to the day or more coarsely: no seconds,
+    the shortest and longest it can be, and words only if those bounds say something."""
+    if bounds is None:
         return None
-    return {"seconds": int(delta.total_seconds()), "text": duration(delta)}
+    shortest, longest = bounds
+    if shortest == longest:
+        return {"seconds": int(shortest.total_seconds()), "text": text.duration_text(shortest)}
+    return {
+        "seconds": None,
+        "at_least_seconds": int(shortest.total_seconds()),
+        "at_most_seconds": int(longest.total_seconds()),
+        "text": text.bounds_text(bounds),
+    }
+
+
+def at(incident, moment, precision="minute"):
+    """One of an incident's own times, as precisely as it is known (see the module's notes)."""
+    return text.machine_text(moment, incident.time_zone, precision)
 
 
 def choice(obj, name):
@@ -119,8 +140,8 @@ def incident_summary(request, incident):
         **links(request, incident, "outages:api_incident", incident.slug),
         "provider": provider_ref(request, incident.provider),
         **choice(incident, "root_cause_category"),
-        "started_at": utc(incident.started_at),
-        "resolved_at": utc(incident.resolved_at),
+        "started_at": at(incident, incident.started_at, incident.started_precision),
+        "resolved_at": at(incident, incident.resolved_at, incident.resolved_precision),
     }
 
 
@@ -130,7 +151,7 @@ def incident_row(request, incident):
         **incident_summary(request, incident),
         "services": [service_ref(request, service) for service in incident.services.all()],
         "regions": [region_ref(request, region) for region in incident.regions.all()],
-        "time_to_resolve": span(incident.time_to_resolve),
+        "time_to_resolve": span(incident.span_bounds("started_at", "resolved_at")),
         "customers_hit": [
             {**customer_ref(request, impact.customer), **choice(impact, "level")}
             for impact in incident.customers_hit
@@ -152,17 +173,21 @@ def incident_document(request, incident):
         "regions": [region_ref(request, region) for region in incident.regions.all()],
         **choice(incident, "root_cause_category"),
         "time_zone": incident.time_zone,
-        "milestones": {name: utc(getattr(incident, name)) for name in MILESTONES},
+        "milestones": {
+            name: at(incident, getattr(incident, name), incident.precision_of(name))
+            for name in MILESTONES
+        },
+        "milestone_precisions": {name: incident.precision_of(name) for name in MILESTONES},
         "durations": {
-            "time_to_detect": span(incident.time_to_detect),
-            "time_to_mitigate": span(incident.time_to_mitigate),
-            "time_to_resolve": span(incident.time_to_resolve),
+            "time_to_detect": span(incident.span_bounds("started_at", "detected_at")),
+            "time_to_mitigate": span(incident.span_bounds("started_at", "mitigated_at")),
+            "time_to_resolve": span(incident.span_bounds("started_at", "resolved_at")),
         },
         **sections(incident),
         "timeline": [
             {
                 "position": event.position,
-                "occurred_at": utc(event.occurred_at),
+                "occurred_at": at(incident, event.occurred_at, event.precision),
                 **choice(event, "precision"),
                 "time_as_stated": event.time_as_stated,
                 **choice(event, "kind"),
@@ -217,7 +242,7 @@ def impact_data(request, impact, customer=True):
         "description": impact.description,
         "description_html": impact.description_html,
         "services": [service_ref(request, service) for service in impact.services.all()],
-        "started_at": utc(impact.started_at),
-        "ended_at": utc(impact.ended_at),
+        "started_at": at(impact.incident, impact.started_at),
+        "ended_at": at(impact.incident, impact.ended_at),
         "source": source_ref(impact.source),
     }

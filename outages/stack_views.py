@@ -19,6 +19,7 @@ from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
+from . import text
 from .filters import WAS_HIT, key_of, sort
 from .models import Customer, CustomerImpact, Incident, Provider, Region, Service
 from .queries import incident_rows
@@ -180,13 +181,20 @@ def shorten(value):
 
 def resolve_times(incidents):
     """How many incidents have a known time to resolve, and its total and median, in one query.
-    Incidents whose start or end is unknown are left out, and the page says over how many."""
-    spans = [
-        resolved - started
-        for started, resolved in incidents.order_by().values_list("started_at", "resolved_at")
-        if started and resolved
-    ]
+    Incidents whose start or end is unknown are left out, and the page says over how many; so
+    are those whose start or end is known only to the day or more coarsely, and it says so."""
+    rows = incidents.order_by().values_list(
+        "started_at", "resolved_at", "started_precision", "resolved_precision"
+    )
+    spans, imprecise = [], 0
+    for started, resolved, *precisions in rows:
+        if started and resolved:
+            if all(text.has_clock(precision) for precision in precisions):
+                spans.append(resolved - started)
+            else:
+                imprecise += 1
     return {
+        "imprecise": imprecise,
         "known": len(spans),
         "total": sum(spans, timedelta()) if spans else None,
         "median": statistics.median(spans) if spans else None,

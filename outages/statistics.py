@@ -9,11 +9,22 @@ length of the filtered list it links to.
 
 import math
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, IntegerField, Subquery
+from django.db.models import (
+    Case,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Q,
+    Subquery,
+    When,
+)
 from django.db.models.functions import ExtractYear
 
 from .filters import WAS_HIT
 from .models import CustomerImpact, Incident, Region, Service
+from .text import CLOCK_PRECISIONS
 
 TOP = 10
 
@@ -43,16 +54,19 @@ def incidents_by_year_and_provider():
 
 
 def resolution_times():
-    """One query: (slug, title, started_at, time to resolve) of every incident, the time a
-    timedelta or None when either end is not known, in no particular order (the caller sorts
-    what it shows; a sort here would cost more than in Python at 100,000 rows). The
-    percentiles are computed from the durations (percentile())."""
+    """One query: (slug, title, started_at, time to resolve, whether it is exact) of every
+    incident, the time a timedelta or None when either end is not known, in no particular order
+    (the caller sorts what it shows; a sort here would cost more than in Python at 100,000
+    rows). The time is exact when both ends have a clock time (text.CLOCK_PRECISIONS); one known
+    only to the day or more coarsely is left out of the figures. The percentiles are computed
+    from the durations (percentile())."""
     span = ExpressionWrapper(F("resolved_at") - F("started_at"), output_field=DurationField())
+    exact = Q(started_precision__in=CLOCK_PRECISIONS, resolved_precision__in=CLOCK_PRECISIONS)
     return list(
         published()
-        .annotate(span=span)
+        .annotate(span=span, exact=Case(When(exact, then=True), default=False))
         .order_by()
-        .values_list("slug", "title", "started_at", "span")
+        .values_list("slug", "title", "started_at", "span", "exact")
     )
 
 
@@ -203,8 +217,4 @@ def incidents_of(*, provider=None, service=None, region=None, customer=None):
 
 def start_dates(incidents):
     """One query: (slug, title, started_at) of the incidents, oldest first (unknown starts last)."""
-    return list(
-        incidents.order_by(F("started_at").asc(nulls_last=True), "slug").values_list(
-            "slug", "title", "started_at"
-        )
-    )
+    return list(incidents.oldest_first().values_list("slug", "title", "started_at"))

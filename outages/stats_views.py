@@ -159,12 +159,20 @@ def year_chart(rows):
     return {"svg": chart, "providers": providers, "rows": table, "undated": undated}
 
 
+# Why an incident whose time to resolve is known only roughly is left out of the figures.
+IMPRECISE_WORDS = "whose start or resolution is known only to the day or more coarsely"
+
+
 def duration_chart(rows):
     """Time to resolve on a logarithmic axis, with the median and the 90th percentile: one dot
     per incident when there are few, a histogram beyond DOTS_UP_TO. Rows: (slug, title, start,
-    time to resolve), in any order."""
-    known = [(span, slug, title) for slug, title, _, span in rows if span is not None]
-    unknown = [(started, slug, title) for slug, title, started, span in rows if span is None]
+    time to resolve, whether it is exact), in any order. Times known only to the day or more
+    coarsely at either end are left out, and counted as such."""
+    known = [
+        (span, slug, title) for slug, title, _, span, exact in rows if span is not None and exact
+    ]
+    unknown = [(started, slug, title) for slug, title, started, span, _ in rows if span is None]
+    imprecise = sum(1 for _, _, _, span, exact in rows if span is not None and not exact)
     dots = len(known) <= DOTS_UP_TO
     if dots:
         known.sort(key=lambda item: item[:2])  # shortest first, ties by slug
@@ -182,6 +190,7 @@ def duration_chart(rows):
         "known": len(known),
         "unknown": len(unknown),
         "unknown_listed": listed,
+        "imprecise": imprecise,
         "median": median,
         "ninetieth": ninetieth,
         "total": len(rows),
@@ -208,6 +217,8 @@ def duration_chart(rows):
         f"90th percentile {duration(ninetieth)}. Not known for "
         f"{plural(len(unknown), 'incident')}."
     )
+    if imprecise:
+        summary += f" Left out: {plural(imprecise, 'incident')} {IMPRECISE_WORDS}."
     if result["dots"]:
         result["rows"] = [
             {"title": title, "href": incident_url(slug), "span": span}

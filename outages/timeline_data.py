@@ -14,9 +14,10 @@ draws it. The rules for what is drawn where live here, so the drawing and its da
   either side of it, and the band's name says which time is missing. No end is invented.
 """
 
-import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from . import text
 
 MILESTONES = ("started_at", "detected_at", "mitigated_at", "resolved_at")
 # Phase between two known milestones: (name, CSS class). Every ordered pair is here.
@@ -49,7 +50,7 @@ class Event:
     kind_label: str
     anchor: str  # id of the event's row in the page's timeline table
     key: bool = False
-    precision: str = "minute"  # minute, approximate or date
+    precision: str = "minute"  # a models.Precision value
     stated: str = ""  # the source's own wording of the time
     text: str = ""  # a short plain-text summary, for the hover title
 
@@ -81,6 +82,7 @@ class Timeline:
     events: tuple[Event, ...] = ()
     impacts: tuple[Impact, ...] = ()
     brackets: tuple[Bracket, ...] = ()
+    precisions: tuple[tuple[str, str], ...] = ()  # (milestone, precision) where not "minute"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Phase:
     css: str
     start: datetime
     end: datetime
+    start_precision: str = "minute"
+    end_precision: str = "minute"
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,15 @@ class Extent:
 
 def phases(timeline):
     known = [(name, getattr(timeline, name)) for name in MILESTONES if getattr(timeline, name)]
+    precision = dict(timeline.precisions)
     return [
-        Phase(*PHASES[(first, second)], start, end)
+        Phase(
+            *PHASES[(first, second)],
+            start,
+            end,
+            precision.get(first, "minute"),
+            precision.get(second, "minute"),
+        )
         for (first, start), (second, end) in zip(known, known[1:], strict=False)
     ]
 
@@ -174,62 +185,71 @@ def clock(moment):
     return f"{moment.astimezone(UTC):%H:%M}"
 
 
-def between(start, end):
+def axis_zone(zone):
+    """What the axis's clock times are: UTC, or the times as written when the source states no
+    zone (stored as if UTC, so the same drawing serves; only the words change)."""
+    return "as written" if text.is_unstated(zone) else "UTC"
+
+
+def between(start, end, zone="UTC"):
     """“20:24–23:10 UTC”, with the dates when the two fall on different days."""
     if start.astimezone(UTC).date() == end.astimezone(UTC).date():
-        return f"{clock(start)}–{clock(end)} UTC"
-    return f"{short_date(start)} {clock(start)} – {short_date(end)} {clock(end)} UTC"
+        return f"{clock(start)}–{clock(end)} {axis_zone(zone)}"
+    return f"{short_date(start)} {clock(start)} – {short_date(end)} {clock(end)} {axis_zone(zone)}"
 
 
 def counted(number, noun):
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
-def utc_text(moment, precision="minute"):
-    moment = moment.astimezone(UTC)
-    if precision == "date":
-        return f"{short_date(moment)} {moment.year}"
-    approx = "~" if precision == "approximate" else ""
-    return f"{short_date(moment)} {moment.year}, {approx}{moment:%H:%M} UTC"
+def utc_text(moment, precision="minute", zone="UTC"):
+    """“24 Dec 2012, 20:24 UTC”; the date alone for a time known only to the day or coarser;
+    as written when the source states no zone."""
+    if text.is_unstated(zone):
+        return text.moment_text(moment, zone, precision)
+    return text.utc_text(moment, "UTC", precision) or text.moment_text(moment, "UTC", precision)
 
 
 def zone_text(moment, zone, precision="minute"):
-    try:
-        local = moment.astimezone(zoneinfo.ZoneInfo(zone))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        local = moment.astimezone(UTC)
-    if precision == "date":
-        return f"{short_date(local)} {local.year}"
-    approx = "~" if precision == "approximate" else ""
-    clock = local.strftime("%I:%M %p").lstrip("0")
-    return f"{short_date(local)}, {approx}{clock} {local.tzname()}"
+    """“24 Dec 2012, 12:24 PM PST”, as the incident page writes it (outages.text)."""
+    return text.moment_text(moment, zone, precision)
 
 
 def event_title(event, zone):
     key = ", key event" if event.key else ""
-    when = f"{utc_text(event.at, event.precision)} · {zone_text(event.at, zone, event.precision)}"
+    when = zone_text(event.at, zone, event.precision)
+    utc = text.utc_text(event.at, zone, event.precision)
+    when = f"{utc} · {when}" if utc else when
     stated = f" As stated: “{event.stated}”." if event.stated else ""
     return f"{event.kind_label}{key}: {when}.{stated} {event.text}".strip()
 
 
 def event_label(event, in_margin):
-    at = short_date(event.at) if in_margin or event.precision == "date" else clock(event.at)
+    dated = in_margin or not text.has_clock(event.precision)
+    at = short_date(event.at) if dated else clock(event.at)
     return f"{event.kind_label} {at}"
 
 
 def impact_text(impact, zone):
     if impact.started_at and impact.ended_at:
-        return f"{impact.level_label}, {between(impact.started_at, impact.ended_at)}"
+        return f"{impact.level_label}, {between(impact.started_at, impact.ended_at, zone)}"
     if impact.started_at:
-        local = zone_text(impact.started_at, zone, "approximate").split(", ")[-1]
-        return f"{impact.level_label} from ~{clock(impact.started_at)} UTC ({local}); end not known"
-    return f"{impact.level_label} until {clock(impact.ended_at)} UTC; start not known"
+        local = text.moment_text(impact.started_at, zone, "approximate", with_date=False)
+        if text.is_unstated(zone):
+            return f"{impact.level_label} from {local}; end not known"
+        return (
+            f"{impact.level_label} from {text.ABOUT} {clock(impact.started_at)} UTC ({local}); "
+            "end not known"
+        )
+    ended = f"{clock(impact.ended_at)} {axis_zone(zone)}"
+    return f"{impact.level_label} until {ended}; start not known"
 
 
 def describe(timeline, span, drawn_phases):
     """The drawing in sentences, for its <desc>."""
-    parts = [f"From {utc_text(span.start)} to {utc_text(span.end)}."]
-    parts += [f"{phase.name}: {between(phase.start, phase.end)}." for phase in drawn_phases]
+    zone = timeline.zone
+    parts = [f"From {utc_text(span.start, zone=zone)} to {utc_text(span.end, zone=zone)}."]
+    parts += [f"{phase.name}: {between(phase.start, phase.end, zone)}." for phase in drawn_phases]
     if not timeline.resolved_at:
         parts.append("Resolution time not known.")
     keys = sum(event.key for event in timeline.events)

@@ -16,6 +16,7 @@ from .models import (
     Provider,
     Region,
     Service,
+    incident_order,
 )
 from .queries import (
     PAGE_SIZE,
@@ -285,7 +286,7 @@ def customer_detail(request, slug):
             services_with_provider(),
             Prefetch("incident__regions", queryset=Region.objects.select_related("provider")),
         )
-        .order_by("-incident__started_at", "incident__slug")
+        .order_by(*incident_order(via="incident__"))
     )
     page = paginate(request, impacts)
     neighbours = (

@@ -228,7 +228,9 @@ def test_standard_input(db):
 
 
 def test_times_without_offset_need_a_zone_which_is_then_used(db, tmp_path):
-    naive = NEW_INCIDENT.replace('"2020-01-01T10:00:00-08:00"', '"2020-01-01 10:00"')
+    naive = NEW_INCIDENT.replace('"2020-01-01T10:00:00-08:00"', '"2020-01-01 10:00"').replace(
+        "  time_zone: America/Los_Angeles\n", ""
+    )
     path = write(tmp_path, naive)
 
     with pytest.raises(CommandError) as error:
@@ -238,13 +240,15 @@ def test_times_without_offset_need_a_zone_which_is_then_used(db, tmp_path):
     ).replace("“", '"').replace("”", '"')
 
     run("import_incidents", path, "--timezone", "America/Los_Angeles")
-    assert Incident.objects.get().started_at.isoformat() == "2020-01-01T18:00:00+00:00"
+    incident = Incident.objects.get()
+    assert incident.started_at.isoformat() == "2020-01-01T18:00:00+00:00"
+    assert incident.time_zone == "America/Los_Angeles"  # the default became its zone
 
 
 def test_three_mistakes_are_all_reported_with_file_line_and_field(db, tmp_path):
     broken = (
         NEW_INCIDENT.replace("kind: trigger", "kind: triger")
-        .replace('started_at: "2020-01-01T10:00:00-08:00"', 'started_at: "2020-01-01 10:00"')
+        .replace('started_at: "2020-01-01T10:00:00-08:00"', 'started_at: "2020-01-01 25:00"')
         .replace("  summary:", "  sumary:")
     )
     path = write(tmp_path, broken, "three.yaml")
@@ -255,8 +259,9 @@ def test_three_mistakes_are_all_reported_with_file_line_and_field(db, tmp_path):
     lines = str(error.value).splitlines()
     assert lines[0] == "3 problems; nothing was written."
     assert lines[1].endswith(
-        "three.yaml:14 incidents[0].started_at: “2020-01-01 10:00” has no "
-        "UTC offset; add one or pass --timezone"
+        "three.yaml:14 incidents[0].started_at: “2020-01-01 25:00” is not a time such as "
+        "2012-12-24T12:24:00-08:00, 2016-09-23T17:21, 2016-09-23 17:21, 2016/09/23 17:21, "
+        "2017-01-19, 2017-01 or 2017"
     )
     assert lines[2].endswith(
         "three.yaml:17 incidents[0].sumary: unknown field (check the spelling)"
@@ -420,3 +425,171 @@ def test_the_format_page_embeds_the_elb_document_as_it_is():
 
 def test_the_published_schema_is_a_valid_json_schema():
     jsonschema.Draft202012Validator.check_schema(schema())
+
+
+# --- Partial and zone-less times ----------------------------------------------------------------
+
+
+def incident_with(times, zone="  time_zone: America/Los_Angeles\n", event_at=None, extra=""):
+    """NEW_INCIDENT with its milestones (and first event's time) replaced."""
+    text = NEW_INCIDENT.replace("  time_zone: America/Los_Angeles\n", zone)
+    text = text.replace(
+        '  started_at: "2020-01-01T10:00:00-08:00"\n  resolved_at: "2020-01-01T12:30:00-08:00"\n',
+        "".join(f'  {name}: "{value}"\n' for name, value in times.items()) + extra,
+    )
+    if event_at is not None:
+        text = text.replace(
+            '  - at: "2020-01-01T10:00:00-08:00"', f'  - at: "{event_at}"', 1
+        ).replace('  - at: "2020-01-01T12:30:00-08:00"', f'  - at: "{event_at}"', 1)
+    return text
+
+
+def problems_of(tmp_path, text, *args):
+    with pytest.raises(CommandError) as error:
+        run("import_incidents", write(tmp_path, text), *args)
+    return str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "precision", "stored"),
+    [
+        ("2017-01-19", "date", "2017-01-19T08:00:00+00:00"),
+        ("2017-01", "month", "2017-01-01T08:00:00+00:00"),
+        ("2017", "year", "2017-01-01T08:00:00+00:00"),
+        ("2017-07-04", "date", "2017-07-04T07:00:00+00:00"),  # summer time in Los Angeles
+    ],
+)
+def test_a_day_month_or_year_is_the_start_of_that_period_in_the_incidents_zone(
+    db, tmp_path, value, precision, stored
+):
+    run("import_incidents", write(tmp_path, incident_with({"started_at": value})))
+
+    incident = Incident.objects.get()
+    assert incident.started_at.isoformat() == stored
+    assert incident.started_precision == precision
+    assert incident.resolved_precision == "minute"
+
+
+@pytest.mark.parametrize("value", ["2016-09-23T17:21", "2016-09-23 17:21", "2016/09/23 17:21"])
+def test_zone_less_times_take_the_incidents_own_zone_not_the_default(db, tmp_path, value):
+    text = incident_with({"started_at": value}, event_at=value)
+
+    run("import_incidents", write(tmp_path, text), "--timezone", "Asia/Tokyo")
+
+    incident = Incident.objects.get()
+    assert incident.time_zone == "America/Los_Angeles"
+    assert incident.started_at.isoformat() == "2016-09-24T00:21:00+00:00"
+    assert incident.events.first().occurred_at == incident.started_at
+
+
+def test_a_zone_less_time_with_no_zone_anywhere_is_refused_naming_the_field(db, tmp_path):
+    text = incident_with({"started_at": "2017-01-19"}, zone="")
+
+    message = problems_of(tmp_path, text)
+
+    assert "incidents[0].started_at: “2017-01-19” has no UTC offset" in message
+    assert "the incident gives no time_zone" in message
+    assert not Incident.objects.exists()
+
+
+def test_an_unstated_zone_keeps_times_as_written(db, tmp_path, client):
+    text = incident_with(
+        {"started_at": "2016/09/23 17:21", "resolved_at": "2016-09-23 19:02"},
+        zone="  time_zone: unstated\n",
+        event_at="2016-09-23T17:21",
+    )
+
+    run("import_incidents", write(tmp_path, text), "--publish")
+
+    incident = Incident.objects.get()
+    assert incident.time_zone == "unstated"
+    assert incident.started_at.isoformat() == "2016-09-23T17:21:00+00:00"  # as written
+    html = client.get(incident.get_absolute_url()).content.decode()
+    assert "23 Sep 2016, 5:21 PM (zone not stated by the source)" in html
+
+
+def test_a_time_with_an_offset_contradicts_an_unstated_zone(db, tmp_path):
+    text = incident_with(
+        {"started_at": "2016-09-23T17:21:00-07:00"}, zone="  time_zone: unstated\n"
+    )
+
+    message = problems_of(tmp_path, text)
+
+    assert "incidents[0].started_at: “2016-09-23T17:21:00-07:00” has a UTC offset" in message
+
+
+def test_a_precision_finer_than_the_value_is_refused(db, tmp_path):
+    text = incident_with({"started_at": "2017-01"}, extra="  started_precision: date\n")
+
+    message = problems_of(tmp_path, text)
+
+    assert "incidents[0].started_at: “2017-01” is known only to the month" in message
+
+
+def test_a_coarser_precision_than_the_value_is_kept(db, tmp_path):
+    text = incident_with(
+        {"started_at": "2017-01-19T10:00", "resolved_at": "2017-01-19T12:40"},
+        extra="  started_precision: approximate\n  resolved_precision: hour\n",
+        event_at="2017-01-19",
+    )
+
+    run("import_incidents", write(tmp_path, text))
+
+    incident = Incident.objects.get()
+    assert (incident.started_precision, incident.resolved_precision) == ("approximate", "hour")
+    assert incident.events.first().precision == "date"
+
+
+def test_a_customers_times_need_a_clock_time(db, tmp_path):
+    text = NEW_INCIDENT.replace(
+        "    level: outage\n", '    level: outage\n    started_at: "2020-01-01"\n'
+    )
+
+    message = problems_of(tmp_path, text)
+
+    assert "customers[0].started_at: “2020-01-01” gives no clock time" in message
+
+
+def test_precision_and_partial_dates_survive_export_and_import(db, tmp_path):
+    text = incident_with(
+        {"started_at": "2017-01-19", "detected_at": "2017-01-20T09:00", "resolved_at": "2017-02"},
+        extra="  detected_precision: approximate\n",
+        event_at="2017",
+    )
+    run("import_incidents", write(tmp_path, text))
+    first = run("export_incidents", "--all")
+    assert "started_at: '2017-01-19'\n" in first
+    assert "detected_precision: approximate\n" in first
+    assert "resolved_at: 2017-02\n" in first
+    assert "- at: '2017'\n" in first
+    for model in reversed(MODELS):
+        model.objects.all().delete()
+
+    run("import_incidents", write(tmp_path, first, "backup.yaml"))
+
+    assert run("export_incidents", "--all") == first
+    incident = Incident.objects.get()
+    assert (incident.started_precision, incident.resolved_precision) == ("date", "month")
+
+
+def test_an_unstated_zone_survives_export_and_import(db, tmp_path):
+    text = incident_with(
+        {"started_at": "2016-09-23 17:21"}, zone="  time_zone: unstated\n", event_at="2016-09-23"
+    )
+    run("import_incidents", write(tmp_path, text))
+    first = run("export_incidents", "--all")
+    assert "started_at: '2016-09-23T17:21:00'" in first
+    for model in reversed(MODELS):
+        model.objects.all().delete()
+
+    run("import_incidents", write(tmp_path, first, "backup.yaml"))
+
+    assert run("export_incidents", "--all") == first
+
+
+def test_a_time_beyond_the_calendar_in_its_zone_is_a_problem_not_a_traceback(db, tmp_path):
+    text = incident_with({"started_at": "0001-01-01T00:00"}, zone="  time_zone: Asia/Tokyo\n")
+
+    message = problems_of(tmp_path, text)
+
+    assert "incidents[0].started_at" in message

@@ -180,6 +180,7 @@ def test_statistics_count_total_median_and_customers_hit_most(
 
     assert response.context["page"].paginator.count == 4
     assert response.context["resolve"] == {
+        "imprecise": 0,
         "known": 3,
         "total": timedelta(hours=37),
         "median": timedelta(hours=5),

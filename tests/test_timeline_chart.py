@@ -214,7 +214,7 @@ def test_customer_windows_open_ends_and_not_affected():
     assert bar.get("class") == "bar-open level-outage"
     assert bar.get("fill") == "url(#tl-fade-end-outage)"
     assert root.find(f".//{SVG}linearGradient[@id='tl-fade-end-outage']") is not None
-    assert "Down from ~20:30 UTC (~12:30 PM PST); end not known" in words
+    assert "Down from about 20:30 UTC (about 12:30 PM PST); end not known" in words
     assert "Amazon Prime Video" in words and "not affected" in words
     assert "Also hit, times not reported: Heroku" in words
 
@@ -288,7 +288,7 @@ def test_elb_page_draws_every_event_phases_customers_and_durations(elb_page):
     assert "Until mitigated" in words  # detected_at is unknown, and the band says so
     netflix = [r for r in root.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert any(r.find(f"{SVG}title").text.startswith("Netflix: Down from") for r in netflix)
-    assert "Down from ~20:30 UTC (~12:30 PM PST); end not known" in words
+    assert "Down from about 20:30 UTC (about 12:30 PM PST); end not known" in words
     row = words.index("Amazon Prime Video")
     assert words[row + 1] == "not affected"
     assert "23 h 41 min to resolve" in words

@@ -9,6 +9,7 @@ from django.utils.html import format_html, strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from .. import text as words
 from ..models import CustomerImpact
 
 register = template.Library()
@@ -58,8 +59,13 @@ def incident_jsonld(context, incident):
         "about": {
             "@type": "Event",
             "name": incident.title,
-            "startDate": iso(incident.started_at),
-            "endDate": iso(incident.resolved_at),
+            # As precisely as known: a day as 2017-01-19, a zone-less time without offset.
+            "startDate": words.machine_text(
+                incident.started_at, incident.time_zone, incident.started_precision
+            ),
+            "endDate": words.machine_text(
+                incident.resolved_at, incident.time_zone, incident.resolved_precision
+            ),
             "organizer": organization(
                 provider.name, absolute(provider.get_absolute_url()), provider.homepage_url
             ),

@@ -11,13 +11,25 @@ from django import template
 from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.text import Truncator
 
-from .. import charts
-from ..timeline_data import Bracket, Event, Impact, Timeline, extent, phases
-from .outages import duration, when
+from .. import charts, text
+from ..timeline_data import MILESTONES, Bracket, Event, Impact, Timeline, extent, phases
+from .outages import when
 
 register = template.Library()
 
 KINDS = ["trigger", "detection", "escalation", "mitigation", "recovery", "communication", "other"]
+
+
+def when_columns(zone):
+    if text.is_unstated(zone):
+        return f"as written, {text.ZONE_UNSTATED_WORDS}"
+    return f"{zone} · UTC"
+
+
+def axis_words(zone):
+    if text.is_unstated(zone):
+        return f"Times on the axis are as the sources wrote them ({text.ZONE_UNSTATED_WORDS})."
+    return "Times on the axis are UTC."
 
 
 def timeline_data(incident):
@@ -45,14 +57,15 @@ def timeline_data(incident):
         )
         for impact in incident.impacts.all()
     )
+    # Only exact durations are drawn: bounds have no one end to draw.
     brackets = tuple(
         Bracket(
-            f"{duration(delta)} {label.lower().removeprefix('time ')}",
+            f"{words} {label.lower().removeprefix('time ')}",
             incident.started_at,
-            incident.started_at + delta,
+            incident.started_at + bounds[0],
         )
-        for label, delta, _ in incident.durations
-        if delta is not None
+        for label, words, _, bounds in incident.durations
+        if bounds is not None and bounds[0] == bounds[1]
     )
     return Timeline(
         title=incident.title,
@@ -64,6 +77,11 @@ def timeline_data(incident):
         events=events,
         impacts=impacts,
         brackets=brackets,
+        precisions=tuple(
+            (name, incident.precision_of(name))
+            for name in MILESTONES
+            if incident.precision_of(name) != "minute"
+        ),
     )
 
 
@@ -118,10 +136,14 @@ def data_table(data, span, zone):
             [
                 (
                     phase.name,
-                    when(phase.start, zone),
-                    when(phase.end, zone),
+                    when(phase.start, zone, phase.start_precision),
+                    when(phase.end, zone, phase.end_precision),
                     format_html(
-                        '<span class="nowrap">{}</span>', duration(phase.end - phase.start)
+                        '<span class="nowrap">{}</span>',
+                        text.duration_words(
+                            phase.start, phase.start_precision, phase.end, phase.end_precision, zone
+                        )
+                        or "not known precisely",
                     ),
                 )
                 for phase in phases(data)
@@ -131,7 +153,7 @@ def data_table(data, span, zone):
         format_html("<p>{}.</p>", "; ".join(missing)) if missing else "",
         table(
             "Events",
-            ["#", f"When ({zone} · UTC)", "Kind", "Key event", "Drawn"],
+            ["#", f"When ({when_columns(zone)})", "Kind", "Key event", "Drawn"],
             [
                 (
                     format_html(
@@ -189,12 +211,13 @@ def incident_timeline(incident):
         '<figure class="timeline-figure">'
         '<p class="scroll-hint" aria-hidden="true">Scroll the drawing sideways to see it all.</p>'
         '<div class="chart-scroll" role="region" tabindex="0" aria-label="{}">{}</div>'
-        "<figcaption>{}<p>Times on the axis are UTC. Select a mark to go to its row in the "
+        "<figcaption>{}<p>{} Select a mark to go to its row in the "
         "timeline table; hover or focus it to see its time in UTC and as the source stated it."
         "{}</p></figcaption></figure>{}",
         "Timeline drawing (scrolls sideways on narrow screens)",
         charts.timeline_svg(data),
         legend(data),
+        axis_words(incident.time_zone),
         margins,
         data_table(data, span, incident.time_zone),
     )

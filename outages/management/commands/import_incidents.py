@@ -31,7 +31,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--timezone",
             metavar="ZONE",
-            help="IANA zone for times written without a UTC offset, e.g. America/Los_Angeles.",
+            help="Default zone of incidents that give no time_zone, e.g. America/Los_Angeles "
+            "(or “unstated”): their times without a UTC offset are read in it.",
         )
 
     def handle(self, *args, **options):

@@ -1,0 +1,233 @@
+"""Times and durations as words: the one way every page, feed, API and download writes them.
+Pure functions, no models.
+
+A time comes with its zone name and its precision (models.Precision's values). A time known only
+to the day, month or year is stored as the first minute of that period in the incident's zone and
+is written as the period ("19 Jan 2017", "January 2017", "2017"), never with an invented clock
+time. A zone of "unstated" means the source gave none: the stored value is the wall-clock time
+the source wrote, held as if it were UTC, and is written as written, with ZONE_UNSTATED_WORDS.
+"""
+
+import calendar
+import zoneinfo
+from datetime import UTC, datetime, timedelta
+
+# The time zone value of an incident whose sources state no zone (models.ZONE_UNSTATED).
+ZONE_UNSTATED = "unstated"
+ZONE_UNSTATED_WORDS = "zone not stated by the source"
+# The one spelling of an approximate time, everywhere.
+ABOUT = "about"
+# Precisions whose clock time is known: a duration between two of them is exact.
+CLOCK_PRECISIONS = ("minute", "approximate", "hour")
+# How much longer than the shortest the longest a duration's bounds may be and still be worth
+# writing: "between 2 and 3 days" or "between 1 and 3 days" says something, "between 0 and 1
+# day" or "between 5 and 65 days" does not, and is left out.
+MAX_BOUNDS_RATIO = 3
+
+
+def zone_of(name):
+    """The ZoneInfo of an IANA name; UTC for the unstated zone (times held as written) or for a
+    name that is not a zone."""
+    if not name or name == ZONE_UNSTATED:
+        return UTC
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return UTC
+
+
+def local_time(moment, zone_name):
+    """The moment in its zone; in UTC when the zone would take it past year 1 or 9999, where
+    Python's dates end (such a time is refused on entry, but must not break a page)."""
+    try:
+        return moment.astimezone(zone_of(zone_name))
+    except OverflowError:
+        return moment.astimezone(UTC)
+
+
+def is_unstated(zone_name):
+    return zone_name == ZONE_UNSTATED
+
+
+def zone_words(zone_name):
+    """The zone as pages name it: the IANA name, or that the source states none."""
+    return ZONE_UNSTATED_WORDS if is_unstated(zone_name) else zone_name
+
+
+def has_clock(precision):
+    return precision in CLOCK_PRECISIONS
+
+
+def short_date(moment):
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def clock(moment, precision="minute"):
+    """“12:24 PM”, “about 12:24 PM”, or “5 PM” for a time known to the hour."""
+    if precision == "hour":
+        return moment.strftime("%I %p").lstrip("0")
+    text = moment.strftime("%I:%M %p").lstrip("0")
+    return f"{ABOUT} {text}" if precision == "approximate" else text
+
+
+def period(local, precision):
+    """A time known only to the day, month or year, as that period: “19 Jan 2017”, “January
+    2017”, “2017”; None for a time with a clock."""
+    if precision == "year":
+        return str(local.year)
+    if precision == "month":
+        return f"{local:%B %Y}"
+    if precision == "date":
+        return short_date(local)
+    return None
+
+
+def moment_text(moment, zone_name="UTC", precision="minute", with_date=True):
+    """A time as the source stated it, in its zone: “24 Dec 2012, 12:24 PM PST”, “about 12:24
+    PM PST”, “19 Jan 2017”; “23 Sep 2016, 5:21 PM (zone not stated by the source)”. None when
+    not known."""
+    if moment is None:
+        return None
+    local = local_time(moment, zone_name)
+    coarse = period(local, precision)
+    if coarse:
+        return coarse
+    text = f"{short_date(local)}, " if with_date else ""
+    text += clock(local, precision)
+    if is_unstated(zone_name):
+        return f"{text} ({ZONE_UNSTATED_WORDS})"
+    return f"{text} {local.tzname()}"
+
+
+def day_text(moment, zone_name="UTC", precision="minute"):
+    """The day a time falls on in its zone, “19 Jan 2017”, or its month or year when only that
+    is known; None when not known. For lists of incidents."""
+    if moment is None:
+        return None
+    local = local_time(moment, zone_name)
+    return period(local, precision if precision in ("month", "year") else "date")
+
+
+def utc_text(moment, zone_name="UTC", precision="minute", with_date=True, local_date=None):
+    """The same time in UTC, “20:24 UTC” (with the UTC date where it differs from `local_date`,
+    or always when `with_date` and no local date is given); None where UTC would be invented:
+    a time known only to the day or coarser, or one whose zone is not stated."""
+    if moment is None or not has_clock(precision) or is_unstated(zone_name):
+        return None
+    utc = moment.astimezone(UTC)
+    approx = f"{ABOUT} " if precision == "approximate" else ""
+    hour = precision == "hour"
+    text = f"{approx}{utc:%H}:00 UTC" if hour else f"{approx}{utc:%H:%M} UTC"
+    if with_date and (local_date is None or utc.date() != local_date):
+        return f"{utc.day} {utc:%b}{' ' + str(utc.year) if local_date is None else ''}, {text}"
+    return text
+
+
+def machine_text(moment, zone_name="UTC", precision="minute"):
+    """The time for a <time datetime="…"> attribute and for data: UTC with a “Z” when the zone
+    is known; the period (2017-01-19, 2017-01, 2017) when only that is known; the local time
+    without an offset (2016-09-23T17:21) when the zone is not stated."""
+    if moment is None:
+        return None
+    local = local_time(moment, zone_name)
+    if precision == "year":
+        return f"{local:%Y}"
+    if precision == "month":
+        return f"{local:%Y-%m}"
+    if precision == "date":
+        return local.date().isoformat()
+    if is_unstated(zone_name):
+        return local.replace(tzinfo=None).isoformat(timespec="minutes")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def document_text(moment, zone_name="UTC", precision="minute"):
+    """The time as an incident document writes it, so that importing it gives it back: with
+    its offset (2012-12-24T12:24:00-08:00), as written when the zone is not stated
+    (2016-09-23T17:21:00), or as the period when only that is known (2017-01-19, 2017-01,
+    2017)."""
+    if moment is None:
+        return None
+    if precision in ("date", "month", "year"):
+        return machine_text(moment, zone_name, precision)
+    local = local_time(moment, zone_name)
+    if is_unstated(zone_name):
+        return local.replace(tzinfo=None).isoformat()
+    return local.isoformat()
+
+
+# --- Durations --------------------------------------------------------------------------------
+
+
+def duration_text(delta):
+    """A timedelta as “23 h 41 min” or “3 d 17 h”; empty when unknown."""
+    if delta is None:
+        return ""
+    minutes = int(delta.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min"
+
+
+def period_end(moment, precision, zone_name="UTC"):
+    """The end of the period a time stands for: the next day, month or year in its zone; the
+    time itself for a time with a clock (an hour is written as exact, see CLOCK_PRECISIONS);
+    None past the last year Python can hold."""
+    if has_clock(precision):
+        return moment
+    zone = zone_of(zone_name)
+    local = local_time(moment, zone_name).replace(tzinfo=None)
+    try:
+        if precision == "year":
+            local = datetime(local.year + 1, 1, 1)
+        elif precision == "month":
+            days = calendar.monthrange(local.year, local.month)[1]
+            local = datetime(local.year, local.month, 1) + timedelta(days=days)
+        else:
+            local = datetime(local.year, local.month, local.day) + timedelta(days=1)
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    except (OverflowError, ValueError):  # past year 9999: the period has no end to write
+        return None
+
+
+def duration_bounds(start, start_precision, end, end_precision, zone_name="UTC"):
+    """(shortest, longest) a duration can be, given how exactly each end is known; None when an
+    end is not known. Both are the same when both ends have a clock time."""
+    if start is None or end is None:
+        return None
+    if has_clock(start_precision) and has_clock(end_precision):
+        return end - start, end - start
+    start_late = period_end(start, start_precision, zone_name)
+    end_late = period_end(end, end_precision, zone_name)
+    if start_late is None or end_late is None:
+        return None
+    shortest = max(end - start_late, timedelta(0))
+    return shortest, end_late - start
+
+
+def bounds_text(bounds):
+    """Words for duration_bounds(): the exact duration, “between 2 and 3 days”, or None when
+    not known or too loose to mean anything (the longest more than MAX_BOUNDS_RATIO times the
+    shortest, or the shortest nothing at all)."""
+    if bounds is None:
+        return None
+    shortest, longest = bounds
+    if shortest == longest:
+        return duration_text(shortest)
+    if not shortest or longest > shortest * MAX_BOUNDS_RATIO:
+        return None
+    day = timedelta(days=1)
+    if shortest % day == timedelta(0) and longest % day == timedelta(0):
+        return f"between {shortest // day} and {longest // day} days"
+    return f"between {duration_text(shortest)} and {duration_text(longest)}"
+
+
+def duration_words(start, start_precision, end, end_precision, zone_name="UTC"):
+    """A duration between two times in words, as precise as its ends allow; None when not known
+    or too loose (bounds_text)."""
+    bounds = duration_bounds(start, start_precision, end, end_precision, zone_name)
+    return bounds_text(bounds)
