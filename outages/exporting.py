@@ -19,6 +19,7 @@ from .models import (
     Service,
     TimelineEvent,
 )
+from .moments import in_zone
 
 UTC_NAME = "UTC"
 
@@ -31,7 +32,7 @@ def local_time(moment, zone_name):
         zone = zoneinfo.ZoneInfo(zone_name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         zone = zoneinfo.ZoneInfo(UTC_NAME)
-    return moment.astimezone(zone).isoformat()
+    return in_zone(moment, zone).isoformat()
 
 
 def provider_data(provider):
@@ -109,6 +110,8 @@ def incident_data(incident):
                 "as_stated": event.time_as_stated,
                 "kind": event.kind,
                 "key_event": event.is_key_event,
+                # Only on the events that state a milestone, so the others read as before.
+                **({"marks": event.marks} if event.marks else {}),
                 "source": url(event.source),
                 "description": event.description,
             }

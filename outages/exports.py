@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
+from . import moments
 from .models import POSTMORTEM_SECTIONS, Incident
 from .queries import full_incidents
 from .templatetags.outages import duration
@@ -116,7 +117,7 @@ def in_utc(moment, tz, precision="minute"):
     if moment is None:
         return "not known"
     if precision == "date":
-        return f"{moment.astimezone(tz):%Y-%m-%d} (date only)"
+        return f"{moments.in_zone(moment, tz):%Y-%m-%d} (date only)"
     about = "about " if precision == "approximate" else ""
     return f"{about}{moment.astimezone(UTC):%Y-%m-%d %H:%M}"
 
@@ -125,7 +126,7 @@ def in_zone(moment, tz, precision="minute"):
     """“24 Dec 2012, 12:24 PM PST”, as the incident page shows it."""
     if moment is None:
         return "not known"
-    local = moment.astimezone(tz)
+    local = moments.in_zone(moment, tz)
     date = f"{local.day} {local:%b %Y}"
     if precision == "date":
         return date

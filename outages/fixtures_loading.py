@@ -23,6 +23,8 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from .models import TimelineEvent, milestone_disagreement
+
 # Named one by one rather than "every outages model", so that a model added later (a log, a
 # cache like SearchDocument) stays out of fixtures until someone decides it belongs.
 ALLOWED_MODELS = frozenset(
@@ -76,6 +78,7 @@ def load_fixtures(paths):
     problems = []
     with transaction.atomic():
         deferred = []
+        named = set()  # slugs of the incidents these fixtures write or add rows to
         for path in paths:
             objects = _read(str(path), problems)
             if objects is None:
@@ -83,6 +86,7 @@ def load_fixtures(paths):
             summary.files += 1
             for index, raw in enumerate(objects, start=1):
                 where = f"{path} object {index}"
+                named.update(_incident_slugs(raw))
                 saved = _load_object(where, raw, problems, deferred)
                 if saved:
                     summary.objects[saved] += 1
@@ -90,6 +94,8 @@ def load_fixtures(paths):
         # the field may be empty meanwhile) are filled in once everything else is saved.
         for where, obj in deferred:
             _save_deferred(where, obj, problems)
+        if not problems:
+            problems += _milestone_problems(named)
         if problems:
             # Raising inside atomic() rolls back every object already saved.
             count = f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
@@ -98,6 +104,43 @@ def load_fixtures(paths):
                 + "\n".join(f"  {problem}" for problem in problems)
             )
     return summary
+
+
+def _incident_slugs(raw):
+    """The slug of the incident a raw object is, or belongs to (its natural key), if any."""
+    fields = raw.get("fields") if isinstance(raw, dict) else None
+    if not isinstance(fields, dict):
+        return []
+    label = str(raw.get("model", "")).lower()
+    if label == "outages.incident":
+        slug = fields.get("slug")
+    elif label == "outages.timelineevent":
+        key = fields.get("incident")
+        slug = key[0] if isinstance(key, list) and key else None
+    else:
+        return []
+    return [slug] if isinstance(slug, str) else []
+
+
+def _milestone_problems(slugs):
+    """Each loaded incident's milestones against the events that mark them, once every row is
+    in place (models.milestone_disagreement). Fixtures are the stored rows as they are: nothing
+    is filled in here, a milestone that is not its event's time is a problem."""
+    problems = []
+    marked = (
+        TimelineEvent.objects.filter(incident__slug__in=slugs)
+        .exclude(marks="")
+        .select_related("incident")
+        .order_by("incident__slug", "position")
+    )
+    for event in marked:
+        message = milestone_disagreement(event.incident, event.marks, event.occurred_at)
+        if message:
+            problems.append(
+                f"incident {_key_text(event.incident.slug)}, timeline event {event.position}: "
+                f"{message}; set them to the same time"
+            )
+    return problems
 
 
 def _read(path, problems):

@@ -18,6 +18,8 @@ import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .moments import in_zone, shifted
+
 MILESTONES = ("started_at", "detected_at", "mitigated_at", "resolved_at")
 # Phase between two known milestones: (name, CSS class). Every ordered pair is here.
 PHASES = {
@@ -39,6 +41,9 @@ QUIET_GAP = timedelta(days=2)
 STEPS = [timedelta(minutes=m) for m in (5, 10, 15, 30)]
 STEPS += [timedelta(hours=h) for h in (1, 2, 3, 6, 12)]
 STEPS += [timedelta(days=d) for d in (1, 2, 7, 14, 28)]
+# Years and centuries: only a stored date gone wrong (year 1, year 9999) spans this long, and
+# the axis should still have a few ticks rather than a hundred thousand.
+STEPS += [timedelta(days=d) for d in (365, 3653, 36525, 365250)]
 MAX_TICKS = 10
 
 
@@ -121,13 +126,13 @@ def extent(timeline):
     if end is None:
         end = max([start] + [getattr(timeline, name) or start for name in MILESTONES[1:3]])
         for at in times:
-            if at > end + QUIET_GAP:
+            if at > shifted(end, QUIET_GAP):
                 break
             end = max(end, at)
-    end = max(end, start + MIN_SPAN)
+    end = max(end, shifted(start, MIN_SPAN))
     pad = (end - start) / 4
-    start = min([start] + [at for at in times if at >= start - pad])
-    end = max([end] + [at for at in times if at <= end + pad])
+    start = min([start] + [at for at in times if at >= shifted(start, -pad)])
+    end = max([end] + [at for at in times if at <= shifted(end, pad)])
     events = sorted(timeline.events, key=lambda event: event.at)
     return Extent(
         start,
@@ -147,10 +152,16 @@ def ticks(start, end):
     step = tick_step(end - start)
     seconds = int(step.total_seconds())
     first = -(-int(start.timestamp()) // seconds) * seconds
-    moments, at = [], datetime.fromtimestamp(first, UTC)
+    try:
+        at = datetime.fromtimestamp(first, UTC)
+    except (OverflowError, ValueError):  # the first tick would fall after year 9999
+        return []
+    moments = []
     while at <= end:
         moments.append(at)
-        at += step
+        if shifted(at, step) == at:  # at the last moment datetime can hold
+            break
+        at = shifted(at, step)
     result = []
     for index, at in enumerate(moments):
         new_day = index == 0 or at.date() != moments[index - 1].date()
@@ -195,7 +206,7 @@ def utc_text(moment, precision="minute"):
 
 def zone_text(moment, zone, precision="minute"):
     try:
-        local = moment.astimezone(zoneinfo.ZoneInfo(zone))
+        local = in_zone(moment, zoneinfo.ZoneInfo(zone))
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         local = moment.astimezone(UTC)
     if precision == "date":

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from ..moments import in_zone
+
 register = template.Library()
 
 UTC = zoneinfo.ZoneInfo("UTC")
@@ -32,7 +34,7 @@ def when(moment, zone_name="UTC", precision="minute", with_date=True):
     """
     if moment is None:
         return mark_safe('<span class="unknown">unknown</span>')
-    local = moment.astimezone(_zone(zone_name))
+    local = in_zone(moment, _zone(zone_name))
     utc = moment.astimezone(UTC)
     date = f"{local.day} {local:%b %Y}"
     if precision == "date":
