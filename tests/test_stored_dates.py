@@ -65,9 +65,7 @@ def store(incident, milestones, events, impact, zone):
         for event, moment in zip(incident.events.order_by("position"), events, strict=True):
             TimelineEvent.objects.filter(pk=event.pk).update(occurred_at=moment)
         started, ended = impact
-        CustomerImpact.objects.filter(incident=incident).update(
-            started_at=started, ended_at=ended
-        )
+        CustomerImpact.objects.filter(incident=incident).update(started_at=started, ended_at=ended)
 
 
 def public_addresses(incident):
