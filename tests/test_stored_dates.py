@@ -20,8 +20,9 @@ FIRST = datetime(1, 1, 1, tzinfo=UTC)  # the earliest moment Python can hold
 LAST = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
 NORMAL = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)
 
-# name -> (milestones, event times, impact start and end). Each also runs in a zone east and
-# a zone west of UTC, where the same moment falls in year 0 or year 10000.
+# name -> (milestones, event times, impact start and end). Each also runs with the incident in
+# a zone east and a zone west of UTC, where the same moment falls in year 0 or year 10000. (The
+# site's own zone is UTC, fixed in settings, so Django's template localtime never shifts them.)
 CASES = {
     "year 1": ([FIRST, FIRST, FIRST, FIRST], [FIRST, FIRST], (FIRST, FIRST)),
     "year 9999": ([LAST, LAST, LAST, LAST], [LAST, LAST], (LAST, LAST)),
