@@ -179,7 +179,20 @@ class TimelineFormSet(SourcesAttachedFormSet):
                     setattr(incident, name, None)
                 raise ValidationError(
                     [
-                        f"Filled from the timeline, {message[0].lower()}{message[1:]}"
-                        for message in error.messages
+                        f"Filled from the timeline, {text[0].lower()}{text[1:]}"
+                        for text in error.messages
                     ]
                 ) from None
+
+    def save_existing_objects(self, commit=True):
+        # A mark may move from one event to another in one save. Clear the marks that change
+        # first, or the one-event-per-milestone constraint refuses the save of the first row.
+        if commit:
+            changing = [
+                form.instance.pk
+                for form in self.initial_forms
+                if "marks" in form.changed_data or self._should_delete_form(form)
+            ]
+            if changing:
+                self.model.objects.filter(pk__in=changing).exclude(marks="").update(marks="")
+        return super().save_existing_objects(commit)

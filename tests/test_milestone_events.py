@@ -331,44 +331,50 @@ def test_load_fixtures_accepts_a_milestone_that_agrees(db, tmp_path):
     assert Incident.objects.get().events.get().marks == "started"
 
 
-# --- The shipped incidents ------------------------------------------------------------------
+def test_a_mark_moved_to_another_event_on_a_second_import(db):
+    run(document())
+    moved = (
+        document()
+        .replace("    marks: detected\n", "")
+        .replace(
+            "    kind: trigger\n    marks: started\n", "    kind: trigger\n    marks: detected\n"
+        )
+    )
+    moved = moved.replace('  started_at: "2020-01-01T10:00:00-08:00"\n', "")
 
-# Position of the event -> the milestone it states, from the research notes: each start and
-# end is the one the notes give (started_at, ended_at); mitigations and the one detection are
-# the events the incidents already took their times from.
-SHIPPED_MARKS = {
-    "aws-ebs-us-east-2011-04-21": {1: "started", 10: "mitigated"},
-    "aws-ebs-us-east-2012-10-22": {1: "started"},
-    "aws-elb-us-east-2012-12-24": {1: "started", 7: "mitigated", 15: "resolved"},
-    "aws-kinesis-us-east-1-2020-11-25": {2: "detected", 12: "resolved"},
-    "aws-s3-us-east-1-2017-02-28": {1: "started", 5: "resolved"},
-    "aws-us-east-1-network-2021-12-07": {1: "started"},
-    "aws-us-east-power-2012-06-29": {2: "started"},
-    "gcp-networking-2019-06-02": {1: "started", 4: "mitigated", 8: "resolved"},
-}
-# Milestones the notes call unknown or unconfirmed: no event may fill them.
-UNKNOWN = {
-    "aws-ebs-us-east-2011-04-21": ["detected_at", "resolved_at"],
-    "aws-ebs-us-east-2012-10-22": ["detected_at", "mitigated_at", "resolved_at"],
-    "aws-elb-us-east-2012-12-24": ["detected_at"],
-    "aws-us-east-1-network-2021-12-07": ["detected_at", "mitigated_at", "resolved_at"],
-    "aws-us-east-power-2012-06-29": ["detected_at", "mitigated_at", "resolved_at"],
-}
+    run(moved)
 
-
-def test_the_shipped_timelines_mark_their_milestones(shipped_data, db):
-    marked = {}
-    for event in TimelineEvent.objects.exclude(marks="").select_related("incident"):
-        marked.setdefault(event.incident.slug, {})[event.position] = event.marks
-        assert milestone_disagreement(event.incident, event.marks, event.occurred_at) == ""
-
-    assert marked == SHIPPED_MARKS
+    incident = Incident.objects.get()
+    assert dict(incident.events.values_list("position", "marks")) == {
+        1: "detected",
+        2: "",
+        3: "resolved",
+    }
+    # Derived only where the document leaves the milestone out: the stored one is replaced by
+    # what this document says (a start it leaves out is unknown).
+    assert incident.detected_at == utc(2020, 1, 1, 18, 0)
 
 
-def test_the_shipped_milestones_the_sources_leave_open_stay_unknown(shipped_data, db):
-    for slug, names in UNKNOWN.items():
-        incident = Incident.objects.get(slug=slug)
-        assert [getattr(incident, name) for name in names] == [None] * len(names), slug
+def test_the_admin_moves_a_mark_from_one_event_to_another_in_one_save(admin_client, incident):
+    first, second = incident.events.order_by("position")
+    TimelineEvent.objects.filter(pk=second.pk).update(marks="detected")
+    Incident.objects.filter(pk=incident.pk).update(detected_at=second.occurred_at)
+
+    response = post(
+        admin_client,
+        incident,
+        **{
+            "events-0-marks": "detected",
+            "events-1-marks": "",
+            "detected_at_0": "",
+            "detected_at_1": "",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    incident.refresh_from_db()
+    assert incident.detected_at == first.occurred_at
+    assert dict(incident.events.values_list("position", "marks")) == {1: "detected", 2: ""}
 
 
 def test_the_shipped_fixtures_pass_the_milestone_check_of_load_fixtures(db):
