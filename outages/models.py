@@ -363,16 +363,19 @@ def far_off(incident, occurred_at):
         return ""
     first, last = min(known), max(known)
     if occurred_at < shifted(first, -FAR_OFF):
-        days, anchor = (first - occurred_at).days, "before the incident's first known time"
+        gap, anchor = first - occurred_at, "before the incident's first known time"
         anchor = "before the incident started" if first == incident.started_at else anchor
     elif occurred_at > shifted(last, FAR_OFF):
-        days, anchor = (occurred_at - last).days, "after the incident's last known time"
+        gap, anchor = occurred_at - last, "after the incident's last known time"
         anchor = "after the incident was resolved" if last == incident.resolved_at else anchor
     else:
         return ""
+    # Hours too while they matter: "7 days 11 h", not "7 days", beside the 7 days allowed.
+    hours = f" {gap.seconds // 3600} h" if gap.days < 30 and gap.seconds >= 3600 else ""
     return (
-        f"{day_text(occurred_at)} is {days} days {anchor}, more than {FAR_OFF.days} days outside "
-        "it; check the date (a later follow-up may be right)"
+        f"{day_text(occurred_at)} is {gap.days} days{hours} {anchor}, more than the "
+        f"{FAR_OFF.days} days an event may lie outside it; check the date (a later follow-up "
+        "may be right)"
     )
 
 

@@ -311,8 +311,8 @@ def test_import_warns_of_a_far_off_event_and_imports_it(db):
 
     assert [str(warning) for warning in report.warnings] == [
         "outage.yaml:18 incidents[0].timeline[0].at: 1 Jan 2021 is 365 days after the incident "
-        "was resolved, more than 7 days outside it; check the date (a later follow-up may be "
-        "right)"
+        "was resolved, more than the 7 days an event may lie outside it; check the date (a "
+        "later follow-up may be right)"
     ]
     assert TimelineEvent.objects.get().occurred_at.year == 2021
 
@@ -378,6 +378,12 @@ def test_far_off_is_measured_from_the_start_and_the_resolution(incident):
     assert "after the incident was resolved" in far_off(
         incident, incident.resolved_at + week + timedelta(minutes=1)
     )
+
+
+def test_far_off_gives_the_hours_just_past_the_week(incident):
+    later = incident.resolved_at + FAR_OFF + timedelta(hours=11)
+
+    assert far_off(incident, later).split(" after")[0].endswith("is 7 days 11 h")
 
 
 def test_far_off_without_a_resolution_counts_from_the_last_known_time(incident):
