@@ -17,7 +17,13 @@ from reversion.models import Version
 from . import page_cache, search, workflow
 from .admin_history import HistoryAdmin
 from .documents import ImportFailed, precision_key, read
-from .editing import CorrectionFormSet, IncidentForm, SourcesAttachedFormSet, TimelineEventForm
+from .editing import (
+    CorrectionFormSet,
+    IncidentForm,
+    SourcesAttachedFormSet,
+    TimelineEventForm,
+    TimelineFormSet,
+)
 from .importing import Importer
 from .models import (
     MILESTONES,
@@ -26,6 +32,7 @@ from .models import (
     CustomerImpact,
     Incident,
     TimelineEvent,
+    far_off,
     validate_time_zone,
 )
 from .rendering import check_markdown, render_markdown
@@ -34,12 +41,12 @@ from .rendering import check_markdown, render_markdown
 class TimelineEventInline(admin.StackedInline):
     model = TimelineEvent
     form = TimelineEventForm
-    formset = SourcesAttachedFormSet
+    formset = TimelineFormSet
     extra = 0
     autocomplete_fields = ["source"]
     fields = [
         ("position", "occurred_at", "precision", "time_as_stated"),
-        ("kind", "is_key_event", "source"),
+        ("kind", "marks", "is_key_event", "source"),
         "description",
     ]
 
@@ -192,6 +199,7 @@ class IncidentAdmin(HistoryAdmin):
         if change and (form.has_changed() or any(formset.has_changed() for formset in formsets)):
             incident.touch()
         search.update_index([incident.pk])
+        warn_far_off_events(request, incident)
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -339,6 +347,15 @@ class IncidentAdmin(HistoryAdmin):
         version = get_object_or_404(Version, pk=version_id)
         with page_cache.changing(changed_pks(request, version.object_id)):
             return super().recover_view(request, version_id, extra_context)
+
+
+def warn_far_off_events(request, incident):
+    """A notice for each timeline event far outside the incident (models.far_off): saved, as a
+    follow-up months later can be right, but worth a second look at its date."""
+    for event in incident.events.order_by("position"):
+        message = far_off(incident, event.occurred_at)
+        if message:
+            messages.warning(request, f"Timeline event {event.position} ({event}): {message}.")
 
 
 def changed_pks(request, object_id):

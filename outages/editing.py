@@ -11,7 +11,14 @@ from django.utils.html import format_html, format_html_join
 
 from . import history
 from .documents import precision_key
-from .models import MILESTONES, POSTMORTEM_SECTIONS, Incident
+from .models import (
+    MILESTONES,
+    POSTMORTEM_SECTIONS,
+    Incident,
+    Milestone,
+    derive_milestones,
+    milestone_disagreement,
+)
 
 MARKDOWN_WIDGET_ATTRS = {
     "class": "vLargeTextField markdown-source",
@@ -127,3 +134,69 @@ class SourcesAttachedFormSet(BaseInlineFormSet):
 
 class CorrectionFormSet(SourcesAttachedFormSet):
     source_fields = ["claimed_by", "settled_by"]
+
+
+class TimelineFormSet(SourcesAttachedFormSet):
+    """The timeline inline. An event that marks a milestone and the milestone are one fact
+    (models.milestone_disagreement): an empty milestone is filled from its event, which saves the
+    editor typing the time twice; a milestone that says another time is refused at the row, as
+    only the editor knows which of the two is right. One event marks each milestone."""
+
+    def clean(self):
+        super().clean()
+        incident = self.instance
+        marking = {}  # marks -> the form of the event that marks it
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE") or not data.get("marks"):
+                continue
+            marks = data["marks"]
+            if marks in marking:
+                form.add_error(
+                    "marks",
+                    f"Another event (position {marking[marks].cleaned_data.get('position')}) "
+                    f"already marks the {Milestone(marks).label.lower()}. One event states each "
+                    "milestone.",
+                )
+                continue
+            marking[marks] = form
+        marked = [
+            (marks, form.cleaned_data.get("occurred_at"), form.cleaned_data.get("precision"))
+            for marks, form in marking.items()
+        ]
+        filled = derive_milestones(incident, marked)
+        for marks, form in marking.items():
+            message = milestone_disagreement(incident, marks, form.cleaned_data.get("occurred_at"))
+            if message:
+                form.add_error(
+                    "marks",
+                    f"{message}. Make them the same time, or empty that field to take the "
+                    "event's time.",
+                )
+        if filled:
+            # The filled milestones must still come in order (the incident form checked the
+            # ones the editor typed); say so here rather than let the database refuse the save.
+            try:
+                incident.clean()
+            except ValidationError as error:
+                for name in filled:
+                    setattr(incident, name, None)
+                raise ValidationError(
+                    [
+                        f"Filled from the timeline, {text[0].lower()}{text[1:]}"
+                        for text in error.messages
+                    ]
+                ) from None
+
+    def save_existing_objects(self, commit=True):
+        # A mark may move from one event to another in one save. Clear the marks that change
+        # first, or the one-event-per-milestone constraint refuses the save of the first row.
+        if commit:
+            changing = [
+                form.instance.pk
+                for form in self.initial_forms
+                if "marks" in form.changed_data or self._should_delete_form(form)
+            ]
+            if changing:
+                self.model.objects.filter(pk__in=changing).exclude(marks="").update(marks="")
+        return super().save_existing_objects(commit)

@@ -116,6 +116,8 @@ def incident_data(incident):
                 "as_stated": event.time_as_stated,
                 "kind": event.kind,
                 "key_event": event.is_key_event,
+                # Only on the events that state a milestone, so the others read as before.
+                **({"marks": event.marks} if event.marks else {}),
                 "source": url(event.source),
                 "description": event.description,
             }

@@ -38,7 +38,16 @@ from django.utils import timezone
 
 from . import conflicts, page_cache, search
 from .fixtures_reading import ALLOWED_MODELS, ALLOWED_TEXT, check, key_text, read
-from .models import Customer, Incident, Provider, Region, Service, Source
+from .models import (
+    Customer,
+    Incident,
+    Provider,
+    Region,
+    Service,
+    Source,
+    TimelineEvent,
+    milestone_disagreement,
+)
 
 __all__ = ["ALLOWED_MODELS", "ALLOWED_TEXT", "LoadSummary", "load_fixtures"]
 
@@ -130,6 +139,8 @@ class Loader:
             for entry in self.deferred:
                 self.finish(entry)
             if not self.problems:
+                self.check_milestones()
+            if not self.problems:
                 self.record()
             if self.problems:
                 # Raising inside atomic() rolls back every object already saved.
@@ -141,6 +152,28 @@ class Loader:
                     + (f"\n{CONFLICTS}" if self.conflicted else "")
                 )
         return self.summary
+
+    def check_milestones(self):
+        """Each written incident's milestones against the events that mark them, once every row
+        is in place (models.milestone_disagreement). Fixtures are stored rows as they are:
+        nothing is filled in here; a milestone that is not its event's time is a problem."""
+        marked = (
+            TimelineEvent.objects.filter(incident_id__in=list(self.incidents))
+            .exclude(marks="")
+            .select_related("incident")
+            .order_by("incident__slug", "position")
+        )
+        for event in marked:
+            message = milestone_disagreement(event.incident, event.marks, event.occurred_at)
+            if message:
+                number = self.numbers.get(self.incidents[event.incident_id], 0)
+                self.problems.append(
+                    (
+                        (number, 0),
+                        f"incident {key_text(event.incident.slug)}, timeline event "
+                        f"{event.position}: {message}; set them to the same time",
+                    )
+                )
 
     def once_each(self, entries):
         """The entries naming a row not named before in this run. A second object for the same

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC
+from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
@@ -40,12 +41,16 @@ from .models import (
     Customer,
     CustomerImpact,
     Incident,
+    Milestone,
     Precision,
     Provider,
     Region,
     Service,
     Source,
     TimelineEvent,
+    derive_milestones,
+    far_off,
+    milestone_disagreement,
 )
 
 # New incidents written per round of bulk INSERTs.
@@ -152,6 +157,7 @@ class Importer:
         self.progress = progress or (lambda items: items)
         self.problems = []
         self.warnings = []  # reported, never refusing: document.problem(path, message)
+        self.event_times = {}  # id(timeline item) -> its time, read once
         # Reference rows by (model, *natural key): read from the database up front for every key
         # the documents mention, or made in this run. One object per row, shared by all the
         # incidents that name it.
@@ -416,6 +422,7 @@ class Importer:
                 for name in MILESTONES
             },
         }
+        self.milestones_from_timeline(data.get("timeline", []), values)
         if stored is None:
             incident = Incident(slug=data["slug"], status=Incident.Status.DRAFT)
             action = "created"
@@ -446,6 +453,7 @@ class Importer:
 
         rows = []
         rows += self.plan_events(change, stored, data.get("timeline", []), by_url)
+        self.warn_far_off(incident, data.get("timeline", []))
         rows += self.plan_impacts(change, stored, provider, data.get("customers", []), by_url)
         rows += self.plan_numbered(
             change,
@@ -489,16 +497,72 @@ class Importer:
     def plan_events(self, change, stored, items, by_url):
         def values(item, at):
             return {
-                "occurred_at": self.moment(item["at"], at + ["at"]),
+                "occurred_at": self.event_time(item, at),
                 "precision": precision_of(item["at"], item.get("precision")),
                 "time_as_stated": item.get("as_stated", ""),
                 "kind": item["kind"],
                 "is_key_event": item.get("key_event", False),
+                "marks": item.get("marks", ""),
                 "description": item["description"],
                 "source": self.cited(item.get("source"), by_url, at + ["source"]),
             }
 
         return self.plan_numbered(change, stored, TimelineEvent, "timeline", items, values)
+
+    def event_time(self, item, at):
+        """The time of a timeline item, read once (the milestones it marks need it first)."""
+        if id(item) not in self.event_times:
+            self.event_times[id(item)] = self.moment(item["at"], at + ["at"])
+        return self.event_times[id(item)]
+
+    def milestones_from_timeline(self, items, values):
+        """A milestone and the event that marks it are one fact (models.milestone_disagreement):
+        a milestone the document leaves out takes the event's time; one it gives must be it."""
+        given = SimpleNamespace(**{name: values[name] for name in MILESTONES})
+        marking = {}  # marks -> index of the event that marks it
+        for index, item in enumerate(items):
+            marks = item.get("marks")
+            if not marks:
+                continue
+            at = ["timeline", index]
+            if marks in marking:
+                first = path_text(self.base + ["timeline", marking[marks]])
+                self.fail(
+                    at + ["marks"],
+                    f"{first} already marks the {Milestone(marks).label.lower()}; "
+                    "one event states each milestone",
+                )
+                continue
+            marking[marks] = index
+            occurred_at = self.event_time(item, at)
+            name = f"{marks}_at"
+            if values[name] is not None and milestone_disagreement(given, marks, occurred_at):
+                self.fail(
+                    [name],
+                    f"{values[name].isoformat()} differs from {path_text(self.base + at)}.at "
+                    f"({occurred_at.isoformat()}), the event that marks the "
+                    f"{Milestone(marks).label.lower()}; they state one fact, so give the same "
+                    f"time or leave {name} out",
+                )
+        marked = [
+            (
+                marks,
+                self.event_times.get(id(items[i])),
+                precision_of(items[i]["at"], items[i].get("precision")),
+            )
+            for marks, i in marking.items()
+        ]
+        derive_milestones(given, marked)
+        values.update(vars(given))
+
+    def warn_far_off(self, incident, items):
+        """Warn of timeline events far outside the incident (models.far_off); not a problem."""
+        for index, item in enumerate(items):
+            message = far_off(incident, self.event_times.get(id(item)))
+            if message:
+                self.warnings.append(
+                    self.document.problem(self.base + ["timeline", index, "at"], message)
+                )
 
     def plan_numbered(self, change, stored, model, key, items, values_of):
         """Rows numbered within the incident (timeline events, action items, corrections):
@@ -742,8 +806,9 @@ class Importer:
             parsed = parsed.replace(tzinfo=text.zone_of(self.incident_zone))
         try:
             return parsed.astimezone(UTC)
-        except OverflowError:
-            self.fail(at, f"“{value}” is too far in the past or future to store")
+        except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+            when = "before 1970" if parsed.year < 1970 else "more than a year from now"
+            self.fail(at, f"“{value}” is {when}; check the year")
             return None
 
     def validate(self, obj, at, exclude=None, checked=False):

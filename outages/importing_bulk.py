@@ -323,6 +323,8 @@ def update_stored(change):
     for name, wanted in change.related.items():
         getattr(incident, name).set(list(dict.fromkeys(obj.pk for obj in wanted)))
     for model, (new_rows, changed_rows, gone) in change.rows.items():
+        if model is TimelineEvent:
+            clear_moving_marks(changed_rows, gone)
         for row in changed_rows:
             row.save()
         insert(model, new_rows)
@@ -333,6 +335,16 @@ def update_stored(change):
         if services is not None:
             impact.services.set(list(dict.fromkeys(service.pk for service in services)))
     CustomerImpact.objects.filter(pk__in=[impact.pk for impact in change.gone_impacts]).delete()
+
+
+def clear_moving_marks(changed_rows, gone):
+    """A mark may move from one stored event to another (or from a removed one to a new one):
+    clear the stored marks of those events first, or the one-event-per-milestone constraint
+    refuses the first row saved. One query, and only when a changed or removed event marks a
+    milestone."""
+    if any(row.marks for row in changed_rows) or any(row.marks for row in gone):
+        rows = TimelineEvent.objects.filter(pk__in=[row.pk for row in [*changed_rows, *gone]])
+        rows.exclude(marks="").update(marks="")
 
 
 # --- Revisions ------------------------------------------------------------------------------

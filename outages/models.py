@@ -1,6 +1,7 @@
 """The data of the knowledge base, its invariants, natural keys and the one published() rule."""
 
 import zoneinfo
+from datetime import UTC, date, datetime, timedelta
 
 import reversion
 from django.conf import settings
@@ -54,6 +55,56 @@ class Precision(models.TextChoices):
     DATE = "date", "Day"  # the stored value stays "date": existing data and documents use it
     MONTH = "month", "Month"
     YEAR = "year", "Year"
+
+
+# --- Sane ranges for content dates ------------------------------------------------------------
+
+# What happened in the history of cloud services happened after 1970, and nothing is planned
+# more than a year ahead: a date outside that is a typo (year 1, year 9999, 2102 for 2012).
+# Every content date and time (milestones, timeline events, customer impacts, source dates) is
+# checked by validate_content_date(), which the admin, the importer and load_fixtures all run
+# (full_clean). The lower bound is also a CHECK constraint (from_1970); the upper one cannot be:
+# "now" moves, and a CHECK must hold for a row whenever it is checked.
+EARLIEST_CONTENT_DAY = date(1970, 1, 1)
+EARLIEST_CONTENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=366)  # a year, leap day included
+
+
+def day_text(value):
+    """“12 Mar 0001”: the day of a date or time (in UTC), with every digit of the year."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+    return f"{value.day} {value:%b} {value.year:04d}"
+
+
+def validate_content_date(value):
+    """Refuse a date or time before 1970 or more than a year ahead of now, in plain words."""
+    now = timezone.now()
+    if isinstance(value, datetime):
+        too_early = value < EARLIEST_CONTENT_TIME
+        too_late = value > text.shifted(now, LATEST_AHEAD)
+    else:
+        too_early = value < EARLIEST_CONTENT_DAY
+        too_late = value > (now + LATEST_AHEAD).date()
+    if too_early:
+        raise ValidationError(
+            f"{day_text(value)} is before 1970; check the year.", code="before_1970"
+        )
+    if too_late:
+        raise ValidationError(
+            f"{day_text(value)} is more than a year from now; check the year.", code="too_late"
+        )
+
+
+def from_1970(field_name, table):
+    """The database's half of the range rule: `field_name` is empty or from 1970 on. Named
+    `<table>_<field>_from_1970`; validate_content_date() says the same in words."""
+    earliest = EARLIEST_CONTENT_DAY if field_name == "published_on" else EARLIEST_CONTENT_TIME
+    return models.CheckConstraint(
+        condition=Q(**{f"{field_name}__gte": earliest}),
+        name=f"{table}_{field_name}_from_1970",
+        violation_error_message=f"{field_name} is before 1970; check the year.",
+    )
 
 
 class MarkdownField(models.TextField):
@@ -229,7 +280,7 @@ class Source(models.Model):
     author = models.CharField(
         max_length=200, blank=True, help_text="Blank when the source names none."
     )
-    published_on = models.DateField(null=True, blank=True)
+    published_on = models.DateField(null=True, blank=True, validators=[validate_content_date])
     date_note = models.CharField(
         max_length=300,
         blank=True,
@@ -244,6 +295,7 @@ class Source(models.Model):
     class Meta:
         # Undated sources last on every engine (SQLite and PostgreSQL differ on NULLs).
         ordering = [F("published_on").asc(nulls_last=True), "title"]
+        constraints = [from_1970("published_on", "source")]
 
     def __str__(self):
         return f"{self.title} ({self.publisher})"
@@ -308,6 +360,88 @@ def precision_field(what):
 POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
 
 
+class Milestone(models.TextChoices):
+    """What a timeline event may mark: `<value>_at` is the incident's field it states."""
+
+    STARTED = "started", "Start"
+    DETECTED = "detected", "Detection"
+    MITIGATED = "mitigated", "Mitigation"
+    RESOLVED = "resolved", "Resolution"
+
+
+def moment_text(moment):
+    """“24 Dec 2012 20:24 UTC”, for messages."""
+    return f"{day_text(moment)} {moment.astimezone(UTC):%H:%M} UTC"
+
+
+# --- Milestones and the timeline are one fact ---------------------------------------------
+#
+# A timeline event may mark a milestone (TimelineEvent.marks): then the incident's
+# `<milestone>_at` is the event's time. The admin and the importer fill an empty milestone from
+# its event (derive_milestones), and refuse a milestone that says otherwise; load_fixtures
+# checks the loaded rows. At most one event marks each milestone (a unique constraint).
+
+
+def derive_milestones(incident, marked):
+    """Fill each empty milestone of `incident` from the event that marks it: its time and how
+    exactly it is known. `marked`: triples (marks, occurred_at, precision). Returns the names of
+    the fields filled."""
+    filled = []
+    for marks, occurred_at, precision in marked:
+        name = f"{marks}_at"
+        if marks and occurred_at is not None and getattr(incident, name) is None:
+            setattr(incident, name, occurred_at)
+            setattr(incident, f"{marks}_precision", precision or Precision.MINUTE)
+            filled.append(name)
+    return filled
+
+
+def milestone_disagreement(incident, marks, occurred_at):
+    """The rule, in words: "" when the milestone `marks` of `incident` is the time of the event
+    that marks it, otherwise what disagrees."""
+    if not marks or occurred_at is None:
+        return ""
+    name = f"{marks}_at"
+    stated = getattr(incident, name)
+    if stated == occurred_at:
+        return ""
+    noun = Milestone(marks).label.lower()
+    label = Incident._meta.get_field(name).verbose_name.capitalize()
+    says = f"says {moment_text(stated)}" if stated else "is empty"
+    return f"This event marks the {noun} at {moment_text(occurred_at)}, but {label} {says}"
+
+
+# How far outside its incident a timeline event may lie before the importer and the admin ask
+# whether its date is right. A week takes in a postmortem published days later; a mistyped day,
+# month or year usually lands further out. A warning, not an error: a follow-up months later
+# (a redesign, a second report) is real.
+FAR_OFF = timedelta(days=7)
+
+
+def far_off(incident, occurred_at):
+    """Words saying how far an event at `occurred_at` lies outside the incident (from its start
+    to its resolution, or to its last known milestone), or "" when within FAR_OFF of it."""
+    known = [getattr(incident, name) for name in MILESTONES if getattr(incident, name)]
+    if not known or occurred_at is None:
+        return ""
+    first, last = min(known), max(known)
+    if occurred_at < text.shifted(first, -FAR_OFF):
+        gap, anchor = first - occurred_at, "before the incident's first known time"
+        anchor = "before the incident started" if first == incident.started_at else anchor
+    elif occurred_at > text.shifted(last, FAR_OFF):
+        gap, anchor = occurred_at - last, "after the incident's last known time"
+        anchor = "after the incident was resolved" if last == incident.resolved_at else anchor
+    else:
+        return ""
+    # Hours too while they matter: "7 days 11 h", not "7 days", beside the 7 days allowed.
+    hours = f" {gap.seconds // 3600} h" if gap.days < 30 and gap.seconds >= 3600 else ""
+    return (
+        f"{day_text(occurred_at)} is {gap.days} days{hours} {anchor}, more than the "
+        f"{FAR_OFF.days} days an event may lie outside it; check the date (a later follow-up "
+        "may be right)"
+    )
+
+
 @reversion.register(follow=["events", "impacts", "action_items", "corrections"])
 class Incident(models.Model):
     class Status(models.TextChoices):
@@ -344,18 +478,32 @@ class Incident(models.Model):
         help_text="IANA zone the main source states its times in, e.g. America/Los_Angeles; "
         f"“{ZONE_UNSTATED}” when it states none (times are then entered as written).",
     )
-    started_at = models.DateTimeField(null=True, blank=True, help_text="When the trigger happened.")
+    started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        validators=[validate_content_date],
+        help_text="When the trigger happened.",
+    )
     started_precision = precision_field("start")
     detected_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the provider noticed."
+        null=True,
+        blank=True,
+        validators=[validate_content_date],
+        help_text="When the provider noticed.",
     )
     detected_precision = precision_field("detection")
     mitigated_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the damage stopped spreading."
+        null=True,
+        blank=True,
+        validators=[validate_content_date],
+        help_text="When the damage stopped spreading.",
     )
     mitigated_precision = precision_field("mitigation")
     resolved_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the provider declared normal operation."
+        null=True,
+        blank=True,
+        validators=[validate_content_date],
+        help_text="When the provider declared normal operation.",
     )
     resolved_precision = precision_field("resolution")
     root_cause_category = models.CharField(max_length=30, choices=Cause.choices)
@@ -428,6 +576,7 @@ class Incident(models.Model):
                 condition=Q(resolved_at__gte=F("mitigated_at")),
                 name="incident_resolved_after_mitigated",
             ),
+            *[from_1970(name, "incident") for name in MILESTONES],
         ]
         permissions = [("publish_incident", "Can publish and withdraw incidents")]
         indexes = [
@@ -596,7 +745,7 @@ class TimelineEvent(IncidentChild):
         OTHER = "other", "Other"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
-    occurred_at = models.DateTimeField()
+    occurred_at = models.DateTimeField(validators=[validate_content_date])
     precision = models.CharField(max_length=20, choices=Precision.choices, default=Precision.MINUTE)
     time_as_stated = models.CharField(
         max_length=200,
@@ -610,6 +759,14 @@ class TimelineEvent(IncidentChild):
         Source, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
     is_key_event = models.BooleanField("key event", default=False)
+    marks = models.CharField(
+        "marks the milestone",
+        max_length=20,
+        choices=Milestone.choices,
+        blank=True,
+        help_text="When this event is the incident's start, detection, mitigation or resolution: "
+        "the milestone then has this event's time. An empty milestone is filled from it.",
+    )
 
     markdown_fields = ["description"]
 
@@ -618,7 +775,16 @@ class TimelineEvent(IncidentChild):
         constraints = [
             models.UniqueConstraint(
                 fields=["incident", "position"], name="timeline_event_position_unique"
-            )
+            ),
+            # One event states each milestone (milestone_disagreement() holds them equal).
+            models.UniqueConstraint(
+                fields=["incident", "marks"],
+                condition=~Q(marks=""),
+                name="timeline_event_marks_milestone_once",
+                violation_error_message="Another event of this incident already marks this "
+                "milestone; one event states each milestone.",
+            ),
+            from_1970("occurred_at", "timeline_event"),
         ]
 
     def __str__(self):
@@ -649,8 +815,8 @@ class CustomerImpact(models.Model):
     )
     description = MarkdownField()
     description_html = models.TextField(blank=True, editable=False)
-    started_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, validators=[validate_content_date])
+    ended_at = models.DateTimeField(null=True, blank=True, validators=[validate_content_date])
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, null=True, blank=True, related_name="impacts"
     )
@@ -668,6 +834,8 @@ class CustomerImpact(models.Model):
             models.CheckConstraint(
                 condition=Q(ended_at__gte=F("started_at")), name="impact_ends_after_start"
             ),
+            from_1970("started_at", "impact"),
+            from_1970("ended_at", "impact"),
         ]
 
     def __str__(self):

@@ -192,6 +192,9 @@ def incident_document(request, incident):
                 "time_as_stated": event.time_as_stated,
                 **choice(event, "kind"),
                 "is_key_event": event.is_key_event,
+                # The milestone this event states ("detected", "Detection"), or null.
+                "marks": event.marks or None,
+                "marks_label": event.get_marks_display() or None,
                 "description": event.description,
                 "description_html": event.description_html,
                 "source": source_ref(event.source),

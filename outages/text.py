@@ -45,6 +45,16 @@ def local_time(moment, zone_name):
         return moment.astimezone(UTC)
 
 
+def shifted(moment, delta):
+    """`moment` + `delta`, held at the first or last moment Python's datetime can hold, so that
+    arithmetic on an absurd stored date (year 1, year 9999) cannot break a page."""
+    try:
+        return moment + delta
+    except OverflowError:
+        edge = datetime.max if delta.total_seconds() > 0 else datetime.min
+        return edge.replace(tzinfo=moment.tzinfo)
+
+
 def is_unstated(zone_name):
     return zone_name == ZONE_UNSTATED
 

@@ -40,6 +40,9 @@ QUIET_GAP = timedelta(days=2)
 STEPS = [timedelta(minutes=m) for m in (5, 10, 15, 30)]
 STEPS += [timedelta(hours=h) for h in (1, 2, 3, 6, 12)]
 STEPS += [timedelta(days=d) for d in (1, 2, 7, 14, 28)]
+# Years and centuries: only a stored date gone wrong (year 1, year 9999) spans this long, and
+# the axis should still have a few ticks rather than a hundred thousand.
+STEPS += [timedelta(days=d) for d in (365, 3653, 36525, 365250)]
 MAX_TICKS = 10
 
 
@@ -132,13 +135,13 @@ def extent(timeline):
     if end is None:
         end = max([start] + [getattr(timeline, name) or start for name in MILESTONES[1:3]])
         for at in times:
-            if at > end + QUIET_GAP:
+            if at > text.shifted(end, QUIET_GAP):
                 break
             end = max(end, at)
-    end = max(end, start + MIN_SPAN)
+    end = max(end, text.shifted(start, MIN_SPAN))
     pad = (end - start) / 4
-    start = min([start] + [at for at in times if at >= start - pad])
-    end = max([end] + [at for at in times if at <= end + pad])
+    start = min([start] + [at for at in times if at >= text.shifted(start, -pad)])
+    end = max([end] + [at for at in times if at <= text.shifted(end, pad)])
     events = sorted(timeline.events, key=lambda event: event.at)
     return Extent(
         start,
@@ -158,10 +161,16 @@ def ticks(start, end):
     step = tick_step(end - start)
     seconds = int(step.total_seconds())
     first = -(-int(start.timestamp()) // seconds) * seconds
-    moments, at = [], datetime.fromtimestamp(first, UTC)
+    try:
+        at = datetime.fromtimestamp(first, UTC)
+    except (OverflowError, ValueError):  # the first tick would fall after year 9999
+        return []
+    moments = []
     while at <= end:
         moments.append(at)
-        at += step
+        if text.shifted(at, step) == at:  # at the last moment datetime can hold
+            break
+        at = text.shifted(at, step)
     result = []
     for index, at in enumerate(moments):
         new_day = index == 0 or at.date() != moments[index - 1].date()

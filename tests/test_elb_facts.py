@@ -47,6 +47,28 @@ def test_elb_timeline_keeps_the_sources_wording_beside_utc(elb):
     assert stated["December 25th at 01:00 UTC"] == utc(2012, 12, 25, 1, 0)  # Heroku
 
 
+def test_elb_timeline_marks_the_milestones_aws_states(elb):
+    marked = {
+        event.marks: (event.time_as_stated, event.occurred_at)
+        for event in elb.events.exclude(marks="")
+    }
+
+    # Start: the deletion (12:24 PM PST). Mitigation: the workflows disabled "so no more
+    # running load balancers get broken" (5:02 PM PST). Resolution: AWS's "operating normally"
+    # (12:05 PM PST, 25 Dec), the end the research notes give.
+    assert marked == {
+        "started": ("12:24 PM PST on December 24th", utc(2012, 12, 24, 20, 24)),
+        "mitigated": ("5:02 PM PST", utc(2012, 12, 25, 1, 2)),
+        "resolved": ("12:05 PM PST", utc(2012, 12, 25, 20, 5)),
+    }
+    for name, (_, at) in marked.items():
+        assert getattr(elb, f"{name}_at") == at
+    # The detection event is Heroku's own monitoring, not AWS noticing: it marks nothing, and
+    # the incident's detection time stays unknown.
+    heroku = elb.events.get(time_as_stated="December 25th at 01:00 UTC")
+    assert (heroku.kind, heroku.marks) == ("detection", "")
+
+
 def test_elb_leaves_out_the_unconfirmed_netflix_recovery_time(elb):
     # "~10:30 PM PT" rests on a recollection of the Netflix post, not on a text that was read.
     assert not elb.events.filter(occurred_at=utc(2012, 12, 25, 6, 30)).exists()
