@@ -1,11 +1,14 @@
 """The editors' screens: declarative, with inlines for everything that belongs to an incident."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 from reversion.admin import VersionAdmin
 
 from . import page_cache, search
 from .models import (
+    Alias,
     Customer,
     Incident,
     Provider,
@@ -13,6 +16,7 @@ from .models import (
     Service,
     Source,
 )
+from .names import normalise_name
 
 # Editors paste addresses without a scheme now and then; https is the right guess today.
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
@@ -45,6 +49,47 @@ class ReindexesIncidents:
         page_cache.invalidate_all()
 
 
+class AliasFormSet(BaseInlineFormSet):
+    def clean(self):
+        """Two new aliases of one row that are the same name: each form alone is valid, and the
+        database would refuse the pair."""
+        super().clean()
+        seen = {}
+        for form in self.forms:
+            name = form.cleaned_data.get("name") if hasattr(form, "cleaned_data") else None
+            if not name or form.cleaned_data.get("DELETE"):
+                continue
+            normalised = normalise_name(name)
+            if normalised in seen:
+                raise ValidationError(f"“{name}” and “{seen[normalised]}” are the same name.")
+            seen[normalised] = name
+
+
+class AliasInline(admin.TabularInline):
+    """Other names the row goes by; the importer resolves names through them."""
+
+    model = Alias
+    formset = AliasFormSet
+    fields = ["name"]
+    extra = 0
+
+
+class ProviderAliasInline(AliasInline):
+    fk_name = "provider"
+
+
+class ServiceAliasInline(AliasInline):
+    fk_name = "service"
+
+
+class RegionAliasInline(AliasInline):
+    fk_name = "region"
+
+
+class CustomerAliasInline(AliasInline):
+    fk_name = "customer"
+
+
 class ServiceInline(admin.TabularInline):
     model = Service
     extra = 0
@@ -63,7 +108,7 @@ class ProviderAdmin(ReindexesIncidents, admin.ModelAdmin):
     list_display = ["name", "slug", "homepage_url"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [ServiceInline, RegionInline]
+    inlines = [ProviderAliasInline, ServiceInline, RegionInline]
 
 
 @admin.register(Service)
@@ -75,6 +120,7 @@ class ServiceAdmin(ReindexesIncidents, admin.ModelAdmin):
     search_fields = ["name", "slug", "provider__name"]
     autocomplete_fields = ["provider"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [ServiceAliasInline]
 
 
 @admin.register(Region)
@@ -85,6 +131,7 @@ class RegionAdmin(ReindexesIncidents, admin.ModelAdmin):
     list_select_related = ["provider"]
     search_fields = ["code", "name", "provider__name"]
     autocomplete_fields = ["provider"]
+    inlines = [RegionAliasInline]
 
 
 @admin.register(Customer)
@@ -96,6 +143,7 @@ class CustomerAdmin(ReindexesIncidents, admin.ModelAdmin):
     search_fields = ["name", "slug"]
     autocomplete_fields = ["provider"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [CustomerAliasInline]
 
 
 @admin.register(Source)

@@ -31,6 +31,7 @@ ALLOWED_MODELS = frozenset(
         "outages.service",
         "outages.region",
         "outages.customer",
+        "outages.alias",
         "outages.source",
         "outages.incident",
         "outages.timelineevent",

@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import importing_bulk, page_cache, search
+from . import duplicates, importing_bulk, page_cache, search, workflow
 from .documents import ImportFailed, check_schema, gc_paused, path_text
 from .models import (
     MILESTONES,
@@ -46,6 +46,10 @@ EVENT_FIELDS = {"at": "occurred_at", "as_stated": "time_as_stated", "key_event":
 # Reference rows in the order they must be written (services, regions and customers name a
 # provider).
 REFERENCE_MODELS = [Provider, Service, Region, Customer, Source]
+
+
+# resolve_name(): the name is that of several rows (a problem, already recorded).
+AMBIGUOUS = object()
 
 
 class Invalid(Exception):
@@ -93,6 +97,7 @@ class Change:
     impacts: list = field(default_factory=list)  # (impact, its fields changed, services or None)
     gone_impacts: list = field(default_factory=list)
     report: IncidentReport | None = None
+    merged: bool = False  # the document's new rows added to a stored incident (same_as)
 
 
 def fields_of(obj, names):
@@ -123,6 +128,10 @@ class Importer:
         self.user = user
         self.progress = progress or (lambda items: items)
         self.problems = []
+        self.warnings = []  # reported, but do not stop the run
+        # Every reference row by name, key and alias (importing_bulk.Names), read when a name
+        # is first needed.
+        self.names = None
         # Reference rows by (model, *natural key): read from the database up front for every key
         # the documents mention, or made in this run. One object per row, shared by all the
         # incidents that name it.
@@ -133,6 +142,8 @@ class Importer:
         self.stored = {}  # slug -> importing_bulk.Stored
         self.renderer = None  # importing_bulk.Renderer, for the incidents to create
         self.wrote = False
+        self.candidates = []  # duplicates.Candidate of each incident to create
+        self.merged = {}  # slug of an incident merged into -> where the document says so
 
     # --- The run ----------------------------------------------------------------------
 
@@ -155,7 +166,9 @@ class Importer:
         self.check_duplicate_slugs(items)
         new, changed, waiting = [], [], deque()
         with gc_paused(), transaction.atomic():
-            self.stored = importing_bulk.stored_incidents([data["slug"] for _, _, data in items])
+            slugs = [data["slug"] for _, _, data in items]
+            slugs += [data["same_as"] for _, _, data in items if "same_as" in data]
+            self.stored = importing_bulk.stored_incidents(slugs)
             self.references = importing_bulk.stored_references(mentioned(items))
             count = sum(1 for _, _, data in items if data["slug"] not in self.stored)
             self.renderer = importing_bulk.Renderer(count)
@@ -181,6 +194,7 @@ class Importer:
                     if len(changed) >= CHUNK:
                         self.record(changed)
                         changed = []
+                self.problems += duplicates.problems(self.candidates)
                 waiting.append((new, self.renderer.send()))
                 while waiting:
                     self.write_new(*waiting.popleft())
@@ -194,6 +208,7 @@ class Importer:
                 page_cache.invalidate_all()  # names and incidents on any page may have changed
         if self.problems:
             raise ImportFailed(self.problems)
+        report.warnings = [str(warning) for warning in self.warnings]
         report.seconds = time.monotonic() - started
         return report
 
@@ -297,6 +312,8 @@ class Importer:
     def plan(self, document, index, data):
         """Check one incident and compare it with what is stored; write nothing."""
         self.document, self.base, self.failed = document, ["incidents", index], False
+        if "same_as" in data:
+            return self.plan_merge(document, index, data)
         provider = self.reference_provider(data["provider"], ["provider"])
         if provider is None:
             raise Invalid
@@ -387,6 +404,79 @@ class Importer:
             action = "updated"
         change.action = action
         change.report = IncidentReport(document.name, incident.slug, action, rows, incident.pk)
+        if action == "created":
+            self.candidates.append(duplicates.new_candidate(change, data, sources))
+        return change
+
+    def plan_merge(self, document, index, data):
+        """`same_as`: add the document's new sources, timeline events and customers to the
+        stored incident it names. Its fields and rows stay as they are: a source or customer it
+        already has is skipped, an event that says the same at the same time too, and the
+        others follow its own events. The rest of the document is not used."""
+        target = data["same_as"]
+        stored = self.stored.get(target)
+        if data["slug"] != target and data["slug"] in self.stored:
+            self.fail(["slug"], f"“{data['slug']}” is stored already; same_as is for new ones")
+        if stored is None:
+            self.fail(["same_as"], f"there is no incident “{target}” to merge into")
+            raise Invalid
+        if target in self.merged:
+            self.fail(["same_as"], f"{self.merged[target]} merges into {target} as well")
+            raise Invalid
+        incident = stored.incident
+        if self.user is not None and not workflow.can_edit(self.user, incident):
+            self.fail(
+                ["same_as"],
+                f"{target} is {incident.get_status_display().lower()}; only a publisher may "
+                "merge into it",
+            )
+            raise Invalid
+        provider = self.reference_provider(data["provider"], ["provider"])
+        if provider is not None and provider.pk != incident.provider_id:
+            self.fail(["provider"], f"{provider.slug} is not the provider of {target}")
+        sources = [
+            self.reference_source(ref, ["sources", i])
+            for i, ref in enumerate(data.get("sources", []))
+        ]
+        if self.failed:
+            raise Invalid
+        self.merged[target] = f"{document.name} {path_text(self.base)}"
+        by_url = {source.url: source for source in sources}
+        change = Change(document, index, incident, "unchanged", merged=True)
+        rows = [(f"incident {data['slug']}", "merged into it")]
+
+        linked = stored.related["sources"]
+        added = [
+            source for source in by_url.values() if source.pk is None or source.pk not in linked
+        ]
+        if added:
+            change.related["sources"] = [Source(pk=pk) for pk in linked] + added
+            rows += [(f"source {source.url}", "added") for source in added]
+
+        self.plan_events(change, None, data.get("timeline", []), by_url)
+        said = {(row.occurred_at, row.description) for row in stored.rows[TimelineEvent].values()}
+        events = [
+            row
+            for row in change.rows[TimelineEvent][0]
+            if (row.occurred_at, row.description) not in said
+        ]
+        for position, row in enumerate(events, max(stored.rows[TimelineEvent], default=0) + 1):
+            row.position = position
+        change.rows[TimelineEvent] = (events, [], [])
+        rows += [(f"timeline event {row.position}", "created") for row in events]
+
+        self.plan_impacts(change, None, provider, data.get("customers", []), by_url)
+        change.impacts = [
+            entry
+            for entry in change.impacts
+            if entry[0].customer.pk is None or entry[0].customer.pk not in stored.impacts
+        ]
+        rows += [(f"customer {impact.customer.slug}", "created") for impact, _, _ in change.impacts]
+        if self.failed:
+            raise Invalid
+        if added or events or change.impacts:
+            change.action = "updated"
+        change.report = IncidentReport(document.name, target, change.action, rows, incident.pk)
         return change
 
     # --- Rows of an incident -------------------------------------------------------------
@@ -494,7 +584,9 @@ class Importer:
     def reference_provider(self, ref, at):
         if isinstance(ref, str):
             return self.lookup((Provider, ref), at, f"provider “{ref}”")
-        return self.upsert(Provider, (ref["slug"],), {"slug": ref["slug"]}, ref, at)
+        return self.reference_in_full(
+            Provider, None, (ref["slug"],), at, {"slug": ref["slug"]}, ref
+        )
 
     def reference_service(self, provider, ref, at):
         if isinstance(ref, str):
@@ -502,7 +594,9 @@ class Importer:
                 (Service, provider.slug, ref), at, f"service “{ref}” of {provider.slug}"
             )
         identity = {"provider": provider, "slug": ref["slug"]}
-        return self.upsert(Service, (provider.slug, ref["slug"]), identity, ref, at)
+        return self.reference_in_full(
+            Service, provider.slug, (provider.slug, ref["slug"]), at, identity, ref
+        )
 
     def reference_region(self, provider, ref, at):
         if isinstance(ref, str):
@@ -510,7 +604,9 @@ class Importer:
                 (Region, provider.slug, ref), at, f"region “{ref}” of {provider.slug}"
             )
         identity = {"provider": provider, "code": ref["code"]}
-        return self.upsert(Region, (provider.slug, ref["code"]), identity, ref, at)
+        return self.reference_in_full(
+            Region, provider.slug, (provider.slug, ref["code"]), at, identity, ref
+        )
 
     def reference_source(self, ref, at):
         if isinstance(ref, str):
@@ -520,10 +616,26 @@ class Importer:
     def reference_customer(self, ref, at):
         if isinstance(ref, str):
             return self.lookup((Customer, ref), at, f"customer “{ref}”")
+        known = (Customer, ref["slug"]) in self.references
+        if not known:
+            resolved, obj = self.resolve_name(Customer, None, ref["name"], at, ref["slug"])
+            if resolved:
+                return obj
         values = dict(ref)
         provider = values.pop("provider", None)
         values["provider"] = provider and self.reference_provider(provider, at + ["provider"])
-        return self.upsert(Customer, (ref["slug"],), {"slug": ref["slug"]}, values, at)
+        obj = self.upsert(Customer, (ref["slug"],), {"slug": ref["slug"]}, values, at)
+        return obj if known else self.made(Customer, None, obj)
+
+    def reference_in_full(self, model, scope, key, at, identity, values):
+        """A row the document gives in full. A new key with the name (or an alias) of a row
+        already known is that row, linked as it is (resolve_name); otherwise upsert()."""
+        if (model, *key) in self.references:
+            return self.upsert(model, key, identity, values, at)
+        resolved, obj = self.resolve_name(model, scope, values["name"], at, key[-1])
+        if resolved:
+            return obj
+        return self.made(model, scope, self.upsert(model, key, identity, values, at))
 
     def impact_service(self, provider, key, at):
         provider_slug, dot, slug = key.rpartition(".")
@@ -531,9 +643,52 @@ class Importer:
         return self.lookup((Service, owner, slug), at, f"service “{key}”")
 
     def lookup(self, key, at, what):
+        """The row a document names by its key; failing that, by its name or an alias."""
         obj = self.references.get(key)
-        if obj is None:
-            self.fail(at, f"there is no {what}; give it in full to create it")
+        if obj is not None:
+            return obj
+        model, *natural_key = key
+        if model is not Source:
+            scope = natural_key[0] if len(natural_key) == 2 else None
+            resolved, obj = self.resolve_name(model, scope, natural_key[-1], at)
+            if resolved:
+                return obj
+            if obj is AMBIGUOUS:
+                return None
+        self.fail(at, f"there is no {what}; give it in full to create it")
+        return None
+
+    def resolve_name(self, model, scope, text, at, new_key=None):
+        """(True, row) when `text` is the name, key or an alias of exactly one row known (stored,
+        or made earlier in this run), said in a warning; (False, AMBIGUOUS) when it is that of
+        several, a problem naming them; (False, None) when of none. `new_key`: the key of a row
+        given in full, which becomes the row found instead of a second one."""
+        if self.names is None:
+            self.names = importing_bulk.stored_names(self.references)
+        found = self.names.match(model, scope, text)
+        label = model._meta.verbose_name
+        given = f"“{text}”" if new_key is None else f"“{text}” ({new_key})"
+        if len(found) > 1:
+            candidates = ", ".join(f"{key_of(row)} ({how})" for row, how in found)
+            self.fail(at, f"{given} could be more than one {label}: {candidates}; use the key")
+            return False, AMBIGUOUS
+        if not found:
+            return False, None
+        row, how = found[0]
+        key = (model, *row.natural_key()) if row.pk is not None else None
+        if key is not None:
+            row = self.references.setdefault(key, row)
+            if model is Provider:
+                for child in self.names.children[row.slug]:
+                    self.references.setdefault((type(child), *child.natural_key()), child)
+        self.warn(at, f"{given} resolved to {label} {key_of(row)} ({how})")
+        return True, row
+
+    def made(self, model, scope, obj):
+        """Remember a row this run creates by its name and key, so that a later mention by name
+        finds it (resolve_name)."""
+        if obj is not None and obj.pk is None:
+            self.names.add_row(model, scope, obj)
         return obj
 
     def upsert(self, model, key, identity, values, at):
@@ -623,6 +778,9 @@ class Importer:
         self.failed = True
         self.problems.append(self.document.problem(self.base + at, message))
 
+    def warn(self, at, message):
+        self.warnings.append(self.document.problem(self.base + at, message))
+
 
 def mentioned(items):
     """The natural keys of every reference row the incidents name, by model, to read them all
@@ -646,6 +804,11 @@ def mentioned(items):
         for ref in data.get("sources", []):
             urls.add(ref if isinstance(ref, str) else ref["url"])
     return {Provider: providers, Customer: customers, Source: urls}
+
+
+def key_of(row):
+    """How a document names a reference row: its slug, or a region's code."""
+    return row.code if isinstance(row, Region) else row.slug
 
 
 def document_name(model_field):

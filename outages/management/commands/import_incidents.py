@@ -66,6 +66,8 @@ class Command(BaseCommand):
             ) from None
         if options["dry_run"] or options["verbosity"] > 1:
             self.write_details(report)
+        for warning in report.warnings:
+            self.stdout.write(warning)
         self.stdout.write(report.summary())
 
     def read_bytes(self, name):
