@@ -50,8 +50,8 @@ class Candidate:
     document: object = None
     index: int = 0
     not_duplicate_of: frozenset = frozenset()
-    # New incidents only: the provider's and the sources' ids when they were already stored
-    # (those made in this run can only be shared with other new incidents).
+    # New incidents only: the provider's and the sources' ids, when saved by the time it was
+    # planned (rows made later can only be shared with other new incidents).
     provider_id: int | None = None
     source_ids: frozenset = frozenset()
     title_key: tuple = field(init=False)

@@ -784,7 +784,9 @@ class Importer:
 
 def mentioned(items):
     """The natural keys of every reference row the incidents name, by model, to read them all
-    with a few queries: provider slugs, customer slugs, source URLs."""
+    with a few queries: provider slugs, customer slugs, source URLs. A name that is not a key
+    ("Amazon") is simply not found among them; Importer.resolve_name then reads every name and
+    alias at once (importing_bulk.stored_names)."""
     providers, customers, urls = set(), set(), set()
 
     def provider(ref):

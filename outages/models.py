@@ -308,7 +308,8 @@ class Alias(models.Model):
         """Set the fields copied from the name and the owner (on clean and on every save)."""
         self.normalised = normalise_name(self.name)
         kind, owner = self.owner()
-        self.scope = owner.provider if kind in ("service", "region") else None
+        scoped = kind in ("service", "region") and owner.provider_id is not None
+        self.scope = owner.provider if scoped else None
 
     def clean(self):
         super().clean()

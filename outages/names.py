@@ -15,6 +15,8 @@ def normalise_name(text):
     "Amazon Web Services", "amazon-web-services" and "AMAZON  web services." compare equal, as
     do "Montréal" and "Montreal", "GitHub" and "Github".
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    letters = "".join(char for char in decomposed if not unicodedata.combining(char))
+    letters = text.casefold()
+    if not letters.isascii():  # NFKD leaves ASCII as it is
+        decomposed = unicodedata.normalize("NFKD", letters)
+        letters = "".join(char for char in decomposed if not unicodedata.combining(char))
     return NOT_WORD.sub(" ", letters).strip()

@@ -186,6 +186,34 @@ def test_editors_add_aliases_inline_on_a_customer(admin_client, db):
     assert (alias.customer.slug, alias.normalised) == ("amazon-prime-video", "prime instant video")
 
 
+def test_a_new_customers_alias_is_checked_against_the_others(admin_client, customer):
+    Alias.objects.create(name="Streamy TV", customer=customer)
+    data = {"name": "Streamy Two", "slug": "streamy-two", **management("aliases")}
+
+    response = admin_client.post(
+        "/admin/outages/customer/add/", {**data, "aliases-0-name": "streamy tv"}
+    )
+
+    assert response.status_code == 200
+    assert "already an alias of the customer Streamy" in response.content.decode()
+    assert not Customer.objects.filter(slug="streamy-two").exists()
+
+
+def test_a_new_services_alias_is_scoped_to_its_provider(admin_client, service):
+    data = {
+        "provider": str(service.provider.pk),
+        "name": "Storage",
+        "slug": "storage",
+        **management("aliases"),
+        "aliases-0-name": "Object store",
+    }
+
+    response = admin_client.post("/admin/outages/service/add/", data)
+
+    assert response.status_code == 302
+    assert Alias.objects.get().scope == service.provider
+
+
 @pytest.mark.parametrize(
     ("url", "marker"),
     [
