@@ -43,6 +43,8 @@ WORDS = (
 ).split()
 ZONES = ["UTC", "America/Los_Angeles", "Europe/Berlin", "Asia/Tokyo"]
 EPOCH = datetime(2012, 1, 1, tzinfo=UTC)
+SPACING = timedelta(hours=60)  # 10,000 incidents end in 2025
+JITTER_MINUTES = 10 * 60
 
 
 def sentence(rng, words=12):
@@ -71,7 +73,10 @@ def provider(number):
 
 def incident(rng, number, customer_count):
     slug = f"{PREFIX}{number:06d}"
-    started = EPOCH + timedelta(minutes=rng.randrange(6 * 365 * 24 * 60))
+    # Each provider's incidents SPACING apart, give or take a few hours, so that none is a
+    # likely duplicate of another (outages.duplicates.WINDOW).
+    started = EPOCH + SPACING * (number // len(PROVIDERS))
+    started += timedelta(minutes=rng.randrange(JITTER_MINUTES))
     detected = started + timedelta(minutes=rng.randint(1, 30))
     mitigated = detected + timedelta(minutes=rng.randint(10, 240))
     resolved = mitigated + timedelta(minutes=rng.randint(5, 600))

@@ -1,17 +1,21 @@
 """The editors' screens: declarative, with inlines for everything that belongs to an incident."""
 
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.forms.models import BaseInlineFormSet
 
 from . import page_cache, search
 from .admin_history import HistoryAdmin
 from .models import (
+    Alias,
     Customer,
     Provider,
     Region,
     Service,
     Source,
 )
+from .names import normalise_name
 
 # Editors paste addresses without a scheme now and then; https is the right guess today.
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
@@ -45,6 +49,54 @@ class ReferenceAdmin(HistoryAdmin):
         page_cache.invalidate_all()
 
 
+class AliasFormSet(BaseInlineFormSet):
+    def _construct_form(self, i, **kwargs):
+        """Give each alias its owner before it is validated, even one not saved yet (a row
+        being added), so that Alias.clean() checks its name against the others."""
+        form = super()._construct_form(i, **kwargs)
+        setattr(form.instance, self.fk.name, self.instance)
+        return form
+
+    def clean(self):
+        """Two new aliases of one row that are the same name: each form alone is valid, and the
+        database would refuse the pair."""
+        super().clean()
+        seen = {}
+        for form in self.forms:
+            name = form.cleaned_data.get("name") if hasattr(form, "cleaned_data") else None
+            if not name or form.cleaned_data.get("DELETE"):
+                continue
+            normalised = normalise_name(name)
+            if normalised in seen:
+                raise ValidationError(f"“{name}” and “{seen[normalised]}” are the same name.")
+            seen[normalised] = name
+
+
+class AliasInline(admin.TabularInline):
+    """Other names the row goes by; the importer resolves names through them."""
+
+    model = Alias
+    formset = AliasFormSet
+    fields = ["name"]
+    extra = 0
+
+
+class ProviderAliasInline(AliasInline):
+    fk_name = "provider"
+
+
+class ServiceAliasInline(AliasInline):
+    fk_name = "service"
+
+
+class RegionAliasInline(AliasInline):
+    fk_name = "region"
+
+
+class CustomerAliasInline(AliasInline):
+    fk_name = "customer"
+
+
 class ServiceInline(admin.TabularInline):
     model = Service
     extra = 0
@@ -62,7 +114,7 @@ class ProviderAdmin(ReferenceAdmin):
     list_display = ["name", "slug", "homepage_url"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [ServiceInline, RegionInline]
+    inlines = [ProviderAliasInline, ServiceInline, RegionInline]
 
 
 @admin.register(Service)
@@ -73,6 +125,7 @@ class ServiceAdmin(ReferenceAdmin):
     search_fields = ["name", "slug", "provider__name"]
     autocomplete_fields = ["provider"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [ServiceAliasInline]
 
 
 @admin.register(Region)
@@ -82,6 +135,7 @@ class RegionAdmin(ReferenceAdmin):
     list_select_related = ["provider"]
     search_fields = ["code", "name", "provider__name"]
     autocomplete_fields = ["provider"]
+    inlines = [RegionAliasInline]
 
 
 @admin.register(Customer)
@@ -92,6 +146,7 @@ class CustomerAdmin(ReferenceAdmin):
     search_fields = ["name", "slug"]
     autocomplete_fields = ["provider"]
     prepopulated_fields = {"slug": ["name"]}
+    inlines = [CustomerAliasInline]
 
 
 @admin.register(Source)

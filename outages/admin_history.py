@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.text import capfirst, get_text_list
 from django.views.decorators.http import require_POST
 from reversion.admin import VersionAdmin
 
@@ -65,7 +66,12 @@ class HistoryAdmin(VersionAdmin):
             "newer": newer,
             "fields": fields,
             "rows": rows,
-            "has_rows": bool(history.child_models(self.model)),
+            "rows_heading": capfirst(
+                get_text_list(
+                    [str(m._meta.verbose_name_plural) for m in history.child_models(self.model)],
+                    "and",
+                )
+            ),
             "can_restore": self.has_change_permission(request, obj),
             "restore_note": self.restore_note,
         }

@@ -39,6 +39,7 @@ from django.utils import timezone
 from . import conflicts, page_cache, search
 from .fixtures_reading import ALLOWED_MODELS, ALLOWED_TEXT, check, key_text, read
 from .models import (
+    Alias,
     Customer,
     Incident,
     Provider,
@@ -51,7 +52,8 @@ from .models import (
 
 __all__ = ["ALLOWED_MODELS", "ALLOWED_TEXT", "LoadSummary", "load_fixtures"]
 
-REFERENCE_MODELS = {Provider, Service, Region, Customer, Source}
+# Aliases count as reference rows: linked when stored, each with its own revision.
+REFERENCE_MODELS = {Provider, Service, Region, Customer, Alias, Source}
 # Kept up to date by the write itself, so never compared with the file nor taken from it for a
 # stored row: the lock number and the time of the last change.
 BOOKKEEPING = {"version", "updated_at"}

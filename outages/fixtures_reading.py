@@ -20,6 +20,8 @@ from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
+from .names import normalise_name
+
 # Named one by one rather than "every outages model", so that a model added later (a log, a
 # cache like SearchDocument) stays out of fixtures until someone decides it belongs.
 ALLOWED_MODELS = frozenset(
@@ -28,6 +30,7 @@ ALLOWED_MODELS = frozenset(
         "outages.service",
         "outages.region",
         "outages.customer",
+        "outages.alias",
         "outages.source",
         "outages.incident",
         "outages.timelineevent",
@@ -53,7 +56,11 @@ NATURAL_KEYS = {
     "outages.customerimpact": ["incident", "customer"],
     "outages.actionitem": ["incident", "position"],
     "outages.correction": ["incident", "position"],
+    # An alias is named by its owner (whichever of provider, service, region or customer is
+    # given) and its name as compared (models.Alias.natural_key); the name must be given.
+    "outages.alias": ["name"],
 }
+ALIAS_OWNERS = ["provider", "service", "region", "customer"]
 _EXAMPLE = '["aws", "elb"]'
 # What a database cannot store or a feed cannot carry, and what no editor types on purpose:
 # control characters other than tab, line feed and carriage return, lone surrogates, U+FFFE/F.
@@ -227,7 +234,7 @@ def check(path, index, raw, problems):
         problems.extend(f"{where}: {error}" for error in errors + ['has no "fields" object'])
         return None
 
-    entry = Entry(path, index, model, fields, _natural_key(model, fields))
+    entry = Entry(path, index, model, fields, natural_key_of(model, fields))
     known = {f.name: f for f in [*model._meta.concrete_fields, *model._meta.many_to_many]}
     for name, value in fields.items():
         model_field = known.get(name)
@@ -262,8 +269,10 @@ def check(path, index, raw, problems):
     return entry
 
 
-def _natural_key(model, fields):
+def natural_key_of(model, fields):
     """The natural key the fields give, as a tuple, or None if they do not give all of it."""
+    if model._meta.label_lower == "outages.alias":
+        return _alias_key(fields)
     key = []
     for name in NATURAL_KEYS[model._meta.label_lower]:
         value = fields.get(name)
@@ -276,6 +285,17 @@ def _natural_key(model, fields):
         else:
             key.append(value)
     return tuple(key)
+
+
+def _alias_key(fields):
+    """(kind, owner's natural key, normalised name), as Alias.natural_key() gives it; None when
+    the owner is not one natural key or the name is not text (full_clean then says why)."""
+    owners = [(kind, fields[kind]) for kind in ALIAS_OWNERS if fields.get(kind) is not None]
+    name = fields.get("name")
+    if len(owners) != 1 or _key_problem(owners[0][1]) or not isinstance(name, str):
+        return None
+    kind, owner = owners[0]
+    return (kind, tuple(owner), normalise_name(name))
 
 
 def _key_problem(value):

@@ -12,6 +12,7 @@ nothing more is written, since all of it will be rolled back, but every incident
 so that one run reports every problem.
 """
 
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import importing_bulk, page_cache, search, text, workflow
+from . import duplicates, importing_bulk, page_cache, search, text, workflow
 from .documents import (
     TIME_EXAMPLES,
     ImportFailed,
@@ -53,6 +54,8 @@ from .models import (
     milestone_disagreement,
 )
 
+# The incident a problem's path is in: "incidents[3].timeline[0].at" is in incident 3.
+INCIDENT_PATH = re.compile(r"incidents\[(\d+)\]")
 # New incidents written per round of bulk INSERTs.
 CHUNK = 1000
 # Document field -> model field, where the names differ.
@@ -60,6 +63,10 @@ EVENT_FIELDS = {"at": "occurred_at", "as_stated": "time_as_stated", "key_event":
 # Reference rows in the order they must be written (services, regions and customers name a
 # provider).
 REFERENCE_MODELS = [Provider, Service, Region, Customer, Source]
+
+
+# resolve_name(): the name is that of several rows (a problem, already recorded).
+AMBIGUOUS = object()
 
 
 class Invalid(Exception):
@@ -109,6 +116,7 @@ class Change:
     impacts: list = field(default_factory=list)  # (impact, its fields changed, services or None)
     gone_impacts: list = field(default_factory=list)
     report: IncidentReport | None = None
+    merged: bool = False  # the document's new rows added to a stored incident (same_as)
 
 
 def fields_of(obj, names):
@@ -158,6 +166,9 @@ class Importer:
         self.problems = []
         self.warnings = []  # reported, never refusing: document.problem(path, message)
         self.event_times = {}  # id(timeline item) -> its time, read once
+        # Every reference row by name, key and alias (importing_bulk.Names), read when a name
+        # is first needed.
+        self.names = None
         # Reference rows by (model, *natural key): read from the database up front for every key
         # the documents mention, or made in this run. One object per row, shared by all the
         # incidents that name it.
@@ -174,6 +185,8 @@ class Importer:
         self.stored = {}  # slug -> importing_bulk.Stored
         self.renderer = None  # importing_bulk.Renderer, for the incidents to create
         self.wrote = False
+        self.candidates = []  # duplicates.Candidate of each incident to create
+        self.merged = {}  # slug of an incident merged into -> where the document says so
 
     # --- The run ----------------------------------------------------------------------
 
@@ -183,21 +196,27 @@ class Importer:
         started = time.monotonic()
         report = Report(dry_run=self.dry_run)
         self.check_rights(documents)
-        valid = []
+        items = []
         for document in documents:
             schema_problems = check_schema(document, zone=self.zone_name)
             self.problems += schema_problems
-            if not schema_problems:
-                valid.append(document)
-        items = [
-            (document, index, data)
-            for document in valid
-            for index, data in enumerate(document.data["incidents"])
-        ]
+            # An incident the schema refuses is left out, but the others of its document are
+            # still checked, so that one run reports every problem of every kind.
+            refused = {INCIDENT_PATH.match(problem.path) for problem in schema_problems}
+            if None in refused:  # a problem with the document as a whole
+                continue
+            refused = {int(match[1]) for match in refused}
+            items += [
+                (document, index, data)
+                for index, data in enumerate(document.data["incidents"])
+                if index not in refused
+            ]
         self.check_duplicate_slugs(items)
         new, changed, waiting = [], [], deque()
         with gc_paused(), transaction.atomic():
-            self.stored = importing_bulk.stored_incidents([data["slug"] for _, _, data in items])
+            slugs = [data["slug"] for _, _, data in items]
+            slugs += [data["same_as"] for _, _, data in items if "same_as" in data]
+            self.stored = importing_bulk.stored_incidents(slugs)
             self.references = importing_bulk.stored_references(mentioned(items))
             self.stored_keys = set(self.references)
             count = sum(1 for _, _, data in items if data["slug"] not in self.stored)
@@ -224,6 +243,7 @@ class Importer:
                     if len(changed) >= CHUNK:
                         self.record(changed)
                         changed = []
+                self.problems += duplicates.problems(self.candidates)
                 waiting.append((new, self.renderer.send()))
                 while waiting:
                     self.write_new(*waiting.popleft())
@@ -387,6 +407,8 @@ class Importer:
     def plan(self, document, index, data):
         """Check one incident and compare it with what is stored; write nothing."""
         self.document, self.base, self.failed = document, ["incidents", index], False
+        if "same_as" in data:
+            return self.plan_merge(document, index, data)
         provider = self.reference_provider(data["provider"], ["provider"])
         if provider is None:
             raise Invalid
@@ -490,6 +512,79 @@ class Importer:
             self.changes_incident(Incident(slug=incident.slug, title=title, status=status))
         change.action = action
         change.report = IncidentReport(document.name, incident.slug, action, rows, incident.pk)
+        if action == "created":
+            self.candidates.append(duplicates.new_candidate(change, data, sources))
+        return change
+
+    def plan_merge(self, document, index, data):
+        """`same_as`: add the document's new sources, timeline events and customers to the
+        stored incident it names. Its fields and rows stay as they are: a source or customer it
+        already has is skipped, an event that says the same at the same time too, and the
+        others follow its own events. The rest of the document is not used."""
+        target = data["same_as"]
+        stored = self.stored.get(target)
+        if data["slug"] != target and data["slug"] in self.stored:
+            self.fail(["slug"], f"“{data['slug']}” is stored already; same_as is for new ones")
+        if stored is None:
+            self.fail(["same_as"], f"there is no incident “{target}” to merge into")
+            raise Invalid
+        if target in self.merged:
+            self.fail(["same_as"], f"{self.merged[target]} merges into {target} as well")
+            raise Invalid
+        incident = stored.incident
+        if self.user is not None and not workflow.can_edit(self.user, incident):
+            self.fail(
+                ["same_as"],
+                f"{target} is {incident.get_status_display().lower()}; only a publisher may "
+                "merge into it",
+            )
+            raise Invalid
+        provider = self.reference_provider(data["provider"], ["provider"])
+        if provider is not None and provider.pk != incident.provider_id:
+            self.fail(["provider"], f"{provider.slug} is not the provider of {target}")
+        sources = [
+            self.reference_source(ref, ["sources", i])
+            for i, ref in enumerate(data.get("sources", []))
+        ]
+        if self.failed:
+            raise Invalid
+        self.merged[target] = f"{document.name} {path_text(self.base)}"
+        by_url = {source.url: source for source in sources}
+        change = Change(document, index, incident, "unchanged", merged=True)
+        rows = [(f"incident {data['slug']}", "merged into it")]
+
+        linked = stored.related["sources"]
+        added = [
+            source for source in by_url.values() if source.pk is None or source.pk not in linked
+        ]
+        if added:
+            change.related["sources"] = [Source(pk=pk) for pk in linked] + added
+            rows += [(f"source {source.url}", "added") for source in added]
+
+        self.plan_events(change, None, data.get("timeline", []), by_url)
+        said = {(row.occurred_at, row.description) for row in stored.rows[TimelineEvent].values()}
+        events = [
+            row
+            for row in change.rows[TimelineEvent][0]
+            if (row.occurred_at, row.description) not in said
+        ]
+        for position, row in enumerate(events, max(stored.rows[TimelineEvent], default=0) + 1):
+            row.position = position
+        change.rows[TimelineEvent] = (events, [], [])
+        rows += [(f"timeline event {row.position}", "created") for row in events]
+
+        self.plan_impacts(change, None, provider, data.get("customers", []), by_url)
+        change.impacts = [
+            entry
+            for entry in change.impacts
+            if entry[0].customer.pk is None or entry[0].customer.pk not in stored.impacts
+        ]
+        rows += [(f"customer {impact.customer.slug}", "created") for impact, _, _ in change.impacts]
+        if self.failed:
+            raise Invalid
+        if added or events or change.impacts:
+            change.action = "updated"
+        change.report = IncidentReport(document.name, target, change.action, rows, incident.pk)
         return change
 
     # --- Rows of an incident -------------------------------------------------------------
@@ -653,7 +748,9 @@ class Importer:
     def reference_provider(self, ref, at):
         if isinstance(ref, str):
             return self.lookup((Provider, ref), at, f"provider “{ref}”")
-        return self.upsert(Provider, (ref["slug"],), {"slug": ref["slug"]}, ref, at)
+        return self.reference_in_full(
+            Provider, None, (ref["slug"],), at, {"slug": ref["slug"]}, ref
+        )
 
     def reference_service(self, provider, ref, at):
         if isinstance(ref, str):
@@ -661,7 +758,9 @@ class Importer:
                 (Service, provider.slug, ref), at, f"service “{ref}” of {provider.slug}"
             )
         identity = {"provider": provider, "slug": ref["slug"]}
-        return self.upsert(Service, (provider.slug, ref["slug"]), identity, ref, at)
+        return self.reference_in_full(
+            Service, provider.slug, (provider.slug, ref["slug"]), at, identity, ref
+        )
 
     def reference_region(self, provider, ref, at):
         if isinstance(ref, str):
@@ -669,7 +768,9 @@ class Importer:
                 (Region, provider.slug, ref), at, f"region “{ref}” of {provider.slug}"
             )
         identity = {"provider": provider, "code": ref["code"]}
-        return self.upsert(Region, (provider.slug, ref["code"]), identity, ref, at)
+        return self.reference_in_full(
+            Region, provider.slug, (provider.slug, ref["code"]), at, identity, ref
+        )
 
     def reference_source(self, ref, at):
         if isinstance(ref, str):
@@ -679,10 +780,26 @@ class Importer:
     def reference_customer(self, ref, at):
         if isinstance(ref, str):
             return self.lookup((Customer, ref), at, f"customer “{ref}”")
+        known = (Customer, ref["slug"]) in self.references
+        if not known:
+            resolved, obj = self.resolve_name(Customer, None, ref["name"], at, ref["slug"])
+            if resolved:
+                return obj
         values = dict(ref)
         if values.get("provider") is not None:  # left out, it stays as stored
             values["provider"] = self.reference_provider(values["provider"], at + ["provider"])
-        return self.upsert(Customer, (ref["slug"],), {"slug": ref["slug"]}, values, at)
+        obj = self.upsert(Customer, (ref["slug"],), {"slug": ref["slug"]}, values, at)
+        return obj if known else self.made(Customer, None, obj)
+
+    def reference_in_full(self, model, scope, key, at, identity, values):
+        """A row the document gives in full. A new key with the name (or an alias) of a row
+        already known is that row, linked as it is (resolve_name); otherwise upsert()."""
+        if (model, *key) in self.references:
+            return self.upsert(model, key, identity, values, at)
+        resolved, obj = self.resolve_name(model, scope, values["name"], at, key[-1])
+        if resolved:
+            return obj
+        return self.made(model, scope, self.upsert(model, key, identity, values, at))
 
     def impact_service(self, provider, key, at):
         provider_slug, dot, slug = key.rpartition(".")
@@ -690,9 +807,52 @@ class Importer:
         return self.lookup((Service, owner, slug), at, f"service “{key}”")
 
     def lookup(self, key, at, what):
+        """The row a document names by its key; failing that, by its name or an alias."""
         obj = self.references.get(key)
-        if obj is None:
-            self.fail(at, f"there is no {what}; give it in full to create it")
+        if obj is not None:
+            return obj
+        model, *natural_key = key
+        if model is not Source:
+            scope = natural_key[0] if len(natural_key) == 2 else None
+            resolved, obj = self.resolve_name(model, scope, natural_key[-1], at)
+            if resolved:
+                return obj
+            if obj is AMBIGUOUS:
+                return None
+        self.fail(at, f"there is no {what}; give it in full to create it")
+        return None
+
+    def resolve_name(self, model, scope, text, at, new_key=None):
+        """(True, row) when `text` is the name, key or an alias of exactly one row known (stored,
+        or made earlier in this run), said in a warning; (False, AMBIGUOUS) when it is that of
+        several, a problem naming them; (False, None) when of none. `new_key`: the key of a row
+        given in full, which becomes the row found instead of a second one."""
+        if self.names is None:
+            self.names = importing_bulk.stored_names(self.references)
+        found = self.names.match(model, scope, text)
+        label = model._meta.verbose_name
+        given = f"“{text}”" if new_key is None else f"“{text}” ({new_key})"
+        if len(found) > 1:
+            candidates = ", ".join(f"{key_of(row)} ({how})" for row, how in found)
+            self.fail(at, f"{given} could be more than one {label}: {candidates}; use the key")
+            return False, AMBIGUOUS
+        if not found:
+            return False, None
+        row, how = found[0]
+        key = (model, *row.natural_key()) if row.pk is not None else None
+        if key is not None:
+            row = self.references.setdefault(key, row)
+            if model is Provider:
+                for child in self.names.children[row.slug]:
+                    self.references.setdefault((type(child), *child.natural_key()), child)
+        self.warn(at, f"{given} resolved to {label} {key_of(row)} ({how})")
+        return True, row
+
+    def made(self, model, scope, obj):
+        """Remember a row this run creates by its name and key, so that a later mention by name
+        finds it (resolve_name)."""
+        if obj is not None and obj.pk is None:
+            self.names.add_row(model, scope, obj)
         return obj
 
     def upsert(self, model, key, identity, values, at):
@@ -836,6 +996,9 @@ class Importer:
         self.failed = True
         self.problems.append(self.document.problem(self.base + at, message))
 
+    def warn(self, at, message):
+        self.warnings.append(self.document.problem(self.base + at, message))
+
 
 def shown(value):
     """A reference row's value as a conflict message quotes it."""
@@ -849,7 +1012,9 @@ def shown(value):
 
 def mentioned(items):
     """The natural keys of every reference row the incidents name, by model, to read them all
-    with a few queries: provider slugs, customer slugs, source URLs."""
+    with a few queries: provider slugs, customer slugs, source URLs. A name that is not a key
+    ("Amazon") is simply not found among them; Importer.resolve_name then reads every name and
+    alias at once (importing_bulk.stored_names)."""
     providers, customers, urls = set(), set(), set()
 
     def provider(ref):
@@ -869,6 +1034,11 @@ def mentioned(items):
         for ref in data.get("sources", []):
             urls.add(ref if isinstance(ref, str) else ref["url"])
     return {Provider: providers, Customer: customers, Source: urls}
+
+
+def key_of(row):
+    """How a document names a reference row: its slug, or a region's code."""
+    return row.code if isinstance(row, Region) else row.slug
 
 
 def document_name(model_field):

@@ -27,6 +27,7 @@ from reversion.revisions import _get_options
 from .documents import base_name
 from .models import (
     ActionItem,
+    Alias,
     Correction,
     Customer,
     CustomerImpact,
@@ -38,6 +39,7 @@ from .models import (
     TimelineEvent,
     render_markdown_fields,
 )
+from .names import normalise_name
 from .rendering import render_markdown
 
 # Keys per IN (…) list, so that no query needs more parameters than SQLite allows.
@@ -144,6 +146,64 @@ def stored_references(keys):
             for row in model.objects.filter(**{f"{key}__in": batch}).order_by():
                 found[(model, getattr(row, key))] = row
     return found
+
+
+@dataclass
+class Names:
+    """Every provider, service, region and customer by the normalised form of its name, its
+    slug (or code) and its aliases: {(model, provider slug for services and regions, else None,
+    normalised): {id(row): (row, how)}}, how being "name", "slug", "code" or "alias"."""
+
+    rows: dict = field(default_factory=lambda: defaultdict(dict))
+    children: dict = field(default_factory=lambda: defaultdict(list))  # provider slug -> rows
+
+    def add(self, model, scope, text, row, how):
+        self.rows[(model, scope, normalise_name(text))].setdefault(id(row), (row, how))
+
+    def add_row(self, model, scope, row):
+        """A row under its name and its key."""
+        key = "code" if model is Region else "slug"
+        self.add(model, scope, row.name, row, "name")
+        self.add(model, scope, getattr(row, key), row, key)
+
+    def match(self, model, scope, text):
+        return list(self.rows.get((model, scope, normalise_name(text)), {}).values())
+
+
+def stored_names(references):
+    """Names of every stored provider, service, region and customer, with their aliases: five
+    queries, however many incidents are imported (see Importer.named). A row already among
+    `references` ({(model, *natural key): row}, see stored_references) is that same object."""
+    names = Names()
+    providers, rows = {}, {}
+    for provider in Provider.objects.order_by():
+        provider = references.get((Provider, provider.slug), provider)
+        providers[provider.pk] = rows[(Provider, provider.pk)] = provider
+        names.add_row(Provider, None, provider)
+    for model, code in [(Service, "slug"), (Region, "code")]:
+        for row in model.objects.order_by():
+            provider = providers[row.provider_id]
+            row = references.get((model, provider.slug, getattr(row, code)), row)
+            row.provider = provider
+            rows[(model, row.pk)] = row
+            names.add_row(model, provider.slug, row)
+            names.children[provider.slug].append(row)
+    for customer in Customer.objects.order_by():
+        customer = references.get((Customer, customer.slug), customer)
+        rows[(Customer, customer.pk)] = customer
+        names.add_row(Customer, None, customer)
+    owners = [(kind, model, f"{kind}_id") for kind, model in Alias.KINDS.items()]
+    for alias in Alias.objects.order_by():
+        for _, model, attname in owners:
+            pk = getattr(alias, attname)
+            if pk is not None:
+                row = rows[(model, pk)]
+                scope = row.provider.slug if model in (Service, Region) else None
+                names.add(model, scope, alias.name, row, "alias")
+    for (model, *key), row in references.items():  # made earlier in the run, not yet written
+        if row.pk is None and model in (Provider, Service, Region, Customer):
+            names.add_row(model, key[0] if model in (Service, Region) else None, row)
+    return names
 
 
 # --- Writing --------------------------------------------------------------------------------
@@ -365,9 +425,10 @@ def record_revisions(changes, user):
     attach_rows([change for change in changes if change.action == "created"])
     revisions, entries = [], []
     for change in changes:
-        revision = Revision(
-            date_created=now, user=user, comment=f"Imported from {change.document.base_name}"
-        )
+        comment = f"Imported from {change.document.base_name}"
+        if change.merged:
+            comment += " (merged)"
+        revision = Revision(date_created=now, user=user, comment=comment)
         revisions.append(revision)
         incident = fresh.get(change.incident.pk, change.incident)
         entries += [(revision, obj) for obj in followed(incident)]

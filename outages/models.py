@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import text
+from .names import normalise_name
 from .rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
 
 
@@ -129,6 +130,12 @@ def render_markdown_fields(sender, instance, **kwargs):
         setattr(instance, f"{name}_html", render_markdown(getattr(instance, name)))
 
 
+@receiver(pre_save, sender="outages.Alias")
+def derive_alias_fields(sender, instance, raw=False, **kwargs):
+    """Alias.derive() on every save, fixtures' raw saves included. Touches only the row."""
+    instance.derive()
+
+
 # --- Reference rows ---------------------------------------------------------------------------
 
 
@@ -137,7 +144,7 @@ class ProviderManager(models.Manager):
         return self.get(slug=slug)
 
 
-@reversion.register()
+@reversion.register(follow=["aliases"])
 class Provider(models.Model):
     name = models.CharField(max_length=100, help_text="As the provider names itself.")
     slug = models.SlugField(max_length=100, unique=True)
@@ -164,7 +171,7 @@ class ServiceManager(models.Manager):
         return self.get(provider__slug=provider_slug, slug=slug)
 
 
-@reversion.register()
+@reversion.register(follow=["aliases"])
 class Service(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="services")
     name = models.CharField(max_length=100)
@@ -198,7 +205,7 @@ class RegionManager(models.Manager):
         return self.get(provider__slug=provider_slug, code=code)
 
 
-@reversion.register()
+@reversion.register(follow=["aliases"])
 class Region(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="regions")
     code = models.SlugField(max_length=50, help_text="The provider's own code, e.g. us-east-1.")
@@ -231,7 +238,7 @@ class CustomerManager(models.Manager):
         return self.get(slug=slug)
 
 
-@reversion.register()
+@reversion.register(follow=["aliases"])
 class Customer(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
@@ -259,6 +266,160 @@ class Customer(models.Model):
 
     def natural_key(self):
         return (self.slug,)
+
+
+class AliasManager(models.Manager):
+    def get_by_natural_key(self, kind, owner_key, normalised):
+        owner = Alias.KINDS[kind]._default_manager.get_by_natural_key(*owner_key)
+        return self.get(**{kind: owner, "normalised": normalised})
+
+
+@reversion.register()
+class Alias(models.Model):
+    """Another name a provider, service, region or customer goes by ("AWS", "Prime Instant
+    Video"). Imports resolve names through aliases; exactly one of the four owners is set.
+
+    One model rather than one per kind: one rule for names, one inline, and the importer reads
+    every alias with one query.
+    """
+
+    KINDS = {"provider": Provider, "service": Service, "region": Region, "customer": Customer}
+
+    name = models.CharField(max_length=100, help_text="Another name it is known by, e.g. AWS.")
+    normalised = models.CharField(
+        max_length=100,
+        editable=False,
+        help_text="The name as names are compared: see outages.names.normalise_name.",
+    )
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, null=True, blank=True, related_name="aliases"
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="aliases"
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, null=True, blank=True, related_name="aliases"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="aliases"
+    )
+    # The provider of the service or region, copied from it: their aliases are unique per
+    # provider, and a constraint sees only this row.
+    scope = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    objects = AliasManager()
+
+    class Meta:
+        verbose_name_plural = "aliases"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(provider__isnull=False, service=None, region=None, customer=None)
+                    | Q(provider=None, service__isnull=False, region=None, customer=None)
+                    | Q(provider=None, service=None, region__isnull=False, customer=None)
+                    | Q(provider=None, service=None, region=None, customer__isnull=False)
+                ),
+                name="alias_has_one_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(scope__isnull=False, service__isnull=False)
+                | Q(scope__isnull=False, region__isnull=False)
+                | Q(scope=None, service=None, region=None),
+                name="alias_scoped_to_provider_of_service_or_region",
+            ),
+            models.CheckConstraint(condition=~Q(normalised=""), name="alias_has_letters"),
+            models.UniqueConstraint(
+                fields=["normalised"],
+                condition=Q(provider__isnull=False),
+                name="alias_unique_among_providers",
+            ),
+            models.UniqueConstraint(
+                fields=["normalised"],
+                condition=Q(customer__isnull=False),
+                name="alias_unique_among_customers",
+            ),
+            models.UniqueConstraint(
+                fields=["scope", "normalised"],
+                condition=Q(service__isnull=False),
+                name="alias_unique_among_services_of_provider",
+            ),
+            models.UniqueConstraint(
+                fields=["scope", "normalised"],
+                condition=Q(region__isnull=False),
+                name="alias_unique_among_regions_of_provider",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        kind, owner = self.owner()
+        return (kind, tuple(owner.natural_key()), normalise_name(self.name))
+
+    natural_key.dependencies = [
+        "outages.provider",
+        "outages.service",
+        "outages.region",
+        "outages.customer",
+    ]
+
+    def owner(self):
+        """(kind, row) of the one owner set, e.g. ("service", <Service: Amazon EBS>); (None,
+        None) when none is set yet."""
+        for kind in self.KINDS:
+            if getattr(self, f"{kind}_id") is not None or self._meta.get_field(kind).is_cached(
+                self
+            ):
+                row = getattr(self, kind)
+                if row is not None:
+                    return kind, row
+        return None, None
+
+    def derive(self):
+        """Set the fields copied from the name and the owner (on clean and on every save)."""
+        self.normalised = normalise_name(self.name)
+        kind, owner = self.owner()
+        scoped = kind in ("service", "region") and owner.provider_id is not None
+        self.scope = owner.provider if scoped else None
+
+    def clean(self):
+        super().clean()
+        self.derive()
+        if not self.normalised:
+            raise ValidationError({"name": "A name needs at least one letter or digit."})
+        kind, owner = self.owner()
+        if owner is None:
+            return  # the form's owner is not saved yet; the constraints still hold on save
+        clash = self.clash(kind, owner)
+        if clash:
+            raise ValidationError({"name": clash})
+
+    def clash(self, kind, owner):
+        """Why this name cannot be the alias (the constraints, mirrored, and that an alias may
+        not be another row's name or key), or ""."""
+        model = self.KINDS[kind]
+        same_kind = {f"{kind}__isnull": False}
+        others = model._default_manager.exclude(pk=owner.pk)
+        if kind in ("service", "region"):
+            same_kind["scope"] = self.scope
+            others = others.filter(provider=owner.provider)
+        taken = (
+            Alias.objects.filter(normalised=self.normalised, **same_kind)
+            .exclude(pk=self.pk)
+            .first()
+        )
+        label = model._meta.verbose_name
+        if taken is not None:
+            return f"“{taken.name}” is already an alias of the {label} {taken.owner()[1]}."
+        key = "code" if model is Region else "slug"
+        for other in others.only("name", key):
+            if self.normalised in (normalise_name(other.name), normalise_name(getattr(other, key))):
+                return f"“{self.name}” is the name of another {label}, {other}."
+        return ""
 
 
 class SourceManager(models.Manager):

@@ -17,11 +17,13 @@ ELB_URL = "https://aws.amazon.com/message/680587/"
 ELB_TITLE = "Summary of the December 24, 2012 Amazon ELB Service Event in the US-East Region"
 
 # A foreign collection's incident that names the shipped ELB source and AWS in full, with
-# values of its own.
+# values of its own. It says it is kept apart from the shipped incident, which it would
+# otherwise duplicate (tests/test_duplicates.py): these tests are about its reference rows.
 FOREIGN = f"""\
 incidents:
 - slug: elb-christmas-eve
   title: ELB outage on Christmas Eve
+  not_duplicate_of: aws-elb-us-east-2012-12-24
   provider:
     slug: aws
     name: AWS

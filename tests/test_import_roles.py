@@ -92,8 +92,10 @@ def test_one_message_names_every_published_incident_an_editor_would_change(
         Importer(user=editor).run([document(text.replace("Storage is back.", "Back."))])
 
     [problem] = failure.value.problems
-    assert "this import would change 2: example-outage-0 “Example Cloud outage”" in str(problem)
-    assert "; example-outage-2 “Example Cloud outage”" in str(problem)
+    assert "this import would change 2: example-outage-0 “Example Cloud outage number 0”" in str(
+        problem
+    )
+    assert "; example-outage-2 “Example Cloud outage number 2”" in str(problem)
     assert "example-outage-1" not in str(problem)
 
 

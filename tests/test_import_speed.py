@@ -6,6 +6,7 @@ constructor); these tests compare the two. None of them measures time."""
 import copy
 import json
 import random
+from datetime import date, timedelta
 from glob import glob
 from pathlib import Path
 
@@ -26,12 +27,16 @@ SHIPPED = sorted(str(path) for path in DOCS.glob("*.yaml"))
 
 
 def many(count, first=0):
-    """A document of `count` incidents like NEW_INCIDENT, each with its own slug and source."""
+    """A document of `count` incidents like NEW_INCIDENT, each with its own slug, title, source
+    and day (three days apart, so that none looks like a duplicate of another)."""
     body = NEW_INCIDENT.removeprefix("incidents:\n")
     return "incidents:\n" + "".join(
-        body.replace("example-outage-2020-01-01", f"example-outage-{number}").replace(
+        body.replace("example-outage-2020-01-01", f"example-outage-{number}")
+        .replace(
             "https://status.example.com/incident/1", f"https://status.example.com/incident/{number}"
         )
+        .replace("title: Example Cloud outage", f"title: Example Cloud outage number {number}")
+        .replace('"2020-01-01T', f'"{date(2000, 1, 1) + timedelta(days=3 * number)}T')
         for number in range(first, first + count)
     )
 

@@ -199,6 +199,8 @@ def test_renaming_a_provider_misses_every_page(admin_client, client, incident, p
         "slug": provider.slug,
         "homepage_url": "",
         "description": "",
+        "aliases-TOTAL_FORMS": "0",
+        "aliases-INITIAL_FORMS": "0",
         "services-TOTAL_FORMS": "0",
         "services-INITIAL_FORMS": "0",
         "regions-TOTAL_FORMS": "0",
