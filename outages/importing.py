@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import duplicates, importing_bulk, page_cache, search, text, workflow
+from . import conflicts, duplicates, importing_bulk, page_cache, search, text, workflow
 from .documents import (
     TIME_EXAMPLES,
     ImportFailed,
@@ -894,7 +894,8 @@ class Importer:
                 self.problems.append(
                     self.document.problem(
                         place,
-                        f"{label}: {name} {shown(value)} here, but {shown(first)} in {where} "
+                        f"{label}: {name} {conflicts.shown(keyed(value))} here, but "
+                        f"{conflicts.shown(keyed(first))} in {where} "
                         f"{there.path}; give it one value",
                     )
                 )
@@ -914,7 +915,8 @@ class Importer:
                 self.problems.append(
                     self.document.problem(
                         place,
-                        f"{label}: {name} {shown(getattr(obj, name))} → {shown(value)}",
+                        f"{label}: "
+                        + conflicts.describe(name, keyed(getattr(obj, name)), keyed(value)),
                     )
                 )
         elif changes:
@@ -1000,14 +1002,9 @@ class Importer:
         self.warnings.append(self.document.problem(self.base + at, message))
 
 
-def shown(value):
-    """A reference row's value as a conflict message quotes it."""
-    if value is None or value == "":
-        return "(empty)"
-    if hasattr(value, "natural_key"):
-        value = ".".join(value.natural_key())
-    text = str(value)
-    return f'"{text[:120]}…"' if len(text) > 120 else f'"{text}"'
+def keyed(value):
+    """A value as a conflict message shows it (outages.conflicts): a row by its natural key."""
+    return value.natural_key() if hasattr(value, "natural_key") else value
 
 
 def mentioned(items):
