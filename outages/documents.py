@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .text import ZONE_UNSTATED
+from .text import CONTROL_CHARACTERS, ZONE_UNSTATED
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "incident-format.schema.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -22,7 +22,7 @@ MAX_DEPTH = 40
 # Control characters: C0, DEL and C1. Stored, they break pages, feeds and exports, and
 # PostgreSQL refuses NUL outright. Tab and line breaks belong in texts of several lines
 # (TEXT_FIELDS) and nowhere else.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL = CONTROL_CHARACTERS
 CONTROL_OR_BREAK = re.compile("[\x00-\x1f\x7f-\x9f]")
 TEXT_FIELDS = frozenset(
     {"summary", "impact", "root_cause", "detection", "response", "lessons"}  # Markdown

@@ -11,7 +11,6 @@ file, the object, its model and natural key, and the field; fixtures_loading doe
 import datetime
 import json
 import math
-import re
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -21,6 +20,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
 from .names import normalise_name
+from .text import CONTROL_CHARACTERS
 
 # Named one by one rather than "every outages model", so that a model added later (a log, a
 # cache like SearchDocument) stays out of fixtures until someone decides it belongs.
@@ -64,7 +64,7 @@ ALIAS_OWNERS = ["provider", "service", "region", "customer"]
 _EXAMPLE = '["aws", "elb"]'
 # What a database cannot store or a feed cannot carry, and what no editor types on purpose:
 # control characters other than tab, line feed and carriage return, lone surrogates, U+FFFE/F.
-NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+NOT_TEXT = CONTROL_CHARACTERS
 # Ranges every engine stores (SQLite would take any 64-bit number where PostgreSQL refuses).
 INTEGER_RANGES = BaseDatabaseOperations.integer_field_ranges
 

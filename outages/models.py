@@ -136,6 +136,32 @@ def derive_alias_fields(sender, instance, raw=False, **kwargs):
     instance.derive()
 
 
+class TextChecked(models.Model):
+    """Refuses control characters in every text field (text.CONTROL_CHARACTERS), whichever
+    path saves the row: the admin, the importer and load_fixtures all run full_clean()."""
+
+    class Meta:
+        abstract = True
+
+    def clean_fields(self, exclude=None):
+        errors = {}
+        try:
+            super().clean_fields(exclude)
+        except ValidationError as error:
+            errors = error.error_dict
+        for model_field in self._meta.concrete_fields:
+            value = getattr(self, model_field.attname)
+            if model_field.name in (exclude or ()) or not isinstance(value, str):
+                continue
+            problem = text.control_character_problem(value)
+            if problem:
+                errors.setdefault(model_field.name, []).append(
+                    ValidationError(f"This {problem}.", code="control_character")
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
 # --- Reference rows ---------------------------------------------------------------------------
 
 
@@ -145,7 +171,7 @@ class ProviderManager(models.Manager):
 
 
 @reversion.register(follow=["aliases"])
-class Provider(models.Model):
+class Provider(TextChecked):
     name = models.CharField(max_length=100, help_text="As the provider names itself.")
     slug = models.SlugField(max_length=100, unique=True)
     homepage_url = models.URLField("homepage URL", blank=True)
@@ -172,7 +198,7 @@ class ServiceManager(models.Manager):
 
 
 @reversion.register(follow=["aliases"])
-class Service(models.Model):
+class Service(TextChecked):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="services")
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100)
@@ -206,7 +232,7 @@ class RegionManager(models.Manager):
 
 
 @reversion.register(follow=["aliases"])
-class Region(models.Model):
+class Region(TextChecked):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="regions")
     code = models.SlugField(max_length=50, help_text="The provider's own code, e.g. us-east-1.")
     name = models.CharField(max_length=100, help_text="e.g. US East (N. Virginia).")
@@ -239,7 +265,7 @@ class CustomerManager(models.Manager):
 
 
 @reversion.register(follow=["aliases"])
-class Customer(models.Model):
+class Customer(TextChecked):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     url = models.URLField("URL", blank=True)
@@ -275,7 +301,7 @@ class AliasManager(models.Manager):
 
 
 @reversion.register()
-class Alias(models.Model):
+class Alias(TextChecked):
     """Another name a provider, service, region or customer goes by ("AWS", "Prime Instant
     Video"). Imports resolve names through aliases; exactly one of the four owners is set.
 
@@ -428,7 +454,7 @@ class SourceManager(models.Manager):
 
 
 @reversion.register()
-class Source(models.Model):
+class Source(TextChecked):
     class Kind(models.TextChoices):
         OFFICIAL = "official", "Official postmortem"
         CUSTOMER = "customer", "Customer report"
@@ -604,7 +630,7 @@ def far_off(incident, occurred_at):
 
 
 @reversion.register(follow=["events", "impacts", "action_items", "corrections"])
-class Incident(models.Model):
+class Incident(TextChecked):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         REVIEW = "review", "In review"
@@ -874,7 +900,7 @@ class IncidentChildManager(models.Manager):
         return self.get(incident__slug=incident_slug, position=position)
 
 
-class IncidentChild(models.Model):
+class IncidentChild(TextChecked):
     """Rows that belong to one incident and are numbered within it (their natural key)."""
 
     position = models.PositiveSmallIntegerField(
@@ -958,7 +984,7 @@ class CustomerImpactManager(models.Manager):
 
 
 @reversion.register()
-class CustomerImpact(models.Model):
+class CustomerImpact(TextChecked):
     class Level(models.TextChoices):
         OUTAGE = "outage", "Down"
         DEGRADED = "degraded", "Degraded"

@@ -9,6 +9,7 @@ the source wrote, held as if it were UTC, and is written as written, with ZONE_U
 """
 
 import calendar
+import re
 import zoneinfo
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,25 @@ CLOCK_PRECISIONS = ("minute", "approximate", "hour")
 # writing: "between 2 and 3 days" or "between 1 and 3 days" says something, "between 0 and 1
 # day" or "between 5 and 65 days" does not, and is left out.
 MAX_BOUNDS_RATIO = 3
+
+
+# Characters no editor types on purpose and no page, feed or database should carry: C0 controls
+# other than tab, line feed and carriage return, DEL, C1 controls, lone surrogates, U+FFFE/FFFF.
+# PostgreSQL refuses NUL outright; the others break XML feeds and exports. Every write path
+# refuses them (models.TextChecked; documents and fixtures name the line as well).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def control_character_problem(value):
+    """Why `value` cannot be stored, naming the first control character and where; "" if it
+    can."""
+    found = CONTROL_CHARACTERS.search(value)
+    if found is None:
+        return ""
+    return (
+        f"holds the control character U+{ord(found.group()):04X} at character "
+        f"{found.start() + 1}; remove it"
+    )
 
 
 def zone_of(name):

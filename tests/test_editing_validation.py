@@ -26,6 +26,33 @@ def test_milestones_out_of_order_are_refused_at_the_field(admin_client, incident
     assert "Resolved at cannot be before started at." in errors(response)
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [("title", "Outage\x07"), ("summary", "Text with \x1b[31m colour codes"),
+     ("events-0-description", "A bell\x07 in an event")],
+)  # fmt: skip
+def test_control_characters_are_refused_at_the_field(admin_client, incident, field, value):
+    title, version = incident.title, incident.version
+    response = post(admin_client, incident, **{field: value})
+
+    assert response.status_code == 200
+    assert "holds the control character U+00" in errors(response)
+    incident.refresh_from_db()
+    assert (incident.title, incident.version) == (title, version)
+
+
+def test_a_reference_row_with_a_control_character_is_refused(admin_client, source):
+    url = reverse("admin:outages_source_change", args=[source.pk])
+    data = admin_form_data(admin_client.get(url))
+    data["title"] = "A title\x0c with a form feed"
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert "holds the control character U+000C at character 8" in errors(response)
+    source.refresh_from_db()
+    assert "\x0c" not in source.title
+
+
 def test_a_timeline_time_without_a_zone_is_refused(admin_client, incident):
     response = post(admin_client, incident, **{"events-0-time_as_stated": "12:24 on Monday"})
 
