@@ -459,11 +459,11 @@ class Importer:
             incident.published_at = incident.published_at or timezone.now()
             incident.published_by = self.user
             action = "updated" if action == "unchanged" else action
+        # A problem with the incident's own fields does not stop here: its rows are checked
+        # too, so that one run reports every problem (Invalid is raised once they are).
         self.validate(
             incident, [], exclude=["provider", "services", "regions", "sources"], checked=True
         )
-        if self.failed:
-            raise Invalid
         change = Change(document, index, incident, action, save_incident=action != "unchanged")
 
         for name, wanted in [("services", services), ("regions", regions), ("sources", sources)]:
