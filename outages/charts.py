@@ -224,7 +224,7 @@ def draw_phases(timeline, scale, y):
             label(scale.left, middle, "too few milestone times known to draw phases", "note")
         )
     if not timeline.resolved_at:
-        out.append(label(scale.right, middle, "resolution not known", "note", "end"))
+        out.append(label(scale.right, middle, "resolution not stated", "note", "end"))
     return out, BAND + 8
 
 

@@ -4,7 +4,7 @@ likely a duplicate, of a stored incident (any status) or of another new one in t
 Two incidents are likely the same outage when
   (a) they share a source URL, or
   (b) they have the same provider (after names and aliases are resolved), start within WINDOW
-      of each other and share a service or a region, or
+      of each other and share a service or a region (both starts in a stated zone), or
   (c) they have the same provider and very similar titles (title_similarity).
 
 The importer asks before it creates incidents (importing.Importer.run); a document settles a
@@ -21,6 +21,7 @@ from difflib import SequenceMatcher
 
 from .models import Incident, Region
 from .names import normalise_name
+from .text import is_unstated
 
 # Two reports of one outage rarely agree on its start: one gives the trigger, another the first
 # customer report; a zone-less time read in the wrong zone is up to 14 hours off, a start known
@@ -46,6 +47,7 @@ class Candidate:
     services: frozenset  # slugs
     regions: frozenset  # codes
     urls: frozenset
+    time_zone: str = "UTC"  # the incident's; "unstated" leaves it out of the start window
     # New incidents only: where the document says it, and what it says is not a duplicate.
     document: object = None
     index: int = 0
@@ -60,6 +62,14 @@ class Candidate:
     def __post_init__(self):
         self.words = normalise_name(self.title)
         self.title_key = title_key(self.provider, self.words)
+
+    @property
+    def start(self):
+        """The start to compare with other incidents' starts, or None. A start whose zone the
+        source does not state is a wall-clock time, not an instant: comparing it would read it
+        as UTC, which no comparison across incidents may do. Such an incident is left out of
+        rule (b), on either side; a shared source or a similar title still finds it."""
+        return None if is_unstated(self.time_zone) else self.started_at
 
 
 def title_key(provider, words):
@@ -91,6 +101,7 @@ def new_candidate(change, data, sources):
         services=frozenset(service.slug for service in change.related["services"]),
         regions=frozenset(region.code for region in change.related["regions"]),
         urls=frozenset(source.url for source in sources),
+        time_zone=incident.time_zone,
         document=change.document,
         index=change.index,
         not_duplicate_of=frozenset(not_duplicate_of),
@@ -118,18 +129,18 @@ def stored_candidates(new):
     providers = {candidate.provider_id for candidate in new if candidate.provider_id}
     rows = Incident.objects.filter(provider_id__in=providers).order_by()
     found = {}
-    for pk, slug, title, provider, started_at in rows.values_list(
-        "pk", "slug", "title", "provider__slug", "started_at"
+    for pk, slug, title, provider, started_at, time_zone in rows.values_list(
+        "pk", "slug", "title", "provider__slug", "started_at", "time_zone"
     ):
         if slug not in new_slugs:
             found[pk] = Candidate(
-                slug, title, provider, started_at, frozenset(), frozenset(), frozenset()
+                slug, title, provider, started_at, frozenset(), frozenset(), frozenset(), time_zone
             )
     # Services and regions only of those that started near a new incident of their provider.
     starts = defaultdict(list)
     for candidate in new:
-        if candidate.started_at is not None:
-            starts[candidate.provider].append(candidate.started_at)
+        if candidate.start is not None:
+            starts[candidate.provider].append(candidate.start)
     for times in starts.values():
         times.sort()
     near = [pk for pk, candidate in found.items() if close_to_any(candidate, starts)]
@@ -149,10 +160,10 @@ def stored_candidates(new):
 
 def close_to_any(candidate, starts):
     times = starts.get(candidate.provider)
-    if not times or candidate.started_at is None:
+    if not times or candidate.start is None:
         return False
-    at = bisect.bisect_left(times, candidate.started_at - WINDOW)
-    return at < len(times) and times[at] <= candidate.started_at + WINDOW
+    at = bisect.bisect_left(times, candidate.start - WINDOW)
+    return at < len(times) and times[at] <= candidate.start + WINDOW
 
 
 def batches(values, size=READ_BATCH):
@@ -169,8 +180,8 @@ def matches(new):
     by_provider = defaultdict(list)  # provider -> [(start, order, candidate)], stored and new
     by_title = defaultdict(list)  # title_key -> candidates
     for candidate in stored.values():
-        if candidate.started_at is not None:
-            by_provider[candidate.provider].append((candidate.started_at, -1, candidate))
+        if candidate.start is not None:
+            by_provider[candidate.provider].append((candidate.start, -1, candidate))
         by_title[candidate.title_key].append(candidate)
     for provider_list in by_provider.values():
         provider_list.sort(key=lambda entry: entry[:2])
@@ -188,15 +199,15 @@ def matches(new):
             by_url[url].append(candidate)
         for slug, urls in shared.items():
             reasons[slug].append(sources_in_words(urls))
-        if candidate.started_at is not None:
+        if candidate.start is not None:
             entries = by_provider[candidate.provider]
-            start = candidate.started_at
+            start = candidate.start
             low = bisect.bisect_left(entries, start - WINDOW, key=lambda entry: entry[0])
             high = bisect.bisect_right(entries, start + WINDOW, key=lambda entry: entry[0])
             for _, _, other in entries[low:high]:
                 shared = overlap(candidate, other)
                 if shared:
-                    hours = abs(other.started_at - start).total_seconds() / 3600
+                    hours = abs(other.start - start).total_seconds() / 3600
                     reasons[other.slug].append(
                         f"same provider {candidate.provider}, started {hours:.0f} h apart, "
                         f"both in {shared}"

@@ -212,19 +212,36 @@ def facts(incident, absolute):
 
 
 def milestones(incident, tz):
+    """The milestones as a table; one the provider does not state says so, and points at the
+    timeline (models.Incident.milestone_facts)."""
     return table(
         ["Milestone", "UTC", f"As the sources state it ({words.zone_words(incident.time_zone)})"],
-        [
-            [capfirst(label), in_utc(moment, tz, precision), in_zone(moment, tz, precision)]
-            for label, moment, precision in incident.milestones
-        ],
+        [milestone_row(fact, tz) for fact in incident.milestone_facts(incident.events.all())],
     )
+
+
+def milestone_row(fact, tz):
+    """A milestone's row; one not stated gives the timeline's nearest event in each column."""
+    if fact.moment is None:
+        utc = fact.unstated
+        if fact.pointer:
+            event = fact.pointer.event
+            utc += f" · {fact.pointer.what}: {in_utc(event.occurred_at, tz, event.precision)}"
+        return [capfirst(fact.label), cell(text(utc)), cell(text(fact.words))]
+    return [
+        capfirst(fact.label),
+        in_utc(fact.moment, tz, fact.precision),
+        in_zone(fact.moment, tz, fact.precision),
+    ]
 
 
 def durations(incident):
     return "\n".join(
-        f"- **{label}:** {said or ('not known precisely' if bounds else 'not known')}. {definition}"
-        for label, said, definition, bounds in incident.durations
+        f"- **{label}:** "
+        f"{said or at_least or ('not known precisely' if bounds else 'not known')}. {definition}"
+        for label, said, definition, bounds, at_least in incident.duration_facts(
+            incident.events.all()
+        )
     )
 
 

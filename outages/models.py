@@ -1,6 +1,7 @@
 """The data of the knowledge base, its invariants, natural keys and the one published() rule."""
 
 import zoneinfo
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import reversion
@@ -629,6 +630,64 @@ def far_off(incident, occurred_at):
     )
 
 
+# --- Milestones the provider does not state ----------------------------------------------
+#
+# Every milestone a source states is marked by its event, so an unknown milestone is one the
+# provider never stated. The timeline may still hold events near it, often reported by others
+# (a customer's monitoring, a news report). Pages, the Markdown download and the API say the
+# milestone is not stated and point at the nearest such event, never putting its time in the
+# milestone's place: others may notice before or after the provider did. Only the time to
+# resolve takes a number from it, as a lower bound: the incident was not over before its last
+# recovery step. Incident.milestone_facts() and duration_facts() are the rule, written once.
+
+# milestone -> (the kind of event, whether the first or the last of that kind, what it is)
+NEAREST_EVENTS = {
+    "started_at": ("trigger", "first", "first trigger in the timeline"),
+    "detected_at": ("detection", "first", "first detection in the timeline"),
+    "mitigated_at": ("mitigation", "first", "first mitigation step in the timeline"),
+    "resolved_at": ("recovery", "last", "last recovery step in the timeline"),
+}
+
+
+@dataclass(frozen=True)
+class TimelinePointer:
+    """The timeline event nearest a milestone its provider does not state."""
+
+    what: str  # "first detection in the timeline"
+    event: object  # the TimelineEvent
+    when: str  # its time in words, in the incident's zone (outages.text.moment_text)
+    machine: str  # the same for <time datetime="…"> (outages.text.machine_text)
+    by: str  # the publisher of its source, or ""
+
+    @property
+    def words(self):
+        """“first detection in the timeline: 24 Dec 2012, 5:00 PM PST, according to Heroku
+        Status”."""
+        by = f", according to {self.by}" if self.by else ""
+        return f"{self.what}: {self.when}{by}"
+
+
+@dataclass(frozen=True)
+class MilestoneFact:
+    """One milestone as every page, download and API writes it."""
+
+    name: str  # "detected_at"
+    label: str  # "detected at"
+    moment: datetime | None
+    precision: str
+    unstated: str = ""  # "not stated by Amazon Web Services", when not known
+    pointer: TimelinePointer | None = None
+
+    @property
+    def words(self):
+        """An unknown milestone in words: “not stated by Amazon Web Services · first detection
+        in the timeline: 24 Dec 2012, 5:00 PM PST, according to Heroku Status”; "" when it is
+        known."""
+        if self.moment is not None:
+            return ""
+        return f"{self.unstated} · {self.pointer.words}" if self.pointer else self.unstated
+
+
 @reversion.register(follow=["events", "impacts", "action_items", "corrections"])
 class Incident(TextChecked):
     class Status(models.TextChoices):
@@ -885,6 +944,78 @@ class Incident(TextChecked):
                     "(the whole span).",
                 ),
             ]
+        ]
+
+    def not_stated(self):
+        """“not stated by Amazon Web Services”: an unknown milestone (provider preloaded)."""
+        return f"not stated by {self.provider.name}"
+
+    def timeline_pointer(self, name, events):
+        """The TimelinePointer of the unknown milestone `name` (see NEAREST_EVENTS), or None
+        when it is known or the timeline has no event of its kind. `events`: the incident's
+        events as already loaded (incident.events.all() of queries.full_incidents())."""
+        if getattr(self, name) is not None:
+            return None
+        kind, which, what = NEAREST_EVENTS[name]
+        found = [event for event in events if event.kind == kind]
+        if not found:
+            return None
+        pick = min if which == "first" else max
+        event = pick(found, key=lambda event: (event.occurred_at, event.position))
+        at, zone, precision = event.occurred_at, self.time_zone, event.precision
+        return TimelinePointer(
+            what=what,
+            event=event,
+            when=text.moment_text(at, zone, precision),
+            machine=text.machine_text(at, zone, precision),
+            by=event.source.publisher if event.source else "",
+        )
+
+    def milestone_facts(self, events):
+        """Each milestone as a MilestoneFact; an unknown one says it is not stated and points at
+        the timeline. `events` as for timeline_pointer(): no query."""
+        events = list(events)
+        return [
+            MilestoneFact(
+                name=name,
+                label=label,
+                moment=moment,
+                precision=precision,
+                unstated="" if moment is not None else self.not_stated(),
+                pointer=self.timeline_pointer(name, events),
+            )
+            for name, (label, moment, precision) in zip(MILESTONES, self.milestones, strict=True)
+        ]
+
+    def resolve_at_least(self, events):
+        """When the resolution is not stated: the time from the start to the last recovery step
+        in the timeline, a lower bound on the time to resolve, in words (“at least 3 d 11 h (to
+        the last recovery step in the timeline)”); "" when there is no such step after a known
+        start."""
+        pointer = self.timeline_pointer("resolved_at", events)
+        if pointer is None or self.started_at is None:
+            return ""
+        event = pointer.event
+        if event.occurred_at < self.started_at:
+            return ""
+        bounds = text.duration_bounds(
+            self.started_at,
+            self.started_precision,
+            event.occurred_at,
+            event.precision,
+            self.time_zone,
+        )
+        exact = text.has_clock(self.started_precision) and text.has_clock(event.precision)
+        words = text.at_least_text(bounds[0], exact) if bounds else None
+        return f"{words} (to the {pointer.what})" if words else ""
+
+    def duration_facts(self, events):
+        """(label, words, definition, bounds, at_least) of each duration: durations' rows, with
+        the lower bound on the time to resolve (resolve_at_least()) when it is not known."""
+        at_least = self.resolve_at_least(events)
+        return [
+            (label, words, definition, bounds, at_least if label == "Time to resolve" else "")
+            for label, words, definition, bounds in self.durations
         ]
 
     @property

@@ -12,7 +12,9 @@ An incident's own times (milestones, timeline, impacts) are written as precisely
 known (outages.text.machine_text): a time known only to the day, month or year as that period
 ("2017-01-19", "2017-01", "2017"), and a time whose zone the source does not state
 (`time_zone: "unstated"`) as written, without an offset ("2016-09-23T17:21"). A duration with an
-end known only to the day or more coarsely has no `seconds`, but its bounds.
+end known only to the day or more coarsely has no `seconds`, but its bounds. A milestone the
+provider does not state stays null; `milestone_notes` and `duration_notes` give the page's words
+for it (models.Incident.milestone_facts).
 """
 
 from datetime import UTC
@@ -178,10 +180,26 @@ def incident_document(request, incident):
             for name in MILESTONES
         },
         "milestone_precisions": {name: incident.precision_of(name) for name in MILESTONES},
+        # A milestone the provider does not state, in words, pointing at the timeline's nearest
+        # event ("not stated by … · first detection in the timeline: …"); null when stated.
+        "milestone_notes": {
+            fact.name: fact.words or None
+            for fact in incident.milestone_facts(incident.events.all())
+        },
         "durations": {
             "time_to_detect": span(incident.span_bounds("started_at", "detected_at")),
             "time_to_mitigate": span(incident.span_bounds("started_at", "mitigated_at")),
             "time_to_resolve": span(incident.span_bounds("started_at", "resolved_at")),
+        },
+        # A lower bound in words where a duration is not known but the timeline gives one
+        # ("at least 3 d 11 h (to the last recovery step in the timeline)"); else null.
+        "duration_notes": {
+            key: at_least or None
+            for key, (*_, at_least) in zip(
+                ["time_to_detect", "time_to_mitigate", "time_to_resolve"],
+                incident.duration_facts(incident.events.all()),
+                strict=True,
+            )
         },
         **sections(incident),
         "timeline": [

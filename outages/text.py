@@ -261,3 +261,15 @@ def duration_words(start, start_precision, end, end_precision, zone_name="UTC"):
     or too loose (bounds_text)."""
     bounds = duration_bounds(start, start_precision, end, end_precision, zone_name)
     return bounds_text(bounds)
+
+
+def at_least_text(shortest, exact=True):
+    """A lower bound on a duration in words: “at least 3 d 11 h”, or in whole days, “at least 2
+    days”, when an end is known only to the day or more coarsely (hours would be invented);
+    None when the bound is nothing."""
+    if shortest is None:
+        return None
+    if not exact:
+        days = shortest // timedelta(days=1)
+        return f"at least {days} day{'' if days == 1 else 's'}" if days > 0 else None
+    return f"at least {duration_text(shortest)}" if shortest >= timedelta(minutes=1) else None

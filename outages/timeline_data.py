@@ -11,7 +11,8 @@ draws it. The rules for what is drawn where live here, so the drawing and its da
 - When the resolution time is not known, the span runs on through the events as long as no two
   are more than two days apart; a longer silence means what follows is aftermath.
 - Phases are drawn only between two known milestones. A missing milestone merges the phases on
-  either side of it, and the band's name says which time is missing. No end is invented.
+  either side of it, and the band's name says which time the provider does not state. No end is
+  invented.
 """
 
 from dataclasses import dataclass
@@ -25,13 +26,16 @@ PHASES = {
     ("started_at", "detected_at"): ("Undetected", "undetected"),
     ("detected_at", "mitigated_at"): ("Detected, not yet mitigated", "responding"),
     ("mitigated_at", "resolved_at"): ("Mitigated, recovering", "recovering"),
-    ("started_at", "mitigated_at"): ("Until mitigated (detection time not known)", "responding"),
+    ("started_at", "mitigated_at"): (
+        "Until mitigated (detection time not stated by the provider)",
+        "responding",
+    ),
     ("detected_at", "resolved_at"): (
-        "Detected, until resolved (mitigation time not known)",
+        "Detected, until resolved (mitigation time not stated by the provider)",
         "recovering",
     ),
     ("started_at", "resolved_at"): (
-        "Until resolved (detection and mitigation times not known)",
+        "Until resolved (detection and mitigation times not stated by the provider)",
         "recovering",
     ),
 }
@@ -260,7 +264,7 @@ def describe(timeline, span, drawn_phases):
     parts = [f"From {utc_text(span.start, zone=zone)} to {utc_text(span.end, zone=zone)}."]
     parts += [f"{phase.name}: {between(phase.start, phase.end, zone)}." for phase in drawn_phases]
     if not timeline.resolved_at:
-        parts.append("Resolution time not known.")
+        parts.append("Resolution time not stated by the provider.")
     keys = sum(event.key for event in timeline.events)
     parts.append(f"{counted(len(timeline.events), 'event')}, {keys} of them key.")
     for side, events in (("before", span.earlier), ("after", span.later)):

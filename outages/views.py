@@ -164,11 +164,14 @@ def incident_page(request, incident, preview=False):
     related = incident_rows(
         Incident.objects.published().exclude(pk=incident.pk).filter(related_to(incident))
     )[:10]
+    events = incident.events.all()  # preloaded by full_incidents()
     return render(
         request,
         "outages/incident_detail.html",
         {
             "incident": incident,
+            "milestones": incident.milestone_facts(events),
+            "durations": incident.duration_facts(events),
             "related": related,
             "preview": preview,
             "changes": history.public_changes(incident),

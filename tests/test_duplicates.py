@@ -2,6 +2,7 @@
 second copy is created, and `same_as` / `not_duplicate_of` say what to do with it."""
 
 import itertools
+from datetime import UTC, datetime
 from glob import glob
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tests.test_import import DOCS, ELB_DOC, run, write
 from tests.test_workflow import editor, publisher  # noqa: F401 (fixtures)
 
 ELB = "aws-elb-us-east-2012-12-24"
+ELB_START = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)
 SHIPPED = sorted(DOCS.glob("*.yaml"))
 
 
@@ -116,6 +118,35 @@ def test_same_provider_near_start_and_a_shared_region_is_a_match(shipped):
     ]
     assert importing(far).count("created") == 1  # more than 48 hours later
     assert importing(other_place).count("created") == 1  # nothing in common
+
+
+def test_a_start_whose_zone_is_not_stated_is_not_compared_across_incidents(shipped):
+    # The same near start and shared region as above, but written in no zone: a wall-clock time
+    # is not an instant, so the start window (rule b) leaves it out, on either side.
+    def near(slug="new-outage", **fields):
+        fields = {"started_at": "2012-12-26T08:00:00", "title": "Streaming down", **fields}
+        return small(slug, regions=["us-east-1"], **fields)
+
+    assert importing(near(time_zone="unstated")).count("created") == 1
+
+    Incident.objects.filter(slug="new-outage").delete()
+    Incident.objects.filter(slug=ELB).update(time_zone="unstated")
+    assert importing(near(started_at="2012-12-26T08:00:00Z")).count("created") == 1
+
+    Incident.objects.filter(slug="new-outage").delete()
+    first = near("first", time_zone="unstated")
+    second = near("second", started_at="2012-12-26T09:00:00Z", title="Other")
+    assert importing(first, second).count("created") == 2  # within one run too
+
+
+def test_a_start_in_no_stated_zone_gives_no_start_to_compare():
+    stated = duplicates.Candidate("a", "A", "aws", ELB_START, frozenset(), frozenset(), frozenset())
+    unstated = duplicates.Candidate(
+        "b", "B", "aws", ELB_START, frozenset(), frozenset(), frozenset(), "unstated"
+    )
+
+    assert stated.start == ELB_START
+    assert unstated.start is None
 
 
 def test_a_very_similar_title_of_the_same_provider_is_a_match(shipped):

@@ -63,7 +63,7 @@ def test_document_holds_the_whole_postmortem(client, incident, provider, custome
     assert "- **Root cause:** Operational error" in document
     # Milestones in UTC and in the source's zone; durations in words.
     assert "| Started at | 2012-12-24 20:24 | 24 Dec 2012, 12:24 PM PST |" in document
-    assert "| Detected at | not known | not known |" in document
+    assert "| Detected at | not stated by Example Cloud | not stated by Example Cloud |" in document
     assert "- **Time to resolve:** 23 h 41 min." in document
     # Sections are the editors' Markdown, not HTML.
     assert section(document, "## Root cause").strip() == "A *maintenance* process."

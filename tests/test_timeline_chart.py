@@ -138,7 +138,7 @@ def test_without_a_detection_time_the_first_phase_runs_until_mitigated_and_says_
     data = timeline(mitigated_at=START + timedelta(hours=4, minutes=38))
 
     assert [(phase.name, phase.start) for phase in phases(data)] == [
-        ("Until mitigated (detection time not known)", START),
+        ("Until mitigated (detection time not stated by the provider)", START),
         ("Mitigated, recovering", START + timedelta(hours=4, minutes=38)),
     ]
 
@@ -150,8 +150,8 @@ def test_with_only_a_start_no_phase_is_drawn_and_no_end_is_invented():
 
     assert phases(data) == []
     assert not [rect for rect in root.iter(f"{SVG}rect") if "phase" in rect.get("class")]
-    assert "resolution not known" in texts(root)
-    assert "Resolution time not known." in root.find(f"{SVG}desc").text
+    assert "resolution not stated" in texts(root)
+    assert "Resolution time not stated by the provider." in root.find(f"{SVG}desc").text
 
 
 def test_nothing_is_drawn_without_any_milestone_or_event():
@@ -302,11 +302,12 @@ def test_elb_page_is_accessible_without_seeing_the_drawing(elb_page):
     assert root.get("aria-labelledby") == "tl-title"
     assert root.get("aria-describedby") == "tl-desc"
     assert (
-        "Until mitigated (detection time not known): 24 Dec 20:24 – 25 Dec 01:02 UTC."
-        in root.find(f"{SVG}desc").text
+        "Until mitigated (detection time not stated by the provider): 24 Dec 20:24 – 25 Dec 01:02 "
+        "UTC." in root.find(f"{SVG}desc").text
     )
     assert "<summary>Data behind the drawing</summary>" in elb_page
-    assert "Until mitigated (detection time not known)" in elb_page.split("Data behind")[1]
+    data = elb_page.split("Data behind")[1]
+    assert "Until mitigated (detection time not stated by the provider)" in data
     assert "later margin, not to scale" in elb_page
     assert (
         " style="

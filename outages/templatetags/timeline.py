@@ -119,7 +119,7 @@ def table(caption, headings, rows):
 def data_table(data, span, zone):
     """The drawing's content as tables: phases, events (with where each is drawn), customers."""
     missing = [
-        f"{name} time not known"
+        f"{name} time not stated by the provider"
         for name, moment in [
             ("Detection", data.detected_at),
             ("Mitigation", data.mitigated_at),
