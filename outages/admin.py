@@ -7,6 +7,7 @@ from django.forms.models import BaseInlineFormSet
 
 from . import page_cache, search
 from .admin_history import HistoryAdmin
+from .editing import TEXT_AS_TYPED
 from .models import (
     Alias,
     Customer,
@@ -18,10 +19,11 @@ from .models import (
 from .names import normalise_name
 
 # Editors paste addresses without a scheme now and then; https is the right guess today.
-HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
+HTTPS_URLS = {**TEXT_AS_TYPED, models.URLField: {"assume_scheme": "https"}}
 
 
 class ReferenceAdmin(HistoryAdmin):
+    formfield_overrides = TEXT_AS_TYPED
     """A reference row's screens: every save a revision, with history, compare and restore
     (HistoryAdmin); and the search index and cached pages of every incident that shows the row
     refreshed.
@@ -75,6 +77,8 @@ class AliasFormSet(BaseInlineFormSet):
 class AliasInline(admin.TabularInline):
     """Other names the row goes by; the importer resolves names through them."""
 
+    formfield_overrides = TEXT_AS_TYPED
+
     model = Alias
     formset = AliasFormSet
     fields = ["name"]
@@ -98,12 +102,14 @@ class CustomerAliasInline(AliasInline):
 
 
 class ServiceInline(admin.TabularInline):
+    formfield_overrides = TEXT_AS_TYPED
     model = Service
     extra = 0
     prepopulated_fields = {"slug": ["name"]}
 
 
 class RegionInline(admin.TabularInline):
+    formfield_overrides = TEXT_AS_TYPED
     model = Region
     extra = 0
 

@@ -18,6 +18,7 @@ from . import page_cache, search, workflow
 from .admin_history import HistoryAdmin
 from .documents import ImportFailed, precision_key, read
 from .editing import (
+    TEXT_AS_TYPED,
     CorrectionFormSet,
     IncidentForm,
     SourcesAttachedFormSet,
@@ -39,6 +40,7 @@ from .rendering import check_markdown, render_markdown
 
 
 class TimelineEventInline(admin.StackedInline):
+    formfield_overrides = TEXT_AS_TYPED
     model = TimelineEvent
     form = TimelineEventForm
     formset = TimelineFormSet
@@ -52,6 +54,7 @@ class TimelineEventInline(admin.StackedInline):
 
 
 class CustomerImpactInline(admin.StackedInline):
+    formfield_overrides = TEXT_AS_TYPED
     model = CustomerImpact
     formset = SourcesAttachedFormSet
     extra = 0
@@ -65,6 +68,7 @@ class CustomerImpactInline(admin.StackedInline):
 
 
 class ActionItemInline(admin.TabularInline):
+    formfield_overrides = TEXT_AS_TYPED
     model = ActionItem
     formset = SourcesAttachedFormSet
     extra = 0
@@ -72,6 +76,7 @@ class ActionItemInline(admin.TabularInline):
 
 
 class CorrectionInline(admin.StackedInline):
+    formfield_overrides = TEXT_AS_TYPED
     model = Correction
     formset = CorrectionFormSet
     extra = 0
@@ -114,6 +119,7 @@ def error_messages(error):
 
 @admin.register(Incident)
 class IncidentAdmin(HistoryAdmin):
+    formfield_overrides = TEXT_AS_TYPED
     form = IncidentForm
     change_form_template = "admin/outages/incident/change_form.html"
     change_list_template = "admin/outages/incident/change_list.html"

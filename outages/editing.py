@@ -5,6 +5,7 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
@@ -24,6 +25,23 @@ MARKDOWN_WIDGET_ATTRS = {
     "class": "vLargeTextField markdown-source",
     "data-preview-url": reverse_lazy("admin:outages_incident_preview"),
 }
+
+
+class TypedText(forms.CharField):
+    """A multi-line text as typed, with line breaks as documents and fixtures store them.
+
+    Browsers send every line break of a textarea as CR LF (the HTML form encoding), while the
+    stored text has LF: without this, saving a form unchanged would "change" every multi-line
+    text, and readers would see an update that is none.
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if value else value
+
+
+# For every admin screen's formfield_overrides: multi-line texts are TypedText.
+TEXT_AS_TYPED = {models.TextField: {"form_class": TypedText}}
 
 
 class IncidentForm(forms.ModelForm):

@@ -233,8 +233,12 @@ def public_changes(incident):
     if incident.published_at is None:
         return []
     public = {Incident.Status.PUBLISHED, Incident.Status.WITHDRAWN}
+    # The admin records a revision for every save, one with nothing changed too (its change
+    # message an empty list): no change to show readers.
+    nothing_changed = comment_text("[]")
     return [
         (version.revision.date_created, comment_text(version.revision.comment), version.revision)
         for version in list(versions(incident))[:-1]
         if version.field_dict.get("status") in public
+        and comment_text(version.revision.comment) != nothing_changed
     ]

@@ -1,7 +1,11 @@
 """History: every admin save is a revision; revisions can be compared and restored, timeline
 included; a deleted incident can be recovered by a superuser."""
 
+from glob import glob
+
 import pytest
+from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from reversion.models import Version
 
@@ -142,3 +146,29 @@ def test_markdown_preview_is_for_staff_only(client, db):
     response = client.post(reverse("admin:outages_incident_preview"), {"text": "x"})
 
     assert response.status_code == 302  # to the login page
+
+
+def test_saving_unchanged_from_a_browser_changes_nothing_readers_see(admin_client, db):
+    # Browsers send a textarea's line breaks as CR LF; the stored Markdown has LF.
+    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    incident = Incident.objects.get(slug="aws-elb-us-east-2012-12-24")
+    page = Client().get(incident.get_absolute_url()).content
+    data = admin_form_data(admin_client.get(change_url(incident)))
+    crlf = {
+        key: value.replace("\n", "\r\n")
+        for key, value in data.items()
+        if isinstance(value, str) and "\n" in value
+    }
+    assert "summary" in crlf and any(key.startswith("impacts-") for key in crlf)
+    data.update(crlf)
+
+    response = admin_client.post(change_url(incident), data)
+
+    assert response.status_code == 302
+    saved = Incident.objects.get(pk=incident.pk)
+    assert (saved.summary, saved.updated_at) == (incident.summary, incident.updated_at)
+    assert history.comment_text(history.versions(saved).first().revision.comment) == (
+        "No fields changed."
+    )
+    assert history.public_changes(saved) == []
+    assert Client().get(incident.get_absolute_url()).content == page
