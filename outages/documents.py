@@ -746,7 +746,7 @@ def time_problem(value, zone, precision=None):
         return (
             f"“{value}” has no UTC offset and the incident gives no time_zone: add time_zone "
             f"(an IANA name, or “{ZONE_UNSTATED}” when the source states none), add an offset, "
-            "or pass --timezone"
+            "or give the run a default zone (--timezone, or the import page's time zone)"
         )
     if written.value.tzinfo is not None and zone == ZONE_UNSTATED:
         return (

@@ -257,9 +257,15 @@ class Importer:
             elif self.wrote:
                 self.record_references()
                 page_cache.invalidate_all()  # names and incidents on any page may have changed
-        report.warnings = [str(warning) for warning in self.warnings]
+        # In the order of the files and of the lines in each, whichever check found them.
+        order = {document.name: number for number, document in enumerate(documents)}
+
+        def in_order(problem):
+            return (order.get(problem.file, -1), problem.line or 0)
+
+        report.warnings = [str(warning) for warning in sorted(self.warnings, key=in_order)]
         if self.problems:
-            raise ImportFailed(self.problems, report.warnings)
+            raise ImportFailed(sorted(self.problems, key=in_order), report.warnings)
         report.seconds = time.monotonic() - started
         return report
 

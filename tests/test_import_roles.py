@@ -179,16 +179,18 @@ def test_a_publisher_changes_a_published_incident_with_a_revision(
     assert history.versions(incident).count() == 2
 
 
-def test_only_publishers_see_the_reference_update_checkbox(
+@pytest.mark.parametrize("checkbox", ["update_references", "publish"])
+def test_only_publishers_see_the_checkboxes_only_they_may_tick(
     client,
     db,
     editor,  # noqa: F811
     publisher,  # noqa: F811
+    checkbox,
 ):
     client.force_login(editor)
-    assert 'name="update_references"' not in client.get(URL).content.decode()
+    assert f'name="{checkbox}"' not in client.get(URL).content.decode()
     client.force_login(publisher)
-    assert 'name="update_references"' in client.get(URL).content.decode()
+    assert f'name="{checkbox}"' in client.get(URL).content.decode()
 
 
 def test_an_editor_posting_reference_updates_anyway_is_refused(
