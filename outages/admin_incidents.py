@@ -11,10 +11,12 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html_join
+from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 from reversion.models import Version
 
-from . import page_cache, search, workflow
+from . import page_cache, search, text, workflow
 from .admin_history import HistoryAdmin
 from .documents import ImportFailed, precision_key, read
 from .editing import (
@@ -138,7 +140,7 @@ class IncidentAdmin(HistoryAdmin):
     date_hierarchy = "started_at"
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["provider", "services", "regions", "sources"]
-    readonly_fields = ["status", "published_at", "published_by", "updated_at"]
+    readonly_fields = ["status", "published_at", "published_by", "updated_at", "as_readers_see_it"]
     save_on_top = True
     actions = ["submit_for_review", "return_to_draft", "publish"]
     fieldsets = [
@@ -151,6 +153,7 @@ class IncidentAdmin(HistoryAdmin):
                 "fields": [
                     "time_zone",
                     *[(name, precision_key(name)) for name in MILESTONES],
+                    "as_readers_see_it",
                 ],
             },
         ),
@@ -186,6 +189,25 @@ class IncidentAdmin(HistoryAdmin):
     class Media:
         css = {"all": ["outages/admin/editing.css"]}
         js = ["outages/admin/preview.js"]
+
+    @admin.display(description="As readers see it")
+    def as_readers_see_it(self, obj):
+        """The saved milestones in the incident's own zone and at their precision, as pages
+        write them (outages.text): the fields above are in UTC, and a day's start in Berlin is
+        the evening before in UTC."""
+        if obj is None or obj.pk is None:
+            return "Shown once the incident is saved."
+        return format_html_join(
+            "",
+            "<div>{}: {}</div>",
+            (
+                (
+                    capfirst(label),
+                    text.moment_text(moment, obj.time_zone, precision) or "not known",
+                )
+                for label, moment, precision in obj.milestones
+            ),
+        )
 
     # --- Permissions: the server decides, whatever the buttons show ----------------------
 

@@ -1,7 +1,9 @@
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
-from outages.models import Incident
+from outages.models import Incident, Provider
 
 
 @pytest.mark.parametrize(
@@ -61,3 +63,21 @@ def test_readers_are_sent_to_log_in(client, db):
 
     assert response.status_code == 302
     assert Incident.objects.count() == 0
+
+
+def test_the_when_section_shows_the_milestones_as_readers_see_them(admin_client, db):
+    # The fields are in UTC; a day's start in Berlin is the evening before in UTC, so the
+    # section also says what readers will read.
+    incident = Incident.objects.create(
+        title="Day-only outage",
+        slug="day-only-outage",
+        provider=Provider.objects.create(name="Example", slug="example"),
+        time_zone="Europe/Berlin",
+        started_at=datetime(2017, 1, 18, 23, 0, tzinfo=UTC),
+        started_precision="date",
+        root_cause_category="other",
+    )
+    page = admin_client.get(reverse("admin:outages_incident_change", args=[incident.pk]))
+
+    assert "<div>Started at: 19 Jan 2017</div>" in page.content.decode()
+    assert "<div>Resolved at: not known</div>" in page.content.decode()
