@@ -12,7 +12,7 @@ from django.contrib.messages import get_messages
 from outages import charts, text
 from outages.models import ZONE_UNSTATED, Precision, far_off
 from outages.timeline_data import Timeline, coarse_milestones
-from tests.test_ranges import post
+from tests.test_ranges import DOCUMENT, GOOD, post, run_importer
 from tests.test_strips import strip_of
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -219,3 +219,15 @@ def test_far_off_writes_the_day_in_the_incidents_zone(incident):
 
     assert far_off(incident, at, "date").startswith("1 Jan 2021 is ")
     assert far_off(incident, at, "year").startswith("2021 is ")
+
+
+def test_import_warns_of_a_far_off_day_only_event_as_its_day(db):
+    report = run_importer(DOCUMENT.format(**{**GOOD, "event": "2020-01-09"}))
+
+    # 9 Jan 2020, midnight in Los Angeles, is 7 days 11 h after the resolution; but an event
+    # known only to the day has no hours to give.
+    assert [str(warning) for warning in report.warnings] == [
+        "outage.yaml:18 incidents[0].timeline[0].at: 9 Jan 2020 is 7 days after the incident "
+        "was resolved, more than the 7 days an event may lie outside it; check the date (a "
+        "later follow-up may be right)"
+    ]
