@@ -381,9 +381,13 @@ def warn_far_off_events(request, incident):
     """A notice for each timeline event far outside the incident (models.far_off): saved, as a
     follow-up months later can be right, but worth a second look at its date."""
     for event in incident.events.order_by("position"):
-        message = far_off(incident, event.occurred_at)
+        message = far_off(incident, event.occurred_at, event.precision)
         if message:
-            messages.warning(request, f"Timeline event {event.position} ({event}): {message}.")
+            at = text.moment_text(event.occurred_at, incident.time_zone, event.precision)
+            messages.warning(
+                request,
+                f"Timeline event {event.position} ({event.get_kind_display()}, {at}): {message}.",
+            )
 
 
 def changed_pks(request, object_id):

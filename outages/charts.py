@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 
 from .timeline_data import (
     axis_zone,
+    coarse_milestones,
     describe,
     event_label,
     event_title,
@@ -355,9 +356,10 @@ def draw_axis(scale, top, axis, zone="UTC"):
 
 
 def timeline_svg(timeline):
-    """The incident drawn against one UTC axis: durations, phases, events, customers hit."""
+    """The incident drawn against one UTC axis: durations, phases, events, customers hit; ""
+    when nothing is known or a milestone is known only to the day or more coarsely."""
     span = extent(timeline)
-    if span is None:
+    if span is None or coarse_milestones(timeline):
         return ""
     scale, y, out = Scale(span), 8, []
     for draw in (draw_brackets, draw_phases, draw_events):

@@ -659,7 +659,8 @@ class Importer:
     def warn_far_off(self, incident, items):
         """Warn of timeline events far outside the incident (models.far_off); not a problem."""
         for index, item in enumerate(items):
-            message = far_off(incident, self.event_times.get(id(item)))
+            precision = precision_of(item.get("at"), item.get("precision"))
+            message = far_off(incident, self.event_times.get(id(item)), precision)
             if message:
                 self.warnings.append(
                     self.document.problem(self.base + ["timeline", index, "at"], message)

@@ -606,9 +606,10 @@ def milestone_disagreement(incident, marks, occurred_at):
 FAR_OFF = timedelta(days=7)
 
 
-def far_off(incident, occurred_at):
-    """Words saying how far an event at `occurred_at` lies outside the incident (from its start
-    to its resolution, or to its last known milestone), or "" when within FAR_OFF of it."""
+def far_off(incident, occurred_at, precision="minute"):
+    """Words saying how far an event at `occurred_at` (known to `precision`) lies outside the
+    incident (from its start to its resolution, or to its last known milestone), or "" when
+    within FAR_OFF of it. The event's day is written in the incident's zone, as pages write it."""
     known = [getattr(incident, name) for name in MILESTONES if getattr(incident, name)]
     if not known or occurred_at is None:
         return ""
@@ -621,12 +622,15 @@ def far_off(incident, occurred_at):
         anchor = "after the incident was resolved" if last == incident.resolved_at else anchor
     else:
         return ""
-    # Hours too while they matter: "7 days 11 h", not "7 days", beside the 7 days allowed.
-    hours = f" {gap.seconds // 3600} h" if gap.days < 30 and gap.seconds >= 3600 else ""
+    # Hours too while they matter: "7 days 11 h", not "7 days", beside the 7 days allowed; not
+    # for an event known only to the day or more coarsely, whose hours would be invented.
+    hours = ""
+    if text.has_clock(precision) and gap.days < 30 and gap.seconds >= 3600:
+        hours = f" {gap.seconds // 3600} h"
     return (
-        f"{day_text(occurred_at)} is {gap.days} days{hours} {anchor}, more than the "
-        f"{FAR_OFF.days} days an event may lie outside it; check the date (a later follow-up "
-        "may be right)"
+        f"{text.day_text(occurred_at, incident.time_zone, precision)} is {gap.days} days{hours} "
+        f"{anchor}, more than the {FAR_OFF.days} days an event may lie outside it; check the "
+        "date (a later follow-up may be right)"
     )
 
 

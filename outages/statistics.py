@@ -216,5 +216,10 @@ def incidents_of(*, provider=None, service=None, region=None, customer=None):
 
 
 def start_dates(incidents):
-    """One query: (slug, title, started_at) of the incidents, oldest first (unknown starts last)."""
-    return list(incidents.oldest_first().values_list("slug", "title", "started_at"))
+    """One query: (slug, title, started_at, started_precision, time_zone) of the incidents,
+    oldest first (unknown starts last)."""
+    return list(
+        incidents.oldest_first().values_list(
+            "slug", "title", "started_at", "started_precision", "time_zone"
+        )
+    )

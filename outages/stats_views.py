@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from . import statistics as stats
-from . import svg
+from . import svg, text
 from .filters import key, key_of
 from .templatetags.outages import duration
 
@@ -545,33 +545,49 @@ def strip_subject(kind, entity):
     return f"Incidents that hit {entity.name}", entity.slug
 
 
+def strip_moment(slug, title, started, precision, zone):
+    """An incident's mark on a strip. A start with a clock time is placed on its day in the
+    site's time zone, as the incident list's `year` filter reads it; one known only to the day,
+    month or year on that period in the incident's own zone, where it was stored, and a month
+    or year spans it rather than standing on its first day (svg.Moment)."""
+    if text.has_clock(precision):
+        local = timezone.localtime(started)
+        return svg.Moment(local, f"{title} ({text.short_date(local)})", incident_url(slug))
+    local = text.local_time(started, zone)
+    until = None
+    if precision in ("month", "year"):
+        end = text.period_end(started, precision, zone)
+        until = text.local_time(end, zone) - timedelta(microseconds=1) if end else None
+    return svg.Moment(
+        local, f"{title} ({text.day_text(started, zone, precision)})", incident_url(slug), until
+    )
+
+
 def incident_strip(**entity):
     """The strip of one provider, service, region or customer page (a single keyword argument):
     a mark per incident at its start date, from its first year to this one. One query."""
     ((kind, obj),) = entity.items()
     rows = stats.start_dates(stats.incidents_of(**entity))
     subject, key = strip_subject(kind, obj)
-    # Years as the incident list's `year` filter reads them: in the site's time zone.
-    dated = [(slug, title, timezone.localtime(started)) for slug, title, started in rows if started]
+    dated = [strip_moment(*row) for row in rows if row[2]]
     result = {
         "count": len(rows),
         "undated": len(rows) - len(dated),
+        "vague": sum(1 for moment in dated if moment.until),
         "subject": subject,
         "href": incidents_url(**{kind: key}),
         "svg": None,
     }
     if not dated:
         return result
-    first, last = dated[0][2].year, max(dated[-1][2].year, timezone.localdate().year)
+    first = min(moment.when.year for moment in dated)
+    last = max(max(moment.when.year for moment in dated), timezone.localdate().year)
     by_year = {}
-    for _, _, started in dated:
-        by_year[started.year] = by_year.get(started.year, 0) + 1
+    for moment in dated:
+        by_year[moment.when.year] = by_year.get(moment.when.year, 0) + 1
     result.update(first=first, last=last)
     result["svg"] = svg.strip(
-        [
-            svg.Moment(started, f"{title} ({started.day} {started:%b %Y})", incident_url(slug))
-            for slug, title, started in dated
-        ],
+        dated,
         chart_id="strip",
         title=f"{subject} by start date, {first} to {last}",
         desc=f"{plural(len(dated), 'incident')}: "

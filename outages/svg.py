@@ -85,11 +85,14 @@ class Marker:
 
 @dataclass(frozen=True)
 class Moment:
-    """One mark on a strip, at a date."""
+    """One mark on a strip, at a date; or, with `until` (the end of a month or year known only
+    as that), hollow in the middle of that period, with a line across it: not at its first day,
+    which would say the day is known."""
 
     when: object  # a date or datetime
     tip: str
     href: str
+    until: object = None
 
 
 def _pct(fraction):
@@ -438,7 +441,13 @@ def strip(moments, *, chart_id, title, desc, first_year, last_year):
     """A compact strip from the start of `first_year` to the end of `last_year`: a mark per
     moment at its date, stacked where they would overlap, years labelled below."""
     years = last_year - first_year + 1
-    positions = [(year_fraction(moment.when) - first_year) / years for moment in moments]
+
+    def place(when):
+        return (year_fraction(when) - first_year) / years
+
+    positions = [
+        (place(m.when) + place(m.until)) / 2 if m.until else place(m.when) for m in moments
+    ]
     taken = lanes(positions, STRIP_RADIUS)
     lane_count = max(taken, default=0) + 1
     axis = 4 + 2 * STRIP_RADIUS + (lane_count - 1) * STRIP_LANE + 4
@@ -456,11 +465,22 @@ def strip(moments, *, chart_id, title, desc, first_year, last_year):
         )
     parts += slot_labels(years, axis + 16, lambda index: first_year + index, WIDE_STRIP)
     for moment, position, lane in zip(moments, positions, taken, strict=True):
-        circle = format_html(
-            '<circle class="mark" cx="{}" cy="{}" r="{}"></circle>',
+        y = axis - 4 - STRIP_RADIUS - lane * STRIP_LANE
+        mark = format_html(
+            '<circle class="mark{}" cx="{}" cy="{}" r="{}"></circle>',
+            " vague" if moment.until else "",
             _pct(position),
-            axis - 4 - STRIP_RADIUS - lane * STRIP_LANE,
+            y,
             STRIP_RADIUS,
         )
-        parts.append(_link(moment.href, circle, moment.tip))
+        if moment.until:
+            mark = format_html(
+                '<line class="period" x1="{}" x2="{}" y1="{}" y2="{}"></line>{}',
+                _pct(place(moment.when)),
+                _pct(place(moment.until)),
+                y,
+                y,
+                mark,
+            )
+        parts.append(_link(moment.href, mark, moment.tip))
     return _svg(chart_id, "strip", axis + 21, title, desc, _join(parts))

@@ -79,6 +79,68 @@ def is_unstated(zone_name):
     return zone_name == ZONE_UNSTATED
 
 
+# IANA names of UTC itself: an incident in one of them has its times in UTC already, and says so
+# once ("10:00 AM UTC"), not twice ("10:00 AM UTC · 10:00 UTC").
+UTC_NAMES = ("UTC", "Etc/UTC", "Etc/UCT", "UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu")
+
+
+def is_utc(zone_name):
+    return zone_name in UTC_NAMES
+
+
+def zone_note(zone_name):
+    """The sentence at the top of an incident page saying in which zone its times are."""
+    if is_unstated(zone_name):
+        return (
+            "Times are shown as the sources give them; the source does not state their zone, "
+            "so they are not converted to UTC."
+        )
+    if is_utc(zone_name):
+        return "Times are shown in UTC, as the sources stated them."
+    return f"Times are shown as the sources stated them ({zone_name}) and in UTC."
+
+
+def when_heading(zone_name):
+    """The heading of a column of times: “When (America/Los_Angeles · UTC)”, “When (UTC)”."""
+    if is_unstated(zone_name):
+        return f"When (as the source gives it, {ZONE_UNSTATED_WORDS})"
+    if is_utc(zone_name):
+        return "When (UTC)"
+    return f"When ({zone_name} · UTC)"
+
+
+def axis_note(zone_name):
+    """What the clock times on a drawn timeline's axis are."""
+    if is_unstated(zone_name):
+        return (
+            f"Times on the axis are the sources' own clock times ({ZONE_UNSTATED_WORDS}), "
+            "not converted."
+        )
+    return "Times on the axis are UTC."
+
+
+def hover_note(zone_name):
+    """What hovering a mark of a drawn timeline shows."""
+    if is_unstated(zone_name) or is_utc(zone_name):
+        return "hover or focus it to see its time as the source stated it."
+    return "hover or focus it to see its time in UTC and as the source stated it."
+
+
+def coarse_milestones_note(names, with_events=True):
+    """Why an incident is not drawn to scale: `names` (“start”, “resolution”) are known only to
+    the day or more coarsely, and a drawing would give them clock times no source states."""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    one = len(names) == 1
+    where = (
+        "milestones above and the timeline below give" if with_events else "milestones above give"
+    )
+    return (
+        f"Not drawn: the {listed} {'is' if one else 'are'} known only to the day or more "
+        f"coarsely, and a drawing to scale would place {'it' if one else 'them'} at clock times "
+        f"no source states. The {where} each time as precisely as it is known."
+    )
+
+
 def zone_words(zone_name):
     """The zone as pages name it: the IANA name, or that the source states none."""
     return ZONE_UNSTATED_WORDS if is_unstated(zone_name) else zone_name
@@ -136,6 +198,14 @@ def day_text(moment, zone_name="UTC", precision="minute"):
         return None
     local = local_time(moment, zone_name)
     return period(local, precision if precision in ("month", "year") else "date")
+
+
+def utc_beside(moment, zone_name="UTC", precision="minute", with_date=True, local_date=None):
+    """utc_text() to write beside the time in its own zone: None when that zone is UTC itself,
+    as the time would be said twice."""
+    if is_utc(zone_name):
+        return None
+    return utc_text(moment, zone_name, precision, with_date, local_date)
 
 
 def utc_text(moment, zone_name="UTC", precision="minute", with_date=True, local_date=None):

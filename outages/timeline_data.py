@@ -39,6 +39,12 @@ PHASES = {
         "recovering",
     ),
 }
+MILESTONE_WORDS = {
+    "started_at": "start",
+    "detected_at": "detection",
+    "mitigated_at": "mitigation",
+    "resolved_at": "resolution",
+}
 MIN_SPAN = timedelta(hours=1)
 QUIET_GAP = timedelta(days=2)
 STEPS = [timedelta(minutes=m) for m in (5, 10, 15, 30)]
@@ -128,6 +134,19 @@ def phases(timeline):
     ]
 
 
+def coarse_milestones(timeline):
+    """The known milestones, in words ("start", "resolution"), known only to the day or more
+    coarsely. Drawn to scale, such a milestone would stand at midnight (or 1 January) as if that
+    were its time, and its phases would get ends no source states: an incident with one is not
+    drawn at all (its page says why, and its timeline table gives every time)."""
+    precision = dict(timeline.precisions)
+    return [
+        words
+        for name, words in MILESTONE_WORDS.items()
+        if getattr(timeline, name) and not text.has_clock(precision.get(name, "minute"))
+    ]
+
+
 def extent(timeline):
     """The stretch of time drawn to scale, and the events left outside it; None if nothing."""
     times = sorted(event.at for event in timeline.events)
@@ -199,9 +218,9 @@ def clock(moment):
 
 
 def axis_zone(zone):
-    """What the axis's clock times are: UTC, or the times as written when the source states no
+    """What the axis's clock times are: UTC, or the sources' own clock times when they state no
     zone (stored as if UTC, so the same drawing serves; only the words change)."""
-    return "as written" if text.is_unstated(zone) else "UTC"
+    return "(zone not stated)" if text.is_unstated(zone) else "UTC"
 
 
 def between(start, end, zone="UTC"):
@@ -231,7 +250,7 @@ def zone_text(moment, zone, precision="minute"):
 def event_title(event, zone):
     key = ", key event" if event.key else ""
     when = zone_text(event.at, zone, event.precision)
-    utc = text.utc_text(event.at, zone, event.precision)
+    utc = text.utc_beside(event.at, zone, event.precision)
     when = f"{utc} · {when}" if utc else when
     stated = f" As stated: “{event.stated}”." if event.stated else ""
     return f"{event.kind_label}{key}: {when}.{stated} {event.text}".strip()

@@ -172,7 +172,7 @@ def test_the_admin_saves_but_warns_of_a_far_off_event(admin_client, incident):
     assert response.status_code == 302
     notices = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
     assert len(notices) == 1
-    assert notices[0].startswith("Timeline event 2 (Mitigation at 2013-06-14 07:00 UTC): ")
+    assert notices[0].startswith("Timeline event 2 (Mitigation, 14 Jun 2013, 12:00 AM PDT): ")
     assert "14 Jun 2013 is 170 days after the incident was resolved" in notices[0]
     assert TimelineEvent.objects.filter(occurred_at__year=2013).count() == 1
 

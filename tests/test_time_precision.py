@@ -104,12 +104,12 @@ def test_markdown_and_json_give_the_day_not_a_clock_time(client, day_only):
 def test_page_says_the_zone_is_not_stated_and_shows_no_utc(client, unstated):
     html = client.get(unstated.get_absolute_url()).content.decode()
 
-    assert "Times are shown as the sources wrote them" in html
+    assert "Times are shown as the sources give them" in html
     assert "zone not stated by the source" in html
     assert "Times are shown as the sources stated them (unstated)" not in html
     assert "23 Sep 2016, 5:21 PM (zone not stated by the source)" in html
     assert "17:21 UTC" not in html
-    assert "Times on the axis are as the sources wrote them" in html
+    assert "Times on the axis are the sources&#x27; own clock times" in html
     assert "1 h 41 min" in html  # a duration within one source's clock is still known
 
 

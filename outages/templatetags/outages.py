@@ -22,7 +22,7 @@ def when(moment, zone_name="UTC", precision="minute", with_date=True):
         return mark_safe('<span class="unknown">unknown</span>')
     local_text = text.moment_text(moment, zone_name, precision, with_date)
     local_date = text.local_time(moment, zone_name).date() if with_date else None
-    utc_text = text.utc_text(moment, zone_name, precision, with_date, local_date)
+    utc_text = text.utc_beside(moment, zone_name, precision, with_date, local_date)
     machine = text.machine_text(moment, zone_name, precision)
     if utc_text is None:
         return format_html('<time datetime="{}">{}</time>', machine, local_text)
@@ -58,6 +58,18 @@ def duration(delta):
 def zone_words(zone_name):
     """The incident's zone as a page names it: the IANA name, or that the source states none."""
     return text.zone_words(zone_name)
+
+
+@register.filter
+def zone_note(zone_name):
+    """The sentence saying in which zone an incident page's times are (outages.text)."""
+    return text.zone_note(zone_name)
+
+
+@register.filter
+def when_heading(zone_name):
+    """The heading of a column of times in the incident's zone (outages.text)."""
+    return text.when_heading(zone_name)
 
 
 # For each page (by URL name): its feeds (Atom and RSS route prefix, and whether they take the

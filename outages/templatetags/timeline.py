@@ -12,24 +12,21 @@ from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.text import Truncator
 
 from .. import charts, text
-from ..timeline_data import MILESTONES, Bracket, Event, Impact, Timeline, extent, phases
+from ..timeline_data import (
+    MILESTONES,
+    Bracket,
+    Event,
+    Impact,
+    Timeline,
+    coarse_milestones,
+    extent,
+    phases,
+)
 from .outages import when
 
 register = template.Library()
 
 KINDS = ["trigger", "detection", "escalation", "mitigation", "recovery", "communication", "other"]
-
-
-def when_columns(zone):
-    if text.is_unstated(zone):
-        return f"as written, {text.ZONE_UNSTATED_WORDS}"
-    return f"{zone} · UTC"
-
-
-def axis_words(zone):
-    if text.is_unstated(zone):
-        return f"Times on the axis are as the sources wrote them ({text.ZONE_UNSTATED_WORDS})."
-    return "Times on the axis are UTC."
 
 
 def timeline_data(incident):
@@ -153,7 +150,7 @@ def data_table(data, span, zone):
         format_html("<p>{}.</p>", "; ".join(missing)) if missing else "",
         table(
             "Events",
-            ["#", f"When ({when_columns(zone)})", "Kind", "Key event", "Drawn"],
+            ["#", text.when_heading(zone), "Kind", "Key event", "Drawn"],
             [
                 (
                     format_html(
@@ -196,11 +193,18 @@ def data_table(data, span, zone):
 
 @register.simple_tag
 def incident_timeline(incident):
-    """The drawing, its legend and its data; empty when neither a start nor an event is known."""
+    """The drawing, its legend and its data; empty when neither a start nor an event is known;
+    a sentence saying why not, when a milestone is known only to the day or more coarsely."""
     data = timeline_data(incident)
     span = extent(data)
     if span is None:
         return ""
+    coarse = coarse_milestones(data)
+    if coarse:
+        return format_html(
+            '<p class="chart-not-drawn">{}</p>',
+            text.coarse_milestones_note(coarse, bool(data.events)),
+        )
     margins = ""
     if span.earlier or span.later:
         margins = (
@@ -211,13 +215,13 @@ def incident_timeline(incident):
         '<figure class="timeline-figure">'
         '<p class="scroll-hint" aria-hidden="true">Scroll the drawing sideways to see it all.</p>'
         '<div class="chart-scroll" role="region" tabindex="0" aria-label="{}">{}</div>'
-        "<figcaption>{}<p>{} Select a mark to go to its row in the "
-        "timeline table; hover or focus it to see its time in UTC and as the source stated it."
+        "<figcaption>{}<p>{} Select a mark to go to its row in the timeline table; {}"
         "{}</p></figcaption></figure>{}",
         "Timeline drawing (scrolls sideways on narrow screens)",
         charts.timeline_svg(data),
         legend(data),
-        axis_words(incident.time_zone),
+        text.axis_note(incident.time_zone),
+        text.hover_note(incident.time_zone),
         margins,
         data_table(data, span, incident.time_zone),
     )
