@@ -183,13 +183,21 @@ def restored_comment(version):
 
 
 def restore_reference(obj, version, user):
-    """Bring back one reference row's values, and only its own: the revision may hold other
-    rows (an import's holds every row it wrote). Every incident that shows the row is found
-    by search under the restored names, and any cached page may show them."""
+    """Bring back one reference row and its aliases as stored in `version`, and nothing else:
+    the revision may hold other rows (an import's holds every row it wrote), so only the row's
+    own version and its followed rows' are reverted. Aliases added since are removed. Every
+    incident that shows the row is found by search under the restored names, and any cached
+    page may show them."""
     model = type(obj)
     with transaction.atomic(), reversion.create_revision():
         model.objects.select_for_update().get(pk=obj.pk)
         version.revert()
+        stored = _children(version.revision, model, obj.pk)
+        # Remove the current ones first: a stored alias may bear a name one of them has now.
+        for name in _get_options(model).follow:
+            getattr(obj, name).all().delete()
+        for _data, child_version in stored.values():
+            child_version.revert()
         restored = model.objects.get(pk=obj.pk)
         reversion.add_to_revision(restored)
         reversion.set_user(user)
