@@ -191,13 +191,13 @@ def restore_reference(obj, version, user):
     model = type(obj)
     with transaction.atomic(), reversion.create_revision():
         model.objects.select_for_update().get(pk=obj.pk)
-        version.revert()
+        revert_checked(version)
         stored = _children(version.revision, model, obj.pk)
         # Remove the current ones first: a stored alias may bear a name one of them has now.
         for name in _get_options(model).follow:
             getattr(obj, name).all().delete()
         for _data, child_version in stored.values():
-            child_version.revert()
+            revert_checked(child_version)
         restored = model.objects.get(pk=obj.pk)
         reversion.add_to_revision(restored)
         reversion.set_user(user)
@@ -205,6 +205,15 @@ def restore_reference(obj, version, user):
     page_cache.invalidate_all()
     search.update_index_showing([restored])
     return restored
+
+
+def revert_checked(version):
+    """Write a stored row back after the checks any other save runs: since it was stored,
+    another row may have taken its slug or name (ValidationError, and nothing is written)."""
+    row = version._object_version.object  # the row as stored, not yet saved
+    row._state.adding = not type(row)._base_manager.filter(pk=row.pk).exists()
+    row.full_clean()
+    version.revert()
 
 
 def restore_incident(incident, version, user):

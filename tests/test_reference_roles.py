@@ -210,3 +210,23 @@ def test_a_service_readers_see_stays_the_publishers_on_a_provider_an_editor_may_
             assert "Only publishers can change it." in response.content.decode()
             assert Service.objects.get().name == "Load Balancer"
     assert Service.objects.get().name == "Renamed load balancer"
+
+
+def test_a_restore_refuses_an_alias_another_row_has_taken_since(admin_client, provider):
+    alias = Alias.objects.create(name="EC", provider=provider)
+    with reversion.create_revision():
+        reversion.add_to_revision(provider)
+    older = history.versions(provider).get()
+    alias.delete()
+    other = Provider.objects.create(name="Other Cloud", slug="other-cloud")
+    Alias.objects.create(name="EC", provider=other)
+    Provider.objects.filter(pk=provider.pk).update(description="Changed since.")
+
+    response = admin_client.post(url(provider, "restore", older.pk), follow=True)
+
+    assert "Not restored: “EC” is already an alias of the provider Other Cloud." in (
+        response.content.decode()
+    )
+    provider.refresh_from_db()
+    assert provider.description == "Changed since."  # nothing written
+    assert history.versions(provider).count() == 1
