@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
-from . import page_cache, search
+from . import page_cache, search, workflow
 from .admin_history import HistoryAdmin
 from .editing import TEXT_AS_TYPED
 from .models import (
@@ -23,7 +23,6 @@ HTTPS_URLS = {**TEXT_AS_TYPED, models.URLField: {"assume_scheme": "https"}}
 
 
 class ReferenceAdmin(HistoryAdmin):
-    formfield_overrides = TEXT_AS_TYPED
     """A reference row's screens: every save a revision, with history, compare and restore
     (HistoryAdmin); and the search index and cached pages of every incident that shows the row
     refreshed.
@@ -34,7 +33,24 @@ class ReferenceAdmin(HistoryAdmin):
     cached page rather than working out which pages show it.
     """
 
+    formfield_overrides = TEXT_AS_TYPED
     history_note = "Every save of this row is kept, and so is every import that wrote it."
+    change_form_template = "admin/outages/reference_change_form.html"
+
+    class Media:
+        css = {"all": ["outages/admin/editing.css"]}
+
+    # --- Permissions: what readers see is the publishers' (workflow.can_edit_reference) ----
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and workflow.can_edit_reference(
+            request.user, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and workflow.can_edit_reference(
+            request.user, obj
+        )
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -74,10 +90,30 @@ class AliasFormSet(BaseInlineFormSet):
             seen[normalised] = name
 
 
-class AliasInline(admin.TabularInline):
-    """Other names the row goes by; the importer resolves names through them."""
+class OwnedInline(admin.TabularInline):
+    """Rows shown on their owner's page (its aliases; a provider's services and regions): whoever
+    may not change the owner may not change them there either."""
 
     formfield_overrides = TEXT_AS_TYPED
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and workflow.can_edit_reference(
+            request.user, obj
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and workflow.can_edit_reference(
+            request.user, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and workflow.can_edit_reference(
+            request.user, obj
+        )
+
+
+class AliasInline(OwnedInline):
+    """Other names the row goes by; the importer resolves names through them."""
 
     model = Alias
     formset = AliasFormSet
@@ -101,17 +137,41 @@ class CustomerAliasInline(AliasInline):
     fk_name = "customer"
 
 
-class ServiceInline(admin.TabularInline):
-    formfield_overrides = TEXT_AS_TYPED
-    model = Service
+class ReferenceRowsFormSet(BaseInlineFormSet):
+    """A provider's services or regions. One that a public incident shows stays the
+    publishers' even on the page of a provider an editor may change (an incident's services
+    need not be its provider's)."""
+
+    user = None  # set for each request by ReferenceRowsInline.get_formset
+
+    def clean(self):
+        super().clean()
+        for form in self.initial_forms:
+            changing = form.has_changed() or self._should_delete_form(form)
+            if changing and not workflow.can_edit_reference(self.user, form.instance):
+                raise ValidationError(
+                    f"Published or withdrawn incidents show “{form.instance}”, so readers see "
+                    "it. Only publishers can change it."
+                )
+
+
+class ReferenceRowsInline(OwnedInline):
+    formset = ReferenceRowsFormSet
     extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)  # a new class for each request
+        formset.user = request.user
+        return formset
+
+
+class ServiceInline(ReferenceRowsInline):
+    model = Service
     prepopulated_fields = {"slug": ["name"]}
 
 
-class RegionInline(admin.TabularInline):
-    formfield_overrides = TEXT_AS_TYPED
+class RegionInline(ReferenceRowsInline):
     model = Region
-    extra = 0
 
 
 @admin.register(Provider)

@@ -2,7 +2,7 @@
 revisions, a comparison of two, restore, and recovery of deleted rows for superusers."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -82,7 +82,12 @@ class HistoryAdmin(VersionAdmin):
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
         version = get_object_or_404(history.versions(obj), pk=version_id)
-        history.restore(obj, version, request.user)
+        try:
+            history.restore(obj, version, request.user)
+        except ValidationError as error:
+            for message in error.messages:
+                self.message_user(request, f"Not restored: {message}", messages.ERROR)
+            return redirect(f"admin:{self.url_name('change')}", obj.pk)
         self.message_user(
             request,
             f"Restored the revision of {version.revision.date_created:%d %b %Y %H:%M} UTC "

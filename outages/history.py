@@ -125,7 +125,7 @@ def _children(revision, model, owner_id):
 def compare(older, newer):
     """Field changes of the row and row changes of its children (for an incident: timeline,
     impacts, action items, corrections) between two of its versions."""
-    model = newer._model
+    model = newer.content_type.model_class()
     own_changes = compare_fields(model, older.field_dict, newer.field_dict)
     owner_id = int(newer.object_id)
     before = _children(older.revision, model, owner_id)
@@ -183,13 +183,21 @@ def restored_comment(version):
 
 
 def restore_reference(obj, version, user):
-    """Bring back one reference row's values, and only its own: the revision may hold other
-    rows (an import's holds every row it wrote). Every incident that shows the row is found
-    by search under the restored names, and any cached page may show them."""
+    """Bring back one reference row and its aliases as stored in `version`, and nothing else:
+    the revision may hold other rows (an import's holds every row it wrote), so only the row's
+    own version and its followed rows' are reverted. Aliases added since are removed. Every
+    incident that shows the row is found by search under the restored names, and any cached
+    page may show them."""
     model = type(obj)
     with transaction.atomic(), reversion.create_revision():
         model.objects.select_for_update().get(pk=obj.pk)
-        version.revert()
+        revert_checked(version)
+        stored = _children(version.revision, model, obj.pk)
+        # Remove the current ones first: a stored alias may bear a name one of them has now.
+        for name in _get_options(model).follow:
+            getattr(obj, name).all().delete()
+        for _data, child_version in stored.values():
+            revert_checked(child_version)
         restored = model.objects.get(pk=obj.pk)
         reversion.add_to_revision(restored)
         reversion.set_user(user)
@@ -197,6 +205,17 @@ def restore_reference(obj, version, user):
     page_cache.invalidate_all()
     search.update_index_showing([restored])
     return restored
+
+
+def revert_checked(version):
+    """Write a stored row back after the checks any other save runs: since it was stored,
+    another row may have taken its slug or name (ValidationError, and nothing is written)."""
+    model = version.content_type.model_class()
+    # Reference rows and aliases have no many-to-many fields: field_dict is the whole row.
+    row = model(**version.field_dict)  # the row as stored, not yet saved
+    row._state.adding = not type(row)._base_manager.filter(pk=row.pk).exists()
+    row.full_clean()
+    version.revert()
 
 
 def restore_incident(incident, version, user):

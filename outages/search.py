@@ -135,15 +135,21 @@ SHOWN_THROUGH = {
 }
 
 
+def incidents_showing(rows):
+    """The incidents that show one of these reference rows: querysets, one for each kind of row
+    and batch of 1000 (SQLite limits the parameters of one query)."""
+    for model, lookup in SHOWN_THROUGH.items():
+        pks = [row.pk for row in rows if type(row) is model and row.pk is not None]
+        for batch in range(0, len(pks), 1000):
+            yield Incident.objects.filter(**{f"{lookup}__in": pks[batch : batch + 1000]})
+
+
 def update_index_showing(rows):
     """Rebuild the search documents of every incident that shows one of these reference rows
     (renaming a provider or retitling a source changes what its incidents are found by)."""
     ids = set()
-    for model, lookup in SHOWN_THROUGH.items():
-        pks = [row.pk for row in rows if type(row) is model and row.pk is not None]
-        for batch in range(0, len(pks), 1000):
-            found = Incident.objects.filter(**{f"{lookup}__in": pks[batch : batch + 1000]})
-            ids.update(found.values_list("pk", flat=True))
+    for found in incidents_showing(rows):
+        ids.update(found.values_list("pk", flat=True))
     ids = sorted(ids)
     for batch in range(0, len(ids), 1000):
         update_index(ids[batch : batch + 1000])

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import page_cache
+from . import page_cache, search
 from .models import Incident
 
 Status = Incident.Status
@@ -59,6 +59,17 @@ def can_edit(user, incident):
     if incident is None or incident.status in (Status.DRAFT, Status.REVIEW):
         return True
     return is_publisher(user)
+
+
+def can_edit_reference(user, row):
+    """A provider, service, region, customer or source that a published or withdrawn incident
+    shows is what readers see, so it is the publishers' too. A new row is anyone's."""
+    if row is None or row.pk is None or is_publisher(user):
+        return True
+    public = [Status.PUBLISHED, Status.WITHDRAWN]
+    return not any(
+        found.filter(status__in=public).exists() for found in search.incidents_showing([row])
+    )
 
 
 def allowed(user, incident, name):

@@ -1,0 +1,44 @@
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+# Aliases came after the editorial roles (0003), so neither role could see the alias inlines.
+# An alias belongs to its provider, service, region or customer the way a timeline event
+# belongs to its incident: both roles add, change, view and remove them (the admin still lets
+# only publishers touch the aliases of a row that readers see, as it does the row itself).
+CODENAMES = ["add_alias", "change_alias", "view_alias", "delete_alias"]
+GROUPS = ["Editors", "Publishers"]
+
+
+def grant(apps, schema_editor):
+    # Permissions are normally created after all migrations; make sure they exist now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permissions = Permission.objects.filter(
+        content_type__app_label="outages", codename__in=CODENAMES
+    )
+    for group in Group.objects.filter(name__in=GROUPS):
+        group.permissions.add(*permissions)
+
+
+def revoke(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    permissions = Permission.objects.filter(
+        content_type__app_label="outages", codename__in=CODENAMES
+    )
+    for group in Group.objects.filter(name__in=GROUPS):
+        group.permissions.remove(*permissions)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("outages", "0007_aliases"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+    ]
+
+    operations = [migrations.RunPython(grant, revoke)]
