@@ -88,12 +88,8 @@ class HistoryAdmin(VersionAdmin):
             for message in error.messages:
                 self.message_user(request, f"Not restored: {message}", messages.ERROR)
             return redirect(f"admin:{self.url_name('change')}", obj.pk)
-        self.message_user(
-            request,
-            f"Restored the revision of {version.revision.date_created:%d %b %Y %H:%M} UTC "
-            "as a new revision.",
-            messages.SUCCESS,
-        )
+        # The same words as the revision's own comment (history.restored_comment).
+        self.message_user(request, history.restored_comment(version), messages.SUCCESS)
         return redirect(f"admin:{self.url_name('change')}", obj.pk)
 
     def revision_view(self, request, object_id, version_id, extra_context=None):

@@ -115,8 +115,7 @@ def in_utc(moment, zone_name, precision="minute"):
         return f"{words.machine_text(moment, zone_name, precision)} ({PERIOD_WORDS[precision]})"
     if words.is_unstated(zone_name):
         return f"not known ({words.ZONE_UNSTATED_WORDS})"
-    about = f"{words.ABOUT} " if precision == "approximate" else ""
-    return f"{about}{moment.astimezone(UTC):%Y-%m-%d %H:%M}"
+    return words.utc_stamp(moment, precision)
 
 
 def in_zone(moment, zone_name, precision="minute"):

@@ -2,7 +2,6 @@
 those of one provider, service, region or customer."""
 
 import re
-from datetime import UTC
 
 from django.contrib.syndication.views import Feed
 from django.db.models import Prefetch
@@ -47,8 +46,7 @@ def event_time(incident, event):
     zone, precision = incident.time_zone, event.precision
     if text.utc_text(event.occurred_at, zone, precision) is None:
         return text.moment_text(event.occurred_at, zone, precision)
-    about = f"{text.ABOUT} " if precision == "approximate" else ""
-    return f"{about}{event.occurred_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return f"{text.utc_stamp(event.occurred_at, precision)} UTC"
 
 
 class IncidentFeed(Feed):

@@ -179,6 +179,7 @@ def restore(obj, version, user):
 
 
 def restored_comment(version):
+    """How history and the admin's message name a restore."""
     return f"Restored the revision of {version.revision.date_created:%d %b %Y %H:%M} UTC."
 
 

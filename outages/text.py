@@ -223,6 +223,16 @@ def utc_text(moment, zone_name="UTC", precision="minute", with_date=True, local_
     return text
 
 
+def utc_stamp(moment, precision="minute"):
+    """“2012-12-24 20:24”, “about 2012-12-24 20:24”, “2012-12-24 20:00” (hour): the UTC
+    column of tables and feeds, for a time whose clock is known in a stated zone (utc_text
+    says where it is not)."""
+    utc = moment.astimezone(UTC)
+    about = f"{ABOUT} " if precision == "approximate" else ""
+    clock = f"{utc:%H}:00" if precision == "hour" else f"{utc:%H:%M}"
+    return f"{about}{utc:%Y-%m-%d} {clock}"
+
+
 def machine_text(moment, zone_name="UTC", precision="minute"):
     """The time for a <time datetime="…"> attribute and for data: UTC with a “Z” when the zone
     is known; the period (2017-01-19, 2017-01, 2017) when only that is known; the local time

@@ -122,3 +122,12 @@ def test_times_at_the_ends_of_the_calendar_are_written_not_a_crash():
     assert text.duration_bounds(last, "year", last, "year", LA) is None
     assert text.duration_words(first, "date", last, "date", LA) is None  # no end past 9999
     assert text.duration_words(first, "date", first + timedelta(days=10), "date", LA)
+
+
+@pytest.mark.parametrize(
+    "precision, expected",
+    [("minute", "2012-12-24 20:24"), ("approximate", "about 2012-12-24 20:24"),
+     ("hour", "2012-12-24 20:00")],
+)  # fmt: skip
+def test_utc_stamp_writes_the_utc_column_at_the_times_precision(precision, expected):
+    assert text.utc_stamp(ELB_TRIGGER, precision) == expected
