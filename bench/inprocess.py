@@ -11,7 +11,7 @@ so template compilation and the database connection are not counted as a page's 
 It also chooses the URLs that bench.bench loads with wrk, from the sample corpus: the provider
 and root cause with the most incidents together, a random (seeded) incident, a customer with
 the median number of incidents and the one hit most often, and the words of
-outages.sample_data for searches.
+outages.interchange.sample_data for searches.
 
 Last, the cost of a page-cache hit in this process (local memory rather than the server's
 Redis), with and without Accept-Encoding: gzip. Stored pages are compressed once, when they are
@@ -49,7 +49,7 @@ def main():
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from outages import sample_data
+    from outages.interchange import sample_data
     from outages.models import Customer, CustomerImpact, Incident, TimelineEvent
 
     client = Client()

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 
-from .models import Incident, Region
-from .names import normalise_name
-from .text import is_unstated
+from outages.models import Incident, Region
+from outages.names import normalise_name
+from outages.text import is_unstated
 
 # Two reports of one outage rarely agree on its start: one gives the trigger, another the first
 # customer report; a zone-less time read in the wrong zone is up to 14 hours off, a start known

@@ -16,9 +16,9 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
-from . import text
-from .names import normalise_name
-from .rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
+from outages import text
+from outages.names import normalise_name
+from outages.rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
 
 
 def validate_markdown(text):
@@ -772,7 +772,7 @@ class Incident(TextChecked):
         editable=False,
         related_name="+",
     )
-    # Optimistic locking: every save through the admin checks and bumps it (outages.admin).
+    # Optimistic locking: every save through the admin checks and bumps it.
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(
         default=timezone.now,

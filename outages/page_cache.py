@@ -28,7 +28,7 @@ from django.utils.http import quote_etag
 from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
-from .models import CustomerImpact, Incident
+from outages.models import CustomerImpact, Incident
 
 SITE = "site"  # every page: bumped when names that appear everywhere change, or by an import
 INCIDENTS = "incidents"  # every page that lists or counts incidents

@@ -3,7 +3,7 @@ fetch what their templates and serialisers touch, in a fixed number of queries."
 
 from django.db.models import Prefetch
 
-from .models import (
+from outages.models import (
     ActionItem,
     Correction,
     CustomerImpact,

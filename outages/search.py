@@ -18,7 +18,7 @@ from django.db.models.expressions import RawSQL
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 
-from .models import (
+from outages.models import (
     Customer,
     CustomerImpact,
     Incident,

@@ -9,8 +9,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import page_cache, search
-from .models import Incident
+from outages import page_cache, search
+from outages.models import Incident
 
 Status = Incident.Status
 PUBLISH_PERMISSION = "outages.publish_incident"

@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from outages.page_cache import INCIDENTS, cached
-from outages.sitemaps import SITEMAPS
+from outages.web.sitemaps import SITEMAPS
 
 from . import health
 
@@ -33,7 +33,7 @@ urlpatterns = [
         TemplateView.as_view(template_name="robots.txt", content_type="text/plain"),
         name="robots_txt",
     ),
-    path("", include("outages.urls")),
+    path("", include("outages.web.urls")),
 ]
 
 handler500 = "postmortems.health.server_error"

@@ -9,8 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from reversion.models import Version
 
-from outages.documents import ImportFailed, read
-from outages.importing import Importer
+from outages.interchange.documents import ImportFailed, read
+from outages.interchange.importing import Importer
 from outages.models import Alias, Customer, Incident, Provider, Region, Service
 from outages.names import normalise_name
 from tests.test_import import NEW_INCIDENT, run, write

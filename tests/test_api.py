@@ -5,7 +5,7 @@ from django.core.management import call_command
 
 from outages.models import Customer, CustomerImpact, Incident, Provider, TimelineEvent
 from outages.search import update_index
-from outages.views import PAGE_SIZE
+from outages.web.views import PAGE_SIZE
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ELB = "aws-elb-us-east-2012-12-24"

@@ -2,7 +2,7 @@
 
 import datetime
 
-from outages.conflicts import describe
+from outages.interchange.conflicts import describe
 
 
 def test_text_is_quoted_stored_value_first():

@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
-from outages import page_cache, stats_views
+from outages import page_cache
 from outages.models import Customer, CustomerImpact, Incident
+from outages.web import stats as stats_views
 
 NETWORK_2021 = "aws-us-east-1-network-2021-12-07"
 

@@ -12,9 +12,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from outages import duplicates, history
-from outages.documents import ImportFailed, read
-from outages.importing import Importer
+from outages import duplicates
+from outages import revisions as history
+from outages.interchange.documents import ImportFailed, read
+from outages.interchange.importing import Importer
 from outages.models import Incident, Provider, SearchDocument, TimelineEvent
 from tests.test_import import DOCS, ELB_DOC, run, write
 from tests.test_workflow import editor, publisher  # noqa: F401 (fixtures)

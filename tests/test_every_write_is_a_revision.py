@@ -13,7 +13,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from reversion.models import Revision, Version
 
-from outages import history, workflow
+from outages import revisions as history
+from outages import workflow
 from outages.models import Customer, Incident, Provider, Region, Service, Source
 from tests.test_admin_import import upload
 from tests.test_import import NEW_INCIDENT, run, write

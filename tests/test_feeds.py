@@ -8,9 +8,9 @@ from django.core.management import call_command
 from django.utils.http import http_date
 
 from outages import page_cache
-from outages.feeds import xml_text
 from outages.models import Customer, CustomerImpact, Incident, TimelineEvent
 from outages.search import update_index
+from outages.web.feeds import xml_text
 
 from .conftest import START
 

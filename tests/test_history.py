@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from reversion.models import Version
 
-from outages import history
+from outages import revisions as history
 from outages.models import Incident, TimelineEvent
 from tests.test_search import admin_form_data
 from tests.test_workflow import change_url, editor, publisher  # noqa: F401 (fixtures)

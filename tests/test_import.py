@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from django.core.serializers import serialize
 from reversion.models import Version
 
-from outages.documents import schema
+from outages.interchange.documents import schema
 from outages.models import (
     ActionItem,
     Correction,

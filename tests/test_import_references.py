@@ -8,7 +8,8 @@ from django.core.management import CommandError
 from django.forms.models import model_to_dict
 from reversion.models import Version
 
-from outages import history, importing
+from outages import revisions as history
+from outages.interchange import importing
 from outages.models import Customer, Incident, Provider, Region, SearchDocument, Service, Source
 from tests.test_import import ELB_DOC, NEW_INCIDENT, run, snapshot, write
 from tests.test_import_speed import many

@@ -8,9 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from outages import history
-from outages.documents import ImportFailed, read
-from outages.importing import Importer
+from outages import revisions as history
+from outages.interchange.documents import ImportFailed, read
+from outages.interchange.importing import Importer
 from outages.models import Incident, Source
 from tests.test_import import NEW_INCIDENT, run, write
 from tests.test_import_speed import many

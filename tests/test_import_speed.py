@@ -19,7 +19,9 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from reversion.models import Version
 
-from outages import documents, history, importing_bulk
+from outages import revisions as history
+from outages.interchange import bulk as importing_bulk
+from outages.interchange import documents
 from outages.models import Incident, Source, TimelineEvent
 from tests.test_import import DOCS, MODELS, NEW_INCIDENT, run, snapshot, write
 

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from outages.importing import Importer
+from outages.interchange.importing import Importer
 from outages.models import Incident
 from tests.test_import import NEW_INCIDENT, run, write
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from outages.models import Customer, CustomerImpact, Incident
-from outages.views import PAGE_SIZE
+from outages.web.views import PAGE_SIZE
 
 
 def test_list_shows_newest_first_with_provider_services_regions_duration_customers(

@@ -8,10 +8,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.urls import reverse
 
-from outages.exporting import dump, incidents_for_export
-from outages.filters import sort
+from outages.interchange.yaml_export import dump, incidents_for_export
 from outages.models import Incident
 from outages.search import update_index
+from outages.web.filters import sort
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

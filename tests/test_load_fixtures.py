@@ -14,8 +14,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from reversion.models import Revision
 
-from outages.fixtures_loading import ALLOWED_MODELS
-from outages.fixtures_reading import natural_key_of
+from outages.interchange.fixtures_loading import ALLOWED_MODELS
+from outages.interchange.fixtures_reading import natural_key_of
 from outages.models import Customer, Incident, Provider, Region, Service, Source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

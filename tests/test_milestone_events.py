@@ -11,9 +11,9 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
-from outages.documents import ImportFailed, read
-from outages.exporting import dump, incidents_for_export
-from outages.importing import Importer
+from outages.interchange.documents import ImportFailed, read
+from outages.interchange.importing import Importer
+from outages.interchange.yaml_export import dump, incidents_for_export
 from outages.models import Incident, TimelineEvent, derive_milestones, milestone_disagreement
 from tests.test_search import admin_form_data
 from tests.test_workflow import change_url

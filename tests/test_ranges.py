@@ -13,8 +13,8 @@ from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from outages.documents import read
-from outages.importing import Importer
+from outages.interchange.documents import read
+from outages.interchange.importing import Importer
 from outages.models import (
     FAR_OFF,
     CustomerImpact,

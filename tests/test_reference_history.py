@@ -5,7 +5,8 @@ one restored as a new revision, with search and cached pages following."""
 import pytest
 from django.urls import reverse
 
-from outages import history, page_cache
+from outages import page_cache
+from outages import revisions as history
 from outages.models import Customer, Incident, Provider, Region, SearchDocument, Service, Source
 from tests.test_import import NEW_INCIDENT, run, write
 from tests.test_search import admin_form_data

@@ -8,7 +8,8 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from reversion.models import Version
 
-from outages import history, workflow
+from outages import revisions as history
+from outages import workflow
 from outages.models import Alias, Customer, Incident, Provider, Region, Service, Source
 from tests.test_search import admin_form_data
 

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Count
 
-from outages import sample_data, search
+from outages import search
+from outages.interchange import sample_data
 from outages.models import (
     POSTMORTEM_SECTIONS,
     ActionItem,

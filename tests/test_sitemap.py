@@ -77,7 +77,7 @@ def test_sitemap_query_count_does_not_grow(
 
 
 def test_sitemaps_come_in_pages_of_a_bounded_size(client, make_incidents, monkeypatch):
-    from outages import sitemaps
+    from outages.web import sitemaps
 
     make_incidents(3)
     monkeypatch.setattr(sitemaps.IncidentSitemap, "limit", 2)

@@ -10,10 +10,11 @@ from itertools import pairwise
 
 import pytest
 
-from outages import statistics as stats
-from outages import stats_views, svg
+from outages import aggregates as stats
+from outages.charts import svg
 from outages.models import Customer, CustomerImpact, Incident
 from outages.templatetags.outages import duration
+from outages.web import stats as stats_views
 
 SVG = "{http://www.w3.org/2000/svg}"
 ELB = "aws-elb-us-east-2012-12-24"

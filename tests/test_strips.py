@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from outages import svg
+from outages.charts import svg
 from outages.models import Customer, CustomerImpact, Incident
 
 SVG = "{http://www.w3.org/2000/svg}"

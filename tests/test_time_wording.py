@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.messages import get_messages
 
-from outages import charts, text
+from outages import text
+from outages.charts import timeline as charts
+from outages.charts.layout import Timeline, coarse_milestones
 from outages.models import ZONE_UNSTATED, Precision, far_off
-from outages.timeline_data import Timeline, coarse_milestones
 from tests.test_ranges import DOCUMENT, GOOD, post, run_importer
 from tests.test_strips import strip_of
 

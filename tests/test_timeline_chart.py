@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from outages.charts import hang_flags, timeline_svg
+from outages.charts.layout import Bracket, Event, Impact, Timeline, extent, phases, tick_step, ticks
+from outages.charts.timeline import hang_flags, timeline_svg
 from outages.models import Incident
-from outages.timeline_data import Bracket, Event, Impact, Timeline, extent, phases, tick_step, ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 START = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)

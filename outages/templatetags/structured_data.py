@@ -9,8 +9,8 @@ from django.utils.html import format_html, strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
-from .. import text as words
-from ..models import CustomerImpact
+from outages import text as words
+from outages.models import CustomerImpact
 
 register = template.Library()
 

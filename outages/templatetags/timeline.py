@@ -11,8 +11,9 @@ from django import template
 from django.utils.html import format_html, format_html_join, strip_tags
 from django.utils.text import Truncator
 
-from .. import charts, text
-from ..timeline_data import (
+from outages import text
+from outages.charts import timeline as charts
+from outages.charts.layout import (
     MILESTONES,
     Bracket,
     Event,
@@ -22,7 +23,7 @@ from ..timeline_data import (
     extent,
     phases,
 )
-from .outages import when
+from outages.templatetags.outages import when
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from outages.exporting import dump, incidents_for_export
+from outages.interchange.yaml_export import dump, incidents_for_export
 from outages.models import Incident
 
 

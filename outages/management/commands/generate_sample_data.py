@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from outages import page_cache, sample_data
+from outages import page_cache
+from outages.interchange import sample_data
 
 
 class Command(BaseCommand):
@@ -13,7 +14,7 @@ class Command(BaseCommand):
         f"marked: slugs begin with “{sample_data.SLUG_PREFIX}”, provider, customer and incident "
         f"names with “{sample_data.NAME_PREFIX}”, source URLs with {sample_data.URL_PREFIX}; "
         "services and regions belong to sample providers. Words for search benchmarks "
-        "(outages.sample_data.COMMON_WORD, RARE_WORDS): "
+        "(outages.interchange.sample_data.COMMON_WORD, RARE_WORDS): "
         f"“{sample_data.COMMON_WORD}” is in about {sample_data.COMMON_WORD_SHARE:.0%} of the "
         f"incidents; each of {', '.join(sample_data.RARE_WORDS)} is in exactly "
         f"{sample_data.RARE_WORD_INCIDENTS} (RARE_WORD_INCIDENTS). Refuses a database that holds "

@@ -3,8 +3,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from outages.documents import ImportFailed, read
-from outages.importing import Importer
+from outages.interchange.documents import ImportFailed, read
+from outages.interchange.importing import Importer
 
 
 class Command(BaseCommand):

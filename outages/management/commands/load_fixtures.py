@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from outages.fixtures_loading import load_fixtures
+from outages.interchange.fixtures_loading import load_fixtures
 from outages.models import Incident
 
 

@@ -19,8 +19,8 @@ from django.db import models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils import timezone
 
-from .names import normalise_name
-from .text import CONTROL_CHARACTERS
+from outages.names import normalise_name
+from outages.text import CONTROL_CHARACTERS
 
 # Named one by one rather than "every outages model", so that a model added later (a log, a
 # cache like SearchDocument) stays out of fixtures until someone decides it belongs.

@@ -1,9 +1,9 @@
 """The statistics page, the customer–provider map, and the incident strips of the provider,
 service, region and customer pages.
 
-Numbers come from outages.statistics (aggregated in the database, a fixed number of queries),
-drawings from outages.svg (pure functions). Every count links to the incident list filtered to
-the incidents it counts, with the list's own query parameters (outages.filters).
+Numbers come from outages.aggregates (aggregated in the database, a fixed number of queries),
+drawings from outages.charts.svg (pure functions). Every count links to the incident list
+filtered to the incidents it counts, with the list's own query parameters (outages.web.filters).
 """
 
 from bisect import bisect_left
@@ -15,10 +15,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from . import statistics as stats
-from . import svg, text
-from .filters import key, key_of
-from .templatetags.outages import duration
+from outages import aggregates as stats
+from outages import text
+from outages.charts import svg
+from outages.templatetags.outages import duration
+from outages.web.filters import key, key_of
 
 SERIES = 6  # colours for providers in charts (series-1 … series-6 in charts.css), then repeated
 MAP_SERVICES = 30  # service columns per provider on the map; any more are named below it

@@ -19,11 +19,11 @@ from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
-from . import text
-from .filters import WAS_HIT, key_of, sort
-from .models import Customer, CustomerImpact, Incident, Provider, Region, Service
-from .queries import incident_rows
-from .views import paginate
+from outages import text
+from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
+from outages.queries import incident_rows
+from outages.web.filters import WAS_HIT, key_of, sort
+from outages.web.views import paginate
 
 PARAMETERS = ("provider", "service", "region")
 TOP_CUSTOMERS = 5

@@ -8,7 +8,7 @@ from django.contrib.sitemaps import Sitemap
 from django.db.models import Max
 from django.urls import reverse
 
-from .models import Customer, CustomerImpact, Incident, Provider, Region, Service
+from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
 
 PAGE_LIMIT = 5000
 

@@ -14,8 +14,8 @@ from django.utils import timezone
 from reversion.models import Version
 from reversion.revisions import _get_options
 
-from . import page_cache, search
-from .models import Incident
+from outages import page_cache, search
+from outages.models import Incident
 
 # Derived or bookkeeping fields: a diff of these would only repeat the Markdown or the workflow.
 NOT_COMPARED = {"version", "updated_at", "published_at", "published_by", "id", "incident"}

@@ -10,7 +10,7 @@ from django.utils.text import capfirst, get_text_list
 from django.views.decorators.http import require_POST
 from reversion.admin import VersionAdmin
 
-from . import history
+from outages import revisions as history
 
 
 class HistoryAdmin(VersionAdmin):

@@ -13,8 +13,8 @@ from django.db.models import BooleanField, Count, DurationField, ExpressionWrapp
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 
-from . import search
-from .models import Customer, CustomerImpact, Incident, Provider, Region, Service
+from outages import search
+from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
 
 # Levels a reader can filter on ("customers reported down / degraded").
 HIT_LEVELS = [CustomerImpact.Level.OUTAGE, CustomerImpact.Level.DEGRADED]

@@ -11,11 +11,19 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from . import text
-from .filters import IncidentFilter, sort
-from .models import Customer, CustomerImpact, Incident, Provider, Region, Service, TimelineEvent
-from .stack_views import read_stack
-from .templatetags.outages import feed_title
+from outages import text
+from outages.models import (
+    Customer,
+    CustomerImpact,
+    Incident,
+    Provider,
+    Region,
+    Service,
+    TimelineEvent,
+)
+from outages.templatetags.outages import feed_title
+from outages.web.filters import IncidentFilter, sort
+from outages.web.stack import read_stack
 
 FEED_SIZE = 50
 

@@ -23,8 +23,10 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from . import conflicts, duplicates, importing_bulk, page_cache, search, text, workflow
-from .documents import (
+from outages import duplicates, page_cache, search, text, workflow
+from outages.interchange import bulk as importing_bulk
+from outages.interchange import conflicts
+from outages.interchange.documents import (
     TIME_EXAMPLES,
     ImportFailed,
     Problem,
@@ -34,7 +36,7 @@ from .documents import (
     precision_key,
     read_time,
 )
-from .models import (
+from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
     ActionItem,
@@ -1010,7 +1012,7 @@ class Importer:
 
 
 def keyed(value):
-    """A value as a conflict message shows it (outages.conflicts): a row by its natural key."""
+    """A value as a conflict message shows it: a row by its natural key."""
     return value.natural_key() if hasattr(value, "natural_key") else value
 
 

@@ -14,9 +14,9 @@ from django.shortcuts import get_object_or_404
 from django.utils.text import capfirst
 from django.views.decorators.http import require_safe
 
-from . import text as words
-from .models import POSTMORTEM_SECTIONS, Incident
-from .queries import full_incidents
+from outages import text as words
+from outages.models import POSTMORTEM_SECTIONS, Incident
+from outages.queries import full_incidents
 
 
 @require_safe

@@ -10,7 +10,7 @@ from html import escape
 
 from django.utils.safestring import SafeString
 
-from .timeline_data import (
+from outages.charts.layout import (
     axis_zone,
     coarse_milestones,
     describe,

@@ -5,10 +5,10 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.forms.models import BaseInlineFormSet
 
-from . import page_cache, search, workflow
-from .admin_history import HistoryAdmin
-from .editing import TEXT_AS_TYPED
-from .models import (
+from outages import page_cache, search, workflow
+from outages.admin.forms import TEXT_AS_TYPED
+from outages.admin.history import HistoryAdmin
+from outages.models import (
     Alias,
     Customer,
     Provider,
@@ -16,7 +16,7 @@ from .models import (
     Service,
     Source,
 )
-from .names import normalise_name
+from outages.names import normalise_name
 
 # Editors paste addresses without a scheme now and then; https is the right guess today.
 HTTPS_URLS = {**TEXT_AS_TYPED, models.URLField: {"assume_scheme": "https"}}
@@ -222,7 +222,3 @@ class SourceAdmin(ReferenceAdmin):
     list_filter = ["kind"]
     search_fields = ["title", "publisher", "author", "url"]
     date_hierarchy = "published_on"
-
-
-# The incident's own screens (workflow, history, lost-update check) live beside this module.
-from . import admin_incidents  # noqa: E402, F401

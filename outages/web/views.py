@@ -7,9 +7,9 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 
-from . import history, page_cache, search
-from .filters import SORTS, IncidentFilter, facets, result_set, sort
-from .models import (
+from outages import page_cache, search
+from outages import revisions as history
+from outages.models import (
     Customer,
     CustomerImpact,
     Incident,
@@ -18,13 +18,14 @@ from .models import (
     Service,
     incident_order,
 )
-from .queries import (
+from outages.queries import (
     PAGE_SIZE,
     full_incidents,
     incident_rows,
     services_with_provider,
 )
-from .stats_views import incident_strip
+from outages.web.filters import SORTS, IncidentFilter, facets, result_set, sort
+from outages.web.stats import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
 NEIGHBOURS_SHOWN = 24

@@ -36,9 +36,10 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import conflicts, page_cache, search
-from .fixtures_reading import ALLOWED_MODELS, ALLOWED_TEXT, check, key_text, read
-from .models import (
+from outages import page_cache, search
+from outages.interchange import conflicts
+from outages.interchange.fixtures_reading import ALLOWED_MODELS, ALLOWED_TEXT, check, key_text, read
+from outages.models import (
     Alias,
     Customer,
     Incident,

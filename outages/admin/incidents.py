@@ -16,10 +16,8 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 from reversion.models import Version
 
-from . import page_cache, search, text, workflow
-from .admin_history import HistoryAdmin
-from .documents import ImportFailed, precision_key, read
-from .editing import (
+from outages import page_cache, search, text, workflow
+from outages.admin.forms import (
     TEXT_AS_TYPED,
     CorrectionFormSet,
     IncidentForm,
@@ -27,8 +25,10 @@ from .editing import (
     TimelineEventForm,
     TimelineFormSet,
 )
-from .importing import Importer
-from .models import (
+from outages.admin.history import HistoryAdmin
+from outages.interchange.documents import ImportFailed, precision_key, read
+from outages.interchange.importing import Importer
+from outages.models import (
     MILESTONES,
     ActionItem,
     Correction,
@@ -38,7 +38,7 @@ from .models import (
     far_off,
     validate_time_zone,
 )
-from .rendering import check_markdown, render_markdown
+from outages.rendering import check_markdown, render_markdown
 
 
 class TimelineEventInline(admin.StackedInline):

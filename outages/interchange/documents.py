@@ -14,9 +14,9 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .text import CONTROL_CHARACTERS, ZONE_UNSTATED
+from outages.text import CONTROL_CHARACTERS, ZONE_UNSTATED
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "docs" / "incident-format.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "incident-format.schema.json"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 40
 # Control characters: C0, DEL and C1. Stored, they break pages, feeds and exports, and

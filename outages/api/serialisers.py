@@ -21,12 +21,12 @@ from datetime import UTC
 
 from django.urls import reverse
 
-from . import text
-from .filters import key_of
-from .models import (
+from outages import text
+from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
 )
+from outages.web.filters import key_of
 
 # --- Values ---------------------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 
-from . import history
-from .documents import precision_key
-from .models import (
+from outages import revisions as history
+from outages.interchange.documents import precision_key
+from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
     Incident,

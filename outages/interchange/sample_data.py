@@ -26,8 +26,8 @@ from itertools import accumulate
 
 from django.db import reset_queries, transaction
 
-from . import search
-from .models import (
+from outages import search
+from outages.models import (
     ActionItem,
     Customer,
     CustomerImpact,
@@ -39,7 +39,7 @@ from .models import (
     Source,
     TimelineEvent,
 )
-from .rendering import render_markdown
+from outages.rendering import render_markdown
 
 SLUG_PREFIX = "sample-"
 NAME_PREFIX = "Sample "

@@ -24,8 +24,8 @@ from django.utils.encoding import is_protected_type
 from reversion.models import Revision, Version
 from reversion.revisions import _get_options
 
-from .documents import base_name
-from .models import (
+from outages.interchange.documents import base_name
+from outages.models import (
     ActionItem,
     Alias,
     Correction,
@@ -39,8 +39,8 @@ from .models import (
     TimelineEvent,
     render_markdown_fields,
 )
-from .names import normalise_name
-from .rendering import render_markdown
+from outages.names import normalise_name
+from outages.rendering import render_markdown
 
 # Keys per IN (…) list, so that no query needs more parameters than SQLite allows.
 READ_BATCH = 1000
@@ -58,7 +58,7 @@ RENDERER = (
     "for line in sys.stdin:\n"
     "    print(json.dumps([render_markdown(text) for text in json.loads(line)]), flush=True)\n"
 )
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def batches(values, size=READ_BATCH):

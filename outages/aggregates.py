@@ -22,9 +22,9 @@ from django.db.models import (
 )
 from django.db.models.functions import ExtractYear
 
-from .filters import WAS_HIT
-from .models import CustomerImpact, Incident, Region, Service
-from .text import CLOCK_PRECISIONS
+from outages.models import CustomerImpact, Incident, Region, Service
+from outages.text import CLOCK_PRECISIONS
+from outages.web.filters import WAS_HIT
 
 TOP = 10
 

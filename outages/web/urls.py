@@ -1,7 +1,17 @@
 from django.urls import path
 
-from . import api, exports, feeds, stack_views, stats_views, views
-from .page_cache import cached, customer_tag, incident_tag, provider_tag, region_tag, service_tag
+from outages.api import views as api
+from outages.page_cache import (
+    cached,
+    customer_tag,
+    incident_tag,
+    provider_tag,
+    region_tag,
+    service_tag,
+)
+from outages.web import exports, feeds, views
+from outages.web import stack as stack_views
+from outages.web import stats as stats_views
 
 app_name = "outages"
 

@@ -18,10 +18,7 @@ from django.http import JsonResponse, QueryDict
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from .filters import IncidentFilter, key_of
-from .models import Customer, Incident, Provider, Region, Service, incident_order
-from .queries import PAGE_SIZE, full_incidents, incident_rows, services_with_provider
-from .serialise import (
+from outages.api.serialisers import (
     customer_ref,
     impact_data,
     incident_document,
@@ -31,6 +28,9 @@ from .serialise import (
     region_ref,
     service_ref,
 )
+from outages.models import Customer, Incident, Provider, Region, Service, incident_order
+from outages.queries import PAGE_SIZE, full_incidents, incident_rows, services_with_provider
+from outages.web.filters import IncidentFilter, key_of
 
 
 class Problem(Exception):

@@ -5,10 +5,9 @@ into an empty database. The output is deterministic, so export → import → ex
 import yaml
 from django.db.models import Prefetch
 
-from . import text
-from .documents import precision_key
-from .filters import key_of
-from .models import (
+from outages import text
+from outages.interchange.documents import precision_key
+from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
     ActionItem,
@@ -19,6 +18,7 @@ from .models import (
     Service,
     TimelineEvent,
 )
+from outages.web.filters import key_of
 
 # Milestone precisions an exported time's text cannot show by itself.
 WRITTEN_PRECISIONS = {"approximate", "hour"}

@@ -18,7 +18,7 @@ draws it. The rules for what is drawn where live here, so the drawing and its da
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from . import text
+from outages import text
 
 MILESTONES = ("started_at", "detected_at", "mitigated_at", "resolved_at")
 # Phase between two known milestones: (name, CSS class). Every ordered pair is here.
