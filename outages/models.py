@@ -525,6 +525,28 @@ class IncidentQuerySet(models.QuerySet):
         """Taken down: readers are told so (410), with the reason, but see nothing else."""
         return self.filter(status=Incident.Status.WITHDRAWN)
 
+    def involving(self, *, provider=None, service=None, region=None, customer=None):
+        """The incidents of a provider, service or region, or those that hit a customer.
+
+        The one answer to "which incidents of X": the X page, its feed, the API, the statistics
+        and the incident list filtered by X all ask it.
+        """
+        incidents = self
+        if provider is not None:
+            incidents = incidents.filter(provider=provider)
+        if service is not None:
+            incidents = incidents.filter(
+                pk__in=Incident.services.through.objects.filter(service=service).values("incident")
+            )
+        if region is not None:
+            incidents = incidents.filter(
+                pk__in=Incident.regions.through.objects.filter(region=region).values("incident")
+            )
+        if customer is not None:
+            hit = CustomerImpact.objects.hits().filter(customer=customer)
+            incidents = incidents.filter(pk__in=hit.values("incident"))
+        return incidents
+
 
 class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
     def get_by_natural_key(self, slug):
@@ -1113,7 +1135,13 @@ class TimelineEvent(IncidentChild):
         return f"{self.get_kind_display()} at {self.occurred_at:%Y-%m-%d %H:%M} UTC"
 
 
-class CustomerImpactManager(models.Manager):
+class CustomerImpactQuerySet(models.QuerySet):
+    def hits(self):
+        """The one rule for "this customer was hit": every level in HIT_LEVELS."""
+        return self.filter(level__in=CustomerImpact.HIT_LEVELS)
+
+
+class CustomerImpactManager(models.Manager.from_queryset(CustomerImpactQuerySet)):
     def get_by_natural_key(self, incident_slug, customer_slug):
         return self.get(incident__slug=incident_slug, customer__slug=customer_slug)
 
@@ -1125,6 +1153,10 @@ class CustomerImpact(TextChecked):
         DEGRADED = "degraded", "Degraded"
         AFFECTED = "affected", "Affected (extent not reported)"
         NOT_AFFECTED = "not-affected", "Not affected"
+
+    # What counts as hit: down, degraded, or affected to an extent not reported. A customer
+    # named only as "not affected" is listed on the incident but never counted as hit.
+    HIT_LEVELS = [Level.OUTAGE, Level.DEGRADED, Level.AFFECTED]
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="impacts")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="impacts")
@@ -1167,6 +1199,11 @@ class CustomerImpact(TextChecked):
         return (self.incident.slug, self.customer.slug)
 
     natural_key.dependencies = ["outages.incident", "outages.customer"]
+
+    @property
+    def was_hit(self):
+        """The rule of CustomerImpactQuerySet.hits(), for a row already loaded."""
+        return self.level in self.HIT_LEVELS
 
     def clean(self):
         super().clean()
