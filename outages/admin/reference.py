@@ -68,13 +68,6 @@ class ReferenceAdmin(HistoryAdmin):
 
 
 class AliasFormSet(BaseInlineFormSet):
-    def _construct_form(self, i, **kwargs):
-        """Give each alias its owner before it is validated, even one not saved yet (a row
-        being added), so that Alias.clean() checks its name against the others."""
-        form = super()._construct_form(i, **kwargs)
-        setattr(form.instance, self.fk.name, self.instance)
-        return form
-
     def clean(self):
         """Two new aliases of one row that are the same name: each form alone is valid, and the
         database would refuse the pair."""
