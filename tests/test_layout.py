@@ -159,3 +159,25 @@ def test_no_private_attributes_of_other_libraries():
                 if node.value in {"_prefetched_objects_cache", "_result_cache"}:
                     private.append(f"{name}:{node.lineno} {node.value!r}")
     assert not private
+
+
+def reached(name):
+    """Every module `name` imports, directly or through other outages modules."""
+    seen, todo = set(), [name]
+    while todo:
+        for target in imported(todo.pop()):
+            if target not in seen:
+                seen.add(target)
+                if target in MODULES:
+                    todo.append(target)
+    return seen
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in sorted(MODULES) if within(n, "outages.web", "outages.api")]
+)
+def test_reader_doors_never_load_admin_code(name):
+    admin_code = sorted(
+        t for t in reached(name) if within(t, "outages.admin", "django.contrib.admin")
+    )
+    assert not admin_code
