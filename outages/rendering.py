@@ -1,11 +1,10 @@
 """Markdown to safe HTML: pure functions of text, no models.
 
 python-markdown turns editor text into HTML; nh3 (the Rust sanitiser ammonia) then keeps only
-an explicit allowlist, so no editor input can run script in a reader's browser. bleach, the
-sanitiser first planned, was retired by its maintainers on 2026-06-05.
+an explicit allowlist, so no editor input can run script in a reader's browser.
 
 python-markdown has known slow paths on crafted input: deep nesting overflows the stack, and
-many unclosed brackets make link parsing quadratic (40,000 characters of "[a" took 80 s here).
+many unclosed brackets make link parsing quadratic (README's performance section has figures).
 `check_markdown` refuses the obvious cases before a save. `render_markdown` never raises and
 never hangs: text with many brackets is parsed in a separate process with a time limit, and
 whatever the parser cannot handle is shown escaped instead.
@@ -24,8 +23,8 @@ import nh3
 MAX_MARKDOWN_LENGTH = 50_000
 MAX_NESTING = 20
 MAX_BRACKET_RUN = 50
-# Below this many "[" and "<" the parser is fast (well under 0.5 s at the size limit); above it,
-# parse in a child process that is killed after RENDER_TIMEOUT_SECONDS.
+# Below this many "[" and "<" the parser stays fast even at the size limit; above it, parse in a
+# child process that is killed after RENDER_TIMEOUT_SECONDS.
 INLINE_BRACKET_LIMIT = 100
 RENDER_TIMEOUT_SECONDS = 3
 MARKDOWN_EXTENSIONS = ["tables", "fenced_code", "footnotes", "sane_lists"]
