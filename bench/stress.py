@@ -33,7 +33,7 @@ is stopped for 10 s in the middle. Takes about two minutes; everything is on 127
      the moment the start command was issued).
 6. All the while an editor (bench.editor), logged into /admin/ as the superuser, saves the ELB
    incident's change form every second: the whole form read back (every inline row and its
-   management data, and `loaded_version`, the lock number outages/editing.py checks), with a
+   management data, and `loaded_version`, the lock number the admin form checks), with a
    new title. Each save must either succeed fully (302, then the form shows the new title and
    the same number of rows in every inline) or be refused with the clean 503 page within 5 s
    (of the request, or of the stop for a request already waiting then); never anything else.

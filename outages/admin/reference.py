@@ -22,7 +22,21 @@ from outages.names import normalise_name
 HTTPS_URLS = {**TEXT_AS_TYPED, models.URLField: {"assume_scheme": "https"}}
 
 
-class ReferenceAdmin(HistoryAdmin):
+class PublishersChange:
+    """What readers see is the publishers' to change (workflow.can_edit_reference)."""
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and workflow.can_edit_reference(
+            request.user, obj
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and workflow.can_edit_reference(
+            request.user, obj
+        )
+
+
+class ReferenceAdmin(PublishersChange, HistoryAdmin):
     """A reference row's screens: every save a revision, with history, compare and restore
     (HistoryAdmin); and the search index and cached pages of every incident that shows the row
     refreshed.
@@ -39,18 +53,6 @@ class ReferenceAdmin(HistoryAdmin):
 
     class Media:
         css = {"all": ["outages/admin/editing.css"]}
-
-    # --- Permissions: what readers see is the publishers' (workflow.can_edit_reference) ----
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and workflow.can_edit_reference(
-            request.user, obj
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and workflow.can_edit_reference(
-            request.user, obj
-        )
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -83,7 +85,7 @@ class AliasFormSet(BaseInlineFormSet):
             seen[normalised] = name
 
 
-class OwnedInline(admin.TabularInline):
+class OwnedInline(PublishersChange, admin.TabularInline):
     """Rows shown on their owner's page (its aliases; a provider's services and regions): whoever
     may not change the owner may not change them there either."""
 
@@ -91,16 +93,6 @@ class OwnedInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return super().has_add_permission(request, obj) and workflow.can_edit_reference(
-            request.user, obj
-        )
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and workflow.can_edit_reference(
-            request.user, obj
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and workflow.can_edit_reference(
             request.user, obj
         )
 
