@@ -1,5 +1,5 @@
-"""Times and durations as words: the one way every page, feed, API and download writes them.
-Pure functions, no models.
+"""Dates, times, durations, counts and names as words: the one way every page, feed, API,
+statistic and download writes them. Pure functions, no models.
 
 A time comes with its zone name and its precision (models.Precision's values). A time known only
 to the day, month or year is stored as the first minute of that period in the incident's zone and
@@ -371,10 +371,14 @@ def document_text(moment, zone_name="UTC", precision="minute"):
 # --- Durations --------------------------------------------------------------------------------
 
 
-def duration_text(delta):
-    """A timedelta as “23 h 41 min” or “3 d 17 h”; empty when unknown."""
+def duration_text(delta, seconds=False):
+    """A timedelta as “23 h 41 min” or “3 d 17 h”; empty when unknown. With `seconds`, one
+    under ten minutes keeps them, “1 min 16 s”, as a histogram's bin edges need."""
     if delta is None:
         return ""
+    whole = int(delta.total_seconds())
+    if seconds and whole < 600 and whole % 60:
+        return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)

@@ -1,18 +1,20 @@
-"""Charts as SVG, drawn on the server from plain data (numbers, labels, links, dates): no models,
-no queries, no JavaScript.
+"""The SVG toolkit (el(), labels, links, lanes) and the charts drawn with it from plain data
+(numbers, labels, links, dates): bars, stacked columns, dots and histograms on a logarithmic
+axis, strips over the years. No models, no queries, no JavaScript. The incident timeline
+(charts/timeline.py) is drawn with the same toolkit.
 
 Horizontal positions are percentages and vertical ones pixels, so a chart fills whatever width
 its box has (a 375-px phone or a desktop) while its text keeps its size. Colours come from CSS
 classes (static/css/charts.css), never from attributes, so dark mode follows the site's colours.
 
 Every chart is an `<svg role="group">` (not "img": an image may not hold links) named by its
-`<title>` and `<desc>`. Assistive technology
-reads that summary rather than the marks, so each page shows the same numbers and links in a
-table beside the chart; the marks' own links serve pointing devices and are kept out of the tab
-order (tabindex="-1") so that keyboard users do not tab through every link twice.
+`<title>` and `<desc>`. Assistive technology reads that summary rather than the marks, so each
+page shows the same numbers and links in a table beside the chart; the marks' own links serve
+pointing devices and are kept out of the tab order (tabindex="-1") so that keyboard users do not
+tab through every link twice.
 
-Every element is written by el(), which escapes text and attribute values; the results are
-safe strings for templates. The incident timeline (charts/timeline.py) is drawn with it too.
+Every element is written by el(), which escapes text and attribute values; the results are safe
+strings for templates.
 """
 
 import calendar

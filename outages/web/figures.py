@@ -231,12 +231,14 @@ def duration_bins(spans, ticks):
     bins = []
     for index, (low, high) in enumerate(pairwise(edges)):
         count = below[index + 1] - below[index]
+        # Edges under ten minutes keep their seconds, as bin_edge() rounds them.
+        lowest, highest = (text.duration_text(edge, seconds=True) for edge in (low, high))
         if index == 0 and spans[0] < low:
-            label = f"under {edge_label(high)}"
+            label = f"under {highest}"
         elif index == len(edges) - 2 and spans[-1] >= high:
-            label = f"{edge_label(low)} or more"
+            label = f"{lowest} or more"
         else:
-            label = f"{edge_label(low)} to {edge_label(high)}"
+            label = f"{lowest} to {highest}"
         bins.append(
             {
                 "low": low,
@@ -257,14 +259,6 @@ def bin_edge(value):
     seconds = value * 3600
     unit = 1 if seconds < 600 else 60 if seconds < 86400 else 3600
     return timedelta(seconds=round(seconds / unit) * unit)
-
-
-def edge_label(delta):
-    """text.duration_text() with the seconds of a bin edge under ten minutes: “1 min 16 s”."""
-    seconds = int(delta.total_seconds())
-    if seconds < 600 and seconds % 60:
-        return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
-    return text.duration_text(delta)
 
 
 def bar_figure(slug, heading, caption, label_header, rows, note_header=""):
