@@ -1,12 +1,12 @@
 """The statistics page and the customer–provider map: their numbers come from
 outages.aggregates (aggregated in the database, a fixed number of queries), their figures from
-outages.web.figures and outages.web.customer_map."""
+outages.web.figures and outages.web.hit_map."""
 
 from django.shortcuts import render
 from django.urls import reverse
 
 from outages import aggregates as stats
-from outages.web import customer_map as hit_map
+from outages.web import hit_map
 from outages.web.figures import (
     bar_figure,
     duration_chart,
