@@ -1,5 +1,5 @@
-"""Times and durations as words: the one way every page, feed, API and download writes them.
-Pure functions, no models.
+"""Dates, times, durations, counts and names as words: the one way every page, feed, API,
+statistic and download writes them. Pure functions, no models.
 
 A time comes with its zone name and its precision (models.Precision's values). A time known only
 to the day, month or year is stored as the first minute of that period in the incident's zone and
@@ -12,12 +12,16 @@ import calendar
 import re
 import zoneinfo
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 # The time zone value of an incident whose sources state no zone (models.ZONE_UNSTATED).
 ZONE_UNSTATED = "unstated"
 ZONE_UNSTATED_WORDS = "zone not stated by the source"
 # The one spelling of an approximate time, everywhere.
 ABOUT = "about"
+NOT_KNOWN = "not known"
+# How a UTC column names a time known only to the day, month or year.
+PERIOD_WORDS = {"date": "date only", "month": "month only", "year": "year only"}
 # Precisions whose clock time is known: a duration between two of them is exact.
 CLOCK_PRECISIONS = ("minute", "approximate", "hour")
 # How much longer than the shortest the longest a duration's bounds may be and still be worth
@@ -233,6 +237,104 @@ def utc_stamp(moment, precision="minute"):
     return f"{about}{utc:%Y-%m-%d} {clock}"
 
 
+def utc_column(moment, zone_name, precision="minute"):
+    """A time in a UTC column beside its as-stated column: “2012-12-24 20:24”; the period the
+    source stated, “2017-01-19 (date only)”, for a time known only that far; “not known (zone
+    not stated by the source)” where converting would invent the zone."""
+    if moment is None:
+        return NOT_KNOWN
+    if precision in PERIOD_WORDS:
+        return f"{machine_text(moment, zone_name, precision)} ({PERIOD_WORDS[precision]})"
+    if is_unstated(zone_name):
+        return f"{NOT_KNOWN} ({ZONE_UNSTATED_WORDS})"
+    return utc_stamp(moment, precision)
+
+
+def utc_or_stated(moment, zone_name="UTC", precision="minute"):
+    """A time on a line of its own: “2012-12-24 20:24 UTC”, or as the source stated it where
+    UTC would be invented (a time known only to the day or more coarsely, or in an unstated
+    zone)."""
+    if utc_text(moment, zone_name, precision) is None:
+        return moment_text(moment, zone_name, precision)
+    return f"{utc_stamp(moment, precision)} UTC"
+
+
+def utc_day(moment):
+    """“24 Dec”: the UTC day, for a drawing's axis and labels."""
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b}"
+
+
+def utc_clock(moment):
+    """“20:24”: the UTC clock time, for a drawing's axis and labels."""
+    return f"{moment.astimezone(UTC):%H:%M}"
+
+
+def axis_zone(zone_name):
+    """What a drawing's clock times are: UTC, or the sources' own clock times when they state
+    no zone (stored as if UTC, so the same drawing serves; only the words change)."""
+    return "(zone not stated)" if is_unstated(zone_name) else "UTC"
+
+
+def utc_between(start, end, zone_name="UTC"):
+    """“20:24–23:10 UTC”, with the days when the two fall on different ones."""
+    zone = axis_zone(zone_name)
+    if start.astimezone(UTC).date() == end.astimezone(UTC).date():
+        return f"{utc_clock(start)}–{utc_clock(end)} {zone}"
+    return f"{utc_day(start)} {utc_clock(start)} – {utc_day(end)} {utc_clock(end)} {zone}"
+
+
+def drawn_time(moment, precision="minute", zone_name="UTC"):
+    """A time as a drawing's axis reads it: “24 Dec 2012, 20:24 UTC”; the period alone for a
+    time known only to the day or more coarsely; as written when the source states no zone."""
+    if is_unstated(zone_name):
+        return moment_text(moment, zone_name, precision)
+    return utc_text(moment, "UTC", precision) or moment_text(moment, "UTC", precision)
+
+
+def calendar_day(value):
+    """“19 Jan 2017”: a date, or the UTC day of a time (when something was published)."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+    return short_date(value)
+
+
+def calendar_minute(moment):
+    """“19 Jan 2017, 20:24 UTC”: a time of the site's own, such as a change, in UTC."""
+    utc = moment.astimezone(UTC)
+    return f"{short_date(utc)}, {utc:%H:%M} UTC"
+
+
+class Said(NamedTuple):
+    """A time as a page shows it: for <time datetime>, in words, and in UTC beside (or None)."""
+
+    machine: str
+    words: str
+    utc: str | None = None
+
+
+def when_said(moment, zone_name="UTC", precision="minute", with_date=True):
+    """A time in its zone with UTC beside it, or None when not known. UTC is left out where it
+    would be invented or said twice (utc_beside)."""
+    if moment is None:
+        return None
+    local_date = local_time(moment, zone_name).date() if with_date else None
+    return Said(
+        machine_text(moment, zone_name, precision),
+        moment_text(moment, zone_name, precision, with_date),
+        utc_beside(moment, zone_name, precision, with_date, local_date),
+    )
+
+
+def day_said(moment, zone_name="UTC", precision="minute"):
+    """The day a time falls on in its zone, or its month or year when only that is known;
+    None when not known. For lists of incidents."""
+    if moment is None:
+        return None
+    coarse = precision if precision in ("month", "year") else "date"
+    return Said(machine_text(moment, zone_name, coarse), day_text(moment, zone_name, precision))
+
+
 def machine_text(moment, zone_name="UTC", precision="minute"):
     """The time for a <time datetime="…"> attribute and for data: UTC with a “Z” when the zone
     is known; the period (2017-01-19, 2017-01, 2017) when only that is known; the local time
@@ -269,10 +371,14 @@ def document_text(moment, zone_name="UTC", precision="minute"):
 # --- Durations --------------------------------------------------------------------------------
 
 
-def duration_text(delta):
-    """A timedelta as “23 h 41 min” or “3 d 17 h”; empty when unknown."""
+def duration_text(delta, seconds=False):
+    """A timedelta as “23 h 41 min” or “3 d 17 h”; empty when unknown. With `seconds`, one
+    under ten minutes keeps them, “1 min 16 s”, as a histogram's bin edges need."""
     if delta is None:
         return ""
+    whole = int(delta.total_seconds())
+    if seconds and whole < 600 and whole % 60:
+        return f"{whole // 60} min {whole % 60} s" if whole >= 60 else f"{whole} s"
     minutes = int(delta.total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
@@ -353,3 +459,35 @@ def at_least_text(shortest, exact=True):
         days = shortest // timedelta(days=1)
         return f"at least {days} day{'' if days == 1 else 's'}" if days > 0 else None
     return f"at least {duration_text(shortest)}" if shortest >= timedelta(minutes=1) else None
+
+
+# --- Names and counts -------------------------------------------------------------------------
+
+
+def counted(number, noun):
+    """“1 incident”, “3 incidents”."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def incidents_of(kind, entity):
+    """What a page's strip and feed carry, in words: “AWS incidents”, “AWS ELB incidents”,
+    “AWS us-east-1 incidents”, “Incidents that hit Netflix”. `kind` is provider, service,
+    region or customer; `entity` has its name (and a service or region its provider)."""
+    if kind == "provider":
+        return f"{entity.name} incidents"
+    if kind == "service":
+        return f"{entity.provider.name} {entity.name} incidents"
+    if kind == "region":
+        return f"{entity.provider.name} {entity.code} incidents"
+    return f"Incidents that hit {entity.name}"
+
+
+class Few(NamedTuple):
+    shown: list
+    more: int  # how many are left out
+
+
+def first_few(items, limit):
+    """The first `limit` of `items` and how many more there are, for “A, B and 3 more”."""
+    items = list(items)
+    return Few(items[:limit], max(len(items) - limit, 0))

@@ -13,8 +13,8 @@ import pytest
 from outages import aggregates as stats
 from outages.charts import svg
 from outages.models import Customer, CustomerImpact, Incident
-from outages.templatetags.outages import duration
-from outages.web import stats as stats_views
+from outages.text import duration_text as duration
+from outages.web import figures
 
 SVG = "{http://www.w3.org/2000/svg}"
 ELB = "aws-elb-us-east-2012-12-24"
@@ -261,8 +261,8 @@ MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 def few_dots(monkeypatch, db):
     """Draw a histogram above three incidents, and name at most one not known; count only the
     incidents the test makes (the module's shipped ones, if loaded, become drafts)."""
-    monkeypatch.setattr(stats_views, "DOTS_UP_TO", 3)
-    monkeypatch.setattr(stats_views, "UNKNOWN_LISTED_UP_TO", 1)
+    monkeypatch.setattr(figures, "DOTS_UP_TO", 3)
+    monkeypatch.setattr(figures, "UNKNOWN_LISTED_UP_TO", 1)
     Incident.objects.update(status=Incident.Status.DRAFT)
 
 
@@ -337,7 +337,7 @@ def test_histogram_page_runs_the_same_six_queries(
 
 
 def test_bins_split_each_tick_interval_evenly_and_about_equally_wide():
-    ticks = stats_views.DURATION_TICKS
+    ticks = figures.DURATION_TICKS
 
     edges = svg.log_bins(ticks)
 
@@ -355,7 +355,7 @@ def test_bins_count_from_their_low_edge_up_to_their_high_edge():
     ticks = [(1, "1 h"), (2, "2 h")]
     spans = sorted([HOUR, HOUR + 10 * MINUTE, HOUR + 16 * MINUTE, 2 * HOUR, 5 * HOUR])
 
-    bins = stats_views.duration_bins(spans, ticks)
+    bins = figures.duration_bins(spans, ticks)
 
     assert [(b["range"], b["count"]) for b in bins] == [
         ("1 h to 1 h 16 min", 2),
@@ -368,7 +368,7 @@ def test_empty_bins_before_the_shortest_and_after_the_longest_are_left_out():
     ticks = [(1, "1 h"), (3, "3 h")]
     spans = [HOUR + 40 * MINUTE, 2 * HOUR]  # in the third and fourth of five bins
 
-    bins = stats_views.duration_bins(spans, ticks)
+    bins = figures.duration_bins(spans, ticks)
 
     assert [(b["range"], b["count"]) for b in bins] == [
         ("1 h 33 min to 1 h 56 min", 1),

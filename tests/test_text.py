@@ -1,6 +1,7 @@
 """outages.text: the one way times and durations are written, at every precision."""
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
@@ -131,3 +132,76 @@ def test_times_at_the_ends_of_the_calendar_are_written_not_a_crash():
 )  # fmt: skip
 def test_utc_stamp_writes_the_utc_column_at_the_times_precision(precision, expected):
     assert text.utc_stamp(ELB_TRIGGER, precision) == expected
+
+
+def test_a_bin_edge_under_ten_minutes_keeps_its_seconds():
+    assert text.duration_text(timedelta(seconds=76), seconds=True) == "1 min 16 s"
+    assert text.duration_text(timedelta(seconds=45), seconds=True) == "45 s"
+    assert text.duration_text(timedelta(minutes=30), seconds=True) == "30 min"
+    assert text.duration_text(timedelta(seconds=76)) == "1 min"
+
+
+@pytest.mark.parametrize(
+    ("zone", "precision", "column", "line"),
+    [
+        (LA, "minute", "2012-12-24 20:24", "2012-12-24 20:24 UTC"),
+        (LA, "approximate", "about 2012-12-24 20:24", "about 2012-12-24 20:24 UTC"),
+        (LA, "date", "2012-12-24 (date only)", "24 Dec 2012"),
+        (LA, "year", "2012 (year only)", "2012"),
+        (
+            text.ZONE_UNSTATED,
+            "minute",
+            "not known (zone not stated by the source)",
+            "24 Dec 2012, 8:24 PM (zone not stated by the source)",
+        ),
+    ],
+)
+def test_utc_columns_and_lines_never_invent_utc(zone, precision, column, line):
+    assert text.utc_column(ELB_TRIGGER, zone, precision) == column
+    assert text.utc_or_stated(ELB_TRIGGER, zone, precision) == line
+
+
+def test_a_page_time_says_utc_beside_only_where_it_adds_something():
+    assert text.when_said(ELB_TRIGGER, LA) == (
+        "2012-12-24T20:24:00Z",
+        "24 Dec 2012, 12:24 PM PST",
+        "20:24 UTC",
+    )
+    assert text.when_said(ELB_TRIGGER, "UTC").utc is None
+    assert text.when_said(None) is None
+    assert text.day_said(DAY, LA, "month") == ("2017-01", "January 2017", None)
+
+
+def test_site_times_and_days_are_in_utc():
+    assert text.calendar_minute(ELB_TRIGGER) == "24 Dec 2012, 20:24 UTC"
+    assert text.calendar_day(ELB_TRIGGER.date()) == "24 Dec 2012"
+
+
+def test_drawn_times_are_utc_unless_the_zone_is_not_stated():
+    later = ELB_TRIGGER + timedelta(days=1, hours=2)
+
+    assert text.utc_between(ELB_TRIGGER, ELB_TRIGGER + timedelta(hours=2)) == "20:24–22:24 UTC"
+    assert text.utc_between(ELB_TRIGGER, later) == "24 Dec 20:24 – 25 Dec 22:24 UTC"
+    assert text.drawn_time(ELB_TRIGGER) == "24 Dec 2012, 20:24 UTC"
+    assert text.drawn_time(ELB_TRIGGER, "date") == "24 Dec 2012"
+    assert text.axis_zone(text.ZONE_UNSTATED) == "(zone not stated)"
+
+
+def test_counts_and_lists_in_words():
+    assert text.counted(1, "incident") == "1 incident"
+    assert text.counted(3, "incident") == "3 incidents"
+    assert text.first_few("abcdef", 4) == (list("abcd"), 2)
+    assert text.first_few("ab", 4) == (["a", "b"], 0)
+
+
+def test_what_a_page_of_incidents_carries_in_words():
+    aws = SimpleNamespace(name="AWS")
+    elb = SimpleNamespace(name="ELB", provider=aws)
+    region = SimpleNamespace(code="us-east-1", provider=aws)
+
+    assert text.incidents_of("provider", aws) == "AWS incidents"
+    assert text.incidents_of("service", elb) == "AWS ELB incidents"
+    assert text.incidents_of("region", region) == "AWS us-east-1 incidents"
+    assert text.incidents_of("customer", SimpleNamespace(name="Netflix")) == (
+        "Incidents that hit Netflix"
+    )

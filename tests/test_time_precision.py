@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from outages.aggregates import resolution_times
 from outages.models import ZONE_UNSTATED, Incident, Precision, TimelineEvent, validate_time_zone
+from outages.web.figures import duration_chart
 from outages.web.stack import resolve_times
-from outages.web.stats import duration_chart
 
 # 19 Jan 2017 in Los Angeles, stored as its first minute; resolved at midnight PST 22 Jan.
 DAY = datetime(2017, 1, 19, 8, 0, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""The drawn timeline: charts.py and timeline_data.py from plain data, and the incident page."""
+"""The drawn timeline: charts/timeline.py and charts/layout.py from plain data, and the incident
+page."""
 
 import re
 import xml.etree.ElementTree as ET
@@ -202,9 +203,9 @@ def test_without_a_resolution_the_span_runs_through_events_until_a_long_silence(
 
 def test_customer_windows_open_ends_and_not_affected():
     impacts = (
-        Impact("Netflix", "outage", "Down", started_at=START + timedelta(minutes=6)),
-        Impact("Amazon Prime Video", "not-affected", "Not affected"),
-        Impact("Heroku", "outage", "Down"),
+        Impact("Netflix", "outage", "Down", True, started_at=START + timedelta(minutes=6)),
+        Impact("Amazon Prime Video", "not-affected", "Not affected", False),
+        Impact("Heroku", "outage", "Down", True),
     )
 
     root = parse(timeline_svg(timeline(impacts=impacts)))
@@ -236,7 +237,7 @@ def test_hostile_text_is_escaped_everywhere():
         started_at=START,
         resolved_at=START + timedelta(hours=2),
         events=(event(10, "trigger", key=True, stated=hostile, text=hostile),),
-        impacts=(Impact(hostile, "outage", hostile, started_at=START),),
+        impacts=(Impact(hostile, "outage", hostile, True, started_at=START),),
         brackets=(Bracket(hostile, START, START + timedelta(hours=2)),),
     )
 

@@ -1,7 +1,8 @@
 """What the drawn incident timeline shows, as plain data and words (no models, no queries).
 
-outages/templatetags/timeline.py fills a `Timeline` from a preloaded incident; outages/charts.py
-draws it. The rules for what is drawn where live here, so the drawing and its data table agree:
+outages/templatetags/timeline.py fills a `Timeline` from a preloaded incident;
+outages/charts/timeline.py draws it; the words for times come from outages.text. The rules for
+what is drawn where live here, so the drawing and its data table agree:
 
 - The axis covers the incident's span, trigger (started_at) to resolution (resolved_at), plus
   events a little outside it (up to a quarter of the span either side). Events further out, such
@@ -71,8 +72,9 @@ class Event:
 @dataclass(frozen=True)
 class Impact:
     name: str
-    level: str  # outage, degraded, affected, not-affected
+    level: str  # outage, degraded, affected, not-affected: the CSS class of its bar
     level_label: str
+    hit: bool  # whether the customer was hit (CustomerImpact.was_hit), or only named as spared
     started_at: datetime | None = None
     ended_at: datetime | None = None
 
@@ -199,57 +201,19 @@ def ticks(start, end):
         new_day = index == 0 or at.date() != moments[index - 1].date()
         if step >= timedelta(days=1):
             new_year = index == 0 or at.year != moments[index - 1].year
-            result.append((at, short_date(at), str(at.year) if new_year else ""))
+            result.append((at, text.utc_day(at), str(at.year) if new_year else ""))
         else:
-            result.append((at, f"{at:%H:%M}", short_date(at) if new_day else ""))
+            result.append((at, text.utc_clock(at), text.utc_day(at) if new_day else ""))
     return result
 
 
 # --- Words ------------------------------------------------------------------------------------
 
 
-def short_date(moment):
-    moment = moment.astimezone(UTC)
-    return f"{moment.day} {moment:%b}"
-
-
-def clock(moment):
-    return f"{moment.astimezone(UTC):%H:%M}"
-
-
-def axis_zone(zone):
-    """What the axis's clock times are: UTC, or the sources' own clock times when they state no
-    zone (stored as if UTC, so the same drawing serves; only the words change)."""
-    return "(zone not stated)" if text.is_unstated(zone) else "UTC"
-
-
-def between(start, end, zone="UTC"):
-    """“20:24–23:10 UTC”, with the dates when the two fall on different days."""
-    if start.astimezone(UTC).date() == end.astimezone(UTC).date():
-        return f"{clock(start)}–{clock(end)} {axis_zone(zone)}"
-    return f"{short_date(start)} {clock(start)} – {short_date(end)} {clock(end)} {axis_zone(zone)}"
-
-
-def counted(number, noun):
-    return f"{number} {noun}{'' if number == 1 else 's'}"
-
-
-def utc_text(moment, precision="minute", zone="UTC"):
-    """“24 Dec 2012, 20:24 UTC”; the date alone for a time known only to the day or coarser;
-    as written when the source states no zone."""
-    if text.is_unstated(zone):
-        return text.moment_text(moment, zone, precision)
-    return text.utc_text(moment, "UTC", precision) or text.moment_text(moment, "UTC", precision)
-
-
-def zone_text(moment, zone, precision="minute"):
-    """“24 Dec 2012, 12:24 PM PST”, as the incident page writes it (outages.text)."""
-    return text.moment_text(moment, zone, precision)
-
-
 def event_title(event, zone):
+    """A mark's hover text: kind, time in UTC and as stated, the source's words, a summary."""
     key = ", key event" if event.key else ""
-    when = zone_text(event.at, zone, event.precision)
+    when = text.moment_text(event.at, zone, event.precision)
     utc = text.utc_beside(event.at, zone, event.precision)
     when = f"{utc} · {when}" if utc else when
     stated = f" As stated: “{event.stated}”." if event.stated else ""
@@ -258,42 +222,44 @@ def event_title(event, zone):
 
 def event_label(event, in_margin):
     dated = in_margin or not text.has_clock(event.precision)
-    at = short_date(event.at) if dated else clock(event.at)
+    at = text.utc_day(event.at) if dated else text.utc_clock(event.at)
     return f"{event.kind_label} {at}"
 
 
 def impact_text(impact, zone):
+    """A customer's window in words; an unknown end is said to be unknown."""
     if impact.started_at and impact.ended_at:
-        return f"{impact.level_label}, {between(impact.started_at, impact.ended_at, zone)}"
+        return f"{impact.level_label}, {text.utc_between(impact.started_at, impact.ended_at, zone)}"
     if impact.started_at:
         local = text.moment_text(impact.started_at, zone, "approximate", with_date=False)
         if text.is_unstated(zone):
             return f"{impact.level_label} from {local}; end not known"
-        return (
-            f"{impact.level_label} from {text.ABOUT} {clock(impact.started_at)} UTC ({local}); "
-            "end not known"
-        )
-    ended = f"{clock(impact.ended_at)} {axis_zone(zone)}"
+        utc = text.utc_text(impact.started_at, zone, "approximate", with_date=False)
+        return f"{impact.level_label} from {utc} ({local}); end not known"
+    ended = f"{text.utc_clock(impact.ended_at)} {text.axis_zone(zone)}"
     return f"{impact.level_label} until {ended}; start not known"
 
 
 def describe(timeline, span, drawn_phases):
     """The drawing in sentences, for its <desc>."""
     zone = timeline.zone
-    parts = [f"From {utc_text(span.start, zone=zone)} to {utc_text(span.end, zone=zone)}."]
-    parts += [f"{phase.name}: {between(phase.start, phase.end, zone)}." for phase in drawn_phases]
+    start, end = (text.drawn_time(at, zone_name=zone) for at in (span.start, span.end))
+    parts = [f"From {start} to {end}."]
+    parts += [
+        f"{phase.name}: {text.utc_between(phase.start, phase.end, zone)}." for phase in drawn_phases
+    ]
     if not timeline.resolved_at:
         parts.append("Resolution time not stated by the provider.")
     keys = sum(event.key for event in timeline.events)
-    parts.append(f"{counted(len(timeline.events), 'event')}, {keys} of them key.")
+    parts.append(f"{text.counted(len(timeline.events), 'event')}, {keys} of them key.")
     for side, events in (("before", span.earlier), ("after", span.later)):
         if events:
             parts.append(
-                f"{counted(len(events), 'event')} long {side} the span, drawn in a margin"
+                f"{text.counted(len(events), 'event')} long {side} the span, drawn in a margin"
                 " not to scale."
             )
     for impact in timeline.impacts:
-        if impact.level == "not-affected":
+        if not impact.hit:
             parts.append(f"{impact.name}: not affected.")
         elif impact.started_at or impact.ended_at:
             parts.append(f"{impact.name}: {impact_text(impact, timeline.zone)}.")

@@ -1,25 +1,28 @@
-"""Charts as SVG, drawn on the server from plain data (numbers, labels, links, dates): no models,
-no queries, no JavaScript.
+"""The SVG toolkit (el(), labels, links, lanes) and the charts drawn with it from plain data
+(numbers, labels, links, dates): bars, stacked columns, dots and histograms on a logarithmic
+axis, strips over the years. No models, no queries, no JavaScript. The incident timeline
+(charts/timeline.py) is drawn with the same toolkit.
 
 Horizontal positions are percentages and vertical ones pixels, so a chart fills whatever width
 its box has (a 375-px phone or a desktop) while its text keeps its size. Colours come from CSS
 classes (static/css/charts.css), never from attributes, so dark mode follows the site's colours.
 
 Every chart is an `<svg role="group">` (not "img": an image may not hold links) named by its
-`<title>` and `<desc>`. Assistive technology
-reads that summary rather than the marks, so each page shows the same numbers and links in a
-table beside the chart; the marks' own links serve pointing devices and are kept out of the tab
-order (tabindex="-1") so that keyboard users do not tab through every link twice.
+`<title>` and `<desc>`. Assistive technology reads that summary rather than the marks, so each
+page shows the same numbers and links in a table beside the chart; the marks' own links serve
+pointing devices and are kept out of the tab order (tabindex="-1") so that keyboard users do not
+tab through every link twice.
 
-Text is escaped by format_html(); the results are safe strings for templates.
+Every element is written by el(), which escapes text and attribute values; the results are safe
+strings for templates.
 """
 
 import calendar
 import math
 from dataclasses import dataclass
+from html import escape
 
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString
 
 # The narrowest width (px) a chart is drawn for: marks closer than this allows are stacked,
 # and axis labels thinned, so that nothing overlaps on a phone.
@@ -95,47 +98,66 @@ class Moment:
     until: object = None
 
 
+# --- The toolkit -----------------------------------------------------------------------------
+
+
+def safe_text(value):
+    """Django's conditional_escape, without its lazy-string wrapper: a drawing has a few hundred
+    elements, and that wrapper would take a third of the time of drawing one."""
+    return value.__html__() if hasattr(value, "__html__") else escape(str(value))
+
+
+def el(name, *children, **attrs):
+    """One SVG element. Attribute values and text children are escaped; `class_` is `class`,
+    other underscores become hyphens (text_anchor); None leaves an attribute out."""
+    attributes = "".join(
+        f' {key.rstrip("_").replace("_", "-")}="{safe_text(value)}"'
+        for key, value in attrs.items()
+        if value is not None
+    )
+    if not children:
+        return SafeString(f"<{name}{attributes}/>")
+    inner = "".join(safe_text(child) for child in children)
+    return SafeString(f"<{name}{attributes}>{inner}</{name}>")
+
+
+def label(x, y, words, css, anchor="start"):
+    """A line of text at (x, y), anchored at its start, middle or end."""
+    return el("text", words, x=x, y=y, class_=css, text_anchor=anchor)
+
+
 def _pct(fraction):
     return f"{fraction * 100:.2f}%"
 
 
 def _px(number):
-    # format_html() escapes its arguments into strings, so numbers are formatted beforehand.
     return f"{number:.1f}"
-
-
-def _join(parts):
-    # Every part comes from format_html(), so joining them keeps them safe.
-    return mark_safe("".join(parts))
 
 
 def _truncate(text, length):
     return text if len(text) <= length else text[: length - 1].rstrip() + "…"
 
 
-def _svg(chart_id, css_class, height, title, desc, body):
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="chart-svg {}" width="100%" height="{}"'
-        ' role="group" aria-labelledby="{}-title" aria-describedby="{}-desc">'
-        '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
-        css_class,
-        height,
-        chart_id,
-        chart_id,
-        chart_id,
-        title,
-        chart_id,
-        desc,
-        body,
+def _svg(chart_id, css_class, height, title, desc, parts):
+    return el(
+        "svg",
+        el("title", title, id=f"{chart_id}-title"),
+        el("desc", desc, id=f"{chart_id}-desc"),
+        *parts,
+        xmlns="http://www.w3.org/2000/svg",
+        class_=f"chart-svg {css_class}",
+        width="100%",
+        height=height,
+        role="group",
+        aria_labelledby=f"{chart_id}-title",
+        aria_describedby=f"{chart_id}-desc",
     )
 
 
 def _link(href, content, tip=""):
     if not href:
         return content
-    if tip:
-        return format_html('<a href="{}" tabindex="-1"><title>{}</title>{}</a>', href, tip, content)
-    return format_html('<a href="{}" tabindex="-1">{}</a>', href, content)
+    return el("a", el("title", tip) if tip else "", content, href=href, tabindex="-1")
 
 
 def label_step(count, label_width=LABEL_WIDTH, width=NARROWEST):
@@ -151,12 +173,12 @@ def slot_labels(count, y, text, wide_width=WIDE):
     wide, narrow = label_step(count, width=wide_width), label_step(count)
     narrow = math.ceil(narrow / wide) * wide  # the phone's labels are some of the wide ones
     return [
-        format_html(
-            '<text class="tick-label{}" x="{}" y="{}" text-anchor="middle">{}</text>',
-            "" if index % narrow == 0 else " minor",
+        label(
             _pct((index + 0.5) / count),
             y,
             text(index),
+            "tick-label" if index % narrow == 0 else "tick-label minor",
+            "middle",
         )
         for index in range(0, count, wide)
     ]
@@ -196,34 +218,24 @@ def bar_chart(bars, *, chart_id, title, desc, label_length=44):
         y = index * BAR_ROW
         width = _pct(bar.value / top * BAR_SPAN)
         label_text = _truncate(bar.label, label_length)
+        note = ""
         if bar.note:
             note = _truncate(bar.note, max(8, label_length - len(label_text)))
-            label = format_html(
-                '<text class="label" x="0" y="{}">{}<tspan class="muted"> · {}</tspan></text>',
-                y + 14,
-                label_text,
-                note,
-            )
-        else:
-            label = format_html('<text class="label" x="0" y="{}">{}</text>', y + 14, label_text)
-        shape = format_html(
-            '<rect class="bar" x="0" y="{}" width="{}" height="{}" rx="2"></rect>'
-            '<text class="value" x="{}" dx="6" y="{}">{}</text>',
-            y + 20,
-            width,
-            BAR_HEIGHT,
-            width,
-            y + 31,
-            bar.value,
+            note = el("tspan", f" · {note}", class_="muted")
+        words = el("text", label_text, note, class_="label", x=0, y=y + 14)
+        shape = SafeString(
+            el("rect", class_="bar", x=0, y=y + 20, width=width, height=BAR_HEIGHT, rx=2)
+            + el("text", bar.value, class_="value", x=width, dx=6, y=y + 31)
         )
         rows.append(
-            format_html(
-                '<g class="row">{}{}</g>',
-                _link(bar.label_href, label, bar.label),
+            el(
+                "g",
+                _link(bar.label_href, words, bar.label),
                 _link(bar.href, shape, bar.tip or f"{bar.label}: {bar.value}"),
+                class_="row",
             )
         )
-    return _svg(chart_id, "bars", len(bars) * BAR_ROW + 4, title, desc, _join(rows))
+    return _svg(chart_id, "bars", len(bars) * BAR_ROW + 4, title, desc, rows)
 
 
 # --- Stacked columns -------------------------------------------------------------------------
@@ -240,11 +252,7 @@ def stacked_columns(columns, *, chart_id, title, desc):
     slot = 1 / count if count else 1
     top = max((sum(s.value for s in column.segments) for column in columns), default=0) or 1
     baseline = COLUMN_TOP + COLUMN_PLOT
-    parts = [
-        format_html(
-            '<line class="axis" x1="0" x2="100%" y1="{}" y2="{}"></line>', baseline, baseline
-        )
-    ]
+    parts = [el("line", class_="axis", x1=0, x2="100%", y1=baseline, y2=baseline)]
     for index, column in enumerate(columns):
         left = _pct((index + (1 - COLUMN_WIDTH) / 2) * slot)
         centre = _pct((index + 0.5) * slot)
@@ -252,34 +260,24 @@ def stacked_columns(columns, *, chart_id, title, desc):
         for segment in column.segments:
             height = segment.value / top * COLUMN_PLOT
             y -= height
-            shape = format_html(
-                '<rect class="segment {}" x="{}" y="{}" width="{}" height="{}"></rect>',
-                segment.css_class,
-                left,
-                _px(y),
-                _pct(COLUMN_WIDTH * slot),
-                _px(height),
+            shape = el(
+                "rect",
+                class_=f"segment {segment.css_class}",
+                x=left,
+                y=_px(y),
+                width=_pct(COLUMN_WIDTH * slot),
+                height=_px(height),
             )
             if height >= INSIDE_MIN and len(column.segments) > 1:
-                shape = format_html(
-                    '{}<text class="inside" x="{}" y="{}" text-anchor="middle">{}</text>',
-                    shape,
-                    centre,
-                    _px(y + height / 2 + 4),
-                    segment.value,
-                )
+                inside = label(centre, _px(y + height / 2 + 4), segment.value, "inside", "middle")
+                shape = SafeString(shape + inside)
             parts.append(_link(segment.href, shape, segment.tip))
         total = sum(segment.value for segment in column.segments)
         if total:
-            text = format_html(
-                '<text class="total" x="{}" y="{}" text-anchor="middle">{}</text>',
-                centre,
-                _px(y - 5),
-                total,
-            )
+            text = label(centre, _px(y - 5), total, "total", "middle")
             parts.append(_link(column.href, text, f"{column.label}: {total}"))
     parts += slot_labels(count, baseline + 16, lambda index: columns[index].label)
-    return _svg(chart_id, "columns", baseline + 24, title, desc, _join(parts))
+    return _svg(chart_id, "columns", baseline + 24, title, desc, parts)
 
 
 # --- Dots on a logarithmic axis ---------------------------------------------------------------
@@ -316,43 +314,27 @@ def _log_axis(ticks, markers, top, axis):
     parts = []
     for value, _ in ticks:
         x = _pct(log_position(value, low, high))
-        parts.append(
-            format_html(
-                '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>', x, x, top, axis
-            )
-        )
-    for index, (value, label) in enumerate(ticks):
+        parts.append(el("line", class_="grid", x1=x, x2=x, y1=top, y2=axis))
+    for index, (value, words) in enumerate(ticks):
         anchor = "start" if index == 0 else "end" if index == len(ticks) - 1 else "middle"
-        parts.append(
-            format_html(
-                '<text class="tick-label" x="{}" y="{}" text-anchor="{}">{}</text>',
-                _pct(log_position(value, low, high)),
-                axis + 16,
-                anchor,
-                label,
-            )
-        )
-    parts.append(
-        format_html('<line class="axis" x1="0" x2="100%" y1="{}" y2="{}"></line>', axis, axis)
-    )
+        x = _pct(log_position(value, low, high))
+        parts.append(label(x, axis + 16, words, "tick-label", anchor))
+    parts.append(el("line", class_="axis", x1=0, x2="100%", y1=axis, y2=axis))
     for row, marker in enumerate(markers):
         position = log_position(marker.value, low, high)
         x = _pct(position)
         label_y = 6 + MARKER_ROW * row + 11
         anchor, dx = ("start", 5) if position < 0.6 else ("end", -5)
+        parts.append(el("line", class_="marker", x1=x, x2=x, y1=label_y - 10, y2=axis))
         parts.append(
-            format_html(
-                '<line class="marker" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-                '<text class="marker-label" x="{}" dx="{}" y="{}" text-anchor="{}">{}</text>',
-                x,
-                x,
-                label_y - 10,
-                axis,
-                x,
-                dx,
-                label_y,
-                anchor,
+            el(
+                "text",
                 marker.label,
+                class_="marker-label",
+                x=x,
+                dx=dx,
+                y=label_y,
+                text_anchor=anchor,
             )
         )
     return parts
@@ -369,14 +351,15 @@ def dot_plot(dots, *, chart_id, title, desc, ticks, markers=()):
     axis = dots_top + lane_count * DOT_LANE + 6
     parts = _log_axis(ticks, markers, dots_top, axis)
     for dot, position, lane in zip(dots, positions, taken, strict=True):
-        circle = format_html(
-            '<circle class="dot" cx="{}" cy="{}" r="{}"></circle>',
-            _pct(position),
-            axis - 6 - DOT_RADIUS - 1 - lane * DOT_LANE,
-            DOT_RADIUS,
+        circle = el(
+            "circle",
+            class_="dot",
+            cx=_pct(position),
+            cy=axis - 6 - DOT_RADIUS - 1 - lane * DOT_LANE,
+            r=DOT_RADIUS,
         )
         parts.append(_link(dot.href, circle, dot.tip))
-    return _svg(chart_id, "dots", axis + 24, title, desc, _join(parts))
+    return _svg(chart_id, "dots", axis + 24, title, desc, parts)
 
 
 # --- A histogram on a logarithmic axis --------------------------------------------------------
@@ -411,16 +394,17 @@ def histogram(bins, *, chart_id, title, desc, ticks, markers=()):
         left, right = log_position(b.low, low, high), log_position(b.high, low, high)
         height = max(b.count / top * HISTOGRAM_PLOT, 1)  # a single incident still shows
         parts.append(
-            format_html(
-                '<rect class="bin" x="{}" y="{}" width="{}" height="{}"><title>{}</title></rect>',
-                _pct(left),
-                _px(axis - height),
-                _pct(right - left),
-                _px(height),
-                b.tip,
+            el(
+                "rect",
+                el("title", b.tip),
+                class_="bin",
+                x=_pct(left),
+                y=_px(axis - height),
+                width=_pct(right - left),
+                height=_px(height),
             )
         )
-    return _svg(chart_id, "histogram", axis + 24, title, desc, _join(parts))
+    return _svg(chart_id, "histogram", axis + 24, title, desc, parts)
 
 
 # --- A strip of moments over the years --------------------------------------------------------
@@ -451,36 +435,22 @@ def strip(moments, *, chart_id, title, desc, first_year, last_year):
     taken = lanes(positions, STRIP_RADIUS)
     lane_count = max(taken, default=0) + 1
     axis = 4 + 2 * STRIP_RADIUS + (lane_count - 1) * STRIP_LANE + 4
-    parts = [format_html('<line class="axis" x1="0" x2="100%" y1="{}" y2="{}"></line>', axis, axis)]
+    parts = [el("line", class_="axis", x1=0, x2="100%", y1=axis, y2=axis)]
     for index in range(years + 1):
         x = _pct(index / years)
-        parts.append(
-            format_html(
-                '<line class="year-tick" x1="{}" x2="{}" y1="{}" y2="{}"></line>',
-                x,
-                x,
-                axis - 4,
-                axis + 4,
-            )
-        )
+        parts.append(el("line", class_="year-tick", x1=x, x2=x, y1=axis - 4, y2=axis + 4))
     parts += slot_labels(years, axis + 16, lambda index: first_year + index, WIDE_STRIP)
     for moment, position, lane in zip(moments, positions, taken, strict=True):
         y = axis - 4 - STRIP_RADIUS - lane * STRIP_LANE
-        mark = format_html(
-            '<circle class="mark{}" cx="{}" cy="{}" r="{}"></circle>',
-            " vague" if moment.until else "",
-            _pct(position),
-            y,
-            STRIP_RADIUS,
+        mark = el(
+            "circle",
+            class_="mark vague" if moment.until else "mark",
+            cx=_pct(position),
+            cy=y,
+            r=STRIP_RADIUS,
         )
         if moment.until:
-            mark = format_html(
-                '<line class="period" x1="{}" x2="{}" y1="{}" y2="{}"></line>{}',
-                _pct(place(moment.when)),
-                _pct(place(moment.until)),
-                y,
-                y,
-                mark,
-            )
+            x1, x2 = _pct(place(moment.when)), _pct(place(moment.until))
+            mark = SafeString(el("line", class_="period", x1=x1, x2=x2, y1=y, y2=y) + mark)
         parts.append(_link(moment.href, mark, moment.tip))
-    return _svg(chart_id, "strip", axis + 21, title, desc, _join(parts))
+    return _svg(chart_id, "strip", axis + 21, title, desc, parts)

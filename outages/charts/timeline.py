@@ -1,17 +1,13 @@
-"""Server-side SVG drawings from plain data: the incident timeline.
+"""The incident timeline as SVG, from plain data.
 
-No models and no queries: it draws a `timeline_data.Timeline` (filled by
-outages/templatetags/timeline.py) and returns markup. Every text that reaches the markup is
-escaped by `el()`. What is drawn where (axis extent, margins, phases) is decided in
-outages/timeline_data.py; this module decides only how it looks.
+No models and no queries: it draws a `layout.Timeline` (filled by
+outages/templatetags/timeline.py) with the toolkit of charts/svg.py, whose `el()` escapes every
+text. What is drawn where (axis extent, margins, phases) is decided in charts/layout.py; this
+module decides only how it looks.
 """
 
-from html import escape
-
-from django.utils.safestring import SafeString
-
+from outages import text
 from outages.charts.layout import (
-    axis_zone,
     coarse_milestones,
     describe,
     event_label,
@@ -20,8 +16,8 @@ from outages.charts.layout import (
     impact_text,
     phases,
     ticks,
-    utc_text,
 )
+from outages.charts.svg import el, label
 
 # Geometry, in viewBox units (the drawing scales to its box; see static/css/timeline.css).
 WIDTH, LABELS, MARGIN, GUTTER = 960, 150, 16, 120
@@ -29,31 +25,7 @@ FONT, SMALL = 12, 11.5  # font sizes, as in static/css/timeline.css
 LANE, BAND, BRACKET, LABEL_ROW, IMPACT_ROW, AXIS = 22, 30, 22, 18, 34, 48
 
 
-# --- SVG --------------------------------------------------------------------------------------
-
-
-def safe_text(value):
-    """Django's conditional_escape, without its lazy-string wrapper: a drawing has a few hundred
-    elements, and that wrapper was a third of the time of drawing one."""
-    return value.__html__() if hasattr(value, "__html__") else escape(str(value))
-
-
-def el(name, *children, **attrs):
-    """One SVG element. Attribute values and text children are escaped; `class_` is `class`,
-    other underscores become hyphens (text_anchor); None leaves an attribute out."""
-    attributes = "".join(
-        f' {key.rstrip("_").replace("_", "-")}="{safe_text(value)}"'
-        for key, value in attrs.items()
-        if value is not None
-    )
-    if not children:
-        return SafeString(f"<{name}{attributes}/>")
-    inner = "".join(safe_text(child) for child in children)
-    return SafeString(f"<{name}{attributes}>{inner}</{name}>")
-
-
-def label(x, y, words, css, anchor="start"):
-    return el("text", words, x=x, y=y, class_=css, text_anchor=anchor)
+# --- Marks ------------------------------------------------------------------------------------
 
 
 def mark_shape(kind, x, y, r):
@@ -200,7 +172,9 @@ def draw_phases(timeline, scale, y):
     shown = drawn_phases(timeline)
     for index, phase in enumerate(shown):
         x1, x2 = scale.x(phase.start), scale.x(phase.end)
-        start, end = (utc_text(at, zone=timeline.zone) for at in (phase.start, phase.end))
+        start, end = (
+            text.drawn_time(at, zone_name=timeline.zone) for at in (phase.start, phase.end)
+        )
         title = el("title", f"{phase.name}: {start} to {end}")
         width = round(max(x2 - x1, 1), 1)
         out.append(
@@ -275,7 +249,7 @@ def draw_events(timeline, scale, y):
 def draw_impacts(timeline, scale, y):
     """A bar per customer whose times are known; "not affected" rows; one line for the rest."""
     impacts = timeline.impacts
-    unaffected = [i for i in impacts if i.level == "not-affected"]
+    unaffected = [i for i in impacts if not i.hit]
     timed = [i for i in impacts if i not in unaffected and (i.started_at or i.ended_at)]
     untimed = [i for i in impacts if i not in unaffected and i not in timed]
     out, gradients, top = [], [], y
@@ -339,7 +313,7 @@ def draw_axis(scale, top, axis, zone="UTC"):
         out.append(label(x, axis + 19, first_line, "tick", "middle"))
         if second_line:
             out.append(label(x, axis + 34, second_line, "tick date", "middle"))
-    out.append(label(0, axis + 19, axis_zone(zone), "row-label"))
+    out.append(label(0, axis + 19, text.axis_zone(zone), "row-label"))
     for events, low, high, edge, word in scale.margins:
         if not events:
             continue
@@ -348,9 +322,11 @@ def draw_axis(scale, top, axis, zone="UTC"):
         out.append(label(edge, axis + 5, "//", "break-mark", "middle"))
         out.append(label(middle, top + 12, f"{word},", "note", "middle"))
         out.append(label(middle, top + 26, "not to scale", "note", "middle"))
-        out.append(label(middle, axis + 19, utc_text(events[0].at, "date"), "tick", "middle"))
+        out.append(
+            label(middle, axis + 19, text.drawn_time(events[0].at, "date"), "tick", "middle")
+        )
         if len(events) > 1:
-            last = utc_text(events[-1].at, "date")
+            last = text.drawn_time(events[-1].at, "date")
             out.append(label(middle, axis + 34, f"to {last}", "tick", "middle"))
     return [el("g", *grid, class_="grid"), *out]
 

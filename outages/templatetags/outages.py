@@ -1,75 +1,58 @@
-"""Small template helpers: times in the source's zone beside UTC, durations in words, and the
-feeds and JSON each page advertises."""
+"""Template helpers over outages.text: times in the source's zone beside UTC, durations in
+words, and the feeds and JSON each page advertises."""
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 
 from outages import text
 
 register = template.Library()
 
 
-@register.simple_tag
+@register.inclusion_tag("outages/includes/when.html")
 def when(moment, zone_name="UTC", precision="minute", with_date=True):
-    """“24 Dec 2012, 12:24 PM PST · 20:24 UTC” inside a <time> element (see outages.text).
+    """“24 Dec 2012, 12:24 PM PST · 20:24 UTC” in a <time> element (outages.text.when_said)."""
+    return {"said": text.when_said(moment, zone_name, precision, with_date)}
 
-    A time known to the day or more coarsely shows just that period, and one whose zone the
-    source does not state shows as written with no UTC: either would be invented.
-    """
-    if moment is None:
-        return mark_safe('<span class="unknown">unknown</span>')
-    local_text = text.moment_text(moment, zone_name, precision, with_date)
-    local_date = text.local_time(moment, zone_name).date() if with_date else None
-    utc_text = text.utc_beside(moment, zone_name, precision, with_date, local_date)
-    machine = text.machine_text(moment, zone_name, precision)
-    if utc_text is None:
-        return format_html('<time datetime="{}">{}</time>', machine, local_text)
-    return format_html(
-        '<time datetime="{}">{}</time> <span class="utc">· {}</span>',
-        machine,
-        local_text,
-        utc_text,
-    )
+
+@register.inclusion_tag("outages/includes/day.html")
+def day(moment, zone_name="UTC", precision="minute"):
+    """The day an incident started, in its own zone, in a <time> element (text.day_said)."""
+    return {"said": text.day_said(moment, zone_name, precision)}
 
 
 @register.simple_tag
-def day(moment, zone_name="UTC", precision="minute"):
-    """The day an incident started, in its own zone, inside a <time> element (or its month or
-    year when only that is known); “unknown” when not known."""
-    if moment is None:
-        return "unknown"
-    coarse = precision if precision in ("month", "year") else "date"
-    return format_html(
-        '<time datetime="{}">{}</time>',
-        text.machine_text(moment, zone_name, coarse),
-        text.day_text(moment, zone_name, precision),
-    )
+def first_few(items, limit):
+    """{% first_few services 4 as few %}: few.shown the first four, few.more how many more."""
+    return text.first_few(items, limit)
 
 
-@register.filter
-def duration(delta):
-    """A timedelta as “23 h 41 min” or “3 d 17 h”; empty when unknown."""
-    return text.duration_text(delta)
+register.filter("duration", text.duration_text)
+register.filter("zone_words", text.zone_words)
+register.filter("zone_note", text.zone_note)
+register.filter("when_heading", text.when_heading)
+register.filter("calendar_day", text.calendar_day)
+register.filter("calendar_minute", text.calendar_minute)
+register.filter("machine", text.machine_text)
 
 
-@register.filter
-def zone_words(zone_name):
-    """The incident's zone as a page names it: the IANA name, or that the source states none."""
-    return text.zone_words(zone_name)
+# The site's main navigation: (URL name, words), in order.
+NAV = [
+    ("incident_list", "Incidents"),
+    ("provider_list", "Providers"),
+    ("customer_list", "Customers"),
+    ("statistics", "Statistics"),
+    ("customer_map", "Map"),
+    ("my_stack", "My stack"),
+]
 
 
-@register.filter
-def zone_note(zone_name):
-    """The sentence saying in which zone an incident page's times are (outages.text)."""
-    return text.zone_note(zone_name)
-
-
-@register.filter
-def when_heading(zone_name):
-    """The heading of a column of times in the incident's zone (outages.text)."""
-    return text.when_heading(zone_name)
+@register.simple_tag(takes_context=True)
+def site_nav(context):
+    """The main navigation's links: (URL, words, whether it is this page)."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    here = match.url_name if match else None
+    return [(reverse(f"outages:{name}"), words, name == here) for name, words in NAV]
 
 
 # For each page (by URL name): its feeds (Atom and RSS route prefix, and whether they take the
@@ -93,15 +76,9 @@ KEEPS_QUERY = {"incident_list", "my_stack"}
 
 
 def feed_title(name, context, filtered):
-    """What the page's feed carries, in words (the feed classes title themselves the same way)."""
+    """What the page's feed carries, in words, as the feeds title themselves."""
     if name in ("provider", "service", "region", "customer") and context.get(name):
-        obj = context[name]
-        return {
-            "provider": lambda: f"{obj.name} incidents",
-            "service": lambda: f"{obj.provider.name} {obj.name} incidents",
-            "region": lambda: f"{obj.provider.name} {obj.code} incidents",
-            "customer": lambda: f"Incidents that hit {obj.name}",
-        }[name]()
+        return text.incidents_of(name, context[name])
     if name == "my_stack" and filtered:
         return "Incidents in your stack"
     return "These incidents" if filtered else "All incidents"

@@ -21,7 +21,6 @@ from outages.models import (
     Service,
     TimelineEvent,
 )
-from outages.templatetags.outages import feed_title
 from outages.web.filters import IncidentFilter, sort
 from outages.web.stack import read_stack
 
@@ -48,15 +47,6 @@ def feed_items(incidents):
     )[:FEED_SIZE]
 
 
-def event_time(incident, event):
-    """“2012-12-24 20:24 UTC”; as the source stated it where UTC would be invented (a time known
-    only to the day or more coarsely, or one whose zone the source does not state)."""
-    zone, precision = incident.time_zone, event.precision
-    if text.utc_text(event.occurred_at, zone, precision) is None:
-        return text.moment_text(event.occurred_at, zone, precision)
-    return f"{text.utc_stamp(event.occurred_at, precision)} UTC"
-
-
 class IncidentFeed(Feed):
     """What every item looks like; subclasses choose the object and its incidents."""
 
@@ -67,7 +57,7 @@ class IncidentFeed(Feed):
 
     def name(self, obj):
         # Worded as the page's <link rel="alternate"> names its feed.
-        return feed_title(self.kind, {self.kind: obj}, False)
+        return text.incidents_of(self.kind, obj)
 
     def title(self, obj):
         return xml_text(f"postmortems: {self.name(obj)}")
@@ -93,7 +83,7 @@ class IncidentFeed(Feed):
             (
                 (
                     f"{event.time_as_stated} · " if event.time_as_stated else "",
-                    event_time(incident, event),
+                    text.utc_or_stated(event.occurred_at, incident.time_zone, event.precision),
                     mark_safe(event.description_html),  # sanitised when rendered from Markdown
                 )
                 for event in incident.key_events

@@ -25,7 +25,7 @@ from outages.queries import (
     services_with_provider,
 )
 from outages.web.filters import SORTS, IncidentFilter, facets, result_set, sort
-from outages.web.stats import incident_strip
+from outages.web.strips import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
 NEIGHBOURS_SHOWN = 24

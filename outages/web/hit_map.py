@@ -1,0 +1,131 @@
+"""The customer–provider map's rows and columns: which customers were hit through which
+providers, services and regions, and how often, each count linking to the incidents it counts.
+Built from strings made once per row and column: a map has tens of thousands of cells."""
+
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from outages.web.figures import incidents_url
+
+MAP_SERVICES = 30  # service columns per provider on the map; any more are named below it
+# Heat shading of the map's cells: the lowest count of each bucket, darkest first.
+HEAT = [(5, "heat-4", "5 or more"), (3, "heat-3", "3–4"), (2, "heat-2", "2"), (1, "heat-1", "1")]
+
+
+def heat(count):
+    return next(css for lowest, css, _ in HEAT if count >= lowest)
+
+
+def cell(count, row_href, column="", start=False):
+    """A cell of the map: its count, classes (shading; `start` begins a provider's columns) and
+    link, the row's incident list (the customer's) narrowed by the column's parameter."""
+    css = "num"
+    if count:
+        css += f" {heat(count)}"
+    if start:
+        css += " group-start"
+    if not count:
+        return {"count": 0, "css": css}
+    return {"count": count, "css": css, "href": f"{row_href}&{column}" if column else row_href}
+
+
+def heat_legend():
+    """(CSS class, words) of each shade, lightest first, for the legend above the map."""
+    return [
+        (css, f"{label} incident{'' if label == '1' else 's'}") for _, css, label in reversed(HEAT)
+    ]
+
+
+def map_rows(providers, customers):
+    """A row per customer, those hit most first: its page, its total and its cells by provider
+    and service, and by region."""
+    rows = []
+    for customer in sorted(customers.values(), key=lambda c: (-c["total"], c["name"], c["slug"])):
+        slug, counts = customer["slug"], customer["counts"]
+        href = incidents_url(customer=slug)
+        service_cells, region_cells = [], []
+        for provider in providers:
+            service_cells.append(cell(counts.get(provider["slug"]), href, provider["param"], True))
+            service_cells += [
+                cell(counts.get(("service", s["key"])), href, s["param"]) for s in provider["shown"]
+            ]
+            region_cells += [
+                cell(counts.get(("region", r["key"])), href, r["param"], index == 0)
+                for index, r in enumerate(provider["regions"])
+            ]
+        rows.append(
+            {
+                "name": customer["name"],
+                "page": reverse("outages:customer", args=[slug]),
+                "total": cell(customer["total"], href),
+                "service_cells": service_cells,
+                "region_cells": region_cells,
+            }
+        )
+    return rows
+
+
+def map_data(by_provider, by_service, by_region):
+    """The map's columns (providers, each with its services and regions, those hitting most
+    customers first) and its customers by id, each with its counts by provider slug and by
+    ("service", key) and ("region", key)."""
+    customers, providers = {}, {}
+    for row in by_provider:
+        slug, provider = row["customer__slug"], row["incident__provider__slug"]
+        customer = customers.setdefault(
+            row["customer"],
+            {"slug": slug, "name": row["customer__name"], "total": 0, "counts": {}},
+        )
+        customer["total"] += row["count"]  # an incident has one provider: no double counting
+        customer["counts"][provider] = row["count"]
+        column = providers.setdefault(
+            provider,
+            {
+                "slug": provider,
+                "name": row["incident__provider__name"],
+                "hits": 0,
+                "service": {},
+                "region": {},
+            },
+        )
+        column["hits"] += row["count"]
+    for kind, rows, field in [
+        ("service", by_service, "slug"),
+        ("region", by_region, "code"),
+    ]:
+        prefix = f"incident__{kind}s__"
+        for row in rows:
+            provider = providers.get(row[f"{prefix}provider__slug"])
+            if provider is None:  # no incident of the service's own provider hit anyone
+                continue
+            key = f"{provider['slug']}.{row[prefix + field]}"
+            column = provider[kind].setdefault(
+                key,
+                {"key": key, "slug": row[prefix + field], "name": row[f"{prefix}name"], "hits": 0},
+            )
+            column["hits"] += row["count"]
+            customers[row["customer"]]["counts"][kind, key] = row["count"]
+
+    ordered = sorted(providers.values(), key=lambda p: (-p["hits"], p["name"]))
+    for provider in ordered:
+        slug = provider["slug"]
+        services = sorted(provider.pop("service").values(), key=lambda s: (-s["hits"], s["name"]))
+        for service in services:
+            service["page"] = reverse("outages:service", args=[slug, service["slug"]])
+            service["param"] = urlencode({"service": service["key"]})
+        provider["shown"] = services[:MAP_SERVICES]
+        provider["omitted"] = [
+            {"name": s["name"], "href": incidents_url(service=s["key"])}
+            for s in services[MAP_SERVICES:]
+        ]
+        provider["regions"] = sorted(
+            provider.pop("region").values(), key=lambda r: (-r["hits"], r["slug"])
+        )
+        for region in provider["regions"]:
+            region["page"] = reverse("outages:region", args=[slug, region["slug"]])
+            region["param"] = urlencode({"region": region["key"]})
+        provider["page"] = reverse("outages:provider", args=[slug])
+        provider["param"] = urlencode({"provider": slug})
+        provider["span"] = len(provider["shown"]) + 1
+    return ordered, customers

@@ -1,0 +1,66 @@
+"""The strips of incidents over the years on the provider, service, region and customer pages."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from outages import aggregates as stats
+from outages import text
+from outages.charts import svg
+from outages.web.figures import incident_url, incidents_url
+from outages.web.filters import key_of
+
+
+def strip_moment(slug, title, started, precision, zone):
+    """An incident's mark on a strip. A start with a clock time is placed on its day in the
+    site's time zone, as the incident list's `year` filter reads it; one known only to the day,
+    month or year on that period in the incident's own zone, where it was stored, and a month
+    or year spans it rather than standing on its first day (svg.Moment)."""
+    if text.has_clock(precision):
+        local = timezone.localtime(started)
+        return svg.Moment(local, f"{title} ({text.short_date(local)})", incident_url(slug))
+    local = text.local_time(started, zone)
+    until = None
+    if precision in ("month", "year"):
+        end = text.period_end(started, precision, zone)
+        until = text.local_time(end, zone) - timedelta(microseconds=1) if end else None
+    return svg.Moment(
+        local, f"{title} ({text.day_text(started, zone, precision)})", incident_url(slug), until
+    )
+
+
+def incident_strip(**entity):
+    """The strip of one provider, service, region or customer page (a single keyword argument):
+    a mark per incident at its start date, from its first year to this one. One query."""
+    ((kind, obj),) = entity.items()
+    rows = stats.start_dates(stats.incidents_of(**entity))
+    subject = text.incidents_of(kind, obj)
+    key = obj.slug if kind in ("provider", "customer") else key_of(obj)
+    dated = [strip_moment(*row) for row in rows if row[2]]
+    result = {
+        "count": len(rows),
+        "undated": len(rows) - len(dated),
+        "vague": sum(1 for moment in dated if moment.until),
+        "subject": subject,
+        "href": incidents_url(**{kind: key}),
+        "svg": None,
+    }
+    if not dated:
+        return result
+    first = min(moment.when.year for moment in dated)
+    last = max(max(moment.when.year for moment in dated), timezone.localdate().year)
+    by_year = {}
+    for moment in dated:
+        by_year[moment.when.year] = by_year.get(moment.when.year, 0) + 1
+    result.update(first=first, last=last)
+    result["svg"] = svg.strip(
+        dated,
+        chart_id="strip",
+        title=f"{subject} by start date, {first} to {last}",
+        desc=f"{text.counted(len(dated), 'incident')}: "
+        + ", ".join(f"{year} ({count})" for year, count in sorted(by_year.items()))
+        + ".",
+        first_year=first,
+        last_year=last,
+    )
+    return result
