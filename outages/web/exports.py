@@ -16,13 +16,12 @@ from django.views.decorators.http import require_safe
 
 from outages import text as words
 from outages.models import POSTMORTEM_SECTIONS, Incident
-from outages.queries import full_incidents
 
 
 @require_safe
 def incident_markdown(request, slug):
-    # Nine queries whatever the incident's size: see serialise.full_incidents().
-    incident = get_object_or_404(full_incidents(), slug=slug)
+    # Nine queries whatever the incident's size: see Incident.objects.in_full().
+    incident = get_object_or_404(Incident.objects.published().in_full(), slug=slug)
     response = HttpResponse(
         postmortem(incident, request.build_absolute_uri),
         content_type="text/markdown; charset=utf-8",
@@ -127,7 +126,7 @@ def in_zone(moment, zone_name, precision="minute"):
 
 
 def postmortem(incident, absolute):
-    """The whole postmortem of an incident preloaded by full_incidents(), as Markdown.
+    """The whole postmortem of an incident preloaded by Incident.objects.in_full(), as Markdown.
 
     `absolute` turns a path into an absolute URL (request.build_absolute_uri).
     """

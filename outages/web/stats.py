@@ -18,8 +18,8 @@ from django.utils import timezone
 from outages import aggregates as stats
 from outages import text
 from outages.charts import svg
+from outages.models import Region, Service
 from outages.templatetags.outages import duration
-from outages.web.filters import key, key_of
 
 SERIES = 6  # colours for providers in charts (series-1 … series-6 in charts.css), then repeated
 MAP_SERVICES = 30  # service columns per provider on the map; any more are named below it
@@ -357,10 +357,10 @@ def bar_figures():
             "Customer",
             [
                 {
-                    "label": row["name"],
-                    "page": reverse("outages:customer", args=[row["slug"]]),
-                    "count": row["count"],
-                    "href": incidents_url(customer=row["slug"]),
+                    "label": row.name,
+                    "page": reverse("outages:customer", args=[row.slug]),
+                    "count": row.count,
+                    "href": incidents_url(customer=row.slug),
                 }
                 for row in stats.customers_hit_most()
             ],
@@ -376,7 +376,9 @@ def bar_figures():
                     "page": reverse("outages:service", args=[row["provider__slug"], row["slug"]]),
                     "note": row["provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(service=key(row["provider__slug"], row["slug"])),
+                    "href": incidents_url(
+                        service=Service.make_key(row["provider__slug"], row["slug"])
+                    ),
                 }
                 for row in stats.services_involved_most()
             ],
@@ -393,7 +395,9 @@ def bar_figures():
                     "page": reverse("outages:region", args=[row["provider__slug"], row["code"]]),
                     "note": row["provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(region=key(row["provider__slug"], row["code"])),
+                    "href": incidents_url(
+                        region=Region.make_key(row["provider__slug"], row["code"])
+                    ),
                 }
                 for row in stats.regions_involved_most()
             ],
@@ -426,7 +430,7 @@ def cell(count, row_href, column="", start=False):
 def customer_map(request):
     """Three queries: the customers hit most, by provider; the same by service, and by region
     (statistics.py)."""
-    by_provider, by_service, by_region = stats.customer_map(MAP_CUSTOMERS)
+    by_provider, by_service, by_region = stats.customer_map_counts(MAP_CUSTOMERS)
     providers, customers = map_data(by_provider, by_service, by_region)
     rows = []
     for customer in sorted(customers.values(), key=lambda c: (-c["total"], c["name"], c["slug"])):
@@ -540,9 +544,9 @@ def strip_subject(kind, entity):
     if kind == "provider":
         return f"{entity.name} incidents", entity.slug
     if kind == "service":
-        return f"{entity.provider.name} {entity.name} incidents", key_of(entity)
+        return f"{entity.provider.name} {entity.name} incidents", entity.key
     if kind == "region":
-        return f"{entity.provider.name} {entity.code} incidents", key_of(entity)
+        return f"{entity.provider.name} {entity.code} incidents", entity.key
     return f"Incidents that hit {entity.name}", entity.slug
 
 
@@ -568,7 +572,7 @@ def incident_strip(**entity):
     """The strip of one provider, service, region or customer page (a single keyword argument):
     a mark per incident at its start date, from its first year to this one. One query."""
     ((kind, obj),) = entity.items()
-    rows = stats.start_dates(stats.incidents_of(**entity))
+    rows = stats.start_dates(**entity)
     subject, key = strip_subject(kind, obj)
     dated = [strip_moment(*row) for row in rows if row[2]]
     result = {
