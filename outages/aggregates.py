@@ -33,7 +33,7 @@ def published():
     return Incident.objects.published()
 
 
-def hits():
+def published_hits():
     """Impacts on customers who were hit, by published incidents."""
     return CustomerImpact.objects.hits().filter(incident__in=published()).order_by()
 
@@ -156,14 +156,14 @@ def customer_map_counts(limit):
     and name them by id (`customer`) only.
     """
     ranked = (
-        hits()
+        published_hits()
         .values("customer")
         .annotate(count=Count("incident"))  # one impact per customer and incident: no DISTINCT
         .order_by("-count", "customer__name", "customer__slug")
         .values("customer")
     )
     by_provider = list(
-        hits()
+        published_hits()
         .filter(customer__in=ranked[:limit])
         .values(
             "customer",
@@ -172,7 +172,10 @@ def customer_map_counts(limit):
             "incident__provider__slug",
             "incident__provider__name",
         )
-        .annotate(count=Count("incident"), customers=CountOf(hits().values("customer").distinct()))
+        .annotate(
+            count=Count("incident"),
+            customers=CountOf(published_hits().values("customer").distinct()),
+        )
     )
     shown = {row["customer"] for row in by_provider}
 
@@ -181,7 +184,7 @@ def customer_map_counts(limit):
         # No DISTINCT: one impact per customer and incident, one row per incident and service
         # (or region), so each (customer, service, incident) row is different.
         return list(
-            hits()
+            published_hits()
             .filter(customer__in=shown)
             .values("customer", *fields)
             .annotate(count=Count("incident"))

@@ -18,7 +18,7 @@ from django.utils import timezone
 from outages import aggregates as stats
 from outages import text
 from outages.charts import svg
-from outages.models import Region, Service
+from outages.models import ProviderScoped, Region, Service
 from outages.templatetags.outages import duration
 
 SERIES = 6  # colours for providers in charts (series-1 … series-6 in charts.css), then repeated
@@ -504,7 +504,7 @@ def map_data(by_provider, by_service, by_region):
             provider = providers.get(row[f"{prefix}provider__slug"])
             if provider is None:  # no incident of the service's own provider hit anyone
                 continue
-            key = f"{provider['slug']}.{row[prefix + field]}"
+            key = ProviderScoped.make_key(provider["slug"], row[prefix + field])
             column = provider[kind].setdefault(
                 key,
                 {"key": key, "slug": row[prefix + field], "name": row[f"{prefix}name"], "hits": 0},
