@@ -1,10 +1,11 @@
-"""The numbers behind the statistics page, the customer map and the entity pages' strips.
+"""The numbers behind the statistics page, the customer map, the stack page and the entity
+pages' strips.
 
 Each function counts published incidents only (Incident.objects.published(), the one rule),
 aggregates in the database, and runs a fixed number of queries, named in its docstring, however
-many incidents there are. A customer counts as hit unless the sources say it was not affected,
-as in the incident list's `customer` filter (filters.WAS_HIT), so every number here equals the
-length of the filtered list it links to.
+many incidents there are. A customer counts as hit by the one rule (CustomerImpact.objects.hits()),
+which the incident list's `customer` filter also asks, so every number here equals the length of
+the filtered list it links to.
 """
 
 import math
@@ -22,9 +23,8 @@ from django.db.models import (
 )
 from django.db.models.functions import ExtractYear
 
-from outages.models import CustomerImpact, Incident, Region, Service
+from outages.models import Customer, CustomerImpact, Incident, Region, Service
 from outages.text import CLOCK_PRECISIONS
-from outages.web.filters import WAS_HIT
 
 TOP = 10
 
@@ -33,9 +33,9 @@ def published():
     return Incident.objects.published()
 
 
-def hits():
+def published_hits():
     """Impacts on customers who were hit, by published incidents."""
-    return CustomerImpact.objects.filter(WAS_HIT, incident__in=published()).order_by()
+    return CustomerImpact.objects.hits().filter(incident__in=published()).order_by()
 
 
 def incidents_by_year_and_provider():
@@ -100,16 +100,19 @@ def incidents_by_cause():
 # The counts below need no DISTINCT: a customer has at most one impact per incident (the
 # constraint impact_once_per_customer) and an incident names a service or region at most once
 # (the many-to-many tables' unique pairs), so each joined row is a different incident. Counting
-# rows lets PostgreSQL aggregate by hashing rather than sorting every row: at 100,000 incidents
-# each of these queries takes half the time.
+# rows lets PostgreSQL aggregate by hashing rather than sorting every row.
 
 
-def customers_hit_most(limit=TOP):
-    """One query: {slug, name, count} of the customers hit by the most incidents, ties by name."""
+def customers_hit_most(incidents=None, limit=TOP):
+    """One query: the customers hit by the most of `incidents` (every published incident unless
+    given some), each with its `count`, ties by name."""
+    incidents = published() if incidents is None else incidents
     return list(
-        hits()
-        .values(slug=F("customer__slug"), name=F("customer__name"))
-        .annotate(count=Count("incident"))
+        Customer.objects.filter(
+            CustomerImpact.hit_condition(via="impacts__"),
+            impacts__incident__in=incidents.order_by().values("pk"),
+        )
+        .annotate(count=Count("impacts"))
         .order_by("-count", "name", "slug")[:limit]
     )
 
@@ -143,7 +146,7 @@ class CountOf(Subquery):
     output_field = IntegerField()
 
 
-def customer_map(limit):
+def customer_map_counts(limit):
     """Three queries, over the `limit` customers hit by the most incidents (ties by name): how
     many incidents hit each through each provider (1), each of the incidents' services (2) and
     each of their regions (3). Rows are dicts with the keys of their values() and `count`; a
@@ -153,14 +156,14 @@ def customer_map(limit):
     and name them by id (`customer`) only.
     """
     ranked = (
-        hits()
+        published_hits()
         .values("customer")
         .annotate(count=Count("incident"))  # one impact per customer and incident: no DISTINCT
         .order_by("-count", "customer__name", "customer__slug")
         .values("customer")
     )
     by_provider = list(
-        hits()
+        published_hits()
         .filter(customer__in=ranked[:limit])
         .values(
             "customer",
@@ -169,7 +172,10 @@ def customer_map(limit):
             "incident__provider__slug",
             "incident__provider__name",
         )
-        .annotate(count=Count("incident"), customers=CountOf(hits().values("customer").distinct()))
+        .annotate(
+            count=Count("incident"),
+            customers=CountOf(published_hits().values("customer").distinct()),
+        )
     )
     shown = {row["customer"] for row in by_provider}
 
@@ -178,7 +184,7 @@ def customer_map(limit):
         # No DISTINCT: one impact per customer and incident, one row per incident and service
         # (or region), so each (customer, service, incident) row is different.
         return list(
-            hits()
+            published_hits()
             .filter(customer__in=shown)
             .values("customer", *fields)
             .annotate(count=Count("incident"))
@@ -199,27 +205,13 @@ def customer_map(limit):
     )
 
 
-def incidents_of(*, provider=None, service=None, region=None, customer=None):
-    """The published incidents of one provider, service or region, or those that hit a
-    customer: the same set as the incident list filtered by it. (No query until evaluated.)"""
-    incidents = published()
-    if provider is not None:
-        incidents = incidents.filter(provider=provider)
-    if service is not None:
-        incidents = incidents.filter(services=service)
-    if region is not None:
-        incidents = incidents.filter(regions=region)
-    if customer is not None:
-        hit = CustomerImpact.objects.filter(WAS_HIT, customer=customer)
-        incidents = incidents.filter(pk__in=hit.values("incident"))
-    return incidents
-
-
-def start_dates(incidents):
-    """One query: (slug, title, started_at, started_precision, time_zone) of the incidents,
-    oldest first (unknown starts last)."""
+def start_dates(**entity):
+    """One query: (slug, title, started_at, started_precision, time_zone) of the published
+    incidents of one provider, service, region or customer (`entity`, as Incident.objects.
+    involving() takes it), oldest first (unknown starts last)."""
     return list(
-        incidents.oldest_first().values_list(
-            "slug", "title", "started_at", "started_precision", "time_zone"
-        )
+        published()
+        .involving(**entity)
+        .oldest_first()
+        .values_list("slug", "title", "started_at", "started_precision", "time_zone")
     )

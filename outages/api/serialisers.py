@@ -1,5 +1,4 @@
-"""Incidents and the rows around them as plain data for the JSON API, and the one queryset that
-preloads a whole incident (the API's incident, and the Markdown download, read it).
+"""Incidents and the rows around them as plain data for the JSON API.
 
 The functions that shape data never query: each names the preloading it expects, so a view that
 forgets some shows up in its query-count test rather than as an N+1 in production.
@@ -26,7 +25,6 @@ from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
 )
-from outages.web.filters import key_of
 
 # --- Values ---------------------------------------------------------------------------------
 
@@ -88,7 +86,7 @@ def service_ref(request, service):
     return {
         "name": service.name,
         "slug": service.slug,
-        "key": key_of(service),  # what ?service= takes
+        "key": service.key,  # what ?service= takes
         **links(request, service, "outages:api_service", service.provider.slug, service.slug),
     }
 
@@ -98,7 +96,7 @@ def region_ref(request, region):
     return {
         "code": region.code,
         "name": region.name,
-        "key": key_of(region),  # what ?region= takes
+        "key": region.key,  # what ?region= takes
         **links(request, region, "outages:api_region", region.provider.slug, region.code),
     }
 
@@ -148,7 +146,7 @@ def incident_summary(request, incident):
 
 
 def incident_row(request, incident):
-    """An incident as a row of the incident list. Needs views.incident_rows() preloading."""
+    """An incident as a row of the incident list. Needs Incident.objects.for_lists() preloading."""
     return {
         **incident_summary(request, incident),
         "services": [service_ref(request, service) for service in incident.services.all()],
@@ -162,7 +160,7 @@ def incident_row(request, incident):
 
 
 def incident_document(request, incident):
-    """Everything a reader sees about one incident. Needs full_incidents() preloading."""
+    """Everything a reader sees about one incident. Needs Incident.objects.in_full() preloading."""
     return {
         "title": incident.title,
         "slug": incident.slug,

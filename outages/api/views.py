@@ -1,7 +1,7 @@
 """The read-only JSON API under /api/v1/: the reader pages' data, for programs.
 
 Each view starts from Incident.objects.published(), like the pages, and preloads what it
-serialises (see outages/serialise.py), so its query count does not grow with the data.
+serialises (see outages.api.serialisers), so its query count does not grow with the data.
 
 Lists are pages of PAGE_SIZE: {"count", "page", "pages", "next", "previous", "results"}. Unlike
 the HTML pages, which show the nearest page for any ?page=, a ?page= that is not a whole number
@@ -28,9 +28,17 @@ from outages.api.serialisers import (
     region_ref,
     service_ref,
 )
-from outages.models import Customer, Incident, Provider, Region, Service, incident_order
-from outages.queries import PAGE_SIZE, full_incidents, incident_rows, services_with_provider
-from outages.web.filters import IncidentFilter, key_of
+from outages.models import (
+    Customer,
+    Incident,
+    Provider,
+    Region,
+    Service,
+    incident_order,
+    services_with_provider,
+)
+from outages.web.filters import IncidentFilter
+from outages.web.paging import PAGE_SIZE
 
 
 class Problem(Exception):
@@ -168,12 +176,13 @@ def incident_list(request):
         )
     # Queries: the filter lookups (one per ?provider=, ?service=, ... given), then the count,
     # the page of incidents with providers, their services, regions and customers hit.
-    return page_of(request, incident_rows(filters.qs), incident_row)
+    return page_of(request, filters.qs.for_lists(), incident_row)
 
 
 @api_view
 def incident_detail(request, slug):
-    incident = get_or_404(full_incidents(), f"published incident “{slug}”", slug=slug)
+    incidents = Incident.objects.published().in_full()
+    incident = get_or_404(incidents, f"published incident “{slug}”", slug=slug)
     return incident_document(request, incident)
 
 
@@ -230,7 +239,7 @@ def provider_detail(request, slug):
         "incidents": page_of(
             request,
             Incident.objects.published()
-            .filter(provider=provider)
+            .involving(provider=provider)
             .newest_first()
             .select_related("provider"),
             incident_summary,
@@ -268,21 +277,19 @@ def service_detail(request, provider_slug, slug):
         provider__slug=provider_slug,
         slug=slug,
     )
-    return keyed_detail(request, service, service_data(request, service), "service", "services")
+    return keyed_detail(request, service, service_data(request, service), "service")
 
 
-def keyed_detail(request, obj, data, filter_name, incident_lookup):
-    """A service or region with a page of its published incidents.
+def keyed_detail(request, obj, data, kind):
+    """A service or region (`kind`) with a page of its published incidents.
 
     Queries: 1 the object with its provider and count (by the caller), 2 the count of its
     incidents, 3 the page.
     """
-    incidents = (
-        Incident.objects.published().filter(**{incident_lookup: obj}).select_related("provider")
-    )
+    incidents = Incident.objects.published().involving(**{kind: obj}).select_related("provider")
     return {
         **data,
-        **filtered_list(request, filter_name, key_of(obj)),
+        **filtered_list(request, kind, obj.key),
         "incidents": page_of(request, incidents.newest_first(), incident_summary),
     }
 
@@ -316,7 +323,7 @@ def region_detail(request, provider_slug, code):
         provider__slug=provider_slug,
         code=code,
     )
-    return keyed_detail(request, region, region_data(request, region), "region", "regions")
+    return keyed_detail(request, region, region_data(request, region), "region")
 
 
 # --- Customers ------------------------------------------------------------------------------
@@ -368,8 +375,8 @@ def customer_detail(request, slug):
     return {
         **customer_data(request, customer),
         "also_a_provider": provider_ref(request, customer.provider) if customer.provider else None,
-        # The filtered list holds the incidents that took this customer down or degraded it;
-        # `incidents` below also has those where it was named but not (or not known to be) hit.
+        # The filtered list holds the incidents that hit this customer; `incidents` below also
+        # has those that name it as not affected, each with how it was hit.
         **filtered_list(request, "customer", customer.slug),
         "incidents": page_of(request, impacts, incident_with_impact),
     }

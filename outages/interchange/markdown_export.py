@@ -85,7 +85,7 @@ def link(label, url):
 
 
 def postmortem(incident, absolute):
-    """The whole postmortem of an incident preloaded by full_incidents(), as Markdown.
+    """The whole postmortem of an incident preloaded by Incident.objects.in_full(), as Markdown.
 
     `absolute` turns a path into an absolute URL (request.build_absolute_uri).
     """

@@ -10,7 +10,6 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
 from outages import text as words
-from outages.models import CustomerImpact
 
 register = template.Library()
 
@@ -77,7 +76,7 @@ def incident_jsonld(context, incident):
                 impact.customer.url,
             )
             for impact in incident.impacts.all()
-            if impact.level != CustomerImpact.Level.NOT_AFFECTED
+            if impact.was_hit
         ],
     }
     text = json.dumps(without_blanks(data), indent=1).translate(SCRIPT_SAFE)

@@ -2,7 +2,7 @@
 data behind it in tables (templates/outages/includes/timeline.html), so the drawing can be read
 without seeing it.
 
-It reads only what queries.full_incidents() preloads (events, impacts with their customers), so
+It reads only what Incident.objects.in_full() preloads (events, impacts with their customers), so
 the page's query count does not change, and hands plain data to outages.charts.
 """
 
@@ -31,7 +31,7 @@ KINDS = ["trigger", "detection", "escalation", "mitigation", "recovery", "commun
 
 
 def timeline_data(incident):
-    """The plain data the drawing needs, from an incident loaded with full_incidents()."""
+    """The plain data the drawing needs, from an incident loaded with Incident.objects.in_full()."""
     events = tuple(
         Event(
             at=event.occurred_at,

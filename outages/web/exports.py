@@ -5,13 +5,13 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_safe
 
 from outages.interchange.markdown_export import postmortem
-from outages.queries import full_incidents
+from outages.models import Incident
 
 
 @require_safe
 def incident_markdown(request, slug):
-    # Nine queries whatever the incident's size: see queries.full_incidents().
-    incident = get_object_or_404(full_incidents(), slug=slug)
+    # Nine queries whatever the incident's size: see Incident.objects.in_full().
+    incident = get_object_or_404(Incident.objects.published().in_full(), slug=slug)
     response = HttpResponse(
         postmortem(incident, request.build_absolute_uri),
         content_type="text/markdown; charset=utf-8",

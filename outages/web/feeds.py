@@ -12,16 +12,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from outages import text
-from outages.models import (
-    Customer,
-    CustomerImpact,
-    Incident,
-    Provider,
-    Region,
-    Service,
-    TimelineEvent,
-)
-from outages.web.filters import IncidentFilter, sort
+from outages.models import Customer, Incident, Provider, Region, Service, TimelineEvent
+from outages.web.filters import IncidentFilter
 from outages.web.stack import read_stack
 
 FEED_SIZE = 50
@@ -48,12 +40,16 @@ def feed_items(incidents):
 
 
 class IncidentFeed(Feed):
-    """What every item looks like; subclasses choose the object and its incidents."""
+    """What every item looks like; subclasses choose the object (`kind` names it, as
+    Incident.objects.involving() takes it) and its incidents."""
 
     item_guid_is_permalink = False
 
+    def incidents(self, obj):
+        return Incident.objects.published().involving(**{self.kind: obj})
+
     def items(self, obj):
-        return feed_items(sort(self.incidents(obj), "newest"))
+        return feed_items(self.incidents(obj).newest_first())
 
     def name(self, obj):
         # Worded as the page's <link rel="alternate"> names its feed.
@@ -147,9 +143,6 @@ class ProviderFeed(IncidentFeed):
     def get_object(self, request, slug):
         return get_object_or_404(Provider, slug=slug)
 
-    def incidents(self, provider):
-        return Incident.objects.published().filter(provider=provider)
-
 
 class ServiceFeed(IncidentFeed):
     kind = "service"
@@ -158,9 +151,6 @@ class ServiceFeed(IncidentFeed):
         return get_object_or_404(
             Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
         )
-
-    def incidents(self, service):
-        return Incident.objects.published().filter(services=service)
 
 
 class RegionFeed(IncidentFeed):
@@ -171,20 +161,12 @@ class RegionFeed(IncidentFeed):
             Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
         )
 
-    def incidents(self, region):
-        return Incident.objects.published().filter(regions=region)
-
 
 class CustomerFeed(IncidentFeed):
     kind = "customer"
 
     def get_object(self, request, slug):
         return get_object_or_404(Customer, slug=slug)
-
-    def incidents(self, customer):
-        # Every level of being hit counts here, "affected (extent not reported)" included.
-        hit = customer.impacts.exclude(level=CustomerImpact.Level.NOT_AFFECTED)
-        return Incident.objects.published().filter(pk__in=hit.values("incident"))
 
 
 class IncidentsAtom(IncidentsFeed):

@@ -2,50 +2,36 @@
 the JSON API, so that one URL query string means the same thing everywhere."""
 
 import json
-import re
 from collections import Counter
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 
 from outages import search
 from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
 
-# Levels a reader can filter on ("customers reported down / degraded").
-HIT_LEVELS = [CustomerImpact.Level.OUTAGE, CustomerImpact.Level.DEGRADED]
-# A customer was hit unless the sources say it was not affected ("affected" = hit, how unknown).
-WAS_HIT = ~Q(level=CustomerImpact.Level.NOT_AFFECTED)
+# The levels a reader can narrow the list to ("customers reported down / degraded"): the two
+# hit levels that say how badly, not every level that counts as hit (CustomerImpact.HIT_LEVELS).
+REPORTED_LEVELS = [CustomerImpact.Level.OUTAGE, CustomerImpact.Level.DEGRADED]
 FACET_LIMIT = 12
-KEY = re.compile(r"([-a-zA-Z0-9_]+)\.([-a-zA-Z0-9_]+)")  # two slugs, as in the URL paths
 
 
 class KeyField(forms.ModelChoiceField):
-    """A choice of service or region named "<provider slug>.<service slug or region code>".
-
-    Services and regions are unique only within a provider, so the key carries both; a dot
-    cannot occur in either half.
-    """
-
-    def __init__(self, *args, key_field, **kwargs):
-        self.key_field = key_field
-        super().__init__(*args, **kwargs)
+    """A choice of service or region by its key (ProviderScoped.key, e.g. "aws.elb")."""
 
     def to_python(self, value):
         if value in self.empty_values:
             return None
-        # A key that is not two slugs names nothing, and is not looked up: PostgreSQL refuses a
-        # query holding a NUL byte with an error rather than an empty result.
-        match = KEY.fullmatch(str(value))
+        lookup = self.queryset.model.key_lookup(value)
         try:
-            if not match:
+            if lookup is None:
                 raise self.queryset.model.DoesNotExist
-            provider_slug, key = match.groups()
-            return self.queryset.get(provider__slug=provider_slug, **{self.key_field: key})
+            return self.queryset.get(**lookup)
         except self.queryset.model.DoesNotExist:
             raise ValidationError(
                 self.error_messages["invalid_choice"], code="invalid_choice"
@@ -53,16 +39,14 @@ class KeyField(forms.ModelChoiceField):
 
 
 class KeyFilter(django_filters.ModelChoiceFilter):
+    """The incidents of the chosen service or region (Incident.objects.involving)."""
+
     field_class = KeyField
 
-
-def key(provider_slug, slug):
-    """The URL key of a service or region (its code for a region), the inverse of KeyField."""
-    return f"{provider_slug}.{slug}"
-
-
-def key_of(obj):
-    return key(obj.provider.slug, getattr(obj, "code", None) or obj.slug)
+    def filter(self, queryset, value):
+        if value is None:
+            return queryset
+        return queryset.involving(**{self.field_name: value})
 
 
 class IncidentFilterForm(forms.Form):
@@ -92,16 +76,14 @@ class IncidentFilter(django_filters.FilterSet):
     )
     service = KeyFilter(
         queryset=Service.objects.all(),
-        field_name="services",
-        key_field="slug",
-        distinct=True,
+        field_name="service",
+        label="Services",
         error_messages={"invalid_choice": "There is no service by that name."},
     )
     region = KeyFilter(
         queryset=Region.objects.all(),
-        field_name="regions",
-        key_field="code",
-        distinct=True,
+        field_name="region",
+        label="Regions",
         error_messages={"invalid_choice": "There is no region by that name."},
     )
     customer = django_filters.ModelChoiceFilter(
@@ -124,7 +106,7 @@ class IncidentFilter(django_filters.FilterSet):
         field_name="started_at", lookup_expr="date__lte", label="Started on or before"
     )
     impact = django_filters.ChoiceFilter(
-        choices=[(level.value, level.label) for level in HIT_LEVELS],
+        choices=[(level.value, level.label) for level in REPORTED_LEVELS],
         method="filter_impact",
         label="Customers reported",
     )
@@ -141,8 +123,7 @@ class IncidentFilter(django_filters.FilterSet):
         return search.matching(queryset, value)
 
     def filter_customer(self, queryset, name, value):
-        hit = CustomerImpact.objects.filter(WAS_HIT, customer=value)
-        return queryset.filter(pk__in=hit.values("incident"))
+        return queryset.involving(customer=value)
 
     def filter_impact(self, queryset, name, value):
         return queryset.filter(pk__in=CustomerImpact.objects.filter(level=value).values("incident"))
@@ -183,9 +164,7 @@ def sort(queryset, order):
     if order == "customers":
         return queryset.annotate(
             hit_count=Count(
-                "impacts",
-                filter=~Q(impacts__level=CustomerImpact.Level.NOT_AFFECTED),
-                distinct=True,
+                "impacts", filter=CustomerImpact.hit_condition(via="impacts__"), distinct=True
             )
         ).newest_first("-hit_count")
     return queryset.newest_first()
@@ -249,12 +228,12 @@ def facets(rows):
         "region__provider__slug",
     )
     customers = counted(
-        CustomerImpact.objects.filter(WAS_HIT, among(CustomerImpact, ids)),
+        CustomerImpact.objects.hits().filter(among(CustomerImpact, ids)),
         "customer__name",
         "customer__slug",
     )
     impacts = dict(
-        CustomerImpact.objects.filter(among(CustomerImpact, ids), level__in=HIT_LEVELS)
+        CustomerImpact.objects.filter(among(CustomerImpact, ids), level__in=REPORTED_LEVELS)
         .order_by()
         .values_list("level")
         .annotate(count=Count("incident_id"))
@@ -270,8 +249,12 @@ def facets(rows):
                 key=lambda item: (-item[2], item[1]),
             ),
         ),
-        ("service", "Service", [(key(p, slug), name, n) for name, slug, p, n in services]),
-        ("region", "Region", [(key(p, code), code, n) for code, p, n in regions]),
+        (
+            "service",
+            "Service",
+            [(Service.make_key(p, slug), name, n) for name, slug, p, n in services],
+        ),
+        ("region", "Region", [(Region.make_key(p, code), code, n) for code, p, n in regions]),
         ("customer", "Customer hit", [(slug, name, n) for name, slug, n in customers]),
         (
             "cause",
@@ -291,7 +274,7 @@ def facets(rows):
             "Customers reported",
             [
                 (level.value, level.label, impacts[level.value])
-                for level in HIT_LEVELS
+                for level in REPORTED_LEVELS
                 if impacts.get(level.value)
             ],
         ),

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from outages.models import ProviderScoped
 from outages.web.figures import incidents_url
 
 MAP_SERVICES = 30  # service columns per provider on the map; any more are named below it
@@ -99,7 +100,7 @@ def map_data(by_provider, by_service, by_region):
             provider = providers.get(row[f"{prefix}provider__slug"])
             if provider is None:  # no incident of the service's own provider hit anyone
                 continue
-            key = f"{provider['slug']}.{row[prefix + field]}"
+            key = ProviderScoped.make_key(provider["slug"], row[prefix + field])
             column = provider[kind].setdefault(
                 key,
                 {"key": key, "slug": row[prefix + field], "name": row[f"{prefix}name"], "hits": 0},

@@ -8,22 +8,22 @@ code>"). A key that names nothing is listed back to the reader and ignored. Keys
 against the reference rows in memory, so no value a reader types ever reaches the database.
 """
 
+import operator
 import re
 import statistics
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, reduce
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch
 from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 
 from outages import text
-from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
-from outages.queries import incident_rows
-from outages.web.filters import WAS_HIT, key_of, sort
-from outages.web.views import paginate
+from outages.aggregates import customers_hit_most
+from outages.models import Incident, Provider, Region, Service
+from outages.web.paging import paginate
 
 PARAMETERS = ("provider", "service", "region")
 TOP_CUSTOMERS = 5
@@ -112,26 +112,16 @@ class Stack:
         ]
 
     def incidents(self):
-        """Published incidents that involve any chosen provider, service or region (unordered).
-
-        Services and regions are matched through subqueries on their link tables rather than
-        joins, so an incident that matches several ways is still listed once, with no DISTINCT.
-        """
-        chosen = {parameter: [] for parameter in PARAMETERS}
+        """Published incidents that involve any chosen provider, service or region (unordered):
+        the union of Incident.objects.involving() of each, in one query."""
+        chosen = {}
         for choice in self.chosen:
-            chosen[choice.parameter].append(choice.obj.pk)
-        if not any(chosen.values()):
+            chosen.setdefault(choice.parameter, []).append(choice.obj)
+        if not chosen:
             return Incident.objects.none()
-        match = Q()
-        if chosen["provider"]:
-            match |= Q(provider__in=chosen["provider"])
-        if chosen["service"]:
-            links = Incident.services.through.objects.filter(service__in=chosen["service"])
-            match |= Q(pk__in=links.values("incident"))
-        if chosen["region"]:
-            links = Incident.regions.through.objects.filter(region__in=chosen["region"])
-            match |= Q(pk__in=links.values("incident"))
-        return Incident.objects.published().filter(match)
+        published = Incident.objects.published()
+        each = [published.involving(**{kind: rows}) for kind, rows in chosen.items()]
+        return reduce(operator.or_, each)
 
 
 def query_of(choices):
@@ -144,7 +134,7 @@ def query_of(choices):
 def read_stack(params):
     """The selection a query string names, in three queries (providers, services, regions)."""
     providers = Provider.objects.order_by("name").prefetch_related(
-        # The prefetch sets each service's and region's provider, so key_of() costs nothing.
+        # The prefetch sets each service's and region's provider, so their keys cost nothing.
         Prefetch("services", queryset=Service.objects.order_by("name")),
         Prefetch("regions", queryset=Region.objects.order_by("code")),
     )
@@ -152,8 +142,8 @@ def read_stack(params):
     groups = []
     for provider in providers:
         group = Group(provider=Choice("provider", provider.slug, provider))
-        group.services = [Choice("service", key_of(s), s) for s in provider.services.all()]
-        group.regions = [Choice("region", key_of(r), r) for r in provider.regions.all()]
+        group.services = [Choice("service", s.key, s) for s in provider.services.all()]
+        group.regions = [Choice("region", r.key, r) for r in provider.regions.all()]
         choices["provider"][provider.slug] = group.provider
         choices["service"].update((choice.key, choice) for choice in group.services)
         choices["region"].update((choice.key, choice) for choice in group.regions)
@@ -201,25 +191,15 @@ def resolve_times(incidents):
     }
 
 
-def customers_hit_most(incidents):
-    """The customers hit by the most of these incidents, with how many, in one query."""
-    hits = CustomerImpact.objects.filter(WAS_HIT, incident__in=incidents.order_by().values("pk"))
-    return (
-        Customer.objects.filter(impacts__in=hits)
-        .annotate(count=Count("impacts__incident", distinct=True))
-        .order_by("-count", "name")[:TOP_CUSTOMERS]
-    )
-
-
 def my_stack(request):
     stack = read_stack(request.GET)
     context = {"stack": stack, "page": None}
     if stack:
         incidents = stack.incidents()
         context.update(
-            page=paginate(request, incident_rows(sort(incidents, "newest"))),
+            page=paginate(request, incidents.newest_first().for_lists()),
             resolve=resolve_times(incidents),
-            customers=customers_hit_most(incidents),
+            customers=customers_hit_most(incidents, limit=TOP_CUSTOMERS),
             feeds=[
                 (kind, request.build_absolute_uri(reverse(f"outages:stack_{kind}") + stack.query))
                 for kind in ("atom", "rss")

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from outages import aggregates as stats
+from outages.models import Region, Service
 from outages.web import hit_map
 from outages.web.figures import (
     bar_figure,
@@ -13,7 +14,6 @@ from outages.web.figures import (
     incidents_url,
     year_chart,
 )
-from outages.web.filters import key
 
 # Customers on the map, those hit by the most incidents; the customer list has every one. A
 # matrix of thousands of rows would be a page of megabytes that no reader could take in.
@@ -59,10 +59,10 @@ def bar_figures():
             "Customer",
             [
                 {
-                    "label": row["name"],
-                    "page": reverse("outages:customer", args=[row["slug"]]),
-                    "count": row["count"],
-                    "href": incidents_url(customer=row["slug"]),
+                    "label": row.name,
+                    "page": reverse("outages:customer", args=[row.slug]),
+                    "count": row.count,
+                    "href": incidents_url(customer=row.slug),
                 }
                 for row in stats.customers_hit_most()
             ],
@@ -78,7 +78,9 @@ def bar_figures():
                     "page": reverse("outages:service", args=[row["provider__slug"], row["slug"]]),
                     "note": row["provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(service=key(row["provider__slug"], row["slug"])),
+                    "href": incidents_url(
+                        service=Service.make_key(row["provider__slug"], row["slug"])
+                    ),
                 }
                 for row in stats.services_involved_most()
             ],
@@ -95,7 +97,9 @@ def bar_figures():
                     "page": reverse("outages:region", args=[row["provider__slug"], row["code"]]),
                     "note": row["provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(region=key(row["provider__slug"], row["code"])),
+                    "href": incidents_url(
+                        region=Region.make_key(row["provider__slug"], row["code"])
+                    ),
                 }
                 for row in stats.regions_involved_most()
             ],
@@ -107,7 +111,7 @@ def bar_figures():
 def customer_map(request):
     """Three queries: the customers hit most, by provider; the same by service, and by region
     (outages.aggregates)."""
-    by_provider, by_service, by_region = stats.customer_map(MAP_CUSTOMERS)
+    by_provider, by_service, by_region = stats.customer_map_counts(MAP_CUSTOMERS)
     providers, customers = hit_map.map_data(by_provider, by_service, by_region)
     return render(
         request,

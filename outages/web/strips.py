@@ -8,7 +8,6 @@ from outages import aggregates as stats
 from outages import text
 from outages.charts import svg
 from outages.web.figures import incident_url, incidents_url
-from outages.web.filters import key_of
 
 
 def strip_moment(slug, title, started, precision, zone):
@@ -33,9 +32,9 @@ def incident_strip(**entity):
     """The strip of one provider, service, region or customer page (a single keyword argument):
     a mark per incident at its start date, from its first year to this one. One query."""
     ((kind, obj),) = entity.items()
-    rows = stats.start_dates(stats.incidents_of(**entity))
+    rows = stats.start_dates(**entity)
     subject = text.incidents_of(kind, obj)
-    key = obj.slug if kind in ("provider", "customer") else key_of(obj)
+    key = obj.slug if kind in ("provider", "customer") else obj.key
     dated = [strip_moment(*row) for row in rows if row[2]]
     result = {
         "count": len(rows),

@@ -17,27 +17,18 @@ from outages.models import (
     Region,
     Service,
     incident_order,
-)
-from outages.queries import (
-    PAGE_SIZE,
-    full_incidents,
-    incident_rows,
     services_with_provider,
 )
 from outages.web.filters import SORTS, IncidentFilter, facets, result_set, sort
+from outages.web.paging import PAGE_SIZE, link_with, paginate
 from outages.web.strips import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
 NEIGHBOURS_SHOWN = 24
 
 
-def paginate(request, queryset, per_page=PAGE_SIZE):
-    # get_page() turns a missing, malformed or out-of-range ?page= into a real page, never a 500.
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
-
-
 def home(request):
-    incidents = incident_rows(Incident.objects.published())[:8]
+    incidents = Incident.objects.published().newest_first().for_lists()[:8]
     providers = Provider.objects.annotate(
         incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
     ).filter(incident_count__gt=0)
@@ -46,7 +37,7 @@ def home(request):
             incident_count=Count(
                 "impacts",
                 filter=Q(impacts__incident__in=Incident.objects.published())
-                & ~Q(impacts__level=CustomerImpact.Level.NOT_AFFECTED),
+                & CustomerImpact.hit_condition(via="impacts__"),
             )
         )
         .filter(incident_count__gt=1)
@@ -64,17 +55,6 @@ def home(request):
     )
 
 
-def link_with(request, **changes):
-    """This page's URL with some query parameters set or (None) removed, back on page one."""
-    params = request.GET.copy()
-    params.pop("page", None)
-    for name, value in changes.items():
-        params.pop(name, None)
-        if value is not None:
-            params[name] = value
-    return f"{request.path}?{params.urlencode()}" if params else request.path
-
-
 def incident_list(request):
     """All incidents, or those matching a search and any filters, with facet counts."""
     filters = IncidentFilter(request.GET, queryset=Incident.objects.published())
@@ -87,7 +67,7 @@ def incident_list(request):
     ranked = order == "relevance" and len(rows) <= search.RANK_LIMIT
     if order == "relevance" and not ranked:
         results = sort(results, "newest")
-    paginator = Paginator(incident_rows(results), PAGE_SIZE)
+    paginator = Paginator(results.for_lists(), PAGE_SIZE)
     paginator.count = len(rows)  # known already; spares the paginator its COUNT query
     page = paginator.get_page(request.GET.get("page"))
     query = form.cleaned_data.get("q", "") if valid else ""
@@ -141,7 +121,7 @@ def incident_list(request):
 
 
 def incident_detail(request, slug):
-    incident = full_incidents().filter(slug=slug).first()
+    incident = Incident.objects.published().in_full().filter(slug=slug).first()
     if incident is None:
         return unpublished_incident(request, slug)
     return incident_page(request, incident)
@@ -150,7 +130,7 @@ def incident_detail(request, slug):
 def unpublished_incident(request, slug):
     """Staff preview anything at its public address; readers learn only of withdrawals."""
     if request.user.is_staff:
-        incident = get_object_or_404(full_incidents(Incident.objects.all()), slug=slug)
+        incident = get_object_or_404(Incident.objects.in_full(), slug=slug)
         response = incident_page(request, incident, preview=True)
         # A preview must never be kept by a browser or a shared cache.
         patch_cache_control(response, no_store=True, private=True)
@@ -162,10 +142,14 @@ def unpublished_incident(request, slug):
 def incident_page(request, incident, preview=False):
     # The related incidents below share its services, regions or customers.
     page_cache.depends_on(request, *page_cache.shown_incident_tags(incident))
-    related = incident_rows(
-        Incident.objects.published().exclude(pk=incident.pk).filter(related_to(incident))
-    )[:10]
-    events = incident.events.all()  # preloaded by full_incidents()
+    related = (
+        Incident.objects.published()
+        .exclude(pk=incident.pk)
+        .filter(related_to(incident))
+        .newest_first()
+        .for_lists()[:10]
+    )
+    events = incident.events.all()  # preloaded by in_full()
     return render(
         request,
         "outages/incident_detail.html",
@@ -189,14 +173,10 @@ def related_to(incident):
     """
     services = [service.pk for service in incident.services.all()]
     regions = [region.pk for region in incident.regions.all()]
-    customers = [
-        impact.customer_id
-        for impact in incident.impacts.all()
-        if impact.level != CustomerImpact.Level.NOT_AFFECTED
-    ]
+    customers = [impact.customer_id for impact in incident.impacts.all() if impact.was_hit]
     by_service = Incident.services.through.objects.filter(service__in=services)
     by_region = Incident.regions.through.objects.filter(region__in=regions)
-    by_customer = CustomerImpact.objects.filter(customer__in=customers)
+    by_customer = CustomerImpact.objects.hits().filter(customer__in=customers)
     return (
         Q(pk__in=by_service.values("incident_id"))
         | Q(pk__in=by_region.values("incident_id"))
@@ -228,7 +208,7 @@ def provider_detail(request, slug):
     regions = provider.regions.annotate(
         incident_count=Count("incidents", filter=Q(incidents__in=published))
     )
-    page = paginate(request, incident_rows(published.filter(provider=provider)))
+    page = paginate(request, published.involving(provider=provider).newest_first().for_lists())
     return render(
         request,
         "outages/provider_detail.html",
@@ -246,7 +226,8 @@ def service_detail(request, provider_slug, slug):
     service = get_object_or_404(
         Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
     )
-    page = paginate(request, incident_rows(Incident.objects.published().filter(services=service)))
+    incidents = Incident.objects.published().involving(service=service)
+    page = paginate(request, incidents.newest_first().for_lists())
     return render(
         request,
         "outages/service_detail.html",
@@ -258,7 +239,8 @@ def region_detail(request, provider_slug, code):
     region = get_object_or_404(
         Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
     )
-    page = paginate(request, incident_rows(Incident.objects.published().filter(regions=region)))
+    incidents = Incident.objects.published().involving(region=region)
+    page = paginate(request, incidents.newest_first().for_lists())
     return render(
         request,
         "outages/region_detail.html",
@@ -293,11 +275,13 @@ def customer_detail(request, slug):
         .order_by(*incident_order(via="incident__"))
     )
     page = paginate(request, impacts)
+    # Customers hit by the incidents that hit this one.
+    hit_together = CustomerImpact.objects.hits().filter(
+        incident__in=published.involving(customer=customer)
+    )
     neighbours = (
         Customer.objects.exclude(pk=customer.pk)
-        .filter(
-            impacts__incident__in=published.filter(impacts__customer=customer),
-        )
+        .filter(impacts__in=hit_together)
         .annotate(shared=Count("impacts", distinct=True))
         .order_by("-shared", "name")[:NEIGHBOURS_SHOWN]
     )
