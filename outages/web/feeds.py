@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from outages import text
 from outages.models import Customer, Incident, Provider, Region, Service, TimelineEvent
 from outages.web.filters import IncidentFilter
-from outages.web.stack import read_stack
+from outages.web.stack_selection import read_stack
 
 FEED_SIZE = 50
 
