@@ -1,5 +1,5 @@
 """Reading incident documents (YAML or JSON) into plain data, with the line of every value.
-No models here: checks.py checks them against the schema, importing.py applies them."""
+No models here: document_checks.py checks them, importing.py applies them."""
 
 import gc
 import json
@@ -17,7 +17,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 40
 # Control characters: C0, DEL and C1. Stored, they break pages, feeds and exports, and
 # PostgreSQL refuses NUL outright. Tab and line breaks belong in texts of several lines
-# (checks.TEXT_FIELDS) and nowhere else.
+# (document_checks.TEXT_FIELDS) and nowhere else.
 CONTROL = CONTROL_CHARACTERS
 
 

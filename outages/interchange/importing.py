@@ -3,11 +3,12 @@ full_clean(), compare with what is stored, and write all of it in one transactio
 
 Used by `manage.py import_incidents` and by the admin's import page.
 
-Each incident is first planned: its references resolved, its records validated and compared with
-what is stored (read up front, a thousand incidents at a time), nothing written. Then what changed
-is written (bulk.py): changed incidents one by one, new ones a thousand at a time with a
-few bulk INSERTs, each chunk once the next is planned, so that a second process can render its
-Markdown meanwhile. Revisions and search documents follow each chunk. Once any problem is found
+Each incident is first planned (planning.py, reference_rows.py): its references resolved, its
+records validated and compared with what is stored (stored.py: read up front, a thousand
+incidents at a time), nothing written. Then what changed is written (bulk.py): changed incidents
+one by one, new ones a thousand at a time with a few bulk INSERTs, each chunk once the next is
+planned, so that a second process can render its Markdown meanwhile (markdown_process.py).
+Revisions and search documents follow each chunk. Once any problem is found
 nothing more is written, since all of it will be rolled back, but every incident is still checked,
 so that one run reports every problem.
 """
