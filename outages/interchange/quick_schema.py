@@ -4,7 +4,7 @@ valid document; jsonschema (document_checks.py) walks only one it refuses, to na
 Measured on the import benchmark's documents (bench/import_doc.py, 3,000 incidents, see
 docs/import-speed.md): jsonschema takes 11-19 s per 10,000 incidents, this check 0.5-0.7 s,
 while the whole import takes 45-95 s, so jsonschema alone would add a fifth to a third.
-tests/test_quick_schema.py shows the two agree on every shipped and test document.
+tests/test_import_quick_schema.py shows the two agree on every shipped and test document.
 """
 
 import functools
