@@ -50,8 +50,11 @@ def revert_checked(version):
     another row may have taken its slug or name (ValidationError, and nothing is written)."""
     model = version.content_type.model_class()
     # Reference rows and aliases have no many-to-many fields: field_dict is the whole row.
-    row = model(**version.field_dict)  # the row as stored, not yet saved
-    row._state.adding = not type(row)._base_manager.filter(pk=row.pk).exists()
+    stored = version.field_dict
+    # The row as it is now, if it still exists, so that the checks know it is not a new one.
+    row = model._base_manager.filter(pk=version.object_id).first() or model()
+    for name, value in stored.items():
+        setattr(row, name, value)  # as stored in the revision, not yet saved
     row.full_clean()
     version.revert()
 

@@ -69,8 +69,7 @@ def forget_ids(change):
     rows = [row for model in NUMBERED for row in change.rows[model][0]]
     rows += [impact for impact, _, _ in change.impacts]
     for obj in [change.incident, *rows]:
-        obj.pk = None
-        obj._state.adding, obj._state.db = True, None
+        obj.pk = None  # so that the next INSERT writes it again
     for row in rows:
         row.incident_id = None  # taken again from row.incident when it is inserted
 

@@ -313,7 +313,7 @@ class Importer(Planning, References):
                     obj.save()
         except DatabaseError:
             for obj, _, _ in unsaved:
-                obj.pk, obj._state.adding = None, True
+                obj.pk = None  # written again below
             # One at a time, in the same order, up to the first the database refuses.
             ordered = sorted(unsaved, key=lambda entry: REFERENCE_MODELS.index(type(entry[0])))
             for obj, document, path in ordered + changed:

@@ -10,7 +10,8 @@ from functools import lru_cache
 
 from django.db import reset_queries
 
-from outages import search
+from outages.interchange import sample_search
+from outages.interchange.sample_search import database_order
 from outages.interchange.sample_words import (
     ACTIONS,
     CAUSE_CATEGORIES,
@@ -51,7 +52,6 @@ from outages.models import (
     Incident,
     Provider,
     Region,
-    SearchDocument,
     Service,
     Source,
     TimelineEvent,
@@ -146,7 +146,7 @@ class Generator:
             numbers = range(first, min(first + CHUNK_SIZE, self.incident_count))
             drafts = [self.make_incident(number) for number in numbers]
             self.write(drafts)
-            self.index(drafts)
+            sample_search.index(drafts, self.order, BATCH_SIZE)
             # With DEBUG on, Django keeps every query (each bulk INSERT is megabytes of SQL).
             reset_queries()
             done = self.summary.incidents
@@ -463,40 +463,6 @@ class Generator:
         self.summary.action_items += len(rows("action_items"))
         self.summary.sources += len(rows("sources"))
 
-    def index(self, drafts):
-        """Search documents for these incidents, the same as search.update_index() makes, from
-        the rows in memory rather than read back: document_fields() reads an in-memory stand-in
-        whose rows are in the order the database would return them."""
-        sources = [source for draft in drafts for source in draft.sources]
-        order = {
-            **self.order,
-            Source: database_order(Source.objects.filter(pk__in=[s.pk for s in sources])),
-        }
-
-        def ordered(rows, model, key=lambda row: row):
-            return InMemory(sorted(rows, key=lambda row: order[model][key(row).pk]))
-
-        documents = []
-        for draft in drafts:
-            preloaded = Preloaded(
-                draft.incident,
-                services=ordered(draft.services, Service),
-                regions=ordered(draft.regions, Region),
-                impacts=ordered([i for i, _ in draft.impacts], Customer, lambda i: i.customer),
-                # Timeline order (occurred_at, position) needs no collation.
-                events=InMemory(sorted(draft.events, key=lambda e: (e.occurred_at, e.position))),
-                sources=ordered(draft.sources, Source),
-            )
-            documents.append(
-                SearchDocument(incident=draft.incident, **search.document_fields(preloaded))
-            )
-        SearchDocument.objects.bulk_create(documents, batch_size=BATCH_SIZE)
-        if search.is_postgresql():
-            # The expression of search.update_index(); on SQLite, triggers fill the FTS table.
-            SearchDocument.objects.filter(pk__in=[d.pk for d in documents]).update(
-                vector=search.VECTOR
-            )
-
 
 @dataclass
 class Story:
@@ -507,26 +473,3 @@ class Story:
     symptom: str
     cause: str
     component: str
-
-
-class InMemory(list):
-    """Rows already in memory, read like a related manager's preloaded rows."""
-
-    def all(self):
-        return self
-
-
-class Preloaded:
-    """An incident with its related rows in memory, as search.document_fields() reads one."""
-
-    def __init__(self, incident, **related):
-        self._incident = incident
-        self.__dict__.update(related)
-
-    def __getattr__(self, name):
-        return getattr(self._incident, name)
-
-
-def database_order(queryset):
-    """{pk: rank} in the model's default ordering as the database sorts it (its collation)."""
-    return {pk: rank for rank, pk in enumerate(queryset.values_list("pk", flat=True))}

@@ -18,7 +18,6 @@ from outages.models import (
     Service,
     TimelineEvent,
 )
-from outages.web.filters import key_of
 
 # Milestone precisions an exported time's text cannot show by itself.
 WRITTEN_PRECISIONS = {"approximate", "hour"}
@@ -76,7 +75,7 @@ def customer_data(customer):
 def service_key(service, provider):
     if service.provider_id == provider.pk:
         return service.slug
-    return key_of(service)
+    return ".".join(service.natural_key())  # "provider.service", as documents write it
 
 
 def positions_written(rows):
