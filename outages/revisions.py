@@ -1,28 +1,36 @@
-"""Revisions of incidents and reference rows (stored by django-reversion): what changed between
-two of them, what changed since an editor opened a form, restoring one, and the public change
-log."""
+"""Revisions of incidents and reference rows (stored by django-reversion): recording one, what
+changed between two of them, what changed since an editor opened a form, and the public change
+log. Restoring one is restoring.py's."""
 
 import difflib
 import re
 from dataclasses import dataclass, field
 
 import reversion
-from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
-from django.utils import timezone
+from django.db.models import CASCADE
+from django.utils.translation import gettext
 from reversion.models import Version
-from reversion.revisions import _get_options
 
-from outages import page_cache, search
 from outages.models import Incident
 
 # Derived or bookkeeping fields: a diff of these would only repeat the Markdown or the workflow.
 NOT_COMPARED = {"version", "updated_at", "published_at", "published_by", "id", "incident"}
 
 
-# "Imported from" and a path: revisions written before imports named the file by its base name.
+# "Imported from" and a path: a comment may name the folder a file was read from, which is the
+# server's business.
 IMPORTED_FROM = re.compile(r"^(Imported from )(.*[/\\])([^/\\]+)$")
+
+
+def record(objects, comment, user=None):
+    """One revision holding `objects` and the rows reversion follows from them. Call it inside
+    the write's transaction: the revision is rolled back with it."""
+    with reversion.create_revision(manage_manually=True, atomic=False):
+        reversion.set_user(user)
+        reversion.set_comment(comment)
+        for obj in objects:
+            reversion.add_to_revision(obj)
 
 
 def versions(obj):
@@ -39,10 +47,10 @@ def described(versions):
 
 
 def comment_text(comment):
-    """Admin change messages are stored as JSON; show them as the admin's history does. An
-    import names its file, never the folder it was read from."""
-    text = LogEntry(change_message=comment).get_change_message()
-    return IMPORTED_FROM.sub(r"\1\3", text) or "Edited."
+    """A revision's comment as history shows it. The admin's are in words already (reversion's
+    VersionAdmin stores its change message as the admin's history shows it). An import names
+    its file, never the folder it was read from."""
+    return IMPORTED_FROM.sub(r"\1\3", comment) or "Edited."
 
 
 @dataclass
@@ -100,13 +108,25 @@ def compare_fields(model, before, after):
     return changes
 
 
+def child_relations(model):
+    """The names of the rows stored with each revision of `model`: those with revisions of their
+    own that are deleted with it (an incident's timeline and the like, a reference row's
+    aliases). The models register them with reversion as the rows to follow."""
+    return [
+        relation.get_accessor_name()
+        for relation in model._meta.related_objects
+        if relation.one_to_many
+        and relation.on_delete is CASCADE
+        and reversion.is_registered(relation.related_model)
+    ]
+
+
 def child_models(model):
-    """The rows stored with each revision of `model` (an incident's timeline and the like);
-    none for reference rows."""
-    return [model._meta.get_field(name).related_model for name in _get_options(model).follow]
+    """The models of child_relations(model)."""
+    return [model._meta.get_field(name).related_model for name in child_relations(model)]
 
 
-def _children(revision, model, owner_id):
+def stored_children(revision, model, owner_id):
     """{(model, pk): field_dict} of the owner's child rows stored in a revision."""
     rows = {}
     children = child_models(model)
@@ -128,8 +148,8 @@ def compare(older, newer):
     model = newer.content_type.model_class()
     own_changes = compare_fields(model, older.field_dict, newer.field_dict)
     owner_id = int(newer.object_id)
-    before = _children(older.revision, model, owner_id)
-    after = _children(newer.revision, model, owner_id)
+    before = stored_children(older.revision, model, owner_id)
+    after = stored_children(newer.revision, model, owner_id)
     rows = []
     for key in sorted(set(before) | set(after), key=lambda k: (k[0]._meta.verbose_name, k[1])):
         model = key[0]
@@ -171,80 +191,6 @@ def changes_since(incident, loaded_version):
     ]
 
 
-def restore(obj, version, user):
-    """Bring back an incident or a reference row as stored in `version`, as a new revision."""
-    if isinstance(obj, Incident):
-        return restore_incident(obj, version, user)
-    return restore_reference(obj, version, user)
-
-
-def restored_comment(version):
-    """How history and the admin's message name a restore."""
-    return f"Restored the revision of {version.revision.date_created:%d %b %Y %H:%M} UTC."
-
-
-def restore_reference(obj, version, user):
-    """Bring back one reference row and its aliases as stored in `version`, and nothing else:
-    the revision may hold other rows (an import's holds every row it wrote), so only the row's
-    own version and its followed rows' are reverted. Aliases added since are removed. Every
-    incident that shows the row is found by search under the restored names, and any cached
-    page may show them."""
-    model = type(obj)
-    with transaction.atomic(), reversion.create_revision():
-        model.objects.select_for_update().get(pk=obj.pk)
-        revert_checked(version)
-        stored = _children(version.revision, model, obj.pk)
-        # Remove the current ones first: a stored alias may bear a name one of them has now.
-        for name in _get_options(model).follow:
-            getattr(obj, name).all().delete()
-        for _data, child_version in stored.values():
-            revert_checked(child_version)
-        restored = model.objects.get(pk=obj.pk)
-        reversion.add_to_revision(restored)
-        reversion.set_user(user)
-        reversion.set_comment(restored_comment(version))
-    page_cache.invalidate_all()
-    search.update_index_showing([restored])
-    return restored
-
-
-def revert_checked(version):
-    """Write a stored row back after the checks any other save runs: since it was stored,
-    another row may have taken its slug or name (ValidationError, and nothing is written)."""
-    model = version.content_type.model_class()
-    # Reference rows and aliases have no many-to-many fields: field_dict is the whole row.
-    row = model(**version.field_dict)  # the row as stored, not yet saved
-    row._state.adding = not type(row)._base_manager.filter(pk=row.pk).exists()
-    row.full_clean()
-    version.revert()
-
-
-def restore_incident(incident, version, user):
-    """Bring back the incident and its rows as stored in `version`, as a new revision.
-
-    The workflow state and the lock number stay current: restoring old text must neither
-    publish nor unpublish, and must still invalidate forms opened before it.
-    """
-    with (
-        page_cache.changing([incident.pk]),
-        transaction.atomic(),
-        reversion.create_revision(),
-    ):
-        current = Incident.objects.select_for_update().get(pk=incident.pk)
-        version.revision.revert(delete=True)
-        restored = Incident.objects.get(pk=incident.pk)
-        for name in ["status", "published_at", "published_by", "withdrawn_reason"]:
-            setattr(restored, name, getattr(current, name))
-        restored.version = current.version + 1
-        restored.updated_at = timezone.now()
-        restored.save()
-        reversion.add_to_revision(restored)
-        reversion.set_user(user)
-        reversion.set_comment(restored_comment(version))
-    search.update_index([incident.pk])
-    return restored
-
-
 def public_changes(incident):
     """The change log readers see: the revisions saved while the incident was public.
 
@@ -253,9 +199,9 @@ def public_changes(incident):
     if incident.published_at is None:
         return []
     public = {Incident.Status.PUBLISHED, Incident.Status.WITHDRAWN}
-    # The admin records a revision for every save, one with nothing changed too (its change
-    # message an empty list): no change to show readers.
-    nothing_changed = comment_text("[]")
+    # The admin records a revision for every save, one with nothing changed too: no change to
+    # show readers. Its comment is the admin's own words for it (LogEntry.get_change_message).
+    nothing_changed = gettext("No fields changed.")
     return [
         (version.revision.date_created, comment_text(version.revision.comment), version.revision)
         for version in list(versions(incident))[:-1]

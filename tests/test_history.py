@@ -172,3 +172,30 @@ def test_saving_unchanged_from_a_browser_changes_nothing_readers_see(admin_clien
     )
     assert history.public_changes(saved) == []
     assert Client().get(incident.get_absolute_url()).content == page
+
+
+def test_a_revision_keeps_exactly_the_rows_history_compares(db):
+    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    incident = max(
+        Incident.objects.all(),
+        key=lambda row: sum(bool(getattr(row, name).exists()) for name in CHILDREN),
+    )
+    provider = incident.provider
+    provider.aliases.create(name="Another name for it")
+
+    for obj in [incident, provider]:
+        history.record([obj], "Counted")
+        revision = history.versions(obj).first().revision
+        kept = {version.content_type.model_class() for version in revision.version_set.all()}
+        present = {
+            model
+            for name, model in zip(
+                history.child_relations(type(obj)), history.child_models(type(obj)), strict=True
+            )
+            if getattr(obj, name).exists()
+        }
+        assert kept == {type(obj)} | present
+        assert present  # each has rows of its own to keep
+
+
+CHILDREN = ["events", "impacts", "action_items", "corrections"]

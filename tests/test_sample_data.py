@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from outages import search
-from outages.interchange import sample_data
+from outages.interchange import sample_data, sample_words
 from outages.models import (
     POSTMORTEM_SECTIONS,
     ActionItem,
@@ -110,7 +110,7 @@ def test_writes_the_expected_rows(sample):
     assert min(events) >= 5 and max(events) <= 30
     assert 7 <= mean(events) <= 14
     assert Customer.objects.count() == INCIDENTS // 10
-    assert Provider.objects.count() == len(sample_data.PROVIDERS)
+    assert Provider.objects.count() == len(sample_words.PROVIDERS)
     for provider in Provider.objects.annotate(
         services_count=Count("services", distinct=True),
         regions_count=Count("regions", distinct=True),

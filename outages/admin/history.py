@@ -10,6 +10,7 @@ from django.utils.text import capfirst, get_text_list
 from django.views.decorators.http import require_POST
 from reversion.admin import VersionAdmin
 
+from outages import restoring
 from outages import revisions as history
 
 
@@ -83,18 +84,18 @@ class HistoryAdmin(VersionAdmin):
             raise PermissionDenied
         version = get_object_or_404(history.versions(obj), pk=version_id)
         try:
-            history.restore(obj, version, request.user)
+            restoring.restore(obj, version, request.user)
         except ValidationError as error:
             for message in error.messages:
                 self.message_user(request, f"Not restored: {message}", messages.ERROR)
             return redirect(f"admin:{self.url_name('change')}", obj.pk)
-        # The same words as the revision's own comment (history.restored_comment).
-        self.message_user(request, history.restored_comment(version), messages.SUCCESS)
+        # The same words as the revision's own comment (restoring.restored_comment).
+        self.message_user(request, restoring.restored_comment(version), messages.SUCCESS)
         return redirect(f"admin:{self.url_name('change')}", obj.pk)
 
     def revision_view(self, request, object_id, version_id, extra_context=None):
         # Reversion's own revert screen would bring back an incident's old lock number; the
-        # compare page restores through history.restore(), which keeps it current.
+        # compare page restores through restoring.restore(), which keeps it current.
         compare = reverse(f"admin:{self.url_name('compare')}", args=[object_id])
         latest = history.versions(get_object_or_404(self.model, pk=object_id)).first()
         return redirect(f"{compare}?from={version_id}&to={latest.pk if latest else version_id}")

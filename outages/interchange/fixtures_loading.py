@@ -29,14 +29,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import reversion
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.core.management.base import CommandError
 from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from outages import page_cache, search
+from outages import page_cache, revisions, search
 from outages.interchange import conflicts
 from outages.interchange.fixtures_reading import ALLOWED_MODELS, ALLOWED_TEXT, check, key_text, read
 from outages.models import (
@@ -51,7 +49,7 @@ from outages.models import (
     milestone_disagreement,
 )
 
-__all__ = ["ALLOWED_MODELS", "ALLOWED_TEXT", "LoadSummary", "load_fixtures"]
+__all__ = ["ALLOWED_MODELS", "ALLOWED_TEXT", "FixturesRefused", "LoadSummary", "load_fixtures"]
 
 # Aliases count as reference rows: linked when stored, each with its own revision.
 REFERENCE_MODELS = {Provider, Service, Region, Customer, Alias, Source}
@@ -86,6 +84,10 @@ class LoadSummary:
         return sum(n for (_, done), n in self.objects.items() if done == action)
 
 
+class FixturesRefused(ValueError):
+    """Nothing was loaded; the message lists every problem found."""
+
+
 class Unresolved(Exception):
     """A natural-key reference that names no row."""
 
@@ -97,11 +99,11 @@ class NotAKey(Unresolved):
 def load_fixtures(paths, *, update=False, update_references=False):
     """Validate and save every object of the JSON fixture files `paths`, in order, atomically.
 
-    Returns a LoadSummary. Raises CommandError listing every problem found, with file, object,
+    Returns a LoadSummary. Raises FixturesRefused listing every problem found, with file, object,
     model, natural key and field, and then the database is exactly as it was.
     """
     if not paths:
-        raise CommandError("Name at least one fixture file.")
+        raise FixturesRefused("Name at least one fixture file.")
     return Loader(update=update, update_references=update_references).run(paths)
 
 
@@ -149,7 +151,7 @@ class Loader:
                 # Raising inside atomic() rolls back every object already saved.
                 count = f"{len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}"
                 self.problems.sort(key=lambda problem: problem[0])  # stable: in files' order
-                raise CommandError(
+                raise FixturesRefused(
                     f"Fixtures not loaded, nothing was written ({count}):\n"
                     + "\n".join(f"  {problem}" for _, problem in self.problems)
                     + (f"\n{CONFLICTS}" if self.conflicted else "")
@@ -448,9 +450,7 @@ class Loader:
             page_cache.invalidate_all()  # names and incidents on any page may have changed
 
     def revision(self, obj, path):
-        with reversion.create_revision(manage_manually=True):
-            reversion.set_comment(f"Loaded from {Path(path).name}")  # never a server path
-            reversion.add_to_revision(obj)
+        revisions.record([obj], f"Loaded from {Path(path).name}")  # never a server path
         self.summary.revisions += 1
 
     def naming_changed_references(self):

@@ -78,7 +78,7 @@ def service_key(service, provider):
     return service.key
 
 
-def numbered(rows):
+def positions_written(rows):
     """Positions are written only where they differ from the row's place in the list."""
     return [
         ({"position": row.position} if row.position != index else {})
@@ -120,7 +120,7 @@ def incident_data(incident):
                 "source": url(event.source),
                 "description": event.description,
             }
-            for place, event in zip(numbered(events), events, strict=True)
+            for place, event in zip(positions_written(events), events, strict=True)
         ],
         "customers": [
             {
@@ -142,7 +142,7 @@ def incident_data(incident):
                 "status": item.status,
                 "source": url(item.source),
             }
-            for place, item in zip(numbered(actions), actions, strict=True)
+            for place, item in zip(positions_written(actions), actions, strict=True)
         ],
         "corrections": [
             {
@@ -152,7 +152,7 @@ def incident_data(incident):
                 "claimed_by": url(item.claimed_by),
                 "settled_by": url(item.settled_by),
             }
-            for place, item in zip(numbered(corrections), corrections, strict=True)
+            for place, item in zip(positions_written(corrections), corrections, strict=True)
         ],
     }
 

@@ -54,7 +54,7 @@ class Command(BaseCommand):
         page_cache.invalidate_all()
         if connection.vendor == "postgresql":
             # Fresh statistics for the planner: without them (and with autovacuum slow or off) the
-            # first pages plan as if the tables were empty, and take a second instead of 30 ms.
+            # first pages plan as if the tables were empty, and are many times slower.
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         if options["verbosity"] >= 1:

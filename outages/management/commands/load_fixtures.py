@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from outages.interchange.fixtures_loading import load_fixtures
+from outages.interchange.fixtures_loading import FixturesRefused, load_fixtures
 from outages.models import Incident
 
 
@@ -43,12 +43,14 @@ class Command(BaseCommand):
                     "(load them explicitly, or start from an empty database)."
                 )
             return
-        # load_fixtures raises CommandError listing every problem; Django prints it, no traceback.
-        summary = load_fixtures(
-            options["files"],
-            update=options["update"],
-            update_references=options["update_references"],
-        )
+        try:
+            summary = load_fixtures(
+                options["files"],
+                update=options["update"],
+                update_references=options["update_references"],
+            )
+        except FixturesRefused as refused:
+            raise CommandError(str(refused)) from None
         if options["verbosity"] >= 2:
             for (label, action), count in sorted(summary.objects.items()):
                 self.stdout.write(f"  {label} {action}: {count}")
