@@ -119,8 +119,8 @@ TEMPLATES = [
 WSGI_APPLICATION = "postmortems.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=env("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -132,7 +132,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 # Local memory by default; CACHE_URL=redis://host:6379/0 shares pages and their invalidation
 # between several app servers (each process has its own local memory).
-CACHES = {"default": django_cache_url.config(env="CACHE_URL", default="locmem://postmortems")}
+CACHES = {"default": django_cache_url.parse(env("CACHE_URL", "locmem://postmortems"))}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 20000
 # How long a rendered page may be kept at most; changes invalidate it long before that.
@@ -188,6 +188,8 @@ AXES_RESET_ON_SUCCESS = True
 BEHIND_PROXY = env("BEHIND_PROXY", False)
 PROXY_CLIENT_IP_HEADER = env("PROXY_CLIENT_IP_HEADER", "X-Forwarded-For")
 PROXY_COUNT = env("PROXY_COUNT", 1)
+if PROXY_COUNT < 1:
+    raise ImproperlyConfigured(f"PROXY_COUNT must be 1 or more, not {PROXY_COUNT}.")
 if BEHIND_PROXY:
     AXES_CLIENT_IP_CALLABLE = "postmortems.client_address.client_address"
 
@@ -244,7 +246,11 @@ EMAIL_USE_TLS = env("EMAIL_USE_TLS", False)
 # Errors, security warnings and the app's own messages go to stderr as one JSON object per line
 # (time, level, logger, message, traceback), which log collectors read without a parser of their
 # own. Each 500 also goes to ADMINS by email when DEBUG is off.
-LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -83,6 +83,20 @@ def test_every_whole_number_is_read_by_the_same_helper(monkeypatch, name):
         settings_with(monkeypatch, **{name: "5x"})
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PROXY_COUNT": "0"}, "PROXY_COUNT must be 1 or more, not 0."),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not 'LOUD'."),
+    ],
+)
+def test_values_out_of_range_are_refused_by_name(monkeypatch, env, message):
+    with pytest.raises(ImproperlyConfigured) as refused:
+        settings_with(monkeypatch, **env)
+
+    assert str(refused.value) == message
+
+
 def test_values_are_read_as_their_kind(monkeypatch):
     read = settings_with(
         monkeypatch,
