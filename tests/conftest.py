@@ -135,13 +135,17 @@ def browser_context_args(browser_context_args, live_server):
 
 
 # --- Small chained data fixtures -----------------------------------------------------------
+# Fixed values that many tests read back; `varied_incidents` and tests/factories.py give
+# varied rows to tests that only need some.
 
 START = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)
 
 
 @pytest.fixture
 def provider(db):
-    return ProviderFactory(name="Example Cloud", slug="example-cloud")
+    return ProviderFactory(
+        name="Example Cloud", slug="example-cloud", homepage_url="", description=""
+    )
 
 
 @pytest.fixture
@@ -156,7 +160,7 @@ def region(provider):
 
 @pytest.fixture
 def customer(db):
-    return CustomerFactory(name="Streamy", slug="streamy")
+    return CustomerFactory(name="Streamy", slug="streamy", url="")
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 Pass any field to pin it. Values come from Faker seeded in conftest.py, so a run is repeatable.
 `IncidentFactory` makes a published incident of its provider's own service and region, with a
 timeline, customer impacts, an action item and a correction (counts adjustable, e.g.
-`IncidentFactory(events=0, impacts=3)`).
+`IncidentFactory(events=0, impacts=3)`). Nothing is indexed for search: tests that search call
+`outages.search.update_index` (the `varied_incidents` fixture does).
 """
 
 from datetime import UTC, datetime, timedelta
