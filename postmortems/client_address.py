@@ -4,11 +4,9 @@ from django.conf import settings
 
 
 def client_address(request):
-    """The address the proxy put in PROXY_CLIENT_IP_HEADER, else the connection's address.
-
-    Entries before the proxy's own come from the client and can be forged, so the address is
-    taken PROXY_COUNT entries from the end, where the trusted proxies wrote it.
-    """
+    """The address the proxies put in PROXY_CLIENT_IP_HEADER, else the connection's address."""
+    # Each proxy appends the address it saw; entries before those came from the client and can
+    # be forged, so the client's address is PROXY_COUNT entries from the end.
     header = "HTTP_" + settings.PROXY_CLIENT_IP_HEADER.upper().replace("-", "_")
     entries = [entry.strip() for entry in request.META.get(header, "").split(",")]
     entries = [entry for entry in entries if entry]

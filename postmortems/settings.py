@@ -21,12 +21,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
+# A value that cannot be read stops the start with a message naming the variable and the value,
+# never a bare traceback.
 def env(name, default):
-    """The variable `name`, read as the type of `default` (str, bool, int or list of str).
-
-    A value that cannot be read raises ImproperlyConfigured naming the variable and the value, so
-    a typo in production stops the start with a message instead of a traceback.
-    """
+    """The variable `name` read as the type of `default`: str, bool, int or comma-separated list."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default

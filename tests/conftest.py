@@ -261,8 +261,7 @@ def roles(db):
 
 @pytest.fixture
 def varied_incidents(db):
-    """Some published incidents of different providers, services, regions, customers, causes,
-    zones and dates, each with a timeline, customer impacts and follow-up rows."""
+    """Five published incidents, each of its own provider, with timelines and customer impacts."""
     incidents = IncidentFactory.create_batch(5)
     update_index([incident.pk for incident in incidents])
     return incidents
