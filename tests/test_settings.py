@@ -178,6 +178,7 @@ def test_with_debug_off_a_server_error_is_logged_to_stderr_with_its_traceback():
         HTTPS="false",
         DJANGO_SETTINGS_MODULE="postmortems.settings",
         PYTHONWARNINGS="ignore",  # WhiteNoise warns of the uncollected static folder
+        DATABASE_URL="sqlite://:memory:",  # connecting to the default would create db.sqlite3
         script=SERVER_ERROR_SCRIPT,
     )
 
