@@ -1,12 +1,13 @@
 # Two commands: `make run` serves the site, `make test` runs the whole suite.
-# Both set up everything first (virtualenv, packages, database, fixtures) and are safe to repeat.
+# `make run` sets up everything first (virtualenv, packages, database, fixtures); `make test` sets
+# up the virtualenv and packages and never touches the development database. Both are safe to repeat.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup install lint clean serve bench stress
+.PHONY: run test setup install lint clean serve migrate bench stress
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +21,7 @@ install: $(VENV)/.installed
 
 # Fixtures are validated and loaded into an empty database only, so local edits are never lost;
 # load_fixtures records a revision for each row it writes and indexes the incidents for search.
-setup: install
-	$(BIN)/python manage.py migrate --noinput
+setup: install migrate
 	$(BIN)/python manage.py load_fixtures --if-empty fixtures/*.json
 	$(BIN)/python manage.py update_search_index
 
@@ -33,10 +33,13 @@ run: setup
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# Once per deploy, before `make serve`: app servers starting together must not migrate at once.
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
 # Production: DEBUG off, so SECRET_KEY and ALLOWED_HOSTS must be set; see README.
 serve: export DEBUG := false
 serve: install
-	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py check --deploy
 	$(BIN)/gunicorn --config gunicorn.conf.py postmortems.wsgi
@@ -52,7 +55,10 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: setup lint
+# pytest makes its own test databases; the checks get a throwaway in-memory one unless
+# DATABASE_URL names a database, so the development db.sqlite3 is never created or migrated.
+test: export DATABASE_URL ?= sqlite://:memory:
+test: install lint
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest

@@ -7,6 +7,7 @@ development key by accident.
 
 import os
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 
 import dj_database_url
@@ -17,26 +18,34 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_bool(name, default):
-    value = os.environ.get(name)
-    if value is None or value == "":
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+# A value that cannot be read stops the start with a message naming the variable and the value,
+# never a bare traceback.
+def env(name, default):
+    """The variable `name` read as the type of `default`: str, bool, int or comma-separated list."""
+    value = os.environ.get(name, "").strip()
+    if not value:
         return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    if isinstance(default, bool):
+        if value.lower() in TRUE | FALSE:
+            return value.lower() in TRUE
+        raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
+    if isinstance(default, int):
+        try:
+            return int(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if isinstance(default, list):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
-def env_list(name):
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+DEBUG = env("DEBUG", True)
 
-
-DEBUG = env_bool("DEBUG", True)
-
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
+SECRET_KEY = env("SECRET_KEY", "")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", [])
 if DEBUG:
     # A throwaway key for local development only; DEBUG off demands a real one below.
     SECRET_KEY = SECRET_KEY or "development-only-insecure-key"
@@ -108,26 +117,24 @@ TEMPLATES = [
 WSGI_APPLICATION = "postmortems.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        conn_max_age=env("CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer must become a 503 within seconds, not a hung request.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(
-        os.environ.get("DB_CONNECT_TIMEOUT", "3")
-    )
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env("DB_CONNECT_TIMEOUT", 3)
 
 # Local memory by default; CACHE_URL=redis://host:6379/0 shares pages and their invalidation
 # between several app servers (each process has its own local memory).
-CACHES = {"default": django_cache_url.config(env="CACHE_URL", default="locmem://postmortems")}
+CACHES = {"default": django_cache_url.parse(env("CACHE_URL", "locmem://postmortems"))}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 20000
 # How long a rendered page may be kept at most; changes invalidate it long before that.
-PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "600"))
+PAGE_CACHE_SECONDS = env("PAGE_CACHE_SECONDS", 600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -166,16 +173,27 @@ FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one user name from
 # one address, that pair is refused for AXES_COOLOFF_MINUTES. Keying on the pair means a
 # stranger cannot lock a colleague out from elsewhere, and one address cannot guess on forever.
-AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
-# Behind a proxy, set AXES_IPWARE_META_PRECEDENCE_ORDER so the real client address is used.
+
+# Behind a proxy every request comes from the proxy's address, so locking on it would let a
+# stranger lock an editor out from anywhere. The client's address is the one the proxy itself
+# adds to PROXY_CLIENT_IP_HEADER: the last entry, or PROXY_COUNT entries from the end when
+# several proxies each add one. Without a proxy, that header is the client's to forge: unused.
+BEHIND_PROXY = env("BEHIND_PROXY", False)
+PROXY_CLIENT_IP_HEADER = env("PROXY_CLIENT_IP_HEADER", "X-Forwarded-For")
+PROXY_COUNT = env("PROXY_COUNT", 1)
+if PROXY_COUNT < 1:
+    raise ImproperlyConfigured(f"PROXY_COUNT must be 1 or more, not {PROXY_COUNT}.")
+if BEHIND_PROXY:
+    AXES_CLIENT_IP_CALLABLE = "postmortems.client_address.client_address"
 
 SESSION_COOKIE_HTTPONLY = True
 # Show editor names in the public change log? Off by default: readers see dates and changes.
-PUBLIC_CHANGE_LOG_NAMES = env_bool("PUBLIC_CHANGE_LOG_NAMES", False)
+PUBLIC_CHANGE_LOG_NAMES = env("PUBLIC_CHANGE_LOG_NAMES", False)
 
 # No inline script or style anywhere, and nothing from other origins: even if a sanitiser bug let
 # markup through, the browser would run none of it. The admin works under the same policy.
@@ -199,15 +217,63 @@ X_FRAME_OPTIONS = "DENY"
 
 if not DEBUG:
     # Production is HTTPS unless HTTPS=false says otherwise (e.g. serving on 127.0.0.1 to measure).
-    HTTPS = env_bool("HTTPS", True)
-    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", HTTPS)
+    HTTPS = env("HTTPS", True)
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env("SECURE_COOKIES", HTTPS)
     SECURE_SSL_REDIRECT = HTTPS
     # Probes come over plain HTTP from the load balancer.
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "31536000")) if HTTPS else 0
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_SECONDS = env("HSTS_SECONDS", 31536000) if HTTPS else 0
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env("HSTS_INCLUDE_SUBDOMAINS", True)
     # The preload directive only consents to browsers' list; joining it is a separate step.
-    SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", True)
-    if env_bool("BEHIND_PROXY", False):
+    SECURE_HSTS_PRELOAD = env("HSTS_PRELOAD", True)
+    if BEHIND_PROXY:
         # Only behind a proxy that sets this header itself; otherwise clients could forge it.
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Who gets an email for each 500 (DEBUG off): "Name <address>" or plain addresses, comma-separated.
+ADMINS = getaddresses([env("ADMINS", "")])
+if any("@" not in address for _, address in ADMINS):
+    raise ImproperlyConfigured(f"ADMINS must be email addresses, not {env('ADMINS', '')!r}.")
+SERVER_EMAIL = env("SERVER_EMAIL", "root@localhost")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env("EMAIL_USE_TLS", False)
+
+# Errors, security warnings and the app's own messages go to stderr as one JSON object per line
+# (time, level, logger, message, traceback), which log collectors read without a parser of their
+# own. Each 500 also goes to ADMINS by email when DEBUG is off.
+LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {LOG_LEVEL!r}."
+    )
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "formatters": {"json": {"()": "postmortems.log_format.JSONFormatter"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "json"},
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false"],
+            "level": "ERROR",
+        },
+    },
+    "loggers": {
+        "django.request": {
+            "handlers": ["stderr", "mail_admins"],
+            "level": "WARNING",
+            "propagate": False,
+        },
+        "django.security": {
+            "handlers": ["stderr", "mail_admins"],
+            "level": "WARNING",
+            "propagate": False,
+        },
+        "outages": {"handlers": ["stderr"], "level": LOG_LEVEL},
+        "postmortems": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    },
+}

@@ -4,15 +4,16 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from glob import glob
 
+import factory.random
 import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connections
+from reversion.models import Revision
 
 from outages.models import (
     ActionItem,
-    Correction,
     Customer,
     CustomerImpact,
     Incident,
@@ -23,6 +24,18 @@ from outages.models import (
     TimelineEvent,
 )
 from outages.search import update_index
+from tests.factories import (
+    ActionItemFactory,
+    CorrectionFactory,
+    CustomerFactory,
+    CustomerImpactFactory,
+    IncidentFactory,
+    ProviderFactory,
+    RegionFactory,
+    ServiceFactory,
+    SourceFactory,
+    TimelineEventFactory,
+)
 
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise refuse
 # database access from the live-server tests. Tests only, never in settings.
@@ -33,6 +46,12 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 for alias in settings.DATABASES:
     connections[alias].settings_dict["CONN_MAX_AGE"] = 0
     settings.DATABASES[alias]["CONN_MAX_AGE"] = 0
+
+# A deliberately slow hasher protects real passwords; test users need none of that.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Factories draw their varied values from one seed, so a failure can be run again as it was.
+factory.random.reseed_random("postmortems")
 
 CHROMIUM = os.environ.get("CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -116,33 +135,37 @@ def browser_context_args(browser_context_args, live_server):
 
 
 # --- Small chained data fixtures -----------------------------------------------------------
+# Fixed values that many tests read back; `varied_incidents` and tests/factories.py give
+# varied rows to tests that only need some.
 
 START = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)
 
 
 @pytest.fixture
 def provider(db):
-    return Provider.objects.create(name="Example Cloud", slug="example-cloud")
+    return ProviderFactory(
+        name="Example Cloud", slug="example-cloud", homepage_url="", description=""
+    )
 
 
 @pytest.fixture
 def service(provider):
-    return Service.objects.create(provider=provider, name="Load Balancer", slug="lb")
+    return ServiceFactory(provider=provider, name="Load Balancer", slug="lb")
 
 
 @pytest.fixture
 def region(provider):
-    return Region.objects.create(provider=provider, code="east-1", name="East")
+    return RegionFactory(provider=provider, code="east-1", name="East")
 
 
 @pytest.fixture
 def customer(db):
-    return Customer.objects.create(name="Streamy", slug="streamy")
+    return CustomerFactory(name="Streamy", slug="streamy", url="")
 
 
 @pytest.fixture
 def source(db):
-    return Source.objects.create(
+    return SourceFactory(
         title="Summary of the event",
         publisher="Example Cloud",
         url="https://example.com/summary",
@@ -153,7 +176,7 @@ def source(db):
 def add_incident(provider, service, region, customer, source, number, **fields):
     """One published incident with every kind of child row, so N+1 queries would show."""
     started = START - timedelta(days=number - 1)
-    incident = Incident.objects.create(
+    incident = IncidentFactory(
         title=f"Incident {number}",
         slug=f"incident-{number}",
         provider=provider,
@@ -166,13 +189,17 @@ def add_incident(provider, service, region, customer, source, number, **fields):
         published_at=START,
         summary=f"Summary of incident {number}.",
         root_cause="A *maintenance* process.",
+        references=False,
+        events=0,
+        impacts=0,
+        follow_up=False,
         **fields,
     )
     incident.services.add(service)
     incident.regions.add(region)
     incident.sources.add(source)
     for position in (1, 2):
-        TimelineEvent.objects.create(
+        TimelineEventFactory(
             incident=incident,
             position=position,
             occurred_at=started + timedelta(hours=position),
@@ -181,7 +208,7 @@ def add_incident(provider, service, region, customer, source, number, **fields):
             description="Workflows disabled.",
             source=source,
         )
-    impact = CustomerImpact.objects.create(
+    impact = CustomerImpactFactory(
         incident=incident,
         customer=customer,
         level=CustomerImpact.Level.OUTAGE,
@@ -189,7 +216,7 @@ def add_incident(provider, service, region, customer, source, number, **fields):
         source=source,
     )
     impact.services.add(service)
-    ActionItem.objects.create(
+    ActionItemFactory(
         incident=incident,
         position=1,
         description="Require approval.",
@@ -197,7 +224,7 @@ def add_incident(provider, service, region, customer, source, number, **fields):
         status=ActionItem.Status.DONE,
         source=source,
     )
-    Correction.objects.create(
+    CorrectionFactory(
         incident=incident,
         position=1,
         claim="It was a CDN.",
@@ -232,21 +259,29 @@ def roles(db):
     importlib.import_module("outages.migrations.0008_alias_permissions").grant(apps, None)
 
 
+@pytest.fixture
+def varied_incidents(db):
+    """Five published incidents, each of its own provider, with timelines and customer impacts."""
+    incidents = IncidentFactory.create_batch(5)
+    update_index([incident.pk for incident in incidents])
+    return incidents
+
+
 @pytest.fixture(scope="module")
 def shipped_data(django_db_setup, django_db_blocker):
     """The shipped fixtures, loaded and indexed once for a whole test module (read-only use).
 
-    Tests still run in their own transactions, so writes roll back; the rows are removed when
-    the module ends.
+    Tests still run in their own transactions, so writes roll back; the rows, and the revisions
+    loading them recorded, are removed when the module ends.
     """
     with django_db_blocker.unblock():
-        call_command("loaddata", *sorted(glob("fixtures/*.json")), verbosity=0)
-        call_command("update_search_index", verbosity=0)
+        call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
     yield
     with django_db_blocker.unblock():
         Incident.objects.all().delete()
         for model in [Source, Customer, Service, Region, Provider]:
             model.objects.all().delete()
+        Revision.objects.all().delete()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from tests.test_fixtures import ALL_FILES
+from tests.test_shipped_fixtures_load import ALL_FILES
 
 pytestmark = [
     pytest.mark.browser,

@@ -1,0 +1,71 @@
+"""Failed admin logins pause one user name from one client address, never everyone's logins."""
+
+import pytest
+from django.contrib.auth.models import User
+
+PASSWORD = "a-long-enough-password"
+CLIENT_A, CLIENT_B = "203.0.113.7", "198.51.100.9"
+
+
+@pytest.fixture
+def behind_proxy(settings):
+    # What BEHIND_PROXY=true sets (tests/test_settings.py checks that it does).
+    settings.BEHIND_PROXY = True
+    settings.PROXY_CLIENT_IP_HEADER = "X-Forwarded-For"
+    settings.PROXY_COUNT = 1
+    settings.AXES_CLIENT_IP_CALLABLE = "postmortems.client_address.client_address"
+
+
+@pytest.fixture
+def editor(db):
+    return User.objects.create_user("edna", password=PASSWORD, is_staff=True)
+
+
+def log_in(client, password, forwarded_for):
+    return client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "edna", "password": password},
+        headers={"x-forwarded-for": forwarded_for},
+    )
+
+
+def fail_until_locked(client, settings, forwarded_for):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "wrong", forwarded_for)
+
+
+def test_failed_logins_lock_the_name_from_that_client(client, settings, behind_proxy, editor):
+    fail_until_locked(client, settings, CLIENT_A)
+
+    response = log_in(client, PASSWORD, CLIENT_A)
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_failed_logins_from_one_client_do_not_lock_another_out(
+    client, settings, behind_proxy, editor
+):
+    # Behind the proxy every request arrives from the proxy's address; only the forwarded
+    # header tells the two clients apart.
+    fail_until_locked(client, settings, CLIENT_A)
+
+    response = log_in(client, PASSWORD, CLIENT_B)
+
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(editor.pk)
+
+
+def test_a_forged_forwarded_address_is_not_the_one_locked(client, settings, behind_proxy, editor):
+    # The proxy appends the address it saw; what the client wrote before it is not trusted.
+    fail_until_locked(client, settings, f"{CLIENT_B}, {CLIENT_A}")
+
+    assert log_in(client, PASSWORD, CLIENT_A).status_code == 429
+    assert log_in(client, PASSWORD, CLIENT_B).status_code == 302
+
+
+def test_without_a_proxy_the_forwarded_header_is_ignored(client, settings, editor):
+    # Without BEHIND_PROXY the header is whatever the client wrote: it cannot dodge the lock.
+    fail_until_locked(client, settings, CLIENT_A)
+
+    assert log_in(client, PASSWORD, CLIENT_B).status_code == 429
