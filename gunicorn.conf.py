@@ -7,15 +7,17 @@ threads); set CACHE_URL to a Redis server to use every core.
 
 import os
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+from postmortems.environment import env
 
-SHARED_CACHE = os.environ.get("CACHE_URL", "").startswith(("redis", "hiredis", "memcache"))
+bind = f"{env('HOST', '127.0.0.1')}:{env('PORT', 8000)}"
+
+SHARED_CACHE = env("CACHE_URL", "").startswith(("redis", "hiredis", "memcache"))
 CORES = len(os.sched_getaffinity(0))
 
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", 2 * CORES if SHARED_CACHE else 1))
+workers = env("WEB_CONCURRENCY", 2 * CORES if SHARED_CACHE else 1)
 # Threads overlap waits on the database and the cache; more would only contend for the GIL.
-threads = int(os.environ.get("THREADS", "4"))
+threads = env("THREADS", 4)
 preload_app = True  # import Django once, fail before forking if the settings are wrong
 timeout = 30
 graceful_timeout = 10
@@ -23,7 +25,7 @@ keepalive = 5
 # Recycle workers now and then, so a slow leak can never take the site down.
 max_requests = 20000
 max_requests_jitter = 2000
-accesslog = os.environ.get("ACCESS_LOG") or None
+accesslog = env("ACCESS_LOG", "") or None
 errorlog = "-"
 # No admin socket under the home directory: two servers on one machine (a benchmark beside a
 # running site) would fight over it, and nothing here uses it.

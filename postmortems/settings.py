@@ -5,7 +5,6 @@ site refuses to start without SECRET_KEY and ALLOWED_HOSTS, so production can ne
 development key by accident.
 """
 
-import os
 from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
@@ -15,31 +14,9 @@ import django_cache_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from postmortems.environment import env
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
-
-
-# A value that cannot be read stops the start with a message naming the variable and the value,
-# never a bare traceback.
-def env(name, default):
-    """The variable `name` read as the type of `default`: str, bool, int or comma-separated list."""
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    if isinstance(default, bool):
-        if value.lower() in TRUE | FALSE:
-            return value.lower() in TRUE
-        raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
-    if isinstance(default, int):
-        try:
-            return int(value)
-        except ValueError:
-            raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
-    if isinstance(default, list):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
 
 
 DEBUG = env("DEBUG", True)

@@ -57,7 +57,7 @@ PAGES = [
 
 @pytest.fixture
 def shipped(transactional_db):
-    call_command("loaddata", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
+    call_command("load_fixtures", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
     call_command("update_search_index", verbosity=0)
 
 

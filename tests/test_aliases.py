@@ -19,7 +19,7 @@ from tests.test_import_speed import revision_queries
 
 @pytest.fixture
 def reference(db):
-    call_command("loaddata", "fixtures/reference.json", verbosity=0)
+    call_command("load_fixtures", "fixtures/reference.json", verbosity=0)
 
 
 def document(text, name="a.yaml"):

@@ -19,7 +19,7 @@ expect.set_options(timeout=10_000)
 
 @pytest.fixture
 def loaded(transactional_db):
-    call_command("loaddata", *[str(path) for path in ALL_FILES], verbosity=0)
+    call_command("load_fixtures", *[str(path) for path in ALL_FILES], verbosity=0)
     call_command("update_search_index", verbosity=0)
 
 

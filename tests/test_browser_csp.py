@@ -29,7 +29,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 @pytest.fixture
 def shipped(transactional_db, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("loaddata", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
+    call_command("load_fixtures", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
     call_command("update_search_index", verbosity=0)
     User.objects.create_superuser("chief", password=PASSWORD)
 

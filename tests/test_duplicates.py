@@ -27,7 +27,7 @@ SHIPPED = sorted(DOCS.glob("*.yaml"))
 
 @pytest.fixture
 def shipped(db):
-    call_command("loaddata", *sorted(glob("fixtures/*.json")), verbosity=0)
+    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
 
 
 def elb_again(**changes):

@@ -164,7 +164,9 @@ def test_query_count_does_not_grow_with_incidents(
 
 @pytest.fixture
 def loaded(db):
-    call_command("loaddata", *sorted(str(path) for path in FIXTURES.glob("*.json")), verbosity=0)
+    call_command(
+        "load_fixtures", *sorted(str(path) for path in FIXTURES.glob("*.json")), verbosity=0
+    )
     call_command("update_search_index", verbosity=0)
 
 

@@ -276,7 +276,7 @@ def test_repeat_requests_get_304_until_an_incident_changes(client, make_incident
 
 
 def test_fixture_netflix_feed_carries_the_elb_incident(client, db):
-    call_command("loaddata", *sorted(map(str, FIXTURES.glob("*.json"))), verbosity=0)
+    call_command("load_fixtures", *sorted(map(str, FIXTURES.glob("*.json"))), verbosity=0)
     call_command("update_search_index", stdout=StringIO())
     elb = "http://testserver/incidents/aws-elb-us-east-2012-12-24/"
 

@@ -378,7 +378,7 @@ def test_ten_megabytes_of_text_is_refused_cleanly(db, tmp_path):
 
 
 def test_the_shipped_documents_give_exactly_the_fixture_records(db):
-    call_command("loaddata", *sorted(glob("fixtures/*.json")), verbosity=0)
+    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
     from_fixtures = snapshot()
     for model in reversed(MODELS):
         model.objects.all().delete()

@@ -67,7 +67,7 @@ def reversions_own(incident):
 @pytest.fixture
 def from_fixtures(db):
     """The shipped fixtures' records as snapshot() gives them, the database empty again."""
-    call_command("loaddata", *sorted(glob("fixtures/*.json")), verbosity=0)
+    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
     rows = snapshot()
     for model in reversed(MODELS):
         model.objects.all().delete()
