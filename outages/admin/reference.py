@@ -1,4 +1,5 @@
-"""The editors' screens: declarative, with inlines for everything that belongs to an incident."""
+"""The editors' screens for reference rows (providers, services, regions, customers, sources), each
+with its aliases inline, history, compare and restore."""
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError

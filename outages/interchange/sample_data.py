@@ -19,7 +19,7 @@ import time
 
 from django.db import transaction
 
-from outages.interchange.sample_generator import Generator, counted
+from outages.interchange.sample_generator import Generator
 from outages.interchange.sample_words import (
     COMMON_WORD,
     COMMON_WORD_SHARE,
@@ -31,6 +31,7 @@ from outages.interchange.sample_words import (
     URL_PREFIX,
 )
 from outages.models import Customer, Incident, Provider, Region, Service, Source
+from outages.text import counted
 
 __all__ = [
     "COMMON_WORD",

@@ -57,6 +57,7 @@ from outages.models import (
     TimelineEvent,
 )
 from outages.rendering import render_markdown
+from outages.text import counted
 
 # Incidents start between these times; with their durations and publication delays they all
 # end before 2026.
@@ -88,10 +89,6 @@ class Summary:
             f"{counted(self.events, 'event')}, {counted(self.customers, 'customer')} "
             f"in {self.seconds:.1f} s."
         )
-
-
-def counted(number, noun):
-    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 @dataclass

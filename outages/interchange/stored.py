@@ -4,6 +4,7 @@ and rows, and reference rows by key, name and alias, a few queries per thousand 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from outages.duplicates import batches
 from outages.models import (
     ActionItem,
     Alias,
@@ -20,15 +21,8 @@ from outages.models import (
 from outages.names import normalise_name
 
 # Keys per IN (…) list, so that no query needs more parameters than SQLite allows.
-READ_BATCH = 1000
 RELATED = ["services", "regions", "sources"]  # the incident's many-to-many fields
 NUMBERED = [TimelineEvent, ActionItem, Correction]  # rows numbered within their incident
-
-
-def batches(values, size=READ_BATCH):
-    values = list(values)
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 @dataclass

@@ -23,18 +23,11 @@ from outages.models import (
 WRITTEN_PRECISIONS = {"approximate", "hour"}
 
 
-def local_time(moment, zone_name, precision="minute"):
-    """A time as the import format writes it: in the sources' zone with its offset
-    (2012-12-24T12:24:00-08:00), as written when the zone is not stated, or as the day, month or
-    year when only that is known (outages.text.document_text)."""
-    return text.document_text(moment, zone_name, precision)
-
-
 def milestone_data(incident, name):
     """(key, value) of a milestone, and of its precision where the time's text does not say it
     (a day, month or year is written as such; approximate and hour times need the word)."""
     precision = incident.precision_of(name)
-    pairs = [(name, local_time(getattr(incident, name), incident.time_zone, precision))]
+    pairs = [(name, text.document_text(getattr(incident, name), incident.time_zone, precision))]
     if precision in WRITTEN_PRECISIONS:
         pairs.append((precision_key(name), precision))
     return pairs
@@ -110,7 +103,7 @@ def incident_data(incident):
         "timeline": [
             {
                 **place,
-                "at": local_time(event.occurred_at, zone, event.precision),
+                "at": text.document_text(event.occurred_at, zone, event.precision),
                 "precision": event.precision,
                 "as_stated": event.time_as_stated,
                 "kind": event.kind,
@@ -127,8 +120,8 @@ def incident_data(incident):
                 "customer": customer_data(impact.customer),
                 "level": impact.level,
                 "services": [service_key(s, provider) for s in impact.services.all()],
-                "started_at": local_time(impact.started_at, zone),
-                "ended_at": local_time(impact.ended_at, zone),
+                "started_at": text.document_text(impact.started_at, zone),
+                "ended_at": text.document_text(impact.ended_at, zone),
                 "source": url(impact.source),
                 "description": impact.description,
             }

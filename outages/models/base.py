@@ -67,7 +67,7 @@ EARLIEST_CONTENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_AHEAD = timedelta(days=366)  # a year, leap day included
 
 
-def day_text(value):
+def message_day(value):
     """“12 Mar 0001”: the day of a date or time (in UTC), with every digit of the year."""
     if isinstance(value, datetime):
         value = value.astimezone(UTC)
@@ -85,11 +85,11 @@ def validate_content_date(value):
         too_late = value > (now + LATEST_AHEAD).date()
     if too_early:
         raise ValidationError(
-            f"{day_text(value)} is before 1970; check the year.", code="before_1970"
+            f"{message_day(value)} is before 1970; check the year.", code="before_1970"
         )
     if too_late:
         raise ValidationError(
-            f"{day_text(value)} is more than a year from now; check the year.", code="too_late"
+            f"{message_day(value)} is more than a year from now; check the year.", code="too_late"
         )
 
 

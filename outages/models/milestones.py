@@ -8,7 +8,7 @@ from django.apps import apps
 from django.db import models
 
 from outages import text
-from outages.models.base import Precision, day_text
+from outages.models.base import Precision, message_day
 
 MILESTONES = ["started_at", "detected_at", "mitigated_at", "resolved_at"]
 
@@ -33,9 +33,9 @@ class Milestone(models.TextChoices):
     RESOLVED = "resolved", "Resolution"
 
 
-def moment_text(moment):
+def message_time(moment):
     """“24 Dec 2012 20:24 UTC”, for messages."""
-    return f"{day_text(moment)} {moment.astimezone(UTC):%H:%M} UTC"
+    return f"{message_day(moment)} {moment.astimezone(UTC):%H:%M} UTC"
 
 
 # --- Milestones and the timeline are one fact ---------------------------------------------
@@ -73,8 +73,8 @@ def milestone_disagreement(incident, marks, occurred_at):
     # By name: Incident's module imports this one.
     field = apps.get_model("outages", "Incident")._meta.get_field(name)
     label = field.verbose_name.capitalize()
-    says = f"says {moment_text(stated)}" if stated else "is empty"
-    return f"This event marks the {noun} at {moment_text(occurred_at)}, but {label} {says}"
+    says = f"says {message_time(stated)}" if stated else "is empty"
+    return f"This event marks the {noun} at {message_time(occurred_at)}, but {label} {says}"
 
 
 # How far outside its incident a timeline event may lie before the importer and the admin ask
@@ -106,7 +106,7 @@ def far_off(incident, occurred_at, precision="minute"):
     if text.has_clock(precision) and gap.days < 30 and gap.seconds >= 3600:
         hours = f" {gap.seconds // 3600} h"
     return (
-        f"{text.day_text(occurred_at, incident.time_zone, precision)} is {gap.days} days{hours} "
+        f"{text.message_day(occurred_at, incident.time_zone, precision)} is {gap.days} days{hours} "
         f"{anchor}, more than the {FAR_OFF.days} days an event may lie outside it; check the "
         "date (a later follow-up may be right)"
     )
@@ -137,7 +137,7 @@ class TimelinePointer:
 
     what: str  # "first detection in the timeline"
     event: object  # the TimelineEvent
-    when: str  # its time in words, in the incident's zone (outages.text.moment_text)
+    when: str  # its time in words, in the incident's zone (outages.text.message_time)
     machine: str  # the same for <time datetime="…"> (outages.text.machine_text)
     by: str  # the publisher of its source, or ""
 

@@ -194,7 +194,7 @@ def among(model, ids):
     return RawSQL(sql, (json.dumps(ids),), output_field=BooleanField())
 
 
-def counted(queryset, *fields):
+def facet_counts(queryset, *fields):
     """Rows of `fields` with how many incidents each covers, largest first, at most FACET_LIMIT."""
     return list(
         queryset.order_by()
@@ -216,18 +216,18 @@ def facets(rows):
     causes = Counter(row[2] for row in rows)
     years = Counter(row[3] for row in rows if row[3] is not None)
     through = {"service": Incident.services.through, "region": Incident.regions.through}
-    services = counted(
+    services = facet_counts(
         through["service"].objects.filter(among(through["service"], ids)),
         "service__name",
         "service__slug",
         "service__provider__slug",
     )
-    regions = counted(
+    regions = facet_counts(
         through["region"].objects.filter(among(through["region"], ids)),
         "region__code",
         "region__provider__slug",
     )
-    customers = counted(
+    customers = facet_counts(
         CustomerImpact.objects.hits().filter(among(CustomerImpact, ids)),
         "customer__name",
         "customer__slug",
