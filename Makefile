@@ -55,11 +55,14 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# pytest makes its own test databases; the checks get a throwaway in-memory one unless
-# DATABASE_URL names a database, so the development db.sqlite3 is never created or migrated.
-test: export DATABASE_URL ?= sqlite://:memory:
+# The same set-up as `make run` (migrate, load the fixtures), into a throwaway SQLite file unless
+# DATABASE_URL names a database, so the development db.sqlite3 is never created or migrated;
+# pytest then makes its own test databases.
 test: install lint
-	$(BIN)/python manage.py check --fail-level WARNING
+	export DATABASE_URL="$${DATABASE_URL:-sqlite:///$$(mktemp -d)/setup.sqlite3}" && \
+	$(BIN)/python manage.py migrate --noinput --verbosity 0 && \
+	$(BIN)/python manage.py load_fixtures --if-empty fixtures/*.json && \
+	$(BIN)/python manage.py check --fail-level WARNING && \
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
