@@ -6,10 +6,9 @@ import re
 from django.contrib.syndication.views import Feed
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from outages import text
 from outages.models import Customer, Incident, Provider, Region, Service, TimelineEvent
@@ -73,20 +72,21 @@ class IncidentFeed(Feed):
         return xml_text(incident.title)
 
     def item_description(self, incident):
-        events = format_html_join(
-            "",
-            "<li>{}{} {}</li>",
-            (
-                (
-                    f"{event.time_as_stated} · " if event.time_as_stated else "",
-                    text.utc_or_stated(event.occurred_at, incident.time_zone, event.precision),
-                    mark_safe(event.description_html),  # sanitised when rendered from Markdown
-                )
-                for event in incident.key_events
-            ),
+        # The summary and key events are stored sanitised HTML (rendering.py); the template
+        # escapes everything else.
+        events = [
+            {
+                "stated": event.time_as_stated,
+                "utc": text.utc_or_stated(event.occurred_at, incident.time_zone, event.precision),
+                "html": event.description_html,
+            }
+            for event in incident.key_events
+        ]
+        html = render_to_string(
+            "outages/includes/feed_item.html",
+            {"summary_html": incident.summary_html, "events": events},
         )
-        timeline = format_html("<h2>Key events</h2><ul>{}</ul>", events) if events else ""
-        return xml_text(incident.summary_html + timeline)
+        return xml_text(html)
 
     def item_guid(self, incident):
         # The primary key, not the slug: an edited slug must not make readers see a new entry.
