@@ -106,7 +106,7 @@ def far_off(incident, occurred_at, precision="minute"):
     if text.has_clock(precision) and gap.days < 30 and gap.seconds >= 3600:
         hours = f" {gap.seconds // 3600} h"
     return (
-        f"{text.message_day(occurred_at, incident.time_zone, precision)} is {gap.days} days{hours} "
+        f"{text.day_text(occurred_at, incident.time_zone, precision)} is {gap.days} days{hours} "
         f"{anchor}, more than the {FAR_OFF.days} days an event may lie outside it; check the "
         "date (a later follow-up may be right)"
     )
@@ -137,7 +137,7 @@ class TimelinePointer:
 
     what: str  # "first detection in the timeline"
     event: object  # the TimelineEvent
-    when: str  # its time in words, in the incident's zone (outages.text.message_time)
+    when: str  # its time in words, in the incident's zone (outages.text.moment_text)
     machine: str  # the same for <time datetime="…"> (outages.text.machine_text)
     by: str  # the publisher of its source, or ""
 
