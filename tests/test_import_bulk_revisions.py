@@ -27,6 +27,8 @@ FOLLOWED = {
     for model, options in REVISION_OPTIONS.items()
     for name in options.follow
 }
+# Rows with revisions of their own: incidents and reference rows.
+OWNERS = [model for model in REVISION_OPTIONS if model not in FOLLOWED]
 
 
 def document(name, text):
@@ -55,12 +57,22 @@ def written(monkeypatch):
 
 
 def importing(documents, written, user=None):
-    """Import; the revisions the run wrote, oldest first, and its report."""
-    last = Revision.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    """Import; the revisions the run wrote (oldest first), its report, and the rows with
+    revisions of their own it created, as {(model, pk)}."""
+    last = {model: last_pk(model) for model in [Revision, *OWNERS]}
     calls = len(written)
     report = Importer(user=user, publish=True).run(documents)
     assert len(written) > calls
-    return list(Revision.objects.filter(pk__gt=last).order_by("pk")), report
+    created = {
+        (model, pk)
+        for model in OWNERS
+        for pk in model.objects.filter(pk__gt=last[model]).values_list("pk", flat=True)
+    }
+    return Revision.objects.filter(pk__gt=last[Revision]).order_by("pk"), report, created
+
+
+def last_pk(model):
+    return model.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
 def held(revision):
@@ -82,32 +94,36 @@ def models_held(revision):
     return {version.content_type.model_class() for version in revision.version_set.all()}
 
 
-def assert_reversion_agrees(revisions, report):
+def assert_reversion_agrees(imported):
     """Record each revision's rows again through reversion's API, reading them afresh, and
-    compare; each incident the run created or changed has exactly one of them."""
+    compare. Each incident the run created or changed has exactly one revision of its own, and
+    every row the run created is in one."""
+    revisions, report, created = imported
     changed = {item.slug for item in report.incidents if item.action != "unchanged"}
     assert changed
-    incidents = []
+    incidents, owners = [], set()
     for revision in revisions:
         roots = []
         for version in revision.version_set.order_by("pk"):
             model = version.content_type.model_class()
             if model not in FOLLOWED:
                 roots.append(model._base_manager.get(pk=version.object_id))
+        owners |= {(type(root), root.pk) for root in roots}
         incidents += [root.slug for root in roots if isinstance(root, Incident)]
+        assert len(roots) == 1 or not any(isinstance(root, Incident) for root in roots)
         history.record(roots, revision.comment, revision.user)
         again = Revision.objects.latest("pk")
         assert (revision.comment, revision.user) == (again.comment, again.user)
         assert revision.comment.startswith("Imported from ")
         assert held(revision) == held(again), revision.comment
     assert sorted(incidents) == sorted(changed)
+    assert created <= owners
     times = [revision.date_created for revision in revisions]
     assert times == sorted(times)
 
 
 def test_the_shipped_documents_new_and_changed(db, written):
-    revisions, report = importing(files(*SHIPPED), written)
-    assert_reversion_agrees(revisions, report)
+    assert_reversion_agrees(importing(files(*SHIPPED), written))
 
     changed = []
     for item in files(*SHIPPED):
@@ -116,10 +132,10 @@ def test_the_shipped_documents_new_and_changed(db, written):
             incident["title"] += " (revised)"
             incident["timeline"] = incident["timeline"][:-1]
         changed.append(document(f"changed-{item.name}", json.dumps(data).encode()))
-    revisions, report = importing(changed, written)
+    imported = importing(changed, written)
 
-    assert {item.action for item in report.incidents} == {"updated"}
-    assert_reversion_agrees(revisions, report)
+    assert {item.action for item in imported[1].incidents} == {"updated"}
+    assert_reversion_agrees(imported)
 
 
 def test_the_shipped_fixtures_as_documents_imported_by_a_publisher(db, written, publisher):  # noqa: F811
@@ -128,17 +144,15 @@ def test_the_shipped_fixtures_as_documents_imported_by_a_publisher(db, written, 
     for model in reversed(MODELS):
         model.objects.all().delete()
 
-    revisions, report = importing([document("fixtures.yaml", text.encode())], written, publisher)
+    imported = importing([document("fixtures.yaml", text.encode())], written, publisher)
 
-    assert all(revision.user == publisher for revision in revisions)
-    models = [models_held(revision) for revision in revisions]
+    assert all(revision.user == publisher for revision in imported[0])
+    models = [models_held(revision) for revision in imported[0]]
     assert any(Incident not in held_models for held_models in models)  # reference rows' own
-    assert_reversion_agrees(revisions, report)
+    assert_reversion_agrees(imported)
 
 
 def test_the_test_corpus(db, written):
     call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
 
-    revisions, report = importing(files(RESOLVED), written)
-
-    assert_reversion_agrees(revisions, report)
+    assert_reversion_agrees(importing(files(RESOLVED), written))
