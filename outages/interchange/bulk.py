@@ -8,7 +8,7 @@ from django.db import connections, router
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from outages import revisions
+from outages.interchange import bulk_revisions
 from outages.interchange.documents import base_name
 from outages.interchange.stored import NUMBERED, RELATED, batches
 from outages.models import (
@@ -115,22 +115,30 @@ def clear_moving_marks(changed_rows, gone):
 
 def record_revisions(changes, user):
     """A revision for each changed incident, "Imported from FILE", holding the incident and the
-    rows reversion follows from it. The incidents are read back with those rows preloaded, a
-    thousand at a time, so that following them reads nothing more."""
+    rows reversion follows from it, written in bulk (bulk_revisions.py). The incidents are read
+    back with those rows preloaded, a thousand at a time, so that following them reads nothing
+    more."""
     incidents = reload([change.incident.pk for change in changes])
+    groups = []
     for change in changes:
         comment = f"Imported from {change.document.base_name}"
         if change.merged:
             comment += " (merged)"
-        revisions.record([incidents[change.incident.pk]], comment, user)
+        groups.append((comment, [incidents[change.incident.pk]]))
+    bulk_revisions.write(groups, user)
 
 
 def record_reference_revisions(written, user):
     """A revision for each document that created or changed reference rows, "Imported from
-    FILE", holding those rows as they now are."""
-    for name, rows in written.items():
-        if rows:
-            revisions.record(rows.values(), f"Imported from {base_name(name)}", user)
+    FILE", holding those rows as they now are, written in bulk with their aliases read in one
+    query per model."""
+    groups = [
+        (f"Imported from {base_name(name)}", list(rows.values()))
+        for name, rows in written.items()
+        if rows
+    ]
+    bulk_revisions.preload([row for _, rows in groups for row in rows])
+    bulk_revisions.write(groups, user)
 
 
 def reload(pks):

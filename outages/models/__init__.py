@@ -70,6 +70,7 @@ from outages.models.reference import (
     derive_alias_fields,
 )
 from outages.models.search_document import SearchDocument
+from outages.models.versioned import REVISION_OPTIONS, RevisionOptions, revision_options, versioned
 
 __all__ = [
     "EARLIEST_CONTENT_DAY",
@@ -81,6 +82,7 @@ __all__ = [
     "NEWEST_FIRST",
     "OLDEST_FIRST",
     "POSTMORTEM_SECTIONS",
+    "REVISION_OPTIONS",
     "ZONE_UNSTATED",
     "ActionItem",
     "Alias",
@@ -104,6 +106,7 @@ __all__ = [
     "ProviderManager",
     "ProviderScoped",
     "Region",
+    "RevisionOptions",
     "RegionManager",
     "SearchDocument",
     "Service",
@@ -124,8 +127,10 @@ __all__ = [
     "precision_field",
     "regions_with_provider",
     "render_markdown_fields",
+    "revision_options",
     "services_with_provider",
     "validate_content_date",
     "validate_markdown",
     "validate_time_zone",
+    "versioned",
 ]

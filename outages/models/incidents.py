@@ -1,7 +1,6 @@
 """Incidents: the one published() rule, the one answer to "which incidents of X", the one order,
 and the incident's own fields, milestones and durations."""
 
-import reversion
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -26,6 +25,7 @@ from outages.models.milestones import (
     precision_field,
 )
 from outages.models.reference import Provider, Region, Service, Source
+from outages.models.versioned import versioned
 
 
 # The one order of incidents, on every page, feed, API list and export: newest first, and those
@@ -144,7 +144,7 @@ class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
 POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
 
 
-@reversion.register(follow=["events", "impacts", "action_items", "corrections"])
+@versioned(follow=["events", "impacts", "action_items", "corrections"])
 class Incident(TextChecked):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"

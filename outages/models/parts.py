@@ -1,7 +1,6 @@
 """The rows that make up an incident: timeline events, customer impacts (and the one rule for
 "this customer was hit"), action items and corrections."""
 
-import reversion
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -16,6 +15,7 @@ from outages.models.base import (
 from outages.models.incidents import Incident
 from outages.models.milestones import Milestone
 from outages.models.reference import Customer, Service, Source
+from outages.models.versioned import versioned
 
 
 class IncidentChildManager(models.Manager):
@@ -41,7 +41,7 @@ class IncidentChild(TextChecked):
     natural_key.dependencies = ["outages.incident"]
 
 
-@reversion.register()
+@versioned()
 class TimelineEvent(IncidentChild):
     Precision = Precision  # so forms and documents can say TimelineEvent.Precision
 
@@ -112,7 +112,7 @@ class CustomerImpactManager(models.Manager.from_queryset(CustomerImpactQuerySet)
         return self.get(incident__slug=incident_slug, customer__slug=customer_slug)
 
 
-@reversion.register()
+@versioned()
 class CustomerImpact(TextChecked):
     class Level(models.TextChoices):
         OUTAGE = "outage", "Down"
@@ -183,7 +183,7 @@ class CustomerImpact(TextChecked):
             raise ValidationError({"ended_at": "The impact cannot end before it started."})
 
 
-@reversion.register()
+@versioned()
 class ActionItem(IncidentChild):
     class Kind(models.TextChoices):
         PREVENT = "prevent", "Prevent"
@@ -218,7 +218,7 @@ class ActionItem(IncidentChild):
         return self.description[:60]
 
 
-@reversion.register()
+@versioned()
 class Correction(IncidentChild):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="corrections")
     claim = models.TextField("the claim as published")

@@ -3,7 +3,6 @@ and the sources incidents cite. Each has a natural key, so fixtures name rows, n
 
 import re
 
-import reversion
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -12,6 +11,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 
 from outages.models.base import TextChecked, from_1970, validate_content_date
+from outages.models.versioned import versioned
 from outages.names import normalise_name
 
 
@@ -20,7 +20,7 @@ class ProviderManager(models.Manager):
         return self.get(slug=slug)
 
 
-@reversion.register(follow=["aliases"])
+@versioned(follow=["aliases"])
 class Provider(TextChecked):
     name = models.CharField(max_length=100, help_text="As the provider names itself.")
     slug = models.SlugField(max_length=100, unique=True)
@@ -79,7 +79,7 @@ class ServiceManager(models.Manager):
         return self.get(provider__slug=provider_slug, slug=slug)
 
 
-@reversion.register(follow=["aliases"])
+@versioned(follow=["aliases"])
 class Service(ProviderScoped):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="services")
     name = models.CharField(max_length=100)
@@ -113,7 +113,7 @@ class RegionManager(models.Manager):
         return self.get(provider__slug=provider_slug, code=code)
 
 
-@reversion.register(follow=["aliases"])
+@versioned(follow=["aliases"])
 class Region(ProviderScoped):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="regions")
     code = models.SlugField(max_length=50, help_text="The provider's own code, e.g. us-east-1.")
@@ -148,7 +148,7 @@ class CustomerManager(models.Manager):
         return self.get(slug=slug)
 
 
-@reversion.register(follow=["aliases"])
+@versioned(follow=["aliases"])
 class Customer(TextChecked):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
@@ -184,7 +184,7 @@ class AliasManager(models.Manager):
         return self.get(**{kind: owner, "normalised": normalised})
 
 
-@reversion.register()
+@versioned()
 class Alias(TextChecked):
     """Another name a provider, service, region or customer goes by ("AWS", "Prime Instant
     Video"). Imports resolve names through aliases; exactly one of the four owners is set.
@@ -337,7 +337,7 @@ class SourceManager(models.Manager):
         return self.get(url=url)
 
 
-@reversion.register()
+@versioned()
 class Source(TextChecked):
     class Kind(models.TextChoices):
         OFFICIAL = "official", "Official postmortem"
