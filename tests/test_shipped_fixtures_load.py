@@ -3,7 +3,6 @@ into an empty database, in any order, alone, again without change, and through a
 
 import json
 import random
-from io import StringIO
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from django.core.management import call_command
 from reversion.models import Revision
 
 from outages.models import Incident, SearchDocument, TimelineEvent
+from tests.test_load_fixtures import dump
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REFERENCE = FIXTURES / "reference.json"
@@ -36,21 +36,6 @@ SHIPPED_INCIDENTS = sorted(
 
 def load(*paths, **options):
     call_command("load_fixtures", *[str(path) for path in paths], verbosity=0, **options)
-
-
-def dump():
-    """The content rows; the search index is derived from them."""
-    out = StringIO()
-    call_command(
-        "dumpdata",
-        "outages",
-        exclude=["outages.searchdocument"],
-        natural_foreign=True,
-        natural_primary=True,
-        indent=1,
-        stdout=out,
-    )
-    return out.getvalue()
 
 
 def row_counts():
