@@ -3,13 +3,11 @@ a search and an import cost, on a sample corpus in PostgreSQL. Prints each table
 measured, then everything again as Markdown (for README) with the machine's facts and the
 command that reproduces it.
 
-    make bench                               # 10,000 incidents: about 4 min (+35 s, once)
-    BENCH_INCIDENTS=100000 make bench        # generating them takes 5-10 min, once
+    make bench                               # 10,000 incidents
+    BENCH_INCIDENTS=100000 make bench        # generated once per database
     .venv/bin/python -m bench.bench --help   # the same, without make
 
-On 2 cores: generating 10,000 incidents takes 35-65 s (once per database), the in-process
-step about 40 s, the load step about 110 s, the import of 10,000 incidents about 70-90 s. With
-100,000 incidents only the first run exceeds ten minutes (the generation); give that corpus a
+README's performance section says how long each step takes. Give the 100,000-incident corpus a
 database of its own so the 10,000 one stays: DATABASE_URL=postgres://postgres@127.0.0.1:5432/
 pm_bench_100k BENCH_INCIDENTS=100000 make bench.
 
