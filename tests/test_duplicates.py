@@ -12,8 +12,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from outages import duplicates
-from outages import revisions as history
+from outages import duplicates, revisions
 from outages.interchange.documents import ImportFailed, read
 from outages.interchange.importing import Importer
 from outages.models import Incident, Provider, SearchDocument, TimelineEvent
@@ -339,7 +338,7 @@ def test_same_as_merges_only_new_sources_events_and_customers(shipped, tmp_path)
     assert set(incident.impacts.values_list("customer__slug", flat=True)) == before["customers"] | {
         "streamy"
     }
-    revision = history.versions(incident).first().revision
+    revision = revisions.versions(incident).first().revision
     assert revision.comment == "Imported from " + path + " (merged)" or revision.comment.endswith(
         "collection.yaml (merged)"
     )

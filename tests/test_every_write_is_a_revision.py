@@ -13,8 +13,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from reversion.models import Revision, Version
 
-from outages import revisions as history
-from outages import workflow
+from outages import revisions, workflow
 from outages.models import Customer, Incident, Provider, Region, Service, Source
 from tests.test_admin_import import upload
 from tests.test_import import NEW_INCIDENT, run, write
@@ -157,7 +156,7 @@ def load_fixtures_updating_incidents_and_references(ctx):
 
 def restore_of_an_incident(ctx):
     admin_save(ctx.client, ctx.incident, summary="Changed in the admin.")
-    older = history.versions(ctx.incident).last()
+    older = revisions.versions(ctx.incident).last()
 
     def write():
         url = reverse("admin:outages_incident_restore", args=[ctx.incident.pk, older.pk])
@@ -170,7 +169,7 @@ def restore_of_an_incident(ctx):
 def restore_of_a_reference_row(ctx):
     source = Source.objects.get()
     admin_save(ctx.client, source, title="Changed in the admin")
-    older = history.versions(source).last()
+    older = revisions.versions(source).last()
 
     def write():
         url = reverse("admin:outages_source_restore", args=[source.pk, older.pk])
@@ -261,7 +260,7 @@ def test_every_write_path_records_a_revision_of_each_row_it_writes(
 
     assert written
     for row in written:
-        made = history.versions(row).filter(revision_id__gt=last)
+        made = revisions.versions(row).filter(revision_id__gt=last)
         assert made.exists(), f"{type(row).__name__} {row} was written without a revision"
         assert all(version.revision.comment for version in made), row  # why
         if not ctx.by_command:

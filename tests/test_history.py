@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from reversion.models import Version
 
-from outages import revisions as history
+from outages import revisions
 from outages.models import Incident, TimelineEvent
 from tests.test_search import admin_form_data
 from tests.test_workflow import change_url, editor, publisher  # noqa: F401 (fixtures)
@@ -37,12 +37,12 @@ def edited(admin_client, incident):
 
 
 def test_each_admin_save_records_a_revision_with_who_and_what(admin_client, edited, admin_user):
-    stored = list(history.versions(edited))
+    stored = list(revisions.versions(edited))
 
     assert len(stored) == 2
     assert stored[0].revision.user == admin_user
-    assert "Summary" in history.comment_text(stored[0].revision.comment)
-    assert "Deleted timeline event" in history.comment_text(stored[0].revision.comment)
+    assert "Summary" in revisions.comment_text(stored[0].revision.comment)
+    assert "Deleted timeline event" in revisions.comment_text(stored[0].revision.comment)
 
 
 def test_history_page_lists_revisions_and_compares_two(admin_client, edited):
@@ -50,7 +50,7 @@ def test_history_page_lists_revisions_and_compares_two(admin_client, edited):
     assert history_page.status_code == 200
     assert 'name="from"' in history_page.content.decode()
 
-    newer, older = history.versions(edited)
+    newer, older = revisions.versions(edited)
     url = reverse("admin:outages_incident_compare", args=[edited.pk])
     html = admin_client.get(url, {"from": older.pk, "to": newer.pk}).content.decode()
 
@@ -68,7 +68,7 @@ def test_compare_with_bad_ids_sends_back_to_history(admin_client, edited):
 
 
 def test_restore_brings_back_old_text_and_old_timeline_as_a_new_revision(admin_client, edited):
-    newer, older = history.versions(edited)
+    newer, older = revisions.versions(edited)
     old_summary = older.field_dict["summary"]
     assert TimelineEvent.objects.filter(incident=edited).count() == 1
 
@@ -81,14 +81,14 @@ def test_restore_brings_back_old_text_and_old_timeline_as_a_new_revision(admin_c
     assert edited.summary == old_summary
     assert TimelineEvent.objects.filter(incident=edited).count() == 2
     assert edited.status == Incident.Status.PUBLISHED
-    latest = history.versions(edited).first()
+    latest = revisions.versions(edited).first()
     assert latest.revision.comment.startswith("Restored the revision of")
-    assert history.versions(edited).count() == 3
+    assert revisions.versions(edited).count() == 3
 
 
 def test_restore_keeps_the_lock_number_moving_forward(admin_client, edited):
     before = Incident.objects.get(pk=edited.pk).version
-    older = history.versions(edited).last()
+    older = revisions.versions(edited).last()
 
     admin_client.post(reverse("admin:outages_incident_restore", args=[edited.pk, older.pk]))
 
@@ -96,7 +96,7 @@ def test_restore_keeps_the_lock_number_moving_forward(admin_client, edited):
 
 
 def test_restore_needs_post_and_change_permission(client, editor, edited):  # noqa: F811
-    older = history.versions(edited).last()
+    older = revisions.versions(edited).last()
     url = reverse("admin:outages_incident_restore", args=[edited.pk, older.pk])
     client.force_login(editor)
 
@@ -167,10 +167,10 @@ def test_saving_unchanged_from_a_browser_changes_nothing_readers_see(admin_clien
     assert response.status_code == 302
     saved = Incident.objects.get(pk=incident.pk)
     assert (saved.summary, saved.updated_at) == (incident.summary, incident.updated_at)
-    assert history.comment_text(history.versions(saved).first().revision.comment) == (
+    assert revisions.comment_text(revisions.versions(saved).first().revision.comment) == (
         "No fields changed."
     )
-    assert history.public_changes(saved) == []
+    assert revisions.public_changes(saved) == []
     assert Client().get(incident.get_absolute_url()).content == page
 
 
@@ -184,13 +184,13 @@ def test_a_revision_keeps_exactly_the_rows_history_compares(db):
     provider.aliases.create(name="Another name for it")
 
     for obj in [incident, provider]:
-        history.record([obj], "Counted")
-        revision = history.versions(obj).first().revision
+        revisions.record([obj], "Counted")
+        revision = revisions.versions(obj).first().revision
         kept = {version.content_type.model_class() for version in revision.version_set.all()}
         present = {
             model
             for name, model in zip(
-                history.child_relations(type(obj)), history.child_models(type(obj)), strict=True
+                revisions.child_relations(type(obj)), revisions.child_models(type(obj)), strict=True
             )
             if getattr(obj, name).exists()
         }

@@ -8,7 +8,7 @@ from django.core.management import CommandError
 from django.forms.models import model_to_dict
 from reversion.models import Version
 
-from outages import revisions as history
+from outages import revisions
 from outages.interchange import importing
 from outages.models import Customer, Incident, Provider, Region, SearchDocument, Service, Source
 from tests.test_import import ELB_DOC, NEW_INCIDENT, run, snapshot, write
@@ -149,7 +149,7 @@ def test_created_reference_rows_get_a_revision_naming_the_file(db, tmp_path):
 
     for model in [Provider, Service, Region, Customer, Source]:
         row = model.objects.get()
-        version = history.versions(row).get()
+        version = revisions.versions(row).get()
         assert version.revision.comment == "Imported from incident.yaml", model
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from outages import revisions as history
+from outages import revisions
 from outages.interchange.documents import ImportFailed, read
 from outages.interchange.importing import Importer
 from outages.models import Incident, Source
@@ -138,7 +138,7 @@ def test_both_roles_create_drafts_on_the_import_page(client, request, role):
     assert response.status_code == 302
     incident = Incident.objects.get()
     assert incident.status == Incident.Status.DRAFT
-    revision = history.versions(incident).get().revision
+    revision = revisions.versions(incident).get().revision
     assert (revision.user, revision.comment) == (user, "Imported from incident.yaml")
 
 
@@ -156,7 +156,7 @@ def test_an_editor_cannot_change_a_published_incident_on_the_import_page(
     assert "only publishers may change published or withdrawn incidents" in html
     assert "example-outage-2020-01-01 “Example Cloud outage”" in html
     assert Incident.objects.get().title == "Example Cloud outage"
-    assert history.versions(imported).count() == 1
+    assert revisions.versions(imported).count() == 1
 
 
 def test_a_publisher_changes_a_published_incident_with_a_revision(
@@ -173,10 +173,10 @@ def test_a_publisher_changes_a_published_incident_with_a_revision(
     incident = Incident.objects.get()
     assert incident.title == "Example Cloud storage outage"
     assert incident.status == Incident.Status.PUBLISHED
-    newest = history.versions(incident).first()
+    newest = revisions.versions(incident).first()
     assert newest.revision.user == publisher
     assert newest.revision.comment == "Imported from incident.yaml"
-    assert history.versions(incident).count() == 2
+    assert revisions.versions(incident).count() == 2
 
 
 @pytest.mark.parametrize("checkbox", ["update_references", "publish"])
@@ -222,7 +222,7 @@ def test_a_publisher_updates_references_from_the_import_page(
     assert response.status_code == 302
     source = Source.objects.get()
     assert source.title == "Another title"
-    newest = history.versions(source).first()
+    newest = revisions.versions(source).first()
     assert (newest.revision.user, newest.revision.comment) == (
         publisher,
         "Imported from incident.yaml",

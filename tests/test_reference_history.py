@@ -5,8 +5,7 @@ one restored as a new revision, with search and cached pages following."""
 import pytest
 from django.urls import reverse
 
-from outages import page_cache
-from outages import revisions as history
+from outages import page_cache, revisions
 from outages.models import Customer, Incident, Provider, Region, SearchDocument, Service, Source
 from tests.test_import import NEW_INCIDENT, run, write
 from tests.test_search import admin_form_data
@@ -45,10 +44,10 @@ def renamed(client, obj):
 def test_each_admin_save_of_a_reference_row_is_a_revision(admin_client, admin_user, row):
     renamed(admin_client, row)
 
-    stored = list(history.versions(row))
+    stored = list(revisions.versions(row))
     assert len(stored) == 2
     assert stored[0].revision.user == admin_user
-    assert RENAMED[type(row)].capitalize() in history.comment_text(stored[0].revision.comment)
+    assert RENAMED[type(row)].capitalize() in revisions.comment_text(stored[0].revision.comment)
 
 
 @pytest.mark.parametrize("row", MODELS, indirect=True)
@@ -57,7 +56,7 @@ def test_history_compares_two_revisions_of_a_reference_row(admin_client, row):
 
     page = admin_client.get(url(row, "history")).content.decode()
     assert 'name="from"' in page and url(row, "compare") in page
-    newer, older = history.versions(row)
+    newer, older = revisions.versions(row)
     compare = admin_client.get(url(row, "compare"), {"from": older.pk, "to": newer.pk})
 
     html = compare.content.decode()
@@ -72,7 +71,7 @@ def test_restoring_a_reference_row_is_a_new_revision_and_search_follows(
     admin_client, admin_user, row, incident
 ):
     old = renamed(admin_client, row)
-    older = history.versions(row).last()
+    older = revisions.versions(row).last()
     version = page_cache._versions([page_cache.SITE])
 
     response = admin_client.post(url(row, "restore", older.pk))
@@ -80,10 +79,10 @@ def test_restoring_a_reference_row_is_a_new_revision_and_search_follows(
     assert response.status_code == 302
     row.refresh_from_db()
     assert getattr(row, RENAMED[type(row)]) == old
-    newest = history.versions(row).first()
+    newest = revisions.versions(row).first()
     assert newest.revision.comment.startswith("Restored the revision of")
     assert newest.revision.user == admin_user
-    assert history.versions(row).count() == 3
+    assert revisions.versions(row).count() == 3
     document = SearchDocument.objects.get(incident=incident)
     assert "Renamed by an editor" not in f"{document.names} {document.sources}"
     assert page_cache._versions([page_cache.SITE]) != version  # every cached page dropped
@@ -100,7 +99,7 @@ def test_restoring_needs_post_and_change_permission(
 ):
     source = Source.objects.get()
     renamed(admin_client, source)
-    restore = url(source, "restore", history.versions(source).last().pk)
+    restore = url(source, "restore", revisions.versions(source).last().pk)
     reader = django_user_model.objects.create_user("reader", password="x", is_staff=True)
 
     assert admin_client.get(restore).status_code == 405
@@ -116,8 +115,10 @@ def test_restoring_an_imported_row_brings_back_that_row_only(admin_client, db, t
     )
     run("import_incidents", write(tmp_path, changed, "changed.yaml"), "--update-references")
     source, provider = Source.objects.get(), Provider.objects.get()
-    imported = history.versions(source).last()
-    assert history.versions(source).first().revision == history.versions(provider).first().revision
+    imported = revisions.versions(source).last()
+    assert (
+        revisions.versions(source).first().revision == revisions.versions(provider).first().revision
+    )
 
     admin_client.post(url(source, "restore", imported.pk))
 
@@ -127,8 +128,8 @@ def test_restoring_an_imported_row_brings_back_that_row_only(admin_client, db, t
 
 def test_old_revisions_naming_a_server_path_show_the_file_name(db):
     old = "Imported from /srv/uploads/tmp/elb.yaml"
-    assert history.comment_text(old) == "Imported from elb.yaml"
-    assert history.comment_text("Imported from elb.yaml") == "Imported from elb.yaml"
+    assert revisions.comment_text(old) == "Imported from elb.yaml"
+    assert revisions.comment_text("Imported from elb.yaml") == "Imported from elb.yaml"
 
 
 def test_the_public_change_log_names_the_imported_file_never_its_folder(client, db, tmp_path):
@@ -137,7 +138,7 @@ def test_the_public_change_log_names_the_imported_file_never_its_folder(client, 
     path = write(tmp_path, changed, "changed.yaml")
     run("import_incidents", path)
     incident = Incident.objects.get()
-    latest = history.versions(incident).first().revision
+    latest = revisions.versions(incident).first().revision
     assert latest.comment == "Imported from changed.yaml"
     latest.comment = f"Imported from {path}"  # as imports recorded it before
     latest.save()

@@ -8,8 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.urls import reverse
 from reversion.models import Version
 
-from outages import revisions as history
-from outages import workflow
+from outages import revisions, workflow
 from outages.models import Alias, Customer, Incident, Provider, Region, Service, Source
 from tests.test_search import admin_form_data
 
@@ -95,14 +94,14 @@ def test_an_editors_change_or_restore_of_a_row_readers_see_is_refused(
 ):
     client.force_login(editor)
     data = admin_form_data(admin_client.get(url(row, "change")))
-    before = history.versions(row).count()
+    before = revisions.versions(row).count()
     with reversion.create_revision():
         row.save()
-    older = history.versions(row).last()
+    older = revisions.versions(row).last()
 
     assert client.post(url(row, "change"), data).status_code == 403
     assert client.post(url(row, "restore", older.pk)).status_code == 403
-    assert history.versions(row).count() == before + 1
+    assert revisions.versions(row).count() == before + 1
 
 
 @pytest.mark.parametrize("row", [Provider, Service, Region, Customer], indirect=True)
@@ -167,7 +166,7 @@ def test_restoring_a_row_brings_back_its_aliases_and_leaves_other_rows_alone(
     with reversion.create_revision():  # one revision holding two rows, as an import's does
         reversion.add_to_revision(provider)
         reversion.add_to_revision(customer)
-    older = history.versions(provider).get()
+    older = revisions.versions(provider).get()
     page = admin_client.get(url(provider, "change"))
     data = with_aliases(admin_form_data(page), "EC", "Example")
     data["description"] = "Changed since."
@@ -185,7 +184,7 @@ def test_restoring_a_row_brings_back_its_aliases_and_leaves_other_rows_alone(
     assert list(provider.aliases.values_list("pk", "name")) == [(old_alias.pk, "Old name")]
     assert Customer.objects.get().name == "Streamy Inc."  # in the same revision, untouched
     assert Alias.objects.get(customer=customer).name == "Streamy Television"
-    newest = history.versions(provider).first()
+    newest = revisions.versions(provider).first()
     assert newest.revision.comment.startswith("Restored the revision of")
     stored = Version.objects.get_for_model(Alias).filter(revision=newest.revision)
     assert [version.object_repr for version in stored] == ["Old name"]
@@ -217,7 +216,7 @@ def test_a_restore_refuses_an_alias_another_row_has_taken_since(admin_client, pr
     alias = Alias.objects.create(name="EC", provider=provider)
     with reversion.create_revision():
         reversion.add_to_revision(provider)
-    older = history.versions(provider).get()
+    older = revisions.versions(provider).get()
     alias.delete()
     other = Provider.objects.create(name="Other Cloud", slug="other-cloud")
     Alias.objects.create(name="EC", provider=other)
@@ -230,4 +229,4 @@ def test_a_restore_refuses_an_alias_another_row_has_taken_since(admin_client, pr
     )
     provider.refresh_from_db()
     assert provider.description == "Changed since."  # nothing written
-    assert history.versions(provider).count() == 1
+    assert revisions.versions(provider).count() == 1

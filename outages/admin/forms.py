@@ -10,7 +10,7 @@ from django.forms.models import BaseInlineFormSet
 from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 
-from outages import revisions as history
+from outages import revisions
 from outages.interchange.documents import precision_key
 from outages.models import (
     MILESTONES,
@@ -92,7 +92,7 @@ class IncidentForm(forms.ModelForm):
         )
         if loaded is not None and loaded == current:
             return
-        changes = history.changes_since(self.instance, loaded) if loaded is not None else []
+        changes = revisions.changes_since(self.instance, loaded) if loaded is not None else []
         listed = format_html_join(
             "",
             "<li>{} — {}: {}</li>",

@@ -10,8 +10,7 @@ from django.utils.text import capfirst, get_text_list
 from django.views.decorators.http import require_POST
 from reversion.admin import VersionAdmin
 
-from outages import restoring
-from outages import revisions as history
+from outages import restoring, revisions
 
 
 class HistoryAdmin(VersionAdmin):
@@ -47,7 +46,7 @@ class HistoryAdmin(VersionAdmin):
         obj = get_object_or_404(self.model, pk=object_id)
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
-        stored = history.described(history.versions(obj))
+        stored = revisions.described(revisions.versions(obj))
         by_id = {version.pk: version for version in stored}
         try:
             chosen = [by_id[int(request.GET[key])] for key in ("from", "to")]
@@ -57,7 +56,7 @@ class HistoryAdmin(VersionAdmin):
             messages.info(request, "Choose two revisions to compare.")
             return redirect(f"admin:{self.url_name('history')}", obj.pk)
         older, newer = sorted(chosen, key=lambda version: version.revision.date_created)
-        fields, rows = history.compare(older, newer)
+        fields, rows = revisions.compare(older, newer)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -69,7 +68,7 @@ class HistoryAdmin(VersionAdmin):
             "rows": rows,
             "rows_heading": capfirst(
                 get_text_list(
-                    [str(m._meta.verbose_name_plural) for m in history.child_models(self.model)],
+                    [str(m._meta.verbose_name_plural) for m in revisions.child_models(self.model)],
                     "and",
                 )
             ),
@@ -82,7 +81,7 @@ class HistoryAdmin(VersionAdmin):
         obj = get_object_or_404(self.model, pk=object_id)
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        version = get_object_or_404(history.versions(obj), pk=version_id)
+        version = get_object_or_404(revisions.versions(obj), pk=version_id)
         try:
             restoring.restore(obj, version, request.user)
         except ValidationError as error:
@@ -97,13 +96,13 @@ class HistoryAdmin(VersionAdmin):
         # Reversion's own revert screen would bring back an incident's old lock number; the
         # compare page restores through restoring.restore(), which keeps it current.
         compare = reverse(f"admin:{self.url_name('compare')}", args=[object_id])
-        latest = history.versions(get_object_or_404(self.model, pk=object_id)).first()
+        latest = revisions.versions(get_object_or_404(self.model, pk=object_id)).first()
         return redirect(f"{compare}?from={version_id}&to={latest.pk if latest else version_id}")
 
     def history_view(self, request, object_id, extra_context=None):
         obj = get_object_or_404(self.model, pk=object_id)
         context = {
-            "versions": history.described(history.versions(obj)),
+            "versions": revisions.described(revisions.versions(obj)),
             "history_note": self.history_note,
             **(extra_context or {}),
         }

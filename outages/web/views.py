@@ -7,8 +7,7 @@ from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 
-from outages import page_cache, search
-from outages import revisions as history
+from outages import page_cache, revisions, search
 from outages.models import (
     Customer,
     CustomerImpact,
@@ -159,7 +158,7 @@ def incident_page(request, incident, preview=False):
             "durations": incident.duration_facts(events),
             "related": related,
             "preview": preview,
-            "changes": history.public_changes(incident),
+            "changes": revisions.public_changes(incident),
             "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
         },
     )
