@@ -1,5 +1,6 @@
 """axe-core in headless Chromium: no serious or critical accessibility violations on any kind
-of public page, at a desktop (1280 px) and a phone (375 px) width.
+of public page, at a desktop (1280 px) and a phone (375 px) width, in light and dark mode; and
+no page scrolls sideways. A screenshot of each is kept in screenshots/ to be looked at.
 
 axe-core is an npm dev dependency (package.json; `make install` runs `npm ci`). Without it, and
 without Chromium (see conftest.py), these tests skip with the reason rather than fail.
@@ -72,9 +73,16 @@ def describe(name, width, violation):
     )
 
 
+# The page's own width, as the browser lays it out: wider than the window means the reader
+# scrolls the whole page sideways.
+OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1280, 375])
-def test_no_serious_or_critical_axe_violations(page, shipped, width):
+def test_no_serious_or_critical_axe_violations(page, shipped, width, scheme):
     page.set_viewport_size({"width": width, "height": 800})
+    page.emulate_media(color_scheme=scheme)
     SCREENSHOTS.mkdir(exist_ok=True)
     problems = []
     for name, url, status in PAGES:
@@ -82,17 +90,19 @@ def test_no_serious_or_critical_axe_violations(page, shipped, width):
         if response.status != status:
             # Noted, and the page checked all the same, so one run reports every problem.
             problems.append(f"{name} ({width} px): {url} answered {response.status}, not {status}")
+        if (overflow := page.evaluate(OVERFLOW)) > 0:
+            problems.append(f"{name} ({width} px, {scheme}): scrolls sideways by {overflow} px")
         # Evaluated through the DevTools protocol: the site's Content-Security-Policy rightly
         # refuses an injected <script> element, and the check must not weaken the policy.
         page.evaluate(AXE_SOURCE)
         # Every rule runs; only violations are gathered in full (passes cost time on big pages).
         results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         problems += [
-            describe(name, width, violation)
+            describe(f"{name} ({scheme})", width, violation)
             for violation in results["violations"]
             if violation["impact"] in BLOCKING
         ]
-        page.screenshot(path=SCREENSHOTS / f"a11y-{name}-{width}.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / f"a11y-{name}-{width}-{scheme}.png", full_page=True)
 
     assert not problems, f"{len(problems)} problems (serious or critical axe violations):\n" + (
         "\n".join(problems)
