@@ -73,8 +73,10 @@ def test_query_count_does_not_grow_with_incidents(
     make_incidents(count)
     # 1 incident with provider, 2 its services with providers, 3 its regions with providers,
     # 4 sources, 5 events with sources, 6 impacts with customers and sources, 7 impact services,
-    # 8 action items, 9 corrections, 10 related incidents with provider,
-    # 11-13 the related incidents' services, regions and customers hit,
+    # 8 action items, 9 corrections, 10 related incidents with provider, ranked by how many
+    # services, regions and customers hit they share (three subqueries in the one query),
+    # 11-13 the related incidents' services, regions and customers hit (their reasons come
+    # from these rows, with no query of their own),
     # 14 the public change log (the incident's revisions).
     with django_assert_num_queries(14):
         client.get("/incidents/incident-1/")
