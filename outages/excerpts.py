@@ -6,11 +6,12 @@ from html import unescape
 from html.parser import HTMLParser
 
 FIRST_PARAGRAPH = re.compile(r"<p(?:\s[^>]*)?>.*?</p>", re.DOTALL)
-# A sentence ends at . ! or ? followed by space and a capital, a digit or an opening quote;
-# "e.g. the" and "U.S. East" (no space before a capital after the stop) do not end one.
-SENTENCE_END = re.compile(r"(?<=[.!?])[)\"”’]?\s+(?=[A-Z0-9“\"(])")
-# A bold run-in label such as "**Trigger.**" or "**Root cause:**" (a few words at most).
-LABEL_WORDS = 4
+# A sentence may end at . ! or ? followed by space and a capital, a digit or an opening
+# bracket or quote, unless the word before is an abbreviation (“U.S. East”, “e.g. Netflix”).
+SENTENCE_END = re.compile(r"[.!?][)\"”’]?\s+(?=[A-Z0-9“\"(])")
+ABBREVIATION = re.compile(r"(?:^|\s)(?:(?:[A-Za-z]\.)+|etc\.|vs\.|approx\.|[A-Z][a-z]?\.)$")
+# A bold run-in label such as "**Trigger.**" or "**Root cause:**": a few words, no colon inside.
+LABEL_WORDS = 3
 LONGEST_SENTENCE = 45  # words; past this the sentence is cut with an ellipsis
 
 
@@ -71,11 +72,20 @@ def first_sentence(html):
     text = " ".join(unescape("".join(block.text)).split())
     label = " ".join(block.label.split()) if isinstance(block.label, str) else ""
     prefix = ""
-    if label and len(label.split()) <= LABEL_WORDS and label[-1] in ".:" and text.startswith(label):
+    is_label = len(label.split()) <= LABEL_WORDS and ":" not in label[:-1]
+    if label and is_label and label[-1] in ".:" and text.startswith(label):
         prefix = f"{label[:-1]}: "
         text = text[len(label) :].strip()
-    sentence = SENTENCE_END.split(text, maxsplit=1)[0].strip()
+    sentence = first_of(text)
     words = sentence.split()
     if len(words) > LONGEST_SENTENCE:
         sentence = " ".join(words[:LONGEST_SENTENCE]).rstrip(",;:") + " …"
     return f"{prefix}{sentence}" if sentence else ""
+
+
+def first_of(text):
+    """The first sentence of plain text (all of it when it has one)."""
+    for end in SENTENCE_END.finditer(text):
+        if not ABBREVIATION.search(text[: end.start() + 1]):
+            return text[: end.end()].strip()
+    return text.strip()
