@@ -139,7 +139,7 @@ def test_an_editor_drafts_a_publisher_publishes_and_only_then_readers_see_it(
     expect(timeline).to_contain_text("A maintenance process deleted load balancer state.")
     expect(timeline).to_contain_text("12:24 PM PST")
     expect(timeline).to_contain_text("20:24 UTC")
-    summary = reader.locator("section[aria-labelledby='summary-heading']")
+    summary = reader.locator("section[aria-labelledby='summary']")
     expect(summary.locator("strong")).to_have_text("badly")
     expect(summary.locator("script")).to_have_count(0)
     assert reader.evaluate("window.pwned") is None

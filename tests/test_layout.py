@@ -61,7 +61,14 @@ FORBIDDEN = [
         "the data does not know its doors",
     ),
     (
-        ("outages.rendering", "outages.text", "outages.names", "outages.charts"),
+        (
+            "outages.rendering",
+            "outages.text",
+            "outages.names",
+            "outages.charts",
+            "outages.excerpts",
+            "outages.apart",
+        ),
         ("outages.models", "django.db"),
         "pure functions of text and drawing take plain data",
     ),

@@ -324,11 +324,11 @@ def test_elb_page_keeps_its_structured_data_and_adds_the_drawing_stylesheet(elb_
     assert "23 h 41 min" in elb_page
 
 
-def test_the_drawing_sits_between_the_durations_and_the_summary(elb_page):
+def test_the_drawing_sits_between_the_gist_and_the_summary(elb_page):
     assert (
-        elb_page.index('class="durations"')
+        elb_page.index('class="gist-facts"')
         < elb_page.index('id="drawing-heading"')
-        < elb_page.index('id="summary-heading"')
+        < elb_page.index('<h2 id="summary">')
     )
 
 

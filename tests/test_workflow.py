@@ -94,7 +94,7 @@ def test_a_publisher_publishes_and_the_record_says_who_and_when(client, publishe
     assert draft.status == Incident.Status.PUBLISHED
     assert draft.published_by == publisher and draft.published_at is not None
     html = client.get(draft.get_absolute_url()).content.decode()
-    assert "First published" in html and "Last updated" in html
+    assert "Added to this knowledge base on" in html and "Last updated" in html
 
 
 def test_editors_cannot_change_published_incidents(client, editor, incident):
@@ -155,7 +155,7 @@ def test_the_public_change_log_lists_changes_after_publication_without_names(
 
     html = client.get(draft.get_absolute_url()).content.decode()
 
-    log = html[html.index('id="changes-heading"') :]
+    log = html[html.index('id="changes"') :]
     assert "Publish" in log
     assert "Changed Title" in log
     assert "pablo" not in log

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
+from django.utils.text import slugify
 
 from outages import page_cache, revisions, search
 from outages.models import (
@@ -19,7 +20,9 @@ from outages.models import (
     services_with_provider,
 )
 from outages.web.filters import SORTS, IncidentFilter, facets, result_set, sort
+from outages.web.gist import incident_gist
 from outages.web.paging import PAGE_SIZE, link_with, paginate
+from outages.web.related import related_incidents
 from outages.web.strips import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
@@ -141,22 +144,19 @@ def unpublished_incident(request, slug):
 def incident_page(request, incident, preview=False):
     # The related incidents below share its services, regions or customers.
     page_cache.depends_on(request, *page_cache.shown_incident_tags(incident))
-    related = (
-        Incident.objects.published()
-        .exclude(pk=incident.pk)
-        .filter(related_to(incident))
-        .newest_first()
-        .for_lists()[:10]
-    )
     events = incident.events.all()  # preloaded by in_full()
+    milestones = incident.milestone_facts(events)
+    durations = incident.duration_facts(events)
     return render(
         request,
         "outages/incident_detail.html",
         {
             "incident": incident,
-            "milestones": incident.milestone_facts(events),
-            "durations": incident.duration_facts(events),
-            "related": related,
+            "gist": incident_gist(incident, milestones, durations),
+            "milestones": milestones,
+            "durations": durations,
+            "sections": postmortem_sections(incident),
+            "related": related_incidents(incident),
             "preview": preview,
             "changes": revisions.public_changes(incident),
             "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
@@ -164,23 +164,13 @@ def incident_page(request, incident, preview=False):
     )
 
 
-def related_to(incident):
-    """Incidents sharing a service, a region or a customer hit with this one.
-
-    Three id subqueries rather than joins: the database walks the newest incidents and stops at
-    ten, instead of joining and de-duplicating every incident of a busy service.
-    """
-    services = [service.pk for service in incident.services.all()]
-    regions = [region.pk for region in incident.regions.all()]
-    customers = [impact.customer_id for impact in incident.impacts.all() if impact.was_hit]
-    by_service = Incident.services.through.objects.filter(service__in=services)
-    by_region = Incident.regions.through.objects.filter(region__in=regions)
-    by_customer = CustomerImpact.objects.hits().filter(customer__in=customers)
-    return (
-        Q(pk__in=by_service.values("incident_id"))
-        | Q(pk__in=by_region.values("incident_id"))
-        | Q(pk__in=by_customer.values("incident_id"))
-    )
+def postmortem_sections(incident):
+    """(anchor, heading, html) of each written section after the summary. The anchor comes
+    from the heading (“root-cause”), so a link to a section survives sections added or left
+    empty."""
+    return [
+        (slugify(heading), heading, html) for heading, html in incident.postmortem_sections if html
+    ]
 
 
 def provider_list(request):

@@ -1,0 +1,99 @@
+"""Related incidents of an incident page, with the reasons they are related: the services,
+regions and customers hit they share with it, and how far apart they began. Ranked by how much
+they share, then newest first, in one query plus the three prefetches of a list."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from outages.apart import apart_text
+from outages.models import CustomerImpact, Incident
+
+RELATED_SHOWN = 10
+
+
+@dataclass
+class Related:
+    incident: object  # loaded for_lists()
+    reasons: list  # words: “same service: Elastic Load Balancing (ELB)”
+    apart: str  # “6 months earlier”, or "" when either start is not known
+
+
+def related_incidents(incident, limit=RELATED_SHOWN):
+    """The published incidents sharing a service, a region or a customer hit with `incident`
+    (loaded in_full()), most shared first, each with its reasons."""
+    services = {service.pk for service in incident.services.all()}
+    regions = {region.pk for region in incident.regions.all()}
+    customers = {impact.customer_id for impact in incident.impacts.all() if impact.was_hit}
+    links = [
+        (Incident.services.through.objects, "service", services),
+        (Incident.regions.through.objects, "region", regions),
+        (CustomerImpact.objects.hits(), "customer", customers),
+    ]
+    # Each shared service, region and customer hit counts one; a subquery per kind counts them.
+    shared = Value(0, output_field=IntegerField())
+    for rows, field, keys in links:
+        if keys:
+            shared = shared + shared_count(rows, field, keys)
+    ranked = (
+        Incident.objects.published()
+        .exclude(pk=incident.pk)
+        .filter(related_to(incident, services, regions, customers))
+        .annotate(shared=shared)
+        .newest_first("-shared")
+        .for_lists()[:limit]
+    )
+    return [
+        Related(
+            incident=other,
+            reasons=reasons(other, services, regions, customers),
+            apart=apart_text(incident.started_at, other.started_at),
+        )
+        for other in ranked
+    ]
+
+
+def shared_count(rows, field, keys):
+    """How many of `keys` the rows (links to services or regions, or hits) of each incident
+    name, as a subquery on the outer incident."""
+    counted = (
+        rows.filter(incident=OuterRef("pk"), **{f"{field}__in": keys})
+        .order_by()
+        .values("incident")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def related_to(incident, services, regions, customers):
+    """Incidents sharing a service, a region or a customer hit with this one.
+
+    Three id subqueries rather than joins, so an incident sharing several things is found once
+    without a DISTINCT.
+    """
+    by_service = Incident.services.through.objects.filter(service__in=services)
+    by_region = Incident.regions.through.objects.filter(region__in=regions)
+    by_customer = CustomerImpact.objects.hits().filter(customer__in=customers)
+    return (
+        Q(pk__in=by_service.values("incident_id"))
+        | Q(pk__in=by_region.values("incident_id"))
+        | Q(pk__in=by_customer.values("incident_id"))
+    )
+
+
+def reasons(other, services, regions, customers):
+    """Why `other` (loaded for_lists()) is related, in words, from the rows it already holds."""
+    found = []
+    named = [
+        ("service", [s.name for s in other.services.all() if s.pk in services]),
+        ("region", [r.code for r in other.regions.all() if r.pk in regions]),
+    ]
+    for noun, names in named:
+        if names:
+            found.append(f"same {noun}{'' if len(names) == 1 else 's'}: {', '.join(names)}")
+    hit = [i.customer.name for i in other.customers_hit if i.customer_id in customers]
+    if hit:
+        found.append(f"hit the same customer{'' if len(hit) == 1 else 's'}: {', '.join(hit)}")
+    return found
