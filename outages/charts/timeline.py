@@ -6,23 +6,33 @@ text. What is drawn where (axis extent, margins, phases) is decided in charts/la
 module decides only how it looks.
 """
 
-from outages import text
+from dataclasses import dataclass
+
+from outages import axis_text, text
 from outages.charts.layout import (
+    Event,
+    axis_rows,
     coarse_milestones,
     describe,
     event_label,
     event_title,
     extent,
+    flag_box,
+    hang_flags,
+    hit,
     impact_text,
     phases,
     ticks,
+    width_of,
 )
 from outages.charts.svg import el, label
 
 # Geometry, in viewBox units (the drawing scales to its box; see static/css/timeline.css).
 WIDTH, LABELS, MARGIN, GUTTER = 960, 150, 16, 120
-FONT, SMALL = 12, 11.5  # font sizes, as in static/css/timeline.css
-LANE, BAND, BRACKET, LABEL_ROW, IMPACT_ROW, AXIS = 22, 30, 22, 18, 34, 48
+SMALL = 11.5  # the labels' font size, as in static/css/timeline.css
+LANE, BAND, BRACKET, LABEL_ROW, IMPACT_ROW, UNTIMED_ROW = 22, 30, 22, 18, 34, 22
+UNTIMED_NOTE = "Times not reported for the customers above."
+AXIS_ROW = 32  # each row of ticks under the axis: a clock time, and the day where it changes
 
 
 # --- Marks ------------------------------------------------------------------------------------
@@ -64,11 +74,6 @@ def legend_mark(kind, key=False):
     )
 
 
-def width_of(words, size=FONT):
-    """An estimate: system sans-serif fonts run 0.54-0.58 em a character in these labels."""
-    return len(words) * size * 0.58
-
-
 def first_free_row(rows, left, right, gap=6):
     """Greedy packing: the first row whose last item ends before `left`."""
     for index, end in enumerate(rows):
@@ -77,38 +82,6 @@ def first_free_row(rows, left, right, gap=6):
             return index
     rows.append(right)
     return len(rows) - 1
-
-
-def hang_flags(flags, middle, low=LABELS, high=WIDTH - 4, gap=6):
-    """Rows for labels hung like flags from poles under their marks: (row, runs rightward) for
-    each (x, width). Text runs away from the middle of the drawing. Rightward flags are placed
-    right to left, then leftward ones left to right, so a pole meets only rows it finds free
-    and no pole cuts through a label unless no row avoids it."""
-
-    def free(row, start, end, space):
-        return all(end + space <= s or e + space <= start for s, e in row)
-
-    def rightward(index):
-        x, width = flags[index]
-        return x + 4 + width <= high and (x <= middle or x - 4 - width < low)
-
-    ahead = [i for i in range(len(flags)) if rightward(i)]
-    behind = [i for i in range(len(flags)) if not rightward(i)]
-    order = sorted(ahead, key=lambda i: -flags[i][0]) + sorted(behind, key=lambda i: flags[i][0])
-    rows, result = [], {}
-    for index in order:
-        (x, width), right = flags[index], rightward(index)
-        text = (x + 4, x + 4 + width) if right else (x - 4 - width, x - 4)
-        fits = [n for n in range(len(rows)) if free(rows[n], *text, gap)] + [len(rows)]
-        clear = [n for n in fits if all(free(rows[m], x - 1, x + 1, 2) for m in range(n))]
-        row = (clear or fits)[0]
-        if row == len(rows):
-            rows.append([])
-        rows[row].append(text)
-        for above in rows[:row]:
-            above.append((x - 1, x + 1))
-        result[index] = (row, right)
-    return [result[index] for index in range(len(flags))], len(rows)
 
 
 # --- The drawing ------------------------------------------------------------------------------
@@ -203,34 +176,62 @@ def draw_phases(timeline, scale, y):
     return out, BAND + 8
 
 
-def draw_events(timeline, scale, y):
+@dataclass(frozen=True)
+class MarkLabel:
+    """A mark and its label: where the mark sits (x, lane) and where its words hang (row,
+    running rightward or leftward from the mark's pole, over `box`, left to right)."""
+
+    event: Event
+    x: float
+    lane: int
+    words: str
+    row: int
+    rightward: bool
+    box: tuple[float, float]
+
+
+def mark_labels(timeline, scale):
+    """Every mark with its label, in drawing order, and how many lanes and label rows they take.
+    Marks that would touch stack into lanes; labels hang in rows below them, none overlapping."""
     placed, lanes = scale.placed(timeline.events), []
     lane_of = [first_free_row(lanes, x - 8, x + 8, gap=2) for _, x, _ in placed]
-    keys = [
-        (x, lane, event_label(event, in_margin))
-        for (event, x, in_margin), lane in zip(placed, lane_of, strict=True)
-        if event.key
-    ]
-    flags, row_count = hang_flags(
-        [(x, width_of(words, SMALL)) for x, _, words in keys], (scale.left + scale.right) / 2
+    words = [event_label(event, far, timeline.zone) for event, _, far in placed]
+    widths = [width_of(w, SMALL, event.key) for w, (event, _, _) in zip(words, placed, strict=True)]
+    flags, rows = hang_flags(
+        [(x, width) for (_, x, _), width in zip(placed, widths, strict=True)],
+        (scale.left + scale.right) / 2,
+        LABELS,
+        WIDTH - 4,
     )
-    lane_y = [y + LANE / 2 + lane * LANE for lane in range(max(len(lanes), 1))]
-    below = y + len(lane_y) * LANE + 4
+    result = [
+        MarkLabel(event, x, lane, w, row, right, flag_box(x, width, right))
+        for (event, x, _), lane, w, width, (row, right) in zip(
+            placed, lane_of, words, widths, flags, strict=True
+        )
+    ]
+    return result, max(len(lanes), 1), rows
+
+
+def draw_events(timeline, scale, y):
+    marks, lane_count, row_count = mark_labels(timeline, scale)
+    lane_y = [y + LANE / 2 + lane * LANE for lane in range(lane_count)]
+    below = y + lane_count * LANE + 4
     out = [label(0, y + LANE / 2 + 4, "Events", "row-label")]
-    for (x, lane, words), (row, rightward) in zip(keys, flags, strict=True):
-        base = below + (row + 1) * LABEL_ROW - 5
-        out.append(el("line", class_="leader", x1=x, y1=lane_y[lane] + 9, x2=x, y2=base + 2))
+    for mark in marks:
+        base = below + (mark.row + 1) * LABEL_ROW - 5
+        x = mark.x
+        out.append(el("line", class_="leader", x1=x, y1=lane_y[mark.lane] + 9, x2=x, y2=base + 2))
         out.append(
             label(
-                x + 4 if rightward else x - 4,
+                x + 4 if mark.rightward else x - 4,
                 base,
-                words,
-                "key-label",
-                "start" if rightward else "end",
+                mark.words,
+                f"mark-label{' key' if mark.event.key else ''}",
+                "start" if mark.rightward else "end",
             )
         )
-    for (event, x, _), lane in zip(placed, lane_of, strict=True):
-        r, cy = (8 if event.key else 6), lane_y[lane]
+    for mark in marks:
+        event, x, r, cy = mark.event, mark.x, (8 if mark.event.key else 6), lane_y[mark.lane]
         out.append(
             el(
                 "a",
@@ -247,22 +248,37 @@ def draw_events(timeline, scale, y):
 
 
 def draw_impacts(timeline, scale, y):
-    """A bar per customer whose times are known; "not affected" rows; one line for the rest."""
-    impacts = timeline.impacts
-    unaffected = [i for i in impacts if not i.hit]
-    timed = [i for i in impacts if i not in unaffected and (i.started_at or i.ended_at)]
-    untimed = [i for i in impacts if i not in unaffected and i not in timed]
+    """A row per customer hit: a bar where its times are known (fading where an end is not),
+    its level and "times not reported" where they are not. Customers named only as not
+    affected get no row: the note under the drawing names them."""
     out, gradients, top = [], [], y
-    for impact in timed + unaffected:
-        name = impact.name if len(impact.name) <= 20 else f"{impact.name[:19]}…"
-        out.append(label(0, y + 27, name, "row-label customer"))
-        if impact in unaffected:
-            out.append(label(scale.left, y + 27, "not affected", "level-not-affected"))
-            y += IMPACT_ROW
+    rows = hit(timeline)
+    untimed = [impact for impact in rows if not (impact.started_at or impact.ended_at)]
+    for impact in untimed:  # first, so that the bars lie next to the axis that times them
+        out.append(label(0, y + 15, short_name(impact.name), "row-label customer"))
+        out.append(
+            el(
+                "rect",
+                class_=f"bar level-{impact.level}",
+                x=scale.left,
+                y=y + 6,
+                width=10,
+                height=10,
+            )
+        )
+        out.append(label(scale.left + 16, y + 15, impact.level_label, "bar-label"))
+        y += UNTIMED_ROW
+    if untimed:
+        out.append(label(scale.left, y + 12, UNTIMED_NOTE, "note"))
+        y += UNTIMED_ROW
+    for impact in rows:
+        if impact in untimed:
             continue
+        words = impact_text(impact, timeline.zone)
+        out.append(label(0, y + 27, short_name(impact.name), "row-label customer"))
         x1 = scale.x(impact.started_at) if impact.started_at else scale.left
         x2 = scale.x(impact.ended_at) if impact.ended_at else scale.right
-        words, fill = impact_text(impact, timeline.zone), None
+        fill = None
         if not (impact.started_at and impact.ended_at):  # the unknown end fades out
             gradients.append(("end" if impact.started_at else "start", impact.level))
             fill = "url(#tl-fade-{}-{})".format(*gradients[-1])
@@ -283,12 +299,6 @@ def draw_impacts(timeline, scale, y):
         else:
             out.append(label(WIDTH - MARGIN, y + 13, words, "bar-label", "end"))
         y += IMPACT_ROW
-    if untimed and y > top:
-        names = ", ".join(impact.name for impact in untimed)
-        if width_of(names) > scale.right - scale.left - 200:
-            names = f"{len(untimed)} customers"
-        out.append(label(0, y + 16, f"Also hit, times not reported: {names}", "note"))
-        y += 24
     defs = [
         el(
             "linearGradient",
@@ -301,19 +311,41 @@ def draw_impacts(timeline, scale, y):
         )
         for way, level in dict.fromkeys(gradients)
     ]
-    return out, y - top, defs
+    return out, y - top + (4 if y > top else 0), defs
+
+
+def short_name(name):
+    """A customer's name as its row shows it: long ones cut to fit the column of row names."""
+    return name if len(name) <= 20 else f"{name[:19]}…"
+
+
+def margin_days(events, zone, in_utc):
+    """The first and last far-off events' days, for the lines under a break."""
+    first, last = (
+        axis_text.margin_day(event.at, zone, event.precision, in_utc)
+        for event in (events[0], events[-1])
+    )
+    return (first, f"to {last}") if len(events) > 1 else (first, "")
 
 
 def draw_axis(scale, top, axis, zone="UTC"):
-    """Grid lines and UTC ticks; breaks (//) before the margins for far-off events."""
+    """Grid lines, and under the axis a row of ticks in the source's zone with UTC's beneath;
+    breaks (//) before the margins for far-off events."""
     grid, out = [], [el("line", class_="axis", x1=scale.left, y1=axis, x2=scale.right, y2=axis)]
-    for at, first_line, second_line in ticks(scale.span.start, scale.span.end):
+    marked = ticks(scale.span.start, scale.span.end, zone)
+    names = axis_rows([scale.span.start, scale.span.end], zone)
+    for at, rows in marked:
         x = scale.x(at)
         grid.append(el("line", x1=x, y1=top - 4, x2=x, y2=axis + 5))
-        out.append(label(x, axis + 19, first_line, "tick", "middle"))
-        if second_line:
-            out.append(label(x, axis + 34, second_line, "tick date", "middle"))
-    out.append(label(0, axis + 19, text.axis_zone(zone), "row-label"))
+        for row, (first_line, second_line) in enumerate(rows):
+            css = "tick utc" if row else "tick"
+            out.append(label(x, axis + 17 + row * AXIS_ROW, first_line, css, "middle"))
+            if second_line:
+                out.append(
+                    label(x, axis + 31 + row * AXIS_ROW, second_line, f"{css} date", "middle")
+                )
+    for row, name in enumerate(names):
+        out.append(label(0, axis + 17 + row * AXIS_ROW, name, "row-label"))
     for events, low, high, edge, word in scale.margins:
         if not events:
             continue
@@ -322,18 +354,19 @@ def draw_axis(scale, top, axis, zone="UTC"):
         out.append(label(edge, axis + 5, "//", "break-mark", "middle"))
         out.append(label(middle, top + 12, f"{word},", "note", "middle"))
         out.append(label(middle, top + 26, "not to scale", "note", "middle"))
-        out.append(
-            label(middle, axis + 19, text.drawn_time(events[0].at, "date"), "tick", "middle")
-        )
-        if len(events) > 1:
-            last = text.drawn_time(events[-1].at, "date")
-            out.append(label(middle, axis + 34, f"to {last}", "tick", "middle"))
-    return [el("g", *grid, class_="grid"), *out]
+        for row in range(len(names)):
+            css = "tick utc" if row else "tick"
+            lines = margin_days(events, zone, in_utc=row > 0)
+            for offset, words in zip((17, 31), lines, strict=True):
+                if words:
+                    out.append(label(middle, axis + offset + row * AXIS_ROW, words, css, "middle"))
+    return [el("g", *grid, class_="grid"), *out], len(names) * AXIS_ROW + 8
 
 
 def timeline_svg(timeline):
-    """The incident drawn against one UTC axis: durations, phases, events, customers hit; ""
-    when nothing is known or a milestone is known only to the day or more coarsely."""
+    """The incident drawn against one time axis, in the source's zone with UTC beneath:
+    durations, phases, events, customers hit; "" when nothing is known or a milestone is known
+    only to the day or more coarsely."""
     span = extent(timeline)
     if span is None or coarse_milestones(timeline):
         return ""
@@ -346,17 +379,18 @@ def timeline_svg(timeline):
         y += height
     parts, height, defs = draw_impacts(timeline, scale, y)
     axis = y + height + 4
+    drawn_axis, axis_height = draw_axis(scale, top, axis, timeline.zone)
     return el(
         "svg",
         el("title", f"Timeline of {timeline.title}", id="tl-title"),
         el("desc", describe(timeline, span, phases(timeline)), id="tl-desc"),
         el("defs", *defs) if defs else "",
-        *draw_axis(scale, top, axis, timeline.zone),
+        *drawn_axis,
         *out,
         *parts,
         xmlns="http://www.w3.org/2000/svg",
         class_="timeline-drawing",
-        viewBox=f"0 0 {WIDTH} {axis + AXIS}",
+        viewBox=f"0 0 {WIDTH} {axis + axis_height}",
         role="group",
         aria_labelledby="tl-title",
         aria_describedby="tl-desc",

@@ -12,7 +12,7 @@ from django import template
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from outages import text
+from outages import axis_text, text
 from outages.charts import timeline as charts
 from outages.charts.layout import (
     MILESTONES,
@@ -22,6 +22,7 @@ from outages.charts.layout import (
     Timeline,
     coarse_milestones,
     extent,
+    not_affected,
     phases,
 )
 
@@ -151,7 +152,8 @@ def incident_timeline(incident):
     return {
         "drawing": charts.timeline_svg(data),
         "legend": legend(data),
-        "axis_note": text.axis_note(zone),
+        "axis_note": axis_text.axis_note(zone),
+        "not_affected": not_affected(data),
         "hover_note": text.hover_note(zone),
         "margins": bool(span.earlier or span.later),
         "zone": zone,
