@@ -37,6 +37,42 @@ def page_overflow(page):
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
+def meeting(boxes):
+    """Pairs of boxes ({x, y, width, height}) that intersect."""
+    return [
+        (first, second)
+        for index, first in enumerate(boxes)
+        for second in boxes[index + 1 :]
+        if first["x"] < second["x"] + second["width"]
+        and second["x"] < first["x"] + first["width"]
+        and first["y"] < second["y"] + second["height"]
+        and second["y"] < first["y"] + first["height"]
+    ]
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("slug", ["aws-elb-us-east-2012-12-24", "aws-kinesis-us-east-1-2020-11-25"])
+def test_every_mark_is_labelled_and_no_two_labels_meet(page, loaded, width, slug):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/incidents/{slug}/")
+
+    drawing = page.locator("svg.timeline-drawing")
+    marks = drawing.locator("a.mark").count()
+    labels = drawing.locator("text.mark-label")
+    expect(labels).to_have_count(marks)
+    # What the browser drew, with its own fonts: the widths estimated by the layout were enough.
+    boxes = labels.evaluate_all(
+        "nodes => nodes.map(n => { const b = n.getBoundingClientRect();"
+        " return {text: n.textContent, x: b.x, y: b.y, width: b.width, height: b.height}; })"
+    )
+    assert not meeting(boxes)
+    ticks = drawing.locator("text.tick").evaluate_all(
+        "nodes => nodes.map(n => { const b = n.getBoundingClientRect();"
+        " return {text: n.textContent, x: b.x, y: b.y, width: b.width, height: b.height}; })"
+    )
+    assert not meeting(ticks)
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_elb_drawing_shows_every_event_and_never_widens_the_page(page, loaded, width):
     page.set_viewport_size({"width": width, "height": 900})
@@ -48,6 +84,14 @@ def test_the_elb_drawing_shows_every_event_and_never_widens_the_page(page, loade
     expect(drawing.locator("rect.phase")).to_have_count(2)
     expect(drawing).to_contain_text("23 h 41 min to resolve")
     expect(drawing).to_contain_text("end not known")
+    # The axis in the source's zone with UTC beneath; customers hit have rows, Prime Video none.
+    expect(drawing.locator("text.row-label", has_text="PST")).to_have_count(1)
+    expect(drawing.locator("text.row-label", has_text="UTC")).to_have_count(1)
+    rows = drawing.locator("text.row-label.customer").all_text_contents()
+    assert rows == ["Heroku", "Netflix"]
+    expect(page.locator("figure.timeline-figure .not-affected-note")).to_have_text(
+        "Not affected: Amazon Prime Video."
+    )
     overflow = page_overflow(page)
     assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"
     box = page.locator(".chart-scroll")
