@@ -276,7 +276,7 @@ def test_every_customer_hit_gets_a_row_and_not_affected_ones_none():
     assert root.find(f".//{SVG}linearGradient[@id='tl-fade-end-outage']") is not None
     assert "Down from about 12:30 PM PST (about 20:30 UTC); end not known" in words
     assert words[words.index("Heroku") + 1] == "Down"  # its level, on its own row
-    assert "Times not reported for the customers above." in words
+    assert "Times not reported for the customer above." in words
 
 
 def test_duration_brackets_are_labelled():
@@ -451,6 +451,21 @@ def test_hostile_event_text_on_the_page_stays_text(client, incident):
 
     drawing(html)  # still well-formed XML
     assert "<script>alert(1)" not in html
+
+
+def test_customer_rows_are_those_hit_worst_first(shipped_data, db, client):
+    incident = Incident.objects.published().in_full().get(slug="aws-s3-us-east-1-2017-02-28")
+    hits = incident.impacts.hits().select_related("customer")
+    html = client.get(incident.get_absolute_url()).content.decode()
+
+    rows = [
+        node.text
+        for node in drawing(html).iter(f"{SVG}text")
+        if node.get("class") == "row-label customer"
+    ]
+    assert sorted(rows) == sorted(impact.customer.name for impact in hits)
+    down = sorted(i.customer.name for i in hits if i.level == "outage")
+    assert rows[: len(down)] == down  # Down first, then Degraded, then Affected
 
 
 def test_every_shipped_incident_draws_each_of_its_events_as_well_formed_svg(

@@ -31,7 +31,6 @@ from outages.charts.svg import el, label
 WIDTH, LABELS, MARGIN, GUTTER = 960, 150, 16, 120
 SMALL = 11.5  # the labels' font size, as in static/css/timeline.css
 LANE, BAND, BRACKET, LABEL_ROW, IMPACT_ROW, UNTIMED_ROW = 22, 30, 22, 18, 34, 22
-UNTIMED_NOTE = "Times not reported for the customers above."
 AXIS_ROW = 32  # each row of ticks under the axis: a clock time, and the day where it changes
 
 
@@ -269,7 +268,8 @@ def draw_impacts(timeline, scale, y):
         out.append(label(scale.left + 16, y + 15, impact.level_label, "bar-label"))
         y += UNTIMED_ROW
     if untimed:
-        out.append(label(scale.left, y + 12, UNTIMED_NOTE, "note"))
+        above = "customer above" if len(untimed) == 1 else "customers above"
+        out.append(label(scale.left, y + 12, f"Times not reported for the {above}.", "note"))
         y += UNTIMED_ROW
     for impact in rows:
         if impact in untimed:

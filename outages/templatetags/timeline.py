@@ -25,8 +25,11 @@ from outages.charts.layout import (
     not_affected,
     phases,
 )
+from outages.models import CustomerImpact
 
 register = template.Library()
+
+LEVELS = list(CustomerImpact.Level.values)
 
 KINDS = ["trigger", "detection", "escalation", "mitigation", "recovery", "communication", "other"]
 
@@ -55,7 +58,8 @@ def timeline_data(incident):
             started_at=impact.started_at,
             ended_at=impact.ended_at,
         )
-        for impact in incident.impacts.all()
+        # Worst first (the levels' own order), then by name: Down, Degraded, Affected.
+        for impact in sorted(incident.impacts.all(), key=lambda i: LEVELS.index(i.level))
     )
     # Only exact durations are drawn: bounds have no one end to draw.
     brackets = tuple(
