@@ -178,9 +178,9 @@ def extent(timeline):
     )
 
 
-def tick_step(span):
+def tick_step(span, max_ticks=MAX_TICKS):
     """The smallest step from 5 minutes to 4 weeks that gives at most ten ticks."""
-    return next((step for step in STEPS if span / step <= MAX_TICKS), STEPS[-1])
+    return next((step for step in STEPS if span / step <= max_ticks), STEPS[-1])
 
 
 def tick_moments(start, end, step, zone_name="UTC"):
@@ -217,10 +217,10 @@ def tick_lines(at, before, daily, clock, day, year):
     return clock(at), day(at) if before is None or day(before) != day(at) else ""
 
 
-def ticks(start, end, zone_name="UTC"):
+def ticks(start, end, zone_name="UTC", max_ticks=MAX_TICKS):
     """(moment, rows) for each tick: rows holds the zone's (first line, second line) and,
     beneath, UTC's, or the zone's alone when UTC would say the same or be invented."""
-    step = tick_step(end - start)
+    step = tick_step(end - start, max_ticks)
     moments = tick_moments(start, end, step, zone_name)
     daily = step >= timedelta(days=1)
     in_zone = (

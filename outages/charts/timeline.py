@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from outages import axis_text, text
 from outages.charts.layout import (
+    FONT,
     Event,
     axis_rows,
     coarse_milestones,
@@ -31,6 +32,7 @@ from outages.charts.svg import el, label
 WIDTH, LABELS, MARGIN, GUTTER = 960, 150, 16, 120
 SMALL = 11.5  # the labels' font size, as in static/css/timeline.css
 LANE, BAND, BRACKET, LABEL_ROW, IMPACT_ROW, UNTIMED_ROW = 22, 30, 22, 18, 34, 22
+NO_PHASES = "too few milestone times known to draw phases"
 AXIS_ROW = 32  # each row of ticks under the axis: a clock time, and the day where it changes
 
 
@@ -86,17 +88,42 @@ def first_free_row(rows, left, right, gap=6):
 # --- The drawing ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Frame:
+    """The drawing's width and columns, in viewBox units. The wide frame names each row in a
+    column on the left; the narrow one, drawn for phones at about its own size so its text
+    stays readable, names customers above their rows and leaves the other rows to the legend."""
+
+    width: int
+    labels: int  # the column of row names on the left
+    gutter: int  # each margin for far-off events
+    max_ticks: int
+    suffix: str = ""  # keeps the ids of the two drawings on one page apart
+
+    @property
+    def narrow(self):
+        return self.labels < LABELS
+
+
+WIDE = Frame(WIDTH, LABELS, GUTTER, 10)
+NARROW = Frame(340, 44, 96, 4, "-narrow")
+
+
 class Scale:
     """Where times go across the drawing: the span to scale, margins for far-off events."""
 
-    def __init__(self, span):
-        self.span = span
-        self.left = LABELS + (GUTTER if span.earlier else 0) + MARGIN
-        self.right = WIDTH - (GUTTER if span.later else 0) - MARGIN
+    def __init__(self, span, frame=WIDE):
+        self.span, self.frame, width, labels = span, frame, frame.width, frame.labels
+        self.left = labels + (frame.gutter if span.earlier else 0) + MARGIN
+        self.right = width - (frame.gutter if span.later else 0) - MARGIN
         self.margins = [
-            (span.earlier, LABELS + MARGIN, self.left - 2 * MARGIN, self.left - MARGIN, "Earlier"),
-            (span.later, self.right + 2 * MARGIN, WIDTH - MARGIN, self.right + MARGIN, "Later"),
+            (span.earlier, labels + MARGIN, self.left - 2 * MARGIN, self.left - MARGIN, "Earlier"),
+            (span.later, self.right + 2 * MARGIN, width - MARGIN, self.right + MARGIN, "Later"),
         ]
+
+    def row_name(self, y, words, css="row-label"):
+        """A row's name in the left column; none in the narrow frame, whose legend says it."""
+        return [] if self.frame.narrow else [label(0, y, words, css)]
 
     def x(self, moment):
         start, end = self.span.start, self.span.end
@@ -125,12 +152,12 @@ def draw_brackets(timeline, scale, y):
         out.append(el("path", class_="bracket", d=f"M{x1},{top + 21}V{top + 15}H{x2}V{top + 21}"))
         if width_of(words) + 8 < x2 - x1:
             out.append(label(round((x1 + x2) / 2, 1), top + 11, words, "figure", "middle"))
-        elif x2 + 6 + width_of(words) < WIDTH:
+        elif x2 + 6 + width_of(words) < scale.frame.width:
             out.append(label(x2 + 6, top + 19, words, "figure"))
         else:
             out.append(label(x1 - 6, top + 19, words, "figure", "end"))
     if brackets:
-        out.append(label(0, y + 19, "Durations", "row-label"))
+        out += scale.row_name(y + 19, "Durations")
     return out, (BRACKET * len(brackets) + 6) if brackets else 0
 
 
@@ -140,7 +167,7 @@ def drawn_phases(timeline):
 
 
 def draw_phases(timeline, scale, y):
-    out, middle = [label(0, y + BAND / 2 + 4, "Phases", "row-label")], y + BAND / 2 + 4
+    out, middle = scale.row_name(y + BAND / 2 + 4, "Phases"), y + BAND / 2 + 4
     shown = drawn_phases(timeline)
     for index, phase in enumerate(shown):
         x1, x2 = scale.x(phase.start), scale.x(phase.end)
@@ -166,13 +193,18 @@ def draw_phases(timeline, scale, y):
             out.append(label(x1 + 6, middle, inside[0], "phase-name"))
         elif index == len(shown) - 1 and x2 + 6 + width_of(short, SMALL) < scale.right - 130:
             out.append(label(x2 + 6, middle, short, "phase-name"))  # room after the last band
+    narrow = scale.frame.narrow
     if not shown:
-        out.append(
-            label(scale.left, middle, "too few milestone times known to draw phases", "note")
-        )
+        words = "too few times known for phases" if narrow else NO_PHASES
+        out.append(label(scale.left, middle, words, "note"))
+    below = narrow and not timeline.resolved_at  # in the narrow frame, on a line of its own
     if not timeline.resolved_at:
-        out.append(label(scale.right, middle, "resolution not stated", "note", "end"))
-    return out, BAND + 8
+        out.append(
+            label(
+                scale.right, middle + (18 if below else 0), "resolution not stated", "note", "end"
+            )
+        )
+    return out, BAND + 8 + (18 if below else 0)
 
 
 @dataclass(frozen=True)
@@ -199,8 +231,8 @@ def mark_labels(timeline, scale):
     flags, rows = hang_flags(
         [(x, width) for (_, x, _), width in zip(placed, widths, strict=True)],
         (scale.left + scale.right) / 2,
-        LABELS,
-        WIDTH - 4,
+        scale.frame.labels,
+        scale.frame.width - 4,
     )
     result = [
         MarkLabel(event, x, lane, w, row, right, flag_box(x, width, right))
@@ -215,7 +247,7 @@ def draw_events(timeline, scale, y):
     marks, lane_count, row_count = mark_labels(timeline, scale)
     lane_y = [y + LANE / 2 + lane * LANE for lane in range(lane_count)]
     below = y + lane_count * LANE + 4
-    out = [label(0, y + LANE / 2 + 4, "Events", "row-label")]
+    out = scale.row_name(y + LANE / 2 + 4, "Events")
     for mark in marks:
         base = below + (mark.row + 1) * LABEL_ROW - 5
         x = mark.x
@@ -250,38 +282,48 @@ def draw_impacts(timeline, scale, y):
     """A row per customer hit: a bar where its times are known (fading where an end is not),
     its level and "times not reported" where they are not. Customers named only as not
     affected get no row: the note under the drawing names them."""
-    out, gradients, top = [], [], y
+    out, gradients, top, frame = [], [], y, scale.frame
     rows = hit(timeline)
     untimed = [impact for impact in rows if not (impact.started_at or impact.ended_at)]
     for impact in untimed:  # first, so that the bars lie next to the axis that times them
-        out.append(label(0, y + 15, short_name(impact.name), "row-label customer"))
+        name = short_name(impact.name)
+        x = scale.left
+        if frame.narrow:  # the level follows the name, or goes on the next line
+            x = width_of(name, FONT, bold=True) + 10
+            if x + 16 + width_of(impact.level_label, SMALL) > frame.width - 4:
+                out.append(label(0, y + 15, name, "row-label customer"))
+                name, x, y = "", 0, y + UNTIMED_ROW - 4
+        if name:
+            out.append(label(0, y + 15, name, "row-label customer"))
         out.append(
-            el(
-                "rect",
-                class_=f"bar level-{impact.level}",
-                x=scale.left,
-                y=y + 6,
-                width=10,
-                height=10,
-            )
+            el("rect", class_=f"bar level-{impact.level}", x=x, y=y + 6, width=10, height=10)
         )
-        out.append(label(scale.left + 16, y + 15, impact.level_label, "bar-label"))
+        out.append(label(x + 16, y + 15, impact.level_label, "bar-label"))
         y += UNTIMED_ROW
     if untimed:
         above = "customer above" if len(untimed) == 1 else "customers above"
-        out.append(label(scale.left, y + 12, f"Times not reported for the {above}.", "note"))
+        x = 0 if frame.narrow else scale.left
+        out.append(label(x, y + 12, f"Times not reported for the {above}.", "note"))
         y += UNTIMED_ROW
     for impact in rows:
         if impact in untimed:
             continue
         words = impact_text(impact, timeline.zone)
-        out.append(label(0, y + 27, short_name(impact.name), "row-label customer"))
+        lines = [words]
+        if frame.narrow:  # the name on a line of its own, the words wrapped where they must be
+            out.append(label(0, y + 13, short_name(impact.name), "row-label customer"))
+            if width_of(words, SMALL) > frame.width - MARGIN:
+                lines = [f"{part};" for part in words.split("; ")]
+                lines[-1] = lines[-1].removesuffix(";")
+            y += 14 * len(lines)
+        else:
+            out.append(label(0, y + 27, short_name(impact.name), "row-label customer"))
         x1 = scale.x(impact.started_at) if impact.started_at else scale.left
         x2 = scale.x(impact.ended_at) if impact.ended_at else scale.right
         fill = None
         if not (impact.started_at and impact.ended_at):  # the unknown end fades out
             gradients.append(("end" if impact.started_at else "start", impact.level))
-            fill = "url(#tl-fade-{}-{})".format(*gradients[-1])
+            fill = "url(#tl-fade-{}-{}{})".format(*gradients[-1], frame.suffix)
         out.append(
             el(
                 "rect",
@@ -294,17 +336,22 @@ def draw_impacts(timeline, scale, y):
                 fill=fill,
             )
         )
-        if x1 + width_of(words, SMALL) < WIDTH - MARGIN:
-            out.append(label(x1, y + 13, words, "bar-label"))
-        else:
-            out.append(label(WIDTH - MARGIN, y + 13, words, "bar-label", "end"))
+        longest = max(width_of(line, SMALL) for line in lines)
+        for index, line in enumerate(lines):
+            line_y = y + 13 - 14 * (len(lines) - 1 - index)
+            if frame.narrow:
+                out.append(label(0, line_y, line, "bar-label"))
+            elif x1 + longest < frame.width - MARGIN:
+                out.append(label(x1, line_y, line, "bar-label"))
+            else:
+                out.append(label(frame.width - MARGIN, line_y, line, "bar-label", "end"))
         y += IMPACT_ROW
     defs = [
         el(
             "linearGradient",
             el("stop", offset="0.5", class_="solid"),
             el("stop", offset="1", class_="faded"),
-            id=f"tl-fade-{way}-{level}",
+            id=f"tl-fade-{way}-{level}{frame.suffix}",
             class_=f"level-{level}",
             x1="1" if way == "start" else None,
             x2="0" if way == "start" else None,
@@ -328,22 +375,40 @@ def margin_days(events, zone, in_utc):
     return (first, f"to {last}") if len(events) > 1 else (first, "")
 
 
+def fit_line(items, y, gap=4):
+    """Tick labels on one line, (x, words, css) from left to right, centred under their ticks.
+    Where two would meet (days a few ticks apart on a narrow drawing), the earlier one ends at
+    its tick instead; if it still meets the next, it is left out: a later label, naming the day
+    a change of date brings, matters more."""
+    out, limit = [], float("inf")  # the left edge of the label kept to the right
+    for x, words, css in reversed(items):
+        half = width_of(words, FONT, bold="date" in css) / 2
+        if x + half + gap <= limit:
+            out.append(label(x, y, words, css, "middle"))
+            limit = x - half
+        elif x + gap <= limit:
+            out.append(label(x, y, words, css, "end"))
+            limit = x - 2 * half
+    return out[::-1]
+
+
 def draw_axis(scale, top, axis, zone="UTC"):
     """Grid lines, and under the axis a row of ticks in the source's zone with UTC's beneath;
     breaks (//) before the margins for far-off events."""
     grid, out = [], [el("line", class_="axis", x1=scale.left, y1=axis, x2=scale.right, y2=axis)]
-    marked = ticks(scale.span.start, scale.span.end, zone)
+    marked = ticks(scale.span.start, scale.span.end, zone, scale.frame.max_ticks)
     names = axis_rows([scale.span.start, scale.span.end], zone)
+    lines = {}  # y: [(x, words, css)] of the tick labels on that line
     for at, rows in marked:
         x = scale.x(at)
         grid.append(el("line", x1=x, y1=top - 4, x2=x, y2=axis + 5))
-        for row, (first_line, second_line) in enumerate(rows):
+        for row, pair in enumerate(rows):
             css = "tick utc" if row else "tick"
-            out.append(label(x, axis + 17 + row * AXIS_ROW, first_line, css, "middle"))
-            if second_line:
-                out.append(
-                    label(x, axis + 31 + row * AXIS_ROW, second_line, f"{css} date", "middle")
-                )
+            for offset, words, kind in zip((17, 31), pair, (css, f"{css} date"), strict=True):
+                if words:
+                    lines.setdefault(axis + offset + row * AXIS_ROW, []).append((x, words, kind))
+    for y, items in lines.items():
+        out += fit_line(items, y)
     for row, name in enumerate(names):
         out.append(label(0, axis + 17 + row * AXIS_ROW, name, "row-label"))
     for events, low, high, edge, word in scale.margins:
@@ -363,14 +428,14 @@ def draw_axis(scale, top, axis, zone="UTC"):
     return [el("g", *grid, class_="grid"), *out], len(names) * AXIS_ROW + 8
 
 
-def timeline_svg(timeline):
+def timeline_svg(timeline, frame=WIDE):
     """The incident drawn against one time axis, in the source's zone with UTC beneath:
     durations, phases, events, customers hit; "" when nothing is known or a milestone is known
     only to the day or more coarsely."""
     span = extent(timeline)
     if span is None or coarse_milestones(timeline):
         return ""
-    scale, y, out = Scale(span), 8, []
+    scale, y, out, suffix = Scale(span, frame), 8, [], frame.suffix
     for draw in (draw_brackets, draw_phases, draw_events):
         if draw is draw_phases:
             top = y
@@ -382,18 +447,18 @@ def timeline_svg(timeline):
     drawn_axis, axis_height = draw_axis(scale, top, axis, timeline.zone)
     return el(
         "svg",
-        el("title", f"Timeline of {timeline.title}", id="tl-title"),
-        el("desc", describe(timeline, span, phases(timeline)), id="tl-desc"),
+        el("title", f"Timeline of {timeline.title}", id=f"tl-title{suffix}"),
+        el("desc", describe(timeline, span, phases(timeline)), id=f"tl-desc{suffix}"),
         el("defs", *defs) if defs else "",
         *drawn_axis,
         *out,
         *parts,
         xmlns="http://www.w3.org/2000/svg",
-        class_="timeline-drawing",
-        viewBox=f"0 0 {WIDTH} {axis + axis_height}",
+        class_="timeline-drawing narrow" if frame.narrow else "timeline-drawing",
+        viewBox=f"0 0 {frame.width} {axis + axis_height}",
         role="group",
-        aria_labelledby="tl-title",
-        aria_describedby="tl-desc",
+        aria_labelledby=f"tl-title{suffix}",
+        aria_describedby=f"tl-desc{suffix}",
     )
 
 

@@ -155,6 +155,7 @@ def incident_timeline(incident):
         return {"not_drawn": text.coarse_milestones_note(coarse, bool(data.events))}
     return {
         "drawing": charts.timeline_svg(data),
+        "narrow_drawing": charts.timeline_svg(data, charts.NARROW),
         "legend": legend(data),
         "axis_note": axis_text.axis_note(zone),
         "not_affected": not_affected(data),
