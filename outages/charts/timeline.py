@@ -285,20 +285,19 @@ def draw_impacts(timeline, scale, y):
     out, gradients, top, frame = [], [], y, scale.frame
     rows = hit(timeline)
     untimed = [impact for impact in rows if not (impact.started_at or impact.ended_at)]
+    level = None
     for impact in untimed:  # first, so that the bars lie next to the axis that times them
-        name = short_name(impact.name)
         x = scale.left
-        if frame.narrow:  # the level follows the name, or goes on the next line
-            x = width_of(name, FONT, bold=True) + 10
-            if x + 16 + width_of(impact.level_label, SMALL) > frame.width - 4:
-                out.append(label(0, y + 15, name, "row-label customer"))
-                name, x, y = "", 0, y + UNTIMED_ROW - 4
-        if name:
-            out.append(label(0, y + 15, name, "row-label customer"))
-        out.append(
-            el("rect", class_=f"bar level-{impact.level}", x=x, y=y + 6, width=10, height=10)
-        )
-        out.append(label(x + 16, y + 15, impact.level_label, "bar-label"))
+        if frame.narrow:  # too narrow for a column of names: each level heads its customers
+            if impact.level != level:
+                level = impact.level
+                out += level_chip(impact, 0, y)
+                y += UNTIMED_ROW - 2
+            out.append(label(16, y + 13, short_name(impact.name, 44), "row-label customer"))
+            y += UNTIMED_ROW - 4
+            continue
+        out.append(label(0, y + 15, short_name(impact.name), "row-label customer"))
+        out += level_chip(impact, x, y)
         y += UNTIMED_ROW
     if untimed:
         above = "customer above" if len(untimed) == 1 else "customers above"
@@ -311,7 +310,7 @@ def draw_impacts(timeline, scale, y):
         words = impact_text(impact, timeline.zone)
         lines = [words]
         if frame.narrow:  # the name on a line of its own, the words wrapped where they must be
-            out.append(label(0, y + 13, short_name(impact.name), "row-label customer"))
+            out.append(label(0, y + 13, short_name(impact.name, 44), "row-label customer"))
             if width_of(words, SMALL) > frame.width - MARGIN:
                 lines = [f"{part};" for part in words.split("; ")]
                 lines[-1] = lines[-1].removesuffix(";")
@@ -361,9 +360,17 @@ def draw_impacts(timeline, scale, y):
     return out, y - top + (4 if y > top else 0), defs
 
 
-def short_name(name):
+def level_chip(impact, x, y):
+    """A small square in the level's colour, and the level in words."""
+    return [
+        el("rect", class_=f"bar level-{impact.level}", x=x, y=y + 6, width=10, height=10),
+        label(x + 16, y + 15, impact.level_label, "bar-label"),
+    ]
+
+
+def short_name(name, limit=20):
     """A customer's name as its row shows it: long ones cut to fit the column of row names."""
-    return name if len(name) <= 20 else f"{name[:19]}…"
+    return name if len(name) <= limit else f"{name[: limit - 1]}…"
 
 
 def margin_days(events, zone, in_utc):
