@@ -285,12 +285,12 @@ def draw_impacts(timeline, scale, y):
     out, gradients, top, frame = [], [], y, scale.frame
     rows = hit(timeline)
     untimed = [impact for impact in rows if not (impact.started_at or impact.ended_at)]
-    level = None
+    heading = None
     for impact in untimed:  # first, so that the bars lie next to the axis that times them
         x = scale.left
         if frame.narrow:  # too narrow for a column of names: each level heads its customers
-            if impact.level != level:
-                level = impact.level
+            if impact.level != heading:
+                heading = impact.level
                 out += level_chip(impact, 0, y)
                 y += UNTIMED_ROW - 2
             out.append(label(16, y + 13, short_name(impact.name, 44), "row-label customer"))
