@@ -438,6 +438,9 @@ def test_elb_page_is_accessible_without_seeing_the_drawing(elb_page):
     )
     assert "<summary>Data behind the drawing</summary>" in elb_page
     data = elb_page.split("Data behind")[1]
+    customers = data.split("<caption>Customers</caption>")[1].split("</table>")[0]
+    assert "Heroku" in customers and "Netflix" in customers
+    assert "Amazon Prime Video" not in customers  # as drawn: only in the note
     assert "Until mitigated (detection time not stated by the provider)" in data
     assert "later margin, not to scale" in elb_page
     assert (

@@ -22,6 +22,7 @@ from outages.charts.layout import (
     Timeline,
     coarse_milestones,
     extent,
+    hit,
     not_affected,
     phases,
 )
@@ -165,5 +166,5 @@ def incident_timeline(incident):
         "phases": phase_rows(data, zone),
         "not_stated": not_stated(data),
         "events": event_rows(data, span),
-        "impacts": data.impacts,
+        "impacts": hit(data),  # as drawn: the note under the drawing names the rest
     }
