@@ -113,16 +113,6 @@ def when_heading(zone_name):
     return f"When ({zone_name} · UTC)"
 
 
-def axis_note(zone_name):
-    """What the clock times on a drawn timeline's axis are."""
-    if is_unstated(zone_name):
-        return (
-            f"Times on the axis are the sources' own clock times ({ZONE_UNSTATED_WORDS}), "
-            "not converted."
-        )
-    return "Times on the axis are UTC."
-
-
 def hover_note(zone_name):
     """What hovering a mark of a drawn timeline shows."""
     if is_unstated(zone_name) or is_utc(zone_name):

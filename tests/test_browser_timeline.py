@@ -37,24 +37,73 @@ def page_overflow(page):
     return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
+def meeting(boxes):
+    """Pairs of boxes ({x, y, width, height}) that intersect."""
+    return [
+        (first, second)
+        for index, first in enumerate(boxes)
+        for second in boxes[index + 1 :]
+        if first["x"] < second["x"] + second["width"]
+        and second["x"] < first["x"] + first["width"]
+        and first["y"] < second["y"] + second["height"]
+        and second["y"] < first["y"] + first["height"]
+    ]
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("slug", ["aws-elb-us-east-2012-12-24", "aws-kinesis-us-east-1-2020-11-25"])
+def test_every_mark_is_labelled_and_no_two_labels_meet(page, loaded, width, slug):
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/incidents/{slug}/")
+
+    drawing = page.locator("svg.timeline-drawing:visible")  # the phone's own on a phone
+    expect(drawing).to_have_count(1)
+    assert ("narrow" in drawing.get_attribute("class")) == (width == 375)
+    marks = drawing.locator("a.mark").count()
+    labels = drawing.locator("text.mark-label")
+    expect(labels).to_have_count(marks)
+    # What the browser drew, with its own fonts: the widths estimated by the layout were enough.
+    boxes = labels.evaluate_all(
+        "nodes => nodes.map(n => { const b = n.getBoundingClientRect();"
+        " return {text: n.textContent, x: b.x, y: b.y, width: b.width, height: b.height}; })"
+    )
+    assert not meeting(boxes)
+    ticks = drawing.locator("text.tick").evaluate_all(
+        "nodes => nodes.map(n => { const b = n.getBoundingClientRect();"
+        " return {text: n.textContent, x: b.x, y: b.y, width: b.width, height: b.height}; })"
+    )
+    assert not meeting(ticks)
+
+
 @pytest.mark.parametrize("width", [1280, 375])
 def test_the_elb_drawing_shows_every_event_and_never_widens_the_page(page, loaded, width):
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(ELB)
 
-    drawing = page.locator("svg.timeline-drawing")
+    drawing = page.locator("svg.timeline-drawing:visible")
     expect(drawing).to_be_visible()
     expect(drawing.locator("a.mark")).to_have_count(18)
     expect(drawing.locator("rect.phase")).to_have_count(2)
     expect(drawing).to_contain_text("23 h 41 min to resolve")
     expect(drawing).to_contain_text("end not known")
+    # The axis in the source's zone with UTC beneath; customers hit have rows, Prime Video none.
+    expect(drawing.locator("text.row-label", has_text="PST")).to_have_count(1)
+    expect(drawing.locator("text.row-label", has_text="UTC")).to_have_count(1)
+    rows = drawing.locator("text.row-label.customer").all_text_contents()
+    assert rows == ["Heroku", "Netflix"]
+    expect(page.locator("figure.timeline-figure .not-affected-note")).to_have_text(
+        "Not affected: Amazon Prime Video."
+    )
     overflow = page_overflow(page)
     assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"
-    box = page.locator(".chart-scroll")
-    scrolls = box.evaluate("box => box.scrollWidth > box.clientWidth")
-    assert scrolls == (width == 375), "the drawing scrolls inside its own box on a phone only"
-    # Text stays readable: the drawing is not shrunk below its minimum width on a phone.
-    assert drawing.bounding_box()["width"] >= 790
+    box = page.locator(".chart-scroll:visible, .narrow-drawing:visible")
+    assert not box.evaluate("box => box.scrollWidth > box.clientWidth"), "nothing scrolls"
+    # Text stays readable: each drawing is shown at about the size it was drawn for, so its
+    # 11.5-unit labels are 10 px or more (the phone's is drawn 340 units wide, the desk's 960).
+    font = drawing.locator("text.mark-label").first.evaluate(
+        "n => n.getBoundingClientRect().height"
+    )
+    assert font >= 10
     shoot(page.locator("figure.timeline-figure"), f"timeline-elb-{width}")
     shoot(page.locator("section.facts"), f"timeline-elb-durations-{width}")
     page.locator("figure.timeline-figure").scroll_into_view_if_needed()
@@ -71,7 +120,7 @@ def test_clicking_a_mark_goes_to_its_row_in_the_timeline_table(page, loaded, wid
     page.set_viewport_size({"width": width, "height": 900})
     page.goto(ELB)
 
-    mark = page.locator('svg.timeline-drawing a.mark[href="#event-7"]')
+    mark = page.locator('svg.timeline-drawing:visible a.mark[href="#event-7"]')
     expect(mark.locator("title")).to_contain_text("25 Dec 2012, 01:02 UTC")
     expect(mark.locator("title")).to_contain_text("5:02 PM PST")
     mark.click()
@@ -87,7 +136,7 @@ def test_clicking_a_mark_goes_to_its_row_in_the_timeline_table(page, loaded, wid
 def test_marks_are_reachable_and_followed_with_the_keyboard(page, loaded):
     page.goto(ELB)
 
-    first = page.locator('svg.timeline-drawing a.mark[href="#event-1"]')
+    first = page.locator('svg.timeline-drawing:visible a.mark[href="#event-1"]')
     first.focus()
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#event-1"
     expect(first.locator(".ring")).to_have_css("opacity", "1")  # a visible focus ring
@@ -101,7 +150,7 @@ def test_marks_are_reachable_and_followed_with_the_keyboard(page, loaded):
 def test_the_drawing_follows_dark_mode_and_fits_the_printed_page(page, loaded):
     page.emulate_media(color_scheme="dark")
     page.goto(ELB)
-    trigger = page.locator('a.mark[href="#event-1"] .shape')
+    trigger = page.locator('.wide-drawing a.mark[href="#event-1"] .shape')
     dark = trigger.evaluate("shape => getComputedStyle(shape).fill")
     shoot(page.locator("figure.timeline-figure"), "timeline-elb-dark")
 
@@ -112,3 +161,4 @@ def test_the_drawing_follows_dark_mode_and_fits_the_printed_page(page, loaded):
     assert box.evaluate("box => box.scrollWidth <= box.clientWidth")  # nothing cut off on paper
     page.set_viewport_size({"width": 375, "height": 900})
     assert box.evaluate("box => box.scrollWidth <= box.clientWidth")
+    expect(page.locator(".narrow-drawing")).to_be_hidden()  # paper takes the full drawing

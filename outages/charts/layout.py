@@ -19,7 +19,7 @@ what is drawn where live here, so the drawing and its data table agree:
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from outages import text
+from outages import axis_text, text
 
 MILESTONES = ("started_at", "detected_at", "mitigated_at", "resolved_at")
 # Phase between two known milestones: (name, CSS class). Every ordered pair is here.
@@ -55,6 +55,8 @@ STEPS += [timedelta(days=d) for d in (1, 2, 7, 14, 28)]
 # the axis should still have a few ticks rather than a hundred thousand.
 STEPS += [timedelta(days=d) for d in (365, 3653, 36525, 365250)]
 MAX_TICKS = 10
+EPOCH = datetime(1970, 1, 1)  # ticks are whole steps of the zone's clock counted from here
+FONT = 12  # the drawing's font size, as in static/css/timeline.css
 
 
 @dataclass(frozen=True)
@@ -176,35 +178,114 @@ def extent(timeline):
     )
 
 
-def tick_step(span):
+def tick_step(span, max_ticks=MAX_TICKS):
     """The smallest step from 5 minutes to 4 weeks that gives at most ten ticks."""
-    return next((step for step in STEPS if span / step <= MAX_TICKS), STEPS[-1])
+    return next((step for step in STEPS if span / step <= max_ticks), STEPS[-1])
 
 
-def ticks(start, end):
-    """UTC ticks at whole multiples of the step, with the date where the day changes."""
-    step = tick_step(end - start)
-    seconds = int(step.total_seconds())
-    first = -(-int(start.timestamp()) // seconds) * seconds
+def tick_moments(start, end, step, zone_name="UTC"):
+    """Moments from `start` to `end` at whole multiples of `step` on the zone's clock (6 PM,
+    9 PM, midnight), so the zone's row reads in round numbers; UTC is written beneath them."""
+    zone, seconds = text.zone_of(zone_name), int(step.total_seconds())
+    since = int((text.local_time(start, zone_name).replace(tzinfo=None) - EPOCH).total_seconds())
     try:
-        at = datetime.fromtimestamp(first, UTC)
-    except (OverflowError, ValueError):  # the first tick would fall after year 9999
+        wall = EPOCH + timedelta(seconds=-(-since // seconds) * seconds)
+    except OverflowError:  # the first tick would fall after year 9999
         return []
     moments = []
-    while at <= end:
-        moments.append(at)
-        if text.shifted(at, step) == at:  # at the last moment datetime can hold
+    while True:
+        try:
+            at = wall.replace(tzinfo=zone).astimezone(UTC)
+        except (OverflowError, ValueError):  # past the last moment datetime can hold
             break
-        at = text.shifted(at, step)
-    result = []
-    for index, at in enumerate(moments):
-        new_day = index == 0 or at.date() != moments[index - 1].date()
-        if step >= timedelta(days=1):
-            new_year = index == 0 or at.year != moments[index - 1].year
-            result.append((at, text.utc_day(at), str(at.year) if new_year else ""))
-        else:
-            result.append((at, text.utc_clock(at), text.utc_day(at) if new_day else ""))
-    return result
+        if at > end:
+            break
+        if not moments or at > moments[-1]:  # a clock turned back gives a wall time twice
+            moments.append(at)
+        following = text.shifted(wall, step)
+        if following == wall:
+            break
+        wall = following
+    return moments
+
+
+def tick_lines(at, before, daily, clock, day, year):
+    """A tick's two lines on one row: its clock time and, where the day changes, the day; or,
+    for ticks a day or more apart, the day and, where the year changes, the year."""
+    if daily:
+        return day(at), year(at) if before is None or year(before) != year(at) else ""
+    return clock(at), day(at) if before is None or day(before) != day(at) else ""
+
+
+def ticks(start, end, zone_name="UTC", max_ticks=MAX_TICKS):
+    """(moment, rows) for each tick: rows holds the zone's (first line, second line) and,
+    beneath, UTC's, or the zone's alone when UTC would say the same or be invented."""
+    step = tick_step(end - start, max_ticks)
+    moments = tick_moments(start, end, step, zone_name)
+    daily = step >= timedelta(days=1)
+    in_zone = (
+        lambda m: axis_text.zone_clock(m, zone_name),
+        lambda m: axis_text.zone_day(m, zone_name),
+        lambda m: axis_text.zone_year(m, zone_name),
+    )
+    in_utc = (text.utc_clock, text.utc_day, lambda m: str(m.astimezone(UTC).year))
+    rows = [in_zone, in_utc] if axis_text.has_utc_row(zone_name) else [in_zone]
+    return [
+        (at, [tick_lines(at, moments[i - 1] if i else None, daily, *row) for row in rows])
+        for i, at in enumerate(moments)
+    ]
+
+
+def axis_rows(moments, zone_name):
+    """The names of the axis's rows: the zone's (“PST”), then “UTC” where it has that row."""
+    first = axis_text.zone_abbreviation(moments, zone_name)
+    return [first, "UTC"] if axis_text.has_utc_row(zone_name) else [first]
+
+
+# --- Labels -----------------------------------------------------------------------------------
+
+
+def width_of(words, size=FONT, bold=False):
+    """An estimate, a little generous: system sans-serif fonts run 0.54-0.58 em a character
+    in these labels, a bold one about 8 % more."""
+    return len(words) * size * (0.65 if bold else 0.6)
+
+
+def hang_flags(flags, middle, low, high, gap=6):
+    """Rows for labels hung like flags from poles under their marks: (row, runs rightward) for
+    each (x, width). Text runs away from the middle of the drawing. Rightward flags are placed
+    right to left, then leftward ones left to right, so a pole meets only rows it finds free
+    and no pole cuts through a label unless no row avoids it."""
+
+    def free(row, start, end, space):
+        return all(end + space <= s or e + space <= start for s, e in row)
+
+    def rightward(index):
+        x, width = flags[index]
+        return x + 4 + width <= high and (x <= middle or x - 4 - width < low)
+
+    ahead = [i for i in range(len(flags)) if rightward(i)]
+    behind = [i for i in range(len(flags)) if not rightward(i)]
+    order = sorted(ahead, key=lambda i: -flags[i][0]) + sorted(behind, key=lambda i: flags[i][0])
+    rows, result = [], {}
+    for index in order:
+        (x, width), right = flags[index], rightward(index)
+        words = flag_box(x, width, right)
+        fits = [n for n in range(len(rows)) if free(rows[n], *words, gap)] + [len(rows)]
+        clear = [n for n in fits if all(free(rows[m], x - 1, x + 1, 2) for m in range(n))]
+        row = (clear or fits)[0]
+        if row == len(rows):
+            rows.append([])
+        rows[row].append(words)
+        for above in rows[:row]:
+            above.append((x - 1, x + 1))
+        result[index] = (row, right)
+    return [result[index] for index in range(len(flags))], len(rows)
+
+
+def flag_box(x, width, rightward):
+    """(left, right) of a flag's text, which starts or ends 4 units from its pole at x."""
+    return (x + 4, x + 4 + width) if rightward else (x - 4 - width, x - 4)
 
 
 # --- Words ------------------------------------------------------------------------------------
@@ -220,24 +301,29 @@ def event_title(event, zone):
     return f"{event.kind_label}{key}: {when}.{stated} {event.text}".strip()
 
 
-def event_label(event, in_margin):
-    dated = in_margin or not text.has_clock(event.precision)
-    at = text.utc_day(event.at) if dated else text.utc_clock(event.at)
+def event_label(event, in_margin, zone_name):
+    """The words beside a mark: its kind and its time in the zone, “Trigger 12:24 PM”."""
+    at = axis_text.mark_time(event.at, zone_name, event.precision, in_margin)
     return f"{event.kind_label} {at}"
+
+
+def zone_then_utc(moment, zone):
+    """“about 12:30 PM PST (about 20:30 UTC)”: a customer's time as reported, UTC beside."""
+    local = text.moment_text(moment, zone, "approximate", with_date=False)
+    utc = text.utc_beside(moment, zone, "approximate", with_date=False)
+    return f"{local} ({utc})" if utc else local
 
 
 def impact_text(impact, zone):
     """A customer's window in words; an unknown end is said to be unknown."""
-    if impact.started_at and impact.ended_at:
-        return f"{impact.level_label}, {text.utc_between(impact.started_at, impact.ended_at, zone)}"
-    if impact.started_at:
-        local = text.moment_text(impact.started_at, zone, "approximate", with_date=False)
-        if text.is_unstated(zone):
-            return f"{impact.level_label} from {local}; end not known"
-        utc = text.utc_text(impact.started_at, zone, "approximate", with_date=False)
-        return f"{impact.level_label} from {utc} ({local}); end not known"
-    ended = f"{text.utc_clock(impact.ended_at)} {text.axis_zone(zone)}"
-    return f"{impact.level_label} until {ended}; start not known"
+    level, start, end = impact.level_label, impact.started_at, impact.ended_at
+    if start and end:
+        return f"{level} from {zone_then_utc(start, zone)} to {zone_then_utc(end, zone)}"
+    if start:
+        return f"{level} from {zone_then_utc(start, zone)}; end not known"
+    if end:
+        return f"{level} until {zone_then_utc(end, zone)}; start not known"
+    return f"{level}; times not reported"
 
 
 def describe(timeline, span, drawn_phases):
@@ -258,9 +344,18 @@ def describe(timeline, span, drawn_phases):
                 f"{text.counted(len(events), 'event')} long {side} the span, drawn in a margin"
                 " not to scale."
             )
-    for impact in timeline.impacts:
-        if not impact.hit:
-            parts.append(f"{impact.name}: not affected.")
-        elif impact.started_at or impact.ended_at:
-            parts.append(f"{impact.name}: {impact_text(impact, timeline.zone)}.")
+    parts += [f"{impact.name}: {impact_text(impact, zone)}." for impact in hit(timeline)]
+    if not_affected(timeline):
+        parts.append(f"{not_affected(timeline)}.")
     return " ".join(parts)
+
+
+def hit(timeline):
+    """The customers that get a row: those hit (Impact.hit, from CustomerImpact.was_hit)."""
+    return [impact for impact in timeline.impacts if impact.hit]
+
+
+def not_affected(timeline):
+    """The note under the drawing naming the customers only named as spared; "" for none."""
+    names = [impact.name for impact in timeline.impacts if not impact.hit]
+    return f"Not affected: {', '.join(names)}" if names else ""

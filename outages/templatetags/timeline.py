@@ -12,7 +12,7 @@ from django import template
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
-from outages import text
+from outages import axis_text, text
 from outages.charts import timeline as charts
 from outages.charts.layout import (
     MILESTONES,
@@ -22,10 +22,15 @@ from outages.charts.layout import (
     Timeline,
     coarse_milestones,
     extent,
+    hit,
+    not_affected,
     phases,
 )
+from outages.models import CustomerImpact
 
 register = template.Library()
+
+LEVELS = list(CustomerImpact.Level.values)
 
 KINDS = ["trigger", "detection", "escalation", "mitigation", "recovery", "communication", "other"]
 
@@ -54,7 +59,8 @@ def timeline_data(incident):
             started_at=impact.started_at,
             ended_at=impact.ended_at,
         )
-        for impact in incident.impacts.all()
+        # Worst first (the levels' own order), then by name: Down, Degraded, Affected.
+        for impact in sorted(incident.impacts.all(), key=lambda i: LEVELS.index(i.level))
     )
     # Only exact durations are drawn: bounds have no one end to draw.
     brackets = tuple(
@@ -150,13 +156,15 @@ def incident_timeline(incident):
         return {"not_drawn": text.coarse_milestones_note(coarse, bool(data.events))}
     return {
         "drawing": charts.timeline_svg(data),
+        "narrow_drawing": charts.timeline_svg(data, charts.NARROW),
         "legend": legend(data),
-        "axis_note": text.axis_note(zone),
+        "axis_note": axis_text.axis_note(zone),
+        "not_affected": not_affected(data),
         "hover_note": text.hover_note(zone),
         "margins": bool(span.earlier or span.later),
         "zone": zone,
         "phases": phase_rows(data, zone),
         "not_stated": not_stated(data),
         "events": event_rows(data, span),
-        "impacts": data.impacts,
+        "impacts": hit(data),  # as drawn: the note under the drawing names the rest
     }
