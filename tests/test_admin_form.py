@@ -7,6 +7,7 @@ import zoneinfo
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from outages import workflow
@@ -127,13 +128,22 @@ def test_a_time_skipped_when_clocks_go_forward_is_refused(admin_client, incident
 @pytest.mark.parametrize(
     "typed, message",
     [("12:24 EST", "“EST” is not what America/Los_Angeles was called at that time (PST)"),
-     ("quarter past", "Enter a time such as 12:24"), ("25:00", "Enter a time such as 12:24")],
+     ("quarter past", "Enter a time such as 12:24"), ("25:00", "Enter a time such as 12:24"),
+     ("12:24 +99:00", "is no time we can hold")],
 )  # fmt: skip
 def test_a_time_that_cannot_be_read_is_refused_at_the_field(admin_client, incident, typed, message):
     response = post(admin_client, incident, started_at_0="2012-12-24", started_at_1=typed)
 
     assert response.status_code == 200
     assert any(message in error for error in field_errors(response, "started_at"))
+
+
+def test_a_time_past_the_end_of_the_calendar_is_refused_not_a_crash(admin_client, incident):
+    # 23:59 in Los Angeles on the last day Python's dates know is already the next year in UTC.
+    response = post(admin_client, incident, started_at_0="9999-12-31", started_at_1="23:59")
+
+    assert response.status_code == 200
+    assert "is no time we can hold" in " ".join(field_errors(response, "started_at"))
 
 
 def test_a_time_stated_twice_is_shown_with_its_abbreviation_and_saves_unchanged(
@@ -172,6 +182,8 @@ def test_the_zone_submitted_reads_every_time_of_that_save(admin_client, incident
     after = dict(incident.events.values_list("position", "occurred_at"))
     assert after == {position: moment - shift for position, moment in before.items()}
     assert incident.events.get(marks="started").occurred_at == incident.started_at
+    notices = [str(m) for m in get_messages(response.wsgi_request) if m.level_tag == "warning"]
+    assert any("The time zone is now Europe/Berlin" in notice for notice in notices)
 
 
 def test_a_zone_that_is_no_zone_refuses_the_save_without_reading_the_times(admin_client, incident):

@@ -64,7 +64,7 @@ def test_the_elb_form_is_short_and_a_folded_row_opens_edits_and_saves(page, new_
     assert width <= viewport  # nothing sticks out sideways
     events = page.locator("#events-group .folded-row:not(.empty-form)")
     expect(events).to_have_count(elb.events.count())
-    expect(page.locator("#events-group .folded-row:not(.empty-form) details[open]")).to_have_count(0)
+    expect(events.locator("details[open]")).to_have_count(0)
     shoot(page, "admin-form-elb-1280")
 
     # --- Open one row by its summary line and change its description --------------------------

@@ -167,10 +167,10 @@ class IncidentAdmin(HistoryAdmin):
             {
                 "description": "Type every time of this incident (its timeline's and customer "
                 "impacts' too) in the zone given here, as the source states it; each is stored "
-                "in UTC, shown beside it. The zone saved with the times reads them all: change "
-                "it and save, and the same clock times are read in the new zone. On a new "
-                "incident, set the zone first. When the zone is “unstated”, enter times as "
-                "the source wrote them.",
+                "in UTC, shown beside it. The zone sent with a save reads every time of that "
+                "save: change it, and the same clock times are read in the new zone. So on a "
+                "new incident, give the zone with the times. When the zone is “unstated”, "
+                "enter times as the source wrote them.",
                 "fields": [
                     "time_zone",
                     *[(name, precision_key(name)) for name in MILESTONES],
@@ -254,6 +254,13 @@ class IncidentAdmin(HistoryAdmin):
         if change:
             # IncidentForm.clean() holds the row lock and checked the number is current.
             obj.version += 1
+            if "time_zone" in form.changed_data:
+                self.message_user(
+                    request,
+                    f"The time zone is now {obj.time_zone}: every time on the form was read in "
+                    "it, so times typed for the old zone moved. Check them.",
+                    messages.WARNING,
+                )
         super().save_model(request, obj, form, change)
         request.saved_incident = obj
 

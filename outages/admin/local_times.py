@@ -228,7 +228,15 @@ class LocalDateTimeField(forms.MultiValueField):
                 "The time zone above is not valid, so this time cannot be read; correct it.",
                 code="no_zone",
             )
-        return in_zone(datetime.combine(day, clock), self.zone_name, said)
+        try:
+            return in_zone(datetime.combine(day, clock), self.zone_name, said)
+        except (OverflowError, ValueError):
+            # At the edges of the calendar Python keeps (year 1, year 9999), or an offset of a
+            # day or more: no time of any incident.
+            raise ValidationError(
+                f"{day.isoformat()} {typed} is no time we can hold; check the year and the offset.",
+                code="out_of_range",
+            ) from None
 
     def clean(self, value):
         self.widget.read_as = None
