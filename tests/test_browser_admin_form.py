@@ -1,22 +1,18 @@
 """The ELB postmortem's change form in headless Chromium: short enough to work in, with each row
 folded to a line; an editor opens one row, edits it, adds another, saves, and readers see both."""
 
-from glob import glob
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from outages.models import Incident
+from tests.test_browser_csp import ELB, PASSWORD, shipped  # noqa: F401 - a fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots"
-PASSWORD = "a-long-enough-password"
-ELB = "aws-elb-us-east-2012-12-24"
 # Unfolded, the form was about 28,700 px tall at 1280 px (18 timeline events and 18 corrections
 # stacked); folded it is about 6,000. A quarter of the old height leaves room for a few more
 # fields without letting the rows unfold unnoticed.
@@ -30,11 +26,9 @@ def shoot(page, name):
 
 
 @pytest.fixture
-def elb(transactional_db, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("load_fixtures", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
-    call_command("update_search_index", verbosity=0)
-    User.objects.create_superuser("chief", password=PASSWORD)
+def elb(request):
+    # The shipped fixtures, indexed, and a superuser "chief" (test_browser_csp's fixture).
+    request.getfixturevalue("shipped")
     return Incident.objects.get(slug=ELB)
 
 
