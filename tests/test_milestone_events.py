@@ -253,8 +253,9 @@ def test_the_admin_refuses_a_filled_milestone_out_of_order(admin_client, inciden
         incident,
         **{
             "events-0-marks": "detected",
+            # 11:00 in Los Angeles, the incident's zone: before its start at 12:24 PM PST.
             "events-0-occurred_at_0": "2012-12-24",
-            "events-0-occurred_at_1": "19:00:00",
+            "events-0-occurred_at_1": "11:00",
         },
     )
 

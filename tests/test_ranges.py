@@ -166,7 +166,8 @@ def test_the_admin_saves_but_warns_of_a_far_off_event(admin_client, incident):
     response = post(
         admin_client,
         incident,
-        **{"events-1-occurred_at_0": "2013-06-14", "events-1-occurred_at_1": "07:00:00"},
+        # Typed in the incident's zone (Los Angeles): midnight, 07:00 UTC.
+        **{"events-1-occurred_at_0": "2013-06-14", "events-1-occurred_at_1": "00:00"},
     )
 
     assert response.status_code == 302

@@ -195,13 +195,13 @@ def test_utc_beside_is_left_out_for_utc_itself():
 
 
 def test_far_off_notice_writes_a_day_only_event_as_its_day(admin_client, incident):
-    # 14 Jun 2013, known only to the day: stored as midnight in Los Angeles, 07:00 UTC.
+    # 14 Jun 2013, known only to the day: typed as midnight in Los Angeles (07:00 UTC).
     response = post(
         admin_client,
         incident,
         **{
             "events-1-occurred_at_0": "2013-06-14",
-            "events-1-occurred_at_1": "07:00:00",
+            "events-1-occurred_at_1": "00:00",
             "events-1-precision": "date",
         },
     )

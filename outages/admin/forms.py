@@ -1,16 +1,17 @@
-"""The editors' forms: the lost-update check every incident save goes through, and validation
-that speaks plainly at the field."""
+"""The editors' forms: the lost-update check every incident save goes through, validation that
+speaks plainly at the field, and times typed in the incident's zone (local_times)."""
 
 import re
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.forms.models import BaseInlineFormSet
 from django.urls import reverse_lazy
 from django.utils.html import format_html, format_html_join
 
 from outages import revisions
+from outages.admin.local_times import set_zone, submitted_zone, zoned
+from outages.admin.rows import IncidentRowForm, ZonedFormSet
 from outages.interchange.documents import precision_key
 from outages.models import (
     MILESTONES,
@@ -66,11 +67,19 @@ class IncidentForm(forms.ModelForm):
         widgets = {
             name: forms.Textarea(attrs=MARKDOWN_WIDGET_ATTRS) for name in POSTMORTEM_SECTIONS
         }
+        field_classes = zoned(MILESTONES)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["loaded_version"].initial = self.instance.version
+        # The zone submitted with the times reads them all, the rows' too (ZonedFormSet): an
+        # editor who changes the zone changes what every time on the form means.
+        if self.is_bound:
+            zone_name = submitted_zone(self.data, self.add_prefix("time_zone"))
+        else:
+            zone_name = self.initial.get("time_zone") or self.instance.time_zone
+        set_zone(self, zone_name)
 
     def clean(self):
         data = super().clean()
@@ -118,7 +127,10 @@ ZONE = re.compile(
 )
 
 
-class TimelineEventForm(forms.ModelForm):
+class TimelineEventForm(IncidentRowForm):
+    class Meta:
+        field_classes = zoned(["occurred_at"])
+
     def clean_time_as_stated(self):
         text = self.cleaned_data.get("time_as_stated", "")
         if "time_as_stated" in self.changed_data and CLOCK.search(text) and not ZONE.search(text):
@@ -129,7 +141,12 @@ class TimelineEventForm(forms.ModelForm):
         return text
 
 
-class SourcesAttachedFormSet(BaseInlineFormSet):
+class CustomerImpactForm(IncidentRowForm):
+    class Meta:
+        field_classes = zoned(["started_at", "ended_at"])
+
+
+class SourcesAttachedFormSet(ZonedFormSet):
     """Rows may cite only sources listed on the incident itself (its Sources field)."""
 
     source_fields = ["source"]

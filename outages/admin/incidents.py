@@ -20,12 +20,14 @@ from outages import page_cache, search, text, workflow
 from outages.admin.forms import (
     TEXT_AS_TYPED,
     CorrectionFormSet,
+    CustomerImpactForm,
     IncidentForm,
     SourcesAttachedFormSet,
     TimelineEventForm,
     TimelineFormSet,
 )
 from outages.admin.history import HistoryAdmin
+from outages.admin.rows import IncidentRowForm
 from outages.interchange.documents import ImportFailed, precision_key, read
 from outages.interchange.importing import Importer
 from outages.models import (
@@ -40,12 +42,16 @@ from outages.models import (
 )
 from outages.rendering import check_markdown, render_markdown
 
+# Stacked rows folded to one line each (outages.admin.rows).
+FOLDED_ROWS = "admin/outages/edit_inline/folded_stacked.html"
+
 
 class TimelineEventInline(admin.StackedInline):
     formfield_overrides = TEXT_AS_TYPED
     model = TimelineEvent
     form = TimelineEventForm
     formset = TimelineFormSet
+    template = FOLDED_ROWS
     extra = 0
     autocomplete_fields = ["source"]
     fields = [
@@ -58,7 +64,9 @@ class TimelineEventInline(admin.StackedInline):
 class CustomerImpactInline(admin.StackedInline):
     formfield_overrides = TEXT_AS_TYPED
     model = CustomerImpact
+    form = CustomerImpactForm
     formset = SourcesAttachedFormSet
+    template = FOLDED_ROWS
     extra = 0
     autocomplete_fields = ["customer", "services", "source"]
     fields = [
@@ -68,19 +76,28 @@ class CustomerImpactInline(admin.StackedInline):
         "description",
     ]
 
+    def get_queryset(self, request):
+        # Each folded row's summary names its customer.
+        return super().get_queryset(request).select_related("customer")
 
-class ActionItemInline(admin.TabularInline):
+
+class ActionItemInline(admin.StackedInline):
     formfield_overrides = TEXT_AS_TYPED
     model = ActionItem
+    form = IncidentRowForm
     formset = SourcesAttachedFormSet
+    template = FOLDED_ROWS
     extra = 0
     autocomplete_fields = ["source"]
+    fields = [("position", "kind", "status", "source"), "description"]
 
 
 class CorrectionInline(admin.StackedInline):
     formfield_overrides = TEXT_AS_TYPED
     model = Correction
+    form = IncidentRowForm
     formset = CorrectionFormSet
+    template = FOLDED_ROWS
     extra = 0
     autocomplete_fields = ["claimed_by", "settled_by"]
     fields = ["position", "claim", "fact", ("claimed_by", "settled_by")]
@@ -148,8 +165,12 @@ class IncidentAdmin(HistoryAdmin):
         (
             "When",
             {
-                "description": "Enter times in UTC; pages show them in this zone and in UTC. "
-                "When the zone is “unstated”, enter them as the source wrote them.",
+                "description": "Type every time of this incident (its timeline's and customer "
+                "impacts' too) in the zone given here, as the source states it; each is stored "
+                "in UTC, shown beside it. The zone sent with a save reads every time of that "
+                "save: change it, and the same clock times are read in the new zone. So on a "
+                "new incident, give the zone with the times. When the zone is “unstated”, "
+                "enter times as the source wrote them.",
                 "fields": [
                     "time_zone",
                     *[(name, precision_key(name)) for name in MILESTONES],
@@ -193,8 +214,8 @@ class IncidentAdmin(HistoryAdmin):
     @admin.display(description="As readers see it")
     def as_readers_see_it(self, obj):
         """The saved milestones in the incident's own zone and at their precision, as pages
-        write them (outages.text): the fields above are in UTC, and a day's start in Berlin is
-        the evening before in UTC."""
+        write them (outages.text): a time known to the day is typed as that day's 00:00, and
+        pages say the day alone."""
         if obj is None or obj.pk is None:
             return "Shown once the incident is saved."
         return format_html_join(
@@ -233,6 +254,13 @@ class IncidentAdmin(HistoryAdmin):
         if change:
             # IncidentForm.clean() holds the row lock and checked the number is current.
             obj.version += 1
+            if "time_zone" in form.changed_data:
+                self.message_user(
+                    request,
+                    f"The time zone is now {obj.time_zone}: every time on the form was read in "
+                    "it, so times typed for the old zone moved. Check them.",
+                    messages.WARNING,
+                )
         super().save_model(request, obj, form, change)
         request.saved_incident = obj
 
