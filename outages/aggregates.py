@@ -103,6 +103,18 @@ def incidents_by_cause():
 # rows lets PostgreSQL aggregate by hashing rather than sorting every row.
 
 
+def counted_customers():
+    """Customers with `incident_count`, how many published incidents hit them (what every page
+    counts), and `named_count`, how many name them at all, "not affected" included."""
+    published_impact = Q(impacts__incident__in=published())
+    return Customer.objects.annotate(
+        named_count=Count("impacts", filter=published_impact),
+        incident_count=Count(
+            "impacts", filter=published_impact & CustomerImpact.hit_condition(via="impacts__")
+        ),
+    )
+
+
 def customers_hit_most(incidents=None, limit=TOP):
     """One query: the customers hit by the most of `incidents` (every published incident unless
     given some), each with its `count`, ties by name."""

@@ -184,6 +184,33 @@ def test_the_api_customer_names_every_incident_and_links_to_those_that_hit_it(cl
     assert [row["slug"] for row in linked.json()["results"]] == HIT_NETFLIX
 
 
+def test_the_api_customer_counts_the_incidents_that_hit_it(client, world):
+    data = api(client, reverse("outages:api_customer", args=["netflix"]))
+    assert data["incident_count"] == len(HIT_NETFLIX)
+    assert data["named_count"] == len(HIT_NETFLIX) + 1  # and the S3 one, "not affected"
+    listed = api(client, reverse("outages:api_customers"))
+    counts = {row["name"]: row["incident_count"] for row in listed["results"]}
+    assert counts == {"Netflix": 3, "Heroku": 2, "Zynga": 1, "Pinterest": 0}
+
+
+def test_the_customer_list_counts_the_same(client, world):
+    response = client.get(reverse("outages:customer_list"))
+    counts = {customer.name: customer.incident_count for customer in response.context["customers"]}
+    # Pinterest is named only as not affected (the draft does not count): listed, never counted.
+    assert counts == {"Heroku": 2, "Netflix": 3, "Pinterest": 0, "Zynga": 1}
+    html = response.content.decode()
+    assert re.search(r">Netflix</a>\s*<span class=\"count\">hit by 3 incidents<", html)
+    assert re.search(r">Pinterest</a>\s*<span class=\"count\">named, not affected<", html)
+
+
+def test_the_customers_hit_with_netflix_are_counted_by_the_incidents_that_hit_both(client, world):
+    response = client.get(world["netflix"].get_absolute_url())
+    shared = {other.name: other.shared for other in response.context["neighbours"]}
+    # The ELB incident hit Heroku with Netflix; Pinterest was not affected by it, and Heroku's
+    # S3 outage did not hit Netflix. Zynga shares the EBS incident.
+    assert shared == {"Heroku": 1, "Zynga": 1}
+
+
 def test_the_statistics_count_the_same(client, world):
     response = client.get(reverse("outages:statistics"))
     figures = {figure["slug"]: figure for figure in response.context["bar_figures"]}
