@@ -70,6 +70,17 @@ def resolution_times():
     )
 
 
+# The fewest values a median or percentile is drawn from. From fewer, it describes the few
+# incidents rather than outages: one more incident can move a median of nine by hours, and the
+# 90th percentile of nine lies between the two longest. Below this, pages show the values.
+SUMMARISE_FROM = 10
+
+
+def summary_percentile(ordered, fraction):
+    """percentile(), or None when there are too few values to summarise (SUMMARISE_FROM)."""
+    return percentile(ordered, fraction) if len(ordered) >= SUMMARISE_FROM else None
+
+
 def percentile(ordered, fraction):
     """The value below which `fraction` (0-1) of the sorted values lie, interpolating linearly
     between the closest ranks: the median is percentile(values, 0.5). The same definition as
