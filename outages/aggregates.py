@@ -171,12 +171,17 @@ class CountOf(Subquery):
 
 def customer_map_counts(limit):
     """Three queries, over the `limit` customers hit by the most incidents (ties by name): how
-    many incidents hit each through each provider (1), each of the incidents' services (2) and
-    each of their regions (3). Rows are dicts with the keys of their values() and `count`; a
-    service or region is named by its provider and slug/code. The first query ranks the
-    customers in the database, so only their rows are fetched, and its rows also carry
-    `customers`, how many customers were hit in all; the other two take the customers it found
-    and name them by id (`customer`) only.
+    many incidents hit each through each provider (1), through each service their impact names
+    (2: rows with no service count those whose impact names none, by the incident's provider)
+    and in each of the incidents' regions (3). Rows are dicts with the keys of their values()
+    and `count`; a service or region is named by its provider and slug/code. The first query
+    ranks the customers in the database, so only their rows are fetched, and its rows also
+    carry `customers`, how many customers were hit in all; the other two take the customers it
+    found and name them by id (`customer`) only.
+
+    A service counts only where the sources say it hit the customer (CustomerImpact.services),
+    never every service of the incident: an incident of fifteen services did not hit Netflix
+    through each of them. The incident list's `through` filter asks the same.
     """
     ranked = (
         published_hits()
@@ -204,8 +209,8 @@ def customer_map_counts(limit):
 
     def counted(*fields):
         # By customer id, not name: no join to the customers, and rows hash rather than sort.
-        # No DISTINCT: one impact per customer and incident, one row per incident and service
-        # (or region), so each (customer, service, incident) row is different.
+        # No DISTINCT: one impact per customer and incident, one row per impact and service it
+        # names (or incident and region), so each (customer, service, incident) row differs.
         return list(
             published_hits()
             .filter(customer__in=shown)
@@ -216,9 +221,10 @@ def customer_map_counts(limit):
     return (
         by_provider,
         counted(
-            "incident__services__provider__slug",
-            "incident__services__slug",
-            "incident__services__name",
+            "incident__provider__slug",
+            "services__provider__slug",
+            "services__slug",
+            "services__name",
         ),
         counted(
             "incident__regions__provider__slug",
