@@ -177,7 +177,7 @@ def test_not_affected_customers_and_drafts_are_not_counted(client, real_data):
     assert "Disney+" not in html
 
 
-def test_map_is_an_accessible_table_that_scrolls_in_its_own_box(client, real_data):
+def test_map_is_an_accessible_table_in_its_own_box(client, real_data):
     html = client.get("/map/").content.decode()
 
     assert len(re.findall(r"<h1[ >]", html)) == 1
