@@ -2,25 +2,22 @@
 phone's, light and dark: nothing widens the page, the map's table fits, its shades stay legible,
 and the screenshots are saved to look at."""
 
-from pathlib import Path
-
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
-from tests.test_shipped_fixtures_load import ALL_FILES
+from tests.test_browser import loaded, shoot  # noqa: F401 - the shipped fixtures, loaded
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("loaded"),
 ]
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
 expect.set_options(timeout=10_000)
 SIZES = [(1280, "light"), (1280, "dark"), (375, "light"), (375, "dark")]
 
-# The relative luminance and contrast ratio of WCAG 2, of colours as the browser computes them
-# ("rgb(…)", or "color(srgb …)" for a color-mix()).
+# The contrast ratio of WCAG 2 of two colours as the browser computes them ("rgb(…)", or
+# "color(srgb …)" for a color-mix()), read back through a canvas as sRGB bytes.
 CONTRAST = """([first, second]) => {
   const channels = (css) => {
     const probe = document.createElement("canvas").getContext("2d");
@@ -40,17 +37,6 @@ CONTRAST = """([first, second]) => {
 }"""
 
 
-@pytest.fixture
-def loaded(transactional_db):
-    call_command("load_fixtures", *[str(path) for path in ALL_FILES], verbosity=0)
-    call_command("update_search_index", verbosity=0)
-
-
-def shoot(page, name):
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
-
-
 def open_at(page, url, width, scheme):
     page.set_viewport_size({"width": width, "height": 800})
     page.emulate_media(color_scheme=scheme)
@@ -67,7 +53,7 @@ def contrast(page, first, second):
 
 
 @pytest.mark.parametrize(("width", "scheme"), SIZES)
-def test_statistics_fit_the_screen_and_show_the_few_times_themselves(page, loaded, width, scheme):
+def test_statistics_fit_the_screen_and_show_the_few_times_themselves(page, width, scheme):
     open_at(page, "/statistics/", width, scheme)
 
     overflow = page_overflow(page)
@@ -81,7 +67,7 @@ def test_statistics_fit_the_screen_and_show_the_few_times_themselves(page, loade
 
 
 @pytest.mark.parametrize(("width", "scheme"), SIZES)
-def test_the_map_fits_the_screen_with_legible_shades(page, loaded, width, scheme):
+def test_the_map_fits_the_screen_with_legible_shades(page, width, scheme):
     open_at(page, "/map/", width, scheme)
 
     overflow = page_overflow(page)
