@@ -114,9 +114,11 @@ def document_fields(incident):
             for event in incident.events.all()
         ),
         # A correction is found by the claim as published (what a reader may have read and
-        # searches for) as well as by the fact that settles it.
+        # searches for) as well as by the fact that settles it; the labels tell the two apart
+        # in a result's passage.
         "corrections": " · ".join(
-            f"{correction.claim} {correction.fact}" for correction in incident.corrections.all()
+            f"Claimed: {correction.claim} Corrected: {correction.fact}"
+            for correction in incident.corrections.all()
         ),
         "actions": " · ".join(item.description for item in incident.action_items.all()),
         "names": " · ".join(names),

@@ -186,11 +186,11 @@ def test_statistics_count_total_median_and_customers_hit_most(
         "known": 3,
         "total": timedelta(hours=37),
         "median": None,  # three times are too few for a median
-        "summarise_from": SUMMARISE_FROM,
     }
     assert "<strong>1 d 13 h</strong>" in html
     assert "over the 3 incidents whose end is known" in html
     assert "too few to tell" in html and "<strong>5 h</strong>" not in html
+    assert f"a median from {SUMMARISE_FROM} known times on" in html
     # Not affected is not hit.
     assert [(c.name, c.count) for c in response.context["customers"]] == [
         ("Streamy", 4),

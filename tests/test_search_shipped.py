@@ -58,3 +58,5 @@ def test_the_corrected_claim_finds_the_elb_outage_and_shows_the_correction(clien
     html = response.content.decode()
     assert "<mark>Ashburn</mark>" in html
     assert "<mark>CDN</mark>" in html and "Matched in corrections" in html
+    # The passage says which words were the claim and which the fact.
+    assert "Claimed:" in elb.snippet.html or "Corrected:" in elb.snippet.html

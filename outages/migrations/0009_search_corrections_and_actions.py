@@ -58,7 +58,7 @@ def fill_documents(apps, schema_editor):
     for incident, claim, fact in Correction.objects.order_by("position").values_list(
         "incident_id", "claim", "fact"
     ):
-        corrections.setdefault(incident, []).append(f"{claim} {fact}")
+        corrections.setdefault(incident, []).append(f"Claimed: {claim} Corrected: {fact}")
     for incident, description in ActionItem.objects.order_by("position").values_list(
         "incident_id", "description"
     ):

@@ -36,7 +36,6 @@ def resolve_times(incidents):
         "known": len(spans),
         "total": sum(spans, timedelta()) if spans else None,
         "median": summary_percentile(sorted(spans), 0.5),
-        "summarise_from": SUMMARISE_FROM,
     }
 
 
@@ -48,6 +47,7 @@ def my_stack(request):
         context.update(
             page=paginate(request, incidents.newest_first().for_lists()),
             resolve=resolve_times(incidents),
+            summarise_from=SUMMARISE_FROM,
             customers=customers_hit_most(incidents, limit=TOP_CUSTOMERS),
             feeds=[
                 (kind, request.build_absolute_uri(reverse(f"outages:stack_{kind}") + stack.query))
