@@ -70,6 +70,17 @@ def resolution_times():
     )
 
 
+# The fewest values a median or percentile is drawn from. From fewer, it describes the few
+# incidents rather than outages: one more incident can move a median of nine by hours, and the
+# 90th percentile of nine lies between the two longest. Below this, pages show the values.
+SUMMARISE_FROM = 10
+
+
+def summary_percentile(ordered, fraction):
+    """percentile(), or None when there are too few values to summarise (SUMMARISE_FROM)."""
+    return percentile(ordered, fraction) if len(ordered) >= SUMMARISE_FROM else None
+
+
 def percentile(ordered, fraction):
     """The value below which `fraction` (0-1) of the sorted values lie, interpolating linearly
     between the closest ranks: the median is percentile(values, 0.5). The same definition as
@@ -101,6 +112,18 @@ def incidents_by_cause():
 # constraint impact_once_per_customer) and an incident names a service or region at most once
 # (the many-to-many tables' unique pairs), so each joined row is a different incident. Counting
 # rows lets PostgreSQL aggregate by hashing rather than sorting every row.
+
+
+def counted_customers():
+    """Customers with `incident_count`, how many published incidents hit them (what every page
+    counts), and `named_count`, how many name them at all, "not affected" included."""
+    published_impact = Q(impacts__incident__in=published())
+    return Customer.objects.annotate(
+        named_count=Count("impacts", filter=published_impact),
+        incident_count=Count(
+            "impacts", filter=published_impact & CustomerImpact.hit_condition(via="impacts__")
+        ),
+    )
 
 
 def customers_hit_most(incidents=None, limit=TOP):
@@ -148,12 +171,17 @@ class CountOf(Subquery):
 
 def customer_map_counts(limit):
     """Three queries, over the `limit` customers hit by the most incidents (ties by name): how
-    many incidents hit each through each provider (1), each of the incidents' services (2) and
-    each of their regions (3). Rows are dicts with the keys of their values() and `count`; a
-    service or region is named by its provider and slug/code. The first query ranks the
-    customers in the database, so only their rows are fetched, and its rows also carry
-    `customers`, how many customers were hit in all; the other two take the customers it found
-    and name them by id (`customer`) only.
+    many incidents hit each through each provider (1), through each service their impact names
+    (2: rows with no service count those whose impact names none, by the incident's provider)
+    and in each of the incidents' regions (3). Rows are dicts with the keys of their values()
+    and `count`; a service or region is named by its provider and slug/code. The first query
+    ranks the customers in the database, so only their rows are fetched, and its rows also
+    carry `customers`, how many customers were hit in all; the other two take the customers it
+    found and name them by id (`customer`) only.
+
+    A service counts only where the sources say it hit the customer (CustomerImpact.services),
+    never every service of the incident: an incident of fifteen services did not hit Netflix
+    through each of them. The incident list's `through` filter asks the same.
     """
     ranked = (
         published_hits()
@@ -181,8 +209,8 @@ def customer_map_counts(limit):
 
     def counted(*fields):
         # By customer id, not name: no join to the customers, and rows hash rather than sort.
-        # No DISTINCT: one impact per customer and incident, one row per incident and service
-        # (or region), so each (customer, service, incident) row is different.
+        # No DISTINCT: one impact per customer and incident, one row per impact and service it
+        # names (or incident and region), so each (customer, service, incident) row differs.
         return list(
             published_hits()
             .filter(customer__in=shown)
@@ -193,9 +221,10 @@ def customer_map_counts(limit):
     return (
         by_provider,
         counted(
-            "incident__services__provider__slug",
-            "incident__services__slug",
-            "incident__services__name",
+            "incident__provider__slug",
+            "services__provider__slug",
+            "services__slug",
+            "services__name",
         ),
         counted(
             "incident__regions__provider__slug",

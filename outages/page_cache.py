@@ -36,7 +36,7 @@ INCIDENTS = "incidents"  # every page that lists or counts incidents
 # stored, so nobody can push real pages out of the cache with made-up parameters.
 KNOWN_PARAMETERS = frozenset(
     ["q", "provider", "service", "region", "customer", "cause", "year", "since", "until"]
-    + ["impact", "sort", "page", "p"]
+    + ["through", "impact", "sort", "page", "p"]
 )
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "Content-Disposition", "Content-Language")
 

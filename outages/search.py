@@ -42,11 +42,22 @@ PLACES = [
     ("summary", "summary"),
     ("sections", "postmortem"),
     ("timeline", "timeline"),
+    ("corrections", "corrections"),
+    ("actions", "promised fixes"),
     ("names", "customer and service names"),
     ("sources", "sources"),
     ("title", "title"),
 ]
-FTS_COLUMNS = ["title", "summary", "sections", "timeline", "names", "sources"]
+FTS_COLUMNS = [
+    "title",
+    "summary",
+    "sections",
+    "timeline",
+    "names",
+    "sources",
+    "corrections",
+    "actions",
+]
 FTS_WEIGHTS = {"title": 10.0, "summary": 4.0}  # the rest weigh 1, as in the tsvector's C
 
 # Private-use characters mark matches in snippets; they cannot come from the document, which
@@ -59,7 +70,16 @@ NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ue000\ue001]")
 VECTOR = (
     SearchVector("title", weight="A", config=CONFIG)
     + SearchVector("summary", weight="B", config=CONFIG)
-    + SearchVector("sections", "timeline", "names", "sources", weight="C", config=CONFIG)
+    + SearchVector(
+        "sections",
+        "timeline",
+        "corrections",
+        "actions",
+        "names",
+        "sources",
+        weight="C",
+        config=CONFIG,
+    )
 )
 
 
@@ -93,6 +113,14 @@ def document_fields(incident):
             f"{plain(event.description_html)} {event.time_as_stated}"
             for event in incident.events.all()
         ),
+        # A correction is found by the claim as published (what a reader may have read and
+        # searches for) as well as by the fact that settles it; the labels tell the two apart
+        # in a result's passage.
+        "corrections": " · ".join(
+            f"Claimed: {correction.claim} Corrected: {correction.fact}"
+            for correction in incident.corrections.all()
+        ),
+        "actions": " · ".join(item.description for item in incident.action_items.all()),
         "names": " · ".join(names),
         "sources": " · ".join(
             f"{source.title} ({source.publisher})" for source in incident.sources.all()
@@ -114,6 +142,8 @@ def update_index(incident_ids):
         Prefetch("impacts", queryset=CustomerImpact.objects.select_related("customer")),
         "events",
         "sources",
+        "corrections",
+        "action_items",
     )
     documents = [
         SearchDocument(incident=incident, **document_fields(incident))

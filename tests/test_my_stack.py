@@ -7,7 +7,9 @@ from xml.etree import ElementTree
 
 import pytest
 
+from outages.aggregates import SUMMARISE_FROM
 from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
+from outages.text import duration_text
 
 from .conftest import START
 
@@ -183,16 +185,32 @@ def test_statistics_count_total_median_and_customers_hit_most(
         "imprecise": 0,
         "known": 3,
         "total": timedelta(hours=37),
-        "median": timedelta(hours=5),
+        "median": None,  # three times are too few for a median
     }
     assert "<strong>1 d 13 h</strong>" in html
     assert "over the 3 incidents whose end is known" in html
-    assert "<strong>5 h</strong>" in html
+    assert "too few to tell" in html and "<strong>5 h</strong>" not in html
+    assert f"a median from {SUMMARISE_FROM} known times on" in html
     # Not affected is not hit.
     assert [(c.name, c.count) for c in response.context["customers"]] == [
         ("Streamy", 4),
         ("Rarely Hit", 1),
     ]
+
+
+def test_the_median_is_given_from_enough_times_to_resolve(client, make_incidents, provider):
+    incidents = make_incidents(SUMMARISE_FROM)
+    # 1 h, 2 h, ... : the median lies halfway between the middle two.
+    for hours, incident in enumerate(incidents, start=1):
+        Incident.objects.filter(pk=incident.pk).update(
+            mitigated_at=None, resolved_at=incident.started_at + timedelta(hours=hours)
+        )
+    middle = (SUMMARISE_FROM + 1) / 2
+
+    response = client.get(URL, {"provider": "example-cloud"})
+
+    assert response.context["resolve"]["median"] == timedelta(hours=middle)
+    assert f"<strong>{duration_text(timedelta(hours=middle))}</strong>" in response.content.decode()
 
 
 def test_statistics_say_so_when_no_end_is_known(client, provider):

@@ -1,6 +1,7 @@
-"""Every door gives the same answer to the same question: which incidents hit Netflix, and which
-customers ELB's incidents hit. Pages, feeds, the API, the statistics, the map and the stack page
-all ask the models' rules (Incident.objects.involving(), CustomerImpact.objects.hits()).
+"""Every door gives the same answer to the same question: which incidents hit Netflix, which
+customers ELB's incidents hit, and which the sources say ELB hit. Pages, feeds, the API, the
+statistics, the map, the customer list and the stack page all ask the models' rules
+(Incident.objects.involving() and hit_through(), CustomerImpact.objects.hits()).
 
 The data names customers "not affected" on purpose: Netflix in an S3 incident and Pinterest in
 the ELB one. A door that counted them as hit would answer differently, and fail here. A draft
@@ -27,7 +28,8 @@ HIT_BY_ELB = {"Heroku": 2, "Netflix": 2}
 
 
 def incident(slug, provider, started_at, services, impacts, status=Incident.Status.PUBLISHED):
-    """An incident of `services` and `impacts` ({customer: level})."""
+    """An incident of `services` and `impacts` ({customer: level, or (level, [the services
+    the sources say hit it])})."""
     row = Incident.objects.create(
         title=slug.replace("-", " ").title(),
         slug=slug,
@@ -41,7 +43,9 @@ def incident(slug, provider, started_at, services, impacts, status=Incident.Stat
     row.services.set(services)
     row.regions.set(provider.regions.all())
     for customer, level in impacts.items():
-        CustomerImpact.objects.create(incident=row, customer=customer, level=level)
+        level, through = level if isinstance(level, tuple) else (level, [])
+        impact = CustomerImpact.objects.create(incident=row, customer=customer, level=level)
+        impact.services.set(through)
     return row
 
 
@@ -62,7 +66,11 @@ def world(db):
             aws,
             datetime(2012, 12, 24, 20, 24, tzinfo=UTC),
             [elb],
-            {netflix: Level.OUTAGE, heroku: Level.DEGRADED, pinterest: Level.NOT_AFFECTED},
+            {
+                netflix: (Level.OUTAGE, [elb]),
+                heroku: (Level.DEGRADED, [elb]),
+                pinterest: Level.NOT_AFFECTED,
+            },
         ),
         incident(
             "aws-ebs-2012",
@@ -76,7 +84,7 @@ def world(db):
             aws,
             datetime(2017, 2, 28, 17, 37, tzinfo=UTC),
             [s3, elb],
-            {netflix: Level.NOT_AFFECTED, heroku: Level.OUTAGE},
+            {netflix: Level.NOT_AFFECTED, heroku: (Level.OUTAGE, [s3])},
         ),
         incident("aws-elb-undated", aws, None, [elb], {netflix: Level.DEGRADED}),
         incident(
@@ -84,12 +92,12 @@ def world(db):
             aws,
             datetime(2020, 1, 1, tzinfo=UTC),
             [elb],
-            {netflix: Level.OUTAGE, pinterest: Level.OUTAGE},
+            {netflix: (Level.OUTAGE, [elb]), pinterest: (Level.OUTAGE, [elb])},
             status=Incident.Status.DRAFT,
         ),
     ]
     update_index([row.pk for row in rows])
-    return {"netflix": netflix, "elb": elb}
+    return {"netflix": netflix, "elb": elb, "aws": aws}
 
 
 def slug_of(url):
@@ -184,6 +192,33 @@ def test_the_api_customer_names_every_incident_and_links_to_those_that_hit_it(cl
     assert [row["slug"] for row in linked.json()["results"]] == HIT_NETFLIX
 
 
+def test_the_api_customer_counts_the_incidents_that_hit_it(client, world):
+    data = api(client, reverse("outages:api_customer", args=["netflix"]))
+    assert data["incident_count"] == len(HIT_NETFLIX)
+    assert data["named_count"] == len(HIT_NETFLIX) + 1  # and the S3 one, "not affected"
+    listed = api(client, reverse("outages:api_customers"))
+    counts = {row["name"]: row["incident_count"] for row in listed["results"]}
+    assert counts == {"Netflix": 3, "Heroku": 2, "Zynga": 1, "Pinterest": 0}
+
+
+def test_the_customer_list_counts_the_same(client, world):
+    response = client.get(reverse("outages:customer_list"))
+    counts = {customer.name: customer.incident_count for customer in response.context["customers"]}
+    # Pinterest is named only as not affected (the draft does not count): listed, never counted.
+    assert counts == {"Heroku": 2, "Netflix": 3, "Pinterest": 0, "Zynga": 1}
+    html = response.content.decode()
+    assert re.search(r">Netflix</a>\s*<span class=\"count\">hit by 3 incidents<", html)
+    assert re.search(r">Pinterest</a>\s*<span class=\"count\">named, not affected<", html)
+
+
+def test_the_customers_hit_with_netflix_are_counted_by_the_incidents_that_hit_both(client, world):
+    response = client.get(world["netflix"].get_absolute_url())
+    shared = {other.name: other.shared for other in response.context["neighbours"]}
+    # The ELB incident hit Heroku with Netflix; Pinterest was not affected by it, and Heroku's
+    # S3 outage did not hit Netflix. Zynga shares the EBS incident.
+    assert shared == {"Heroku": 1, "Zynga": 1}
+
+
 def test_the_statistics_count_the_same(client, world):
     response = client.get(reverse("outages:statistics"))
     figures = {figure["slug"]: figure for figure in response.context["bar_figures"]}
@@ -257,19 +292,6 @@ def test_the_api_names_the_same_customers_for_the_service(client, world):
     ]
 
 
-def test_the_customer_map_counts_the_same_customers_under_the_service(client, world):
-    response = client.get(reverse("outages:customer_map"))
-    (aws,) = response.context["providers"]
-    # A provider's cells: its own, then one per service shown.
-    column = 1 + [service["key"] for service in aws["shown"]].index("aws.elb")
-    counts = {
-        row["name"]: row["service_cells"][column]["count"]
-        for row in response.context["rows"]
-        if row["service_cells"][column]["count"]
-    }
-    assert counts == HIT_BY_ELB
-
-
 def test_the_stack_page_counts_the_same_customers_for_the_service(client, world):
     response = client.get(reverse("outages:my_stack"), {"service": "aws.elb"})
     counts = {customer.name: customer.count for customer in response.context["customers"]}
@@ -281,3 +303,46 @@ def test_the_incident_page_mentions_only_the_customers_it_hit(client, world):
     (script,) = re.findall(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert "Netflix" in script and "Heroku" in script
     assert "Pinterest" not in script
+
+
+# --- Customers hit through ELB, as the sources say ------------------------------------------
+# The map's service columns ask a narrower question than "customers of ELB's incidents": which
+# customers the sources say ELB hit (the impact names the service). Heroku's S3 outage involved
+# ELB too, but hit Heroku through S3; the undated incident does not say through what.
+
+HIT_THROUGH_ELB = {"Heroku": 1, "Netflix": 1}
+
+
+def map_column(response, key):
+    """{customer: count} of one column of the map's first table (a provider's cells: its own,
+    then "service not stated" if any, then one per service shown)."""
+    (aws,) = response.context["providers"]
+    keys = ["all"] + (["not-stated"] if aws["not_stated"] else [])
+    keys += [service["key"] for service in aws["shown"]]
+    column = keys.index(key)
+    return {
+        row["name"]: row["service_cells"][column]["count"]
+        for row in response.context["rows"]
+        if row["service_cells"][column]["count"]
+    }
+
+
+def test_the_customer_map_counts_the_customers_hit_through_the_service(client, world):
+    response = client.get(reverse("outages:customer_map"))
+    assert map_column(response, "aws.elb") == HIT_THROUGH_ELB
+    # Hits whose impact names no service: Netflix in the undated ELB incident, Zynga in EBS.
+    assert map_column(response, "not-stated") == {"Netflix": 2, "Zynga": 1}
+    assert map_column(response, "aws.s3") == {"Heroku": 1}
+
+
+def test_the_incident_list_and_the_api_count_the_same_hit_through_the_service(client, world):
+    response = client.get(reverse("outages:incident_list"), {"through": world["elb"].key})
+    customers = dict(response.context["facets"])["Customer hit"]
+    assert {title: count for title, count, *_ in customers} == {"Heroku": 1, "Netflix": 1}
+    data = api(client, reverse("outages:api_incidents"), through=world["elb"].key)
+    assert [row["slug"] for row in data["results"]] == ["aws-elb-2012"]
+    for customer in ["netflix", "heroku"]:
+        listed = client.get(
+            reverse("outages:incident_list"), {"customer": customer, "through": world["elb"].key}
+        )
+        assert [i.slug for i in listed.context["page"].object_list] == ["aws-elb-2012"]

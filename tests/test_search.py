@@ -33,6 +33,34 @@ def test_search_covers_timeline_customers_sources_and_regions(
         assert slugs(client.get("/incidents/", {"q": query})) == [incident.slug], query
 
 
+def test_search_covers_corrections_and_action_items_and_shows_the_passage(client, incident):
+    incident.corrections.create(
+        position=11,
+        claim="A blog said the outage began in the zanzibar data centre.",
+        fact="It began in Virginia.",
+    )
+    incident.corrections.create(position=12, claim="It lasted a week.", fact="It lasted a day.")
+    incident.action_items.create(
+        position=11,
+        description="Build a quokka to watch the load balancers.",
+        kind="detect",
+        status="planned",
+    )
+    search.update_index([incident.pk])
+
+    for query, place, passage in [
+        ("zanzibar", "corrections", "<mark>zanzibar</mark> data centre"),
+        ("lasted day", "corrections", "It <mark>lasted</mark> a <mark>day</mark>"),
+        ("quokka", "promised fixes", "a <mark>quokka</mark> to watch"),
+    ]:
+        response = client.get("/incidents/", {"q": query})
+        assert slugs(response) == [incident.slug], query
+        (found,) = response.context["page"]
+        assert found.snippet.places == [place], query
+        assert passage in found.snippet.html, query
+        assert passage in response.content.decode(), query
+
+
 def test_title_weighs_more_than_the_rest(client, make_incidents):
     first, second = make_incidents(2)
     first.summary = "The word quasar appears only here, in the summary."

@@ -46,3 +46,17 @@ def test_websearch_syntax_on_both_engines(client, real_data, query, expected, un
         assert slug in found
     for slug in unexpected:
         assert slug not in found
+
+
+def test_the_corrected_claim_finds_the_elb_outage_and_shows_the_correction(client, real_data):
+    # The seed article placed the failure at a CDN facility in Ashburn; the ELB page corrects it.
+    response = client.get("/incidents/", {"q": "ashburn CDN"})
+
+    assert slugs(response) == [ELB]
+    (elb,) = response.context["page"]
+    assert elb.snippet.places == ["corrections"]
+    html = response.content.decode()
+    assert "<mark>Ashburn</mark>" in html
+    assert "<mark>CDN</mark>" in html and "Matched in corrections" in html
+    # The passage says which words were the claim and which the fact.
+    assert "Claimed:" in elb.snippet.html or "Corrected:" in elb.snippet.html

@@ -137,10 +137,43 @@ def test_every_top_ten_number_matches_the_list_it_links_to(client, real_data):
     assert checked >= 20
 
 
-def test_durations_mark_the_median_and_90th_percentile_not_the_mean(client, real_data):
+def test_too_few_durations_show_each_one_and_no_median_or_percentile(client, real_data):
     incidents = list(Incident.objects.published())
-    known = sorted(i.time_to_resolve for i in incidents if i.time_to_resolve is not None)
-    seconds = [span.total_seconds() for span in known]
+    known = [i for i in incidents if i.time_to_resolve is not None]
+    assert 0 < len(known) < stats.SUMMARISE_FROM  # the shipped incidents are a handful
+
+    response = client.get("/statistics/")
+    html = response.content.decode()
+
+    assert response.context["durations"]["median"] is None
+    assert response.context["durations"]["ninetieth"] is None
+    chart = svg_by_id(html, "durations-chart")
+    assert [t for t in chart.iter(f"{SVG}text") if "marker-label" in t.get("class")] == []
+    assert "Median" not in html and "90th percentile</dt>" not in html
+    assert "Too few to summarise" in chart.find(f"{SVG}desc").text
+    # Each incident with its time, linked, in a table that is not folded away.
+    assert f"Only {len(known)} incidents have a known time to resolve" in html
+    table = tables(html)[1]
+    rows = {
+        row.find("th").find("a").get("href"): "".join(row.find("td").itertext())
+        for row in table.find("tbody").iter("tr")
+    }
+    for incident in known:
+        assert rows[incident.get_absolute_url()] == duration(incident.time_to_resolve)
+    before_table = html[: html.index('<caption class="visually-hidden">Time to resolve of each')]
+    assert before_table.count("<details") == before_table.count("</details>")
+    # One dot per incident with a known duration, each linking to it.
+    dots = [a.get("href") for a in chart.iter(f"{SVG}a") if a.find(f"{SVG}circle") is not None]
+    assert sorted(dots) == sorted(i.get_absolute_url() for i in known)
+
+
+def test_enough_durations_mark_the_median_and_90th_percentile_not_the_mean(
+    client, make_incidents, db
+):
+    Incident.objects.update(status=Incident.Status.DRAFT)  # only the incidents made here
+    spans = [MINUTE * 7 ** (n / 2) for n in range(stats.SUMMARISE_FROM)]
+    lasting(make_incidents(len(spans)), *spans)
+    seconds = [span.total_seconds() for span in spans]
     median = timedelta(seconds=pystats.median(seconds))
     ninetieth = timedelta(seconds=pystats.quantiles(seconds, n=10, method="inclusive")[8])
     mean = timedelta(seconds=pystats.mean(seconds))
@@ -153,12 +186,13 @@ def test_durations_mark_the_median_and_90th_percentile_not_the_mean(client, real
     assert labels == [f"Median {duration(median)}", f"90th percentile {duration(ninetieth)}"]
     assert abs(response.context["durations"]["median"] - median) < timedelta(seconds=1)
     assert abs(response.context["durations"]["ninetieth"] - ninetieth) < timedelta(seconds=1)
-    assert duration(mean) != duration(median)  # the fixtures do tell them apart
+    assert f"<dt>Median</dt><dd>{duration(median)}</dd>" in html
+    assert duration(mean) != duration(median)  # the spans do tell them apart
     assert f"Mean {duration(mean)}" not in html and "Average" not in html
     assert "heavy-tailed" in html and "rather than an average" in html
-    # One dot per incident with a known duration, each linking to it.
-    dots = [a.get("href") for a in chart.iter(f"{SVG}a") if a.find(f"{SVG}circle") is not None]
-    assert sorted(dots) == sorted(i.get_absolute_url() for i in incidents if i.time_to_resolve)
+    assert "too few for a median" not in html
+    # The times are still there, folded under the chart.
+    assert "<summary>Every time to resolve, as a table</summary>" in html
 
 
 def test_incidents_without_a_resolution_are_listed_as_not_known(client, real_data):
@@ -259,10 +293,12 @@ MINUTE, HOUR, DAY = timedelta(minutes=1), timedelta(hours=1), timedelta(days=1)
 
 @pytest.fixture
 def few_dots(monkeypatch, db):
-    """Draw a histogram above three incidents, and name at most one not known; count only the
-    incidents the test makes (the module's shipped ones, if loaded, become drafts)."""
+    """Draw a histogram above three incidents, summarise from three, and name at most one not
+    known; count only the incidents the test makes (the module's shipped ones, if loaded, become
+    drafts)."""
     monkeypatch.setattr(figures, "DOTS_UP_TO", 3)
     monkeypatch.setattr(figures, "UNKNOWN_LISTED_UP_TO", 1)
+    monkeypatch.setattr(stats, "SUMMARISE_FROM", 3)
     Incident.objects.update(status=Incident.Status.DRAFT)
 
 

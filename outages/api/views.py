@@ -18,6 +18,7 @@ from django.http import JsonResponse, QueryDict
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from outages.aggregates import counted_customers
 from outages.api.serialisers import (
     customer_ref,
     impact_data,
@@ -29,7 +30,6 @@ from outages.api.serialisers import (
     service_ref,
 )
 from outages.models import (
-    Customer,
     Incident,
     Provider,
     Region,
@@ -330,12 +330,10 @@ def region_detail(request, provider_slug, code):
 
 
 def customers():
-    """Customers named by at least one published incident, however they were hit."""
-    return (
-        Customer.objects.annotate(incident_count=published_count("impacts__incident"))
-        .filter(incident_count__gt=0)
-        .order_by("name", "slug")
-    )
+    """Customers named by at least one published incident, however they were hit. Their
+    `incident_count` counts those that hit them (the one rule, as every page counts and as the
+    filtered list they link to holds); `named_count` every one that names them."""
+    return counted_customers().filter(named_count__gt=0).order_by("name", "slug")
 
 
 def customer_data(request, customer):
@@ -345,6 +343,7 @@ def customer_data(request, customer):
         "homepage_url": customer.url,
         "description": customer.description,
         "incident_count": customer.incident_count,
+        "named_count": customer.named_count,
     }
 
 

@@ -29,6 +29,8 @@ def index(drafts, stored_order, batch_size):
             # Timeline order (occurred_at, position) needs no collation.
             events=InMemory(sorted(draft.events, key=lambda e: (e.occurred_at, e.position))),
             sources=ordered(draft.sources, Source),
+            action_items=InMemory(sorted(draft.action_items, key=lambda item: item.position)),
+            corrections=InMemory(),  # sample incidents have none
         )
         documents.append(
             SearchDocument(incident=draft.incident, **search.document_fields(preloaded))

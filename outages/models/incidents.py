@@ -82,6 +82,17 @@ class IncidentQuerySet(models.QuerySet):
             incidents = incidents.filter(pk__in=hit.values("incident"))
         return incidents
 
+    def hit_through(self, service, customer=None):
+        """The incidents whose sources say they hit `customer` (one or several; anyone if None)
+        through `service`, or with `service` None, that hit them without saying through which
+        service (CustomerImpactQuerySet.through). The map's cells count these."""
+        from outages.models.parts import CustomerImpact  # its module imports this one
+
+        hit = CustomerImpact.objects.through(service)
+        if customer is not None:
+            hit = hit.filter(customer__in=one_or_many(customer))
+        return self.filter(pk__in=hit.values("incident"))
+
     def for_lists(self):
         """With everything a list row shows: provider, services, regions (each with its
         provider) and the impacts of customers hit (as `customers_hit`), in four queries."""

@@ -106,6 +106,11 @@ class CustomerImpactQuerySet(models.QuerySet):
         """The one rule for "this customer was hit": every level in HIT_LEVELS."""
         return self.filter(CustomerImpact.hit_condition())
 
+    def through(self, service):
+        """Hits through `service` as the sources state it: the impact names that service. With
+        None, the hits whose impact names no service (the sources do not say which)."""
+        return self.hits().filter(services=service)
+
 
 class CustomerImpactManager(models.Manager.from_queryset(CustomerImpactQuerySet)):
     def get_by_natural_key(self, incident_slug, customer_slug):

@@ -22,6 +22,8 @@ class SearchDocument(models.Model):
     timeline = models.TextField(blank=True)
     names = models.TextField(blank=True, help_text="Provider, services, regions and customers.")
     sources = models.TextField(blank=True)
+    corrections = models.TextField(blank=True, help_text="Each claim corrected and its fact.")
+    actions = models.TextField(blank=True, help_text="The action items (promised fixes).")
     vector = SearchVectorField(null=True, editable=False)
 
     def __str__(self):

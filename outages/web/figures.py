@@ -130,8 +130,9 @@ IMPRECISE_WORDS = "whose start or resolution is known only to the day or more co
 
 
 def duration_chart(rows):
-    """Time to resolve on a logarithmic axis, with the median and the 90th percentile: one dot
-    per incident when there are few, a histogram beyond DOTS_UP_TO. Rows: (slug, title, start,
+    """Time to resolve on a logarithmic axis, with the median and the 90th percentile when
+    there are enough times to summarise (stats.SUMMARISE_FROM): one dot per incident when there
+    are few, a histogram beyond DOTS_UP_TO. Rows: (slug, title, start,
     time to resolve, whether it is exact), in any order. Times known only to the day or more
     coarsely at either end are left out, and counted as such."""
     known = [
@@ -145,7 +146,8 @@ def duration_chart(rows):
         spans = [span for span, _, _ in known]
     else:  # only the spans are shown: sorting them alone is ten times as fast
         spans = sorted(span for span, _, _ in known)
-    median, ninetieth = stats.percentile(spans, 0.5), stats.percentile(spans, 0.9)
+    median = stats.summary_percentile(spans, 0.5)
+    ninetieth = stats.summary_percentile(spans, 0.9)
     listed = []
     if len(unknown) <= UNKNOWN_LISTED_UP_TO:  # oldest first, those with no known start last
         unknown.sort(key=lambda item: (item[0] is None, item[0] or 0, item[1]))
@@ -159,6 +161,7 @@ def duration_chart(rows):
         "imprecise": imprecise,
         "median": median,
         "ninetieth": ninetieth,
+        "summarise_from": stats.SUMMARISE_FROM,
         "total": len(rows),
         "longest_href": incidents_url(sort="longest"),
     }
@@ -175,14 +178,21 @@ def duration_chart(rows):
         "markers": [
             svg.Marker(hours(median), f"Median {text.duration_text(median)}"),
             svg.Marker(hours(ninetieth), f"90th percentile {text.duration_text(ninetieth)}"),
-        ],
+        ]
+        if median is not None
+        else [],
     }
     shortest, longest = text.duration_text(spans[0]), text.duration_text(spans[-1])
     summary = (
         f"{text.counted(len(known), 'incident')} with a known time to resolve, from "
-        f"{shortest} to {longest}. Median {text.duration_text(median)}; "
-        f"90th percentile {text.duration_text(ninetieth)}. Not known for "
-        f"{text.counted(len(unknown), 'incident')}."
+        f"{shortest} to {longest}. "
+        + (
+            f"Median {text.duration_text(median)}; "
+            f"90th percentile {text.duration_text(ninetieth)}. "
+            if median is not None
+            else "Too few to summarise with a median: each is shown. "
+        )
+        + f"Not known for {text.counted(len(unknown), 'incident')}."
     )
     if imprecise:
         summary += f" Left out: {text.counted(imprecise, 'incident')} {IMPRECISE_WORDS}."

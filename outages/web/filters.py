@@ -49,6 +49,19 @@ class KeyFilter(django_filters.ModelChoiceFilter):
         return queryset.involving(**{self.field_name: value})
 
 
+# `through` takes a service key, or this: hit without the sources saying through which service.
+NOT_STATED = "not-stated"
+
+
+class ThroughField(KeyField):
+    def to_python(self, value):
+        return NOT_STATED if value == NOT_STATED else super().to_python(value)
+
+
+class ThroughFilter(django_filters.ModelChoiceFilter):
+    field_class = ThroughField
+
+
 class IncidentFilterForm(forms.Form):
     def clean(self):
         data = super().clean()
@@ -93,6 +106,14 @@ class IncidentFilter(django_filters.FilterSet):
         label="Customer hit",
         error_messages={"invalid_choice": "There is no customer by that name."},
     )
+    # Hit through a service as the sources state it (the customer map's cells link here): with
+    # `customer`, that customer's impact names the service; alone, any customer's does.
+    through = ThroughFilter(
+        queryset=Service.objects.all(),
+        method="filter_through",
+        label="Hit through",
+        error_messages={"invalid_choice": "There is no service by that name."},
+    )
     cause = django_filters.ChoiceFilter(
         field_name="root_cause_category", choices=Incident.Cause.choices, label="Root cause"
     )
@@ -124,6 +145,10 @@ class IncidentFilter(django_filters.FilterSet):
 
     def filter_customer(self, queryset, name, value):
         return queryset.involving(customer=value)
+
+    def filter_through(self, queryset, name, value):
+        service = None if value == NOT_STATED else value
+        return queryset.hit_through(service, customer=self.form.cleaned_data.get("customer"))
 
     def filter_impact(self, queryset, name, value):
         return queryset.filter(pk__in=CustomerImpact.objects.filter(level=value).values("incident"))

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from outages.models import ProviderScoped
 from outages.web.figures import incidents_url
+from outages.web.filters import NOT_STATED
 
 MAP_SERVICES = 30  # service columns per provider on the map; any more are named below it
 # Heat shading of the map's cells: the lowest count of each bucket, darkest first.
@@ -48,6 +49,10 @@ def map_rows(providers, customers):
         service_cells, region_cells = [], []
         for provider in providers:
             service_cells.append(cell(counts.get(provider["slug"]), href, provider["param"], True))
+            if provider["not_stated"]:
+                service_cells.append(
+                    cell(counts.get(("not-stated", provider["slug"])), href, provider["unstated"])
+                )
             service_cells += [
                 cell(counts.get(("service", s["key"])), href, s["param"]) for s in provider["shown"]
             ]
@@ -69,8 +74,9 @@ def map_rows(providers, customers):
 
 def map_data(by_provider, by_service, by_region):
     """The map's columns (providers, each with its services and regions, those hitting most
-    customers first) and its customers by id, each with its counts by provider slug and by
-    ("service", key) and ("region", key)."""
+    customers first, and how many hits name no service) and its customers by id, each with its
+    counts by provider slug and by ("service", key), ("not-stated", provider slug) and
+    ("region", key)."""
     customers, providers = {}, {}
     for row in by_provider:
         slug, provider = row["customer__slug"], row["incident__provider__slug"]
@@ -86,17 +92,24 @@ def map_data(by_provider, by_service, by_region):
                 "slug": provider,
                 "name": row["incident__provider__name"],
                 "hits": 0,
+                "not_stated": 0,
                 "service": {},
                 "region": {},
             },
         )
         column["hits"] += row["count"]
-    for kind, rows, field in [
-        ("service", by_service, "slug"),
-        ("region", by_region, "code"),
+    for row in by_service:
+        if row["services__slug"] is None:  # the impact names no service
+            slug = row["incident__provider__slug"]
+            providers[slug]["not_stated"] += row["count"]
+            customers[row["customer"]]["counts"]["not-stated", slug] = row["count"]
+    for kind, rows, prefix, field in [
+        ("service", by_service, "services__", "slug"),
+        ("region", by_region, "incident__regions__", "code"),
     ]:
-        prefix = f"incident__{kind}s__"
         for row in rows:
+            if row[prefix + field] is None:
+                continue
             provider = providers.get(row[f"{prefix}provider__slug"])
             if provider is None:  # no incident of the service's own provider hit anyone
                 continue
@@ -114,7 +127,7 @@ def map_data(by_provider, by_service, by_region):
         services = sorted(provider.pop("service").values(), key=lambda s: (-s["hits"], s["name"]))
         for service in services:
             service["page"] = reverse("outages:service", args=[slug, service["slug"]])
-            service["param"] = urlencode({"service": service["key"]})
+            service["param"] = urlencode({"through": service["key"]})
         provider["shown"] = services[:MAP_SERVICES]
         provider["omitted"] = [
             {"name": s["name"], "href": incidents_url(service=s["key"])}
@@ -128,5 +141,6 @@ def map_data(by_provider, by_service, by_region):
             region["param"] = urlencode({"region": region["key"]})
         provider["page"] = reverse("outages:provider", args=[slug])
         provider["param"] = urlencode({"provider": slug})
-        provider["span"] = len(provider["shown"]) + 1
+        provider["unstated"] = urlencode({"provider": slug, "through": NOT_STATED})
+        provider["span"] = len(provider["shown"]) + 1 + bool(provider["not_stated"])
     return ordered, customers

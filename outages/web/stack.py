@@ -3,14 +3,13 @@ reader depends on (outages.web.stack_selection reads the choice). The selection 
 query string, so the page can be bookmarked.
 """
 
-import statistics
 from datetime import timedelta
 
 from django.shortcuts import render
 from django.urls import reverse
 
 from outages import text
-from outages.aggregates import customers_hit_most
+from outages.aggregates import SUMMARISE_FROM, customers_hit_most, summary_percentile
 from outages.web.paging import paginate
 from outages.web.stack_selection import read_stack
 
@@ -18,7 +17,8 @@ TOP_CUSTOMERS = 5
 
 
 def resolve_times(incidents):
-    """How many incidents have a known time to resolve, and its total and median, in one query.
+    """How many incidents have a known time to resolve, and its total and median (when there
+    are enough to summarise), in one query.
     Incidents whose start or end is unknown are left out, and the page says over how many; so
     are those whose start or end is known only to the day or more coarsely, and it says so."""
     rows = incidents.order_by().values_list(
@@ -35,7 +35,7 @@ def resolve_times(incidents):
         "imprecise": imprecise,
         "known": len(spans),
         "total": sum(spans, timedelta()) if spans else None,
-        "median": statistics.median(spans) if spans else None,
+        "median": summary_percentile(sorted(spans), 0.5),
     }
 
 
@@ -47,6 +47,7 @@ def my_stack(request):
         context.update(
             page=paginate(request, incidents.newest_first().for_lists()),
             resolve=resolve_times(incidents),
+            summarise_from=SUMMARISE_FROM,
             customers=customers_hit_most(incidents, limit=TOP_CUSTOMERS),
             feeds=[
                 (kind, request.build_absolute_uri(reverse(f"outages:stack_{kind}") + stack.query))

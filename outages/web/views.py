@@ -9,6 +9,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 
 from outages import page_cache, revisions, search
+from outages.aggregates import counted_customers
 from outages.models import (
     Customer,
     CustomerImpact,
@@ -35,15 +36,7 @@ def home(request):
         incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
     ).filter(incident_count__gt=0)
     customers = (
-        Customer.objects.annotate(
-            incident_count=Count(
-                "impacts",
-                filter=Q(impacts__incident__in=Incident.objects.published())
-                & CustomerImpact.hit_condition(via="impacts__"),
-            )
-        )
-        .filter(incident_count__gt=1)
-        .order_by("-incident_count", "name")[:12]
+        counted_customers().filter(incident_count__gt=1).order_by("-incident_count", "name")[:12]
     )
     return render(
         request,
@@ -238,15 +231,10 @@ def region_detail(request, provider_slug, code):
 
 
 def customer_list(request):
-    customers = (
-        Customer.objects.annotate(
-            incident_count=Count(
-                "impacts", filter=Q(impacts__incident__in=Incident.objects.published())
-            )
-        )
-        .filter(incident_count__gt=0)
-        .order_by("name")
-    )
+    """Every customer a published incident names. Its count is of the incidents that hit it (the
+    one rule, as on its page, the map and the statistics); one named only as "not affected" is
+    listed, since its page has something to read, and says so rather than counting it."""
+    customers = counted_customers().filter(named_count__gt=0).order_by("name")
     page = paginate(request, customers, NAMES_PAGE_SIZE)
     return render(request, "outages/customer_list.html", {"customers": page, "page": page})
 
