@@ -12,7 +12,8 @@ whatever the parser cannot handle is shown escaped instead.
 Editors' headings sit under the page's own (h1 the title, h2 its sections): `# Heading`
 becomes h3, `##` h4, and so on down to h6. Images are kept only when they are the site's own
 media (figures uploaded in the admin); any other image becomes its alt text, so a reader never
-loads a stranger's file and never loses what the image was meant to say.
+loads a stranger's file and never loses what the image was meant to say. An image alone in its
+paragraph with a title (`![alt](/media/… "Caption")`) becomes a figure with that caption.
 """
 
 import re
@@ -90,6 +91,8 @@ HEADING_SHIFT = 2
 _HEADING_TAG_RE = re.compile(r"<(/?)h([1-6])>")
 _IMG_TAG_RE = re.compile(r"<img((?:\s+[\w-]+=\"[^\"]*\")*)\s*/?>")
 _ATTRIBUTE_RE = re.compile(r"([\w-]+)=\"([^\"]*)\"")
+# An image alone in its paragraph, with a title: a figure, its title the caption readers see.
+_CAPTIONED_RE = re.compile(r"<p>(<img[^>]*?) title=\"([^\"]*)\"([^>]*>)</p>")
 
 
 def sanitise_html(html, media_url=None):
@@ -106,7 +109,13 @@ def sanitise_html(html, media_url=None):
     )
     clean = _HEADING_TAG_RE.sub(_shifted_heading, clean)
     media_url = settings.MEDIA_URL if media_url is None else media_url
-    return _IMG_TAG_RE.sub(lambda match: _own_image_or_alt(match, media_url), clean)
+    clean = _IMG_TAG_RE.sub(lambda match: _own_image_or_alt(match, media_url), clean)
+    return _CAPTIONED_RE.sub(_as_figure, clean)
+
+
+def _as_figure(match):
+    before, title, after = match.groups()
+    return f"<figure>{before}{after}<figcaption>{title}</figcaption></figure>"
 
 
 def _shifted_heading(match):

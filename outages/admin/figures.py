@@ -22,7 +22,9 @@ class FigureForm(forms.ModelForm):
             # What the browser offers to pick; the server judges the content, never this.
             "image": forms.ClearableFileInput(
                 attrs={"accept": ",".join(sorted({t for _, _, t in STORED_AS.values()}))}
-            )
+            ),
+            "alt_text": forms.TextInput(attrs={"class": "vTextField figure-text"}),
+            "caption": forms.TextInput(attrs={"class": "vTextField figure-text"}),
         }
 
     def clean_image(self):

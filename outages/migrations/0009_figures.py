@@ -78,7 +78,7 @@ class Migration(migrations.Migration):
                 ('width', models.PositiveIntegerField(editable=False, null=True)),
                 ('height', models.PositiveIntegerField(editable=False, null=True)),
                 ('alt_text', models.CharField(help_text="What the image shows, for readers who cannot see it: what a graph's lines do, what a diagram connects. Required.", max_length=300, verbose_name='alt text')),
-                ('caption', models.CharField(blank=True, help_text='Shown when a reader points at the image.', max_length=300)),
+                ('caption', models.CharField(blank=True, help_text='Shown under the image when it stands in a paragraph of its own.', max_length=300)),
                 ('incident', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='figures', to='outages.incident')),
             ],
             options={

@@ -36,7 +36,9 @@ class Figure(IncidentChild):
         "what a diagram connects. Required.",
     )
     caption = models.CharField(
-        max_length=300, blank=True, help_text="Shown when a reader points at the image."
+        max_length=300,
+        blank=True,
+        help_text="Shown under the image when it stands in a paragraph of its own.",
     )
 
     class Meta:
