@@ -87,17 +87,25 @@ def test_an_uploaded_figure_referenced_in_the_summary_shows_on_the_incident_page
     page.locator("#figures-group").screenshot(path=SCREENSHOTS / "figures-admin-inline.png")
 
     summary = page.locator("#id_summary")
-    summary.fill(f"{summary.input_value()}\n\n{markdown.input_value()}")
+    summary.fill(f"{summary.input_value()}\n\n# Errors\n\n{markdown.input_value()}")
     page.get_by_role("button", name="Save and continue editing").first.click()
     expect(page.locator(".messagelist")).to_contain_text("changed successfully")
 
     reader = page.context.browser.new_context(base_url=page.url.split("/admin/")[0])
     public = reader.new_page()
-    for width, height, scheme in [(1280, 800, "light"), (375, 740, "dark")]:
+    for width, height, scheme in [
+        (1280, 800, "light"),
+        (1280, 800, "dark"),
+        (375, 740, "light"),
+        (375, 740, "dark"),
+    ]:
         public.set_viewport_size({"width": width, "height": height})
         public.emulate_media(color_scheme=scheme)
         public.goto(incident.get_absolute_url())
+        # The editor's "# Errors" sits under the page's section heading (h2), never above it.
+        expect(public.get_by_role("heading", name="Errors", level=3)).to_be_visible()
         image = public.get_by_role("img", name="Error rate by minute: a peak, then a slow fall")
+        expect(public.locator(".prose figcaption")).to_have_text("Errors per minute")
         expect(image).to_be_visible()
         # Loaded, not a broken icon: the file was served and the policy let it in.
         assert image.evaluate("img => img.complete && img.naturalWidth") == 1600
