@@ -7,40 +7,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group, User
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from outages.models import Figure, Incident, Provider
+from outages.models import Figure, Incident
+from tests.test_browser_editing import draft, log_in, staff_user  # noqa: F401 (draft: a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
-PASSWORD = "a-long-enough-password"
 expect.set_options(timeout=10_000)
 
 
 @pytest.fixture(autouse=True)
 def _media_in_a_temporary_folder(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
-def incident(transactional_db):
-    provider = Provider.objects.create(name="Example Cloud", slug="example-cloud")
-    return Incident.objects.create(
-        title="Example Cloud load balancer outage",
-        slug="example-cloud-lb-2012-12-24",
-        provider=provider,
-        time_zone="America/Los_Angeles",
-        started_at=datetime(2012, 12, 24, 20, 24, tzinfo=UTC),
-        resolved_at=datetime(2012, 12, 25, 20, 5, tzinfo=UTC),
-        root_cause_category=Incident.Cause.OPERATIONAL_ERROR,
-        status=Incident.Status.PUBLISHED,
-        published_at=datetime(2013, 1, 2, tzinfo=UTC),
-        summary="The load balancers of one region failed.",
+def incident(draft):  # noqa: F811 - the fixture imported above
+    Incident.objects.filter(pk=draft.pk).update(
+        status=Incident.Status.PUBLISHED, published_at=datetime(2013, 1, 2, tzinfo=UTC)
     )
+    return draft
 
 
 def graph_png(width=2400, height=1000):
@@ -60,14 +49,10 @@ def graph_png(width=2400, height=1000):
 def test_an_uploaded_figure_referenced_in_the_summary_shows_on_the_incident_page(
     page, incident, roles
 ):
-    user = User.objects.create_user("pablo", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="Publishers"))
+    staff_user("pablo", "Publishers")
     violations = []
     page.on("console", lambda message: violations.append(message.text))
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill("pablo")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, "pablo")
 
     change_url = f"/admin/outages/incident/{incident.pk}/change/"
     page.goto(change_url)
