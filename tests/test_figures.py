@@ -2,6 +2,7 @@
 kept in the incident's history, changed only by those who may change the incident, and served
 with headers that let a browser only show them."""
 
+import importlib
 import io
 
 import pytest
@@ -234,3 +235,78 @@ def test_without_a_bucket_figures_are_local_files(monkeypatch):
     monkeypatch.delenv("S3_BUCKET", raising=False)
 
     assert media_storage() == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
+
+def gif(frames):
+    images = [Image.new("RGB", (20, 20), (60 * index, 0, 0)) for index in range(frames)]
+    output = io.BytesIO()
+    images[0].save(output, "GIF", save_all=True, append_images=images[1:], duration=100)
+    return output.getvalue()
+
+
+def png_declaring(width, height):
+    """A small file whose header claims a huge image (its pixel data is cut short)."""
+    image = Image.new("1", (width, height))
+    output = io.BytesIO()
+    image.save(output, "PNG")
+    return output.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (gif(3), "Animated images are not accepted"),
+        (png_declaring(10_000, 6_000), "figures may have at most"),
+    ],
+)
+def test_animations_and_huge_images_are_refused_with_a_message(
+    admin_client, incident, content, message
+):
+    response = admin_client.post(
+        change_url(incident), figure_form(admin_client, incident, upload("a.gif", content))
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not Figure.objects.exists()
+
+
+def test_a_still_gif_is_stored_as_a_png(admin_client, incident):
+    admin_client.post(
+        change_url(incident), figure_form(admin_client, incident, upload("a.gif", gif(1)))
+    )
+
+    figure = Figure.objects.get()
+    assert figure.image.name.endswith(".png")
+    with figure.image.open("rb") as file:
+        assert Image.open(file).format == "PNG"
+
+
+def test_the_migration_renders_stored_html_again(incident):
+    from django.apps import apps
+
+    migration = importlib.import_module("outages.migrations.0009_figures")
+    Incident.objects.filter(pk=incident.pk).update(
+        summary="# Graphs\n\n![Error rate](https://example.com/graph.png)",
+        summary_html="<p>stale</p>",
+    )
+    unchanged = Incident.objects.get(pk=incident.pk).root_cause_html
+
+    migration.rerender(apps, None)
+
+    incident.refresh_from_db()
+    assert incident.summary_html == "<h3>Graphs</h3>\n<p>Error rate</p>"
+    assert incident.root_cause_html == unchanged
+
+
+def test_an_editor_sees_the_figures_of_a_published_incident_read_only(
+    client, editor, incident, served_figure
+):
+    client.force_login(editor)
+
+    response = client.get(change_url(incident))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert served_figure.src in html
+    assert 'name="figures-0-alt_text"' not in html
