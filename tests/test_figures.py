@@ -62,13 +62,6 @@ def upload(name, content):
     return SimpleUploadedFile(name, content, content_type="image/png")
 
 
-@pytest.fixture
-def editor(roles):
-    user = User.objects.create_user("edna", password="a-long-enough-password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
-
-
 def test_an_uploaded_png_is_resized_and_its_metadata_stripped(admin_client, incident):
     raw = png_with_metadata(MAX_WIDTH * 2, 900)
     assert b"Secret Camera" in raw and b"A. Person" in raw
@@ -171,6 +164,14 @@ def test_an_editor_adds_a_figure_to_a_draft_but_not_to_a_published_incident(
     assert refused.status_code == 403
     assert accepted.status_code == 302
     assert list(Figure.objects.values_list("incident", flat=True)) == [draft.pk]
+
+
+@pytest.fixture
+def editor(db):
+    # The Editors group comes from the migrations (the `roles` fixture is for browser tests).
+    user = User.objects.create_user("edna", password="a-long-enough-password", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editors"))
+    return user
 
 
 @pytest.fixture
