@@ -6,7 +6,6 @@ import importlib
 import io
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from reversion.models import Version
@@ -15,7 +14,10 @@ from outages.images import MAX_WIDTH
 from outages.models import Figure, Incident
 from postmortems.environment import media_storage
 from tests.test_search import admin_form_data
-from tests.test_workflow import change_url
+from tests.test_workflow import (
+    change_url,
+    editor,  # noqa: F401 - a fixture, taken by the tests below
+)
 
 ORIENTATION, MAKE, GPS = 0x0112, 0x010F, 0x8825
 
@@ -149,7 +151,9 @@ def test_adding_a_figure_records_a_revision_of_the_incident(admin_client, incide
 
 
 def test_an_editor_adds_a_figure_to_a_draft_but_not_to_a_published_incident(
-    client, editor, make_incidents
+    client,
+    editor,  # noqa: F811 - the fixture imported above
+    make_incidents,
 ):
     published, draft = make_incidents(2)
     Incident.objects.filter(pk=draft.pk).update(status=Incident.Status.DRAFT)
@@ -164,14 +168,6 @@ def test_an_editor_adds_a_figure_to_a_draft_but_not_to_a_published_incident(
     assert refused.status_code == 403
     assert accepted.status_code == 302
     assert list(Figure.objects.values_list("incident", flat=True)) == [draft.pk]
-
-
-@pytest.fixture
-def editor(db):
-    # The Editors group comes from the migrations (the `roles` fixture is for browser tests).
-    user = User.objects.create_user("edna", password="a-long-enough-password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Editors"))
-    return user
 
 
 @pytest.fixture
@@ -301,7 +297,10 @@ def test_the_migration_renders_stored_html_again(incident):
 
 
 def test_an_editor_sees_the_figures_of_a_published_incident_read_only(
-    client, editor, incident, served_figure
+    client,
+    editor,  # noqa: F811 - the fixture imported above
+    incident,
+    served_figure,
 ):
     client.force_login(editor)
 
