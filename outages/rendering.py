@@ -8,16 +8,23 @@ many unclosed brackets make link parsing quadratic (README's performance section
 `check_markdown` refuses the obvious cases before a save. `render_markdown` never raises and
 never hangs: text with many brackets is parsed in a separate process with a time limit, and
 whatever the parser cannot handle is shown escaped instead.
+
+Editors' headings sit under the page's own (h1 the title, h2 its sections): `# Heading`
+becomes h3, `##` h4, and so on down to h6. Images are kept only when they are the site's own
+media (figures uploaded in the admin); any other image becomes its alt text, so a reader never
+loads a stranger's file and never loses what the image was meant to say. An image alone in its
+paragraph with a title (`![alt](/media/… "Caption")`) becomes a figure with that caption.
 """
 
 import re
 import subprocess
 import sys
 import threading
-from html import escape
+from html import escape, unescape
 
 import markdown
 import nh3
+from django.conf import settings
 
 # Large enough for a long postmortem section, small enough that one save stays cheap.
 MAX_MARKDOWN_LENGTH = 50_000
@@ -34,14 +41,15 @@ _CHILD_RENDERER = (
 )
 
 ALLOWED_TAGS = {
-    "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h2", "h3",
-    "h4", "h5", "h6", "hr", "li", "ol", "p", "pre", "strong", "sub", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "tr", "ul",
+    "a", "abbr", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1", "h2",
+    "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table",
+    "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "id", "class"},
     "abbr": {"title"},
     "div": {"class"},
+    "img": {"src", "alt", "title", "width", "height"},
     "li": {"id"},
     "ol": {"start"},
     "sup": {"id", "class"},
@@ -74,8 +82,24 @@ def check_markdown(text):
     return problems
 
 
-def sanitise_html(html):
-    return nh3.clean(
+# The page's own headings: h1 its title, h2 its sections. Editors' headings go below them.
+HEADING_SHIFT = 2
+
+# What nh3 writes, and nothing else: it serialises every tag it keeps with double-quoted,
+# escaped attribute values (no "<", ">" or quote inside), so these patterns read its output
+# exactly. Never apply them to unsanitised HTML.
+_HEADING_TAG_RE = re.compile(r"<(/?)h([1-6])>")
+_IMG_TAG_RE = re.compile(r"<img((?:\s+[\w-]+=\"[^\"]*\")*)\s*/?>")
+_ATTRIBUTE_RE = re.compile(r"([\w-]+)=\"([^\"]*)\"")
+# An image alone in its paragraph, with a title: a figure, its title the caption readers see.
+_CAPTIONED_RE = re.compile(r"<p>(<img[^>]*?) title=\"([^\"]*)\"([^>]*>)</p>")
+
+
+def sanitise_html(html, media_url=None):
+    """Only the allowlist survives; headings are shifted below the page's own and images that
+    are not the site's own media (`media_url`, settings.MEDIA_URL by default) become their alt
+    text."""
+    clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
@@ -83,6 +107,41 @@ def sanitise_html(html):
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
+    clean = _HEADING_TAG_RE.sub(_shifted_heading, clean)
+    media_url = settings.MEDIA_URL if media_url is None else media_url
+    clean = _IMG_TAG_RE.sub(lambda match: _own_image_or_alt(match, media_url), clean)
+    return _CAPTIONED_RE.sub(_as_figure, clean)
+
+
+def _as_figure(match):
+    before, title, after = match.groups()
+    return f"<figure>{before}{after}<figcaption>{title}</figcaption></figure>"
+
+
+def _shifted_heading(match):
+    closing, level = match.groups()
+    return f"<{closing}h{min(int(level) + HEADING_SHIFT, 6)}>"
+
+
+def is_own_media(src, media_url):
+    """True for a path under the site's media folder; never another host ("//host/…"), a
+    scheme, or a path that climbs out of the folder."""
+    return (
+        bool(media_url)
+        and media_url.startswith("/")
+        and src.startswith(media_url)
+        and not src.startswith("//")
+        and ".." not in src
+        and "\\" not in src
+    )
+
+
+def _own_image_or_alt(match, media_url):
+    attributes = dict(_ATTRIBUTE_RE.findall(match.group(1)))
+    if is_own_media(unescape(attributes.get("src", "")), media_url):
+        return match.group(0)
+    # The alt text is an attribute value, escaped for one; as text it is escaped again.
+    return escape(unescape(attributes.get("alt", "")), quote=False)
 
 
 def _escaped_paragraphs(text):
@@ -107,12 +166,13 @@ def _convert(text):
     return converter.reset().convert(text)
 
 
-def render_markdown(text):
-    """Render editor Markdown to sanitised HTML. Never raises; unsafe input is shown escaped."""
+def render_markdown(text, media_url=None):
+    """Render editor Markdown to sanitised HTML. Never raises; unsafe input is shown escaped.
+    Images are kept when their source is under `media_url` (settings.MEDIA_URL by default)."""
     if not text:
         return ""
     if check_markdown(text):
-        return sanitise_html(_escaped_paragraphs(text[:MAX_MARKDOWN_LENGTH]))
+        return sanitise_html(_escaped_paragraphs(text[:MAX_MARKDOWN_LENGTH]), media_url)
     if text.count("[") + text.count("<") > INLINE_BRACKET_LIMIT:
         html = _render_in_child(text)
     else:
@@ -120,7 +180,7 @@ def render_markdown(text):
             html = _convert(text)
         except (RecursionError, ValueError, IndexError):
             html = None
-    return sanitise_html(html if html is not None else _escaped_paragraphs(text))
+    return sanitise_html(html if html is not None else _escaped_paragraphs(text), media_url)
 
 
 def _render_in_child(text):

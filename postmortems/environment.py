@@ -26,3 +26,29 @@ def env(name, default):
     if isinstance(default, list):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def media_storage():
+    """STORAGES["default"]: local files under MEDIA_ROOT, or an S3-compatible bucket when
+    S3_BUCKET is set (django-storages). Keys may be left out where the machine's own
+    credentials (an instance role, AWS_* variables) should be used."""
+    bucket = env("S3_BUCKET", "")
+    if not bucket:
+        return {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": env("S3_ENDPOINT_URL", "") or None,
+        "region_name": env("S3_REGION", "") or None,
+        "access_key": env("S3_ACCESS_KEY_ID", "") or None,
+        "secret_key": env("S3_SECRET_ACCESS_KEY", "") or None,
+        "location": env("S3_PREFIX", ""),
+        # The site serves every file itself, so the bucket stays private: no public ACL.
+        "default_acl": None,
+        "querystring_auth": True,
+        # An upload never replaces another file of the same name; history may still show it.
+        "file_overwrite": False,
+    }
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {name: value for name, value in options.items() if value is not None},
+    }

@@ -14,7 +14,7 @@ import django_cache_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from postmortems.environment import env
+from postmortems.environment import env, media_storage
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -127,11 +127,17 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Figures editors upload. Pages always reference them under MEDIA_URL on this site, and a view
+# (outages.web.media) serves them from the storage with safe headers, so Markdown stays valid
+# when the storage changes and a bucket can stay private. MEDIA_URL is a path, not a setting.
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": media_storage(),
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

@@ -1,9 +1,11 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemaps
 from django.urls import include, path
 from django.views.generic import TemplateView
 
 from outages.page_cache import INCIDENTS, cached
+from outages.web.media import figure_file
 from outages.web.sitemaps import SITEMAPS
 
 from . import health
@@ -33,6 +35,8 @@ urlpatterns = [
         TemplateView.as_view(template_name="robots.txt", content_type="text/plain"),
         name="robots_txt",
     ),
+    # Figures are served by the app in development and production alike (outages.web.media).
+    path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", figure_file, name="media"),
     path("", include("outages.web.urls")),
 ]
 

@@ -275,6 +275,7 @@ def roles(db):
     migration = importlib.import_module("outages.migrations.0003_editorial_workflow")
     migration.create_groups(apps, None)
     importlib.import_module("outages.migrations.0008_alias_permissions").grant(apps, None)
+    importlib.import_module("outages.migrations.0010_figures").grant(apps, None)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import markdown
 import pytest
 
 from outages.rendering import (
+    INLINE_BRACKET_LIMIT,
     MARKDOWN_EXTENSIONS,
     MAX_MARKDOWN_LENGTH,
     check_markdown,
@@ -100,3 +101,101 @@ def test_plain_lines_render_exactly_as_markdown_would(text):
     expected = sanitise_html(markdown.markdown(text, extensions=MARKDOWN_EXTENSIONS))
 
     assert render_markdown(text) == expected
+
+
+# --- Headings and images ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "level"),
+    [("# Timeline", 3), ("## Timeline", 4), ("### Timeline", 5), ("#### Timeline", 6),
+     ("###### Timeline", 6), ("Timeline\n========", 3), ("<h1>Timeline</h1>", 3),
+     ("<h2>Timeline</h2>", 4)],
+)  # fmt: skip
+def test_headings_go_under_the_pages_own_and_are_never_dropped(text, level):
+    html = render_markdown(text)
+
+    assert html == f"<h{level}>Timeline</h{level}>"
+
+
+MEDIA = "/media/"
+
+
+def test_images_of_the_sites_own_media_are_kept_with_alt_and_title():
+    html = render_markdown('See ![Requests by minute](/media/figures/ab12.png "Requests")', MEDIA)
+
+    assert '<img alt="Requests by minute" src="/media/figures/ab12.png" title="Requests">' in html
+
+
+def test_an_own_image_alone_with_a_title_is_a_figure_with_that_caption():
+    html = render_markdown('![Requests](/media/figures/ab12.png "Errors <by> minute")', MEDIA)
+
+    assert html == (
+        '<figure><img alt="Requests" src="/media/figures/ab12.png">'
+        "<figcaption>Errors &lt;by&gt; minute</figcaption></figure>"
+    )
+
+
+def test_own_images_keep_only_src_alt_title_width_and_height():
+    html = render_markdown(
+        '<img src="/media/figures/a.png" alt="A" width="300" height="200" id="x" '
+        'style="border:0" class="c" onerror="alert(1)">',
+        MEDIA,
+    )
+
+    assert html == '<p><img src="/media/figures/a.png" alt="A" width="300" height="200"></p>'
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "https://example.com/graph.png",
+        "//example.com/media/graph.png",
+        "graph.png",
+        "/static/graph.png",
+        "/media/../admin/graph.png",
+        "/mediafigures/graph.png",
+    ],
+)
+def test_other_images_become_their_alt_text(src):
+    html = render_markdown(f"Before ![Error rate <by> minute & more]({src}) after", MEDIA)
+
+    assert html == "<p>Before Error rate &lt;by&gt; minute &amp; more after</p>"
+
+
+@pytest.mark.parametrize(
+    "src",
+    ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:image/png;base64,iVBORw0KGgo="],
+)
+def test_script_and_data_sources_are_dropped_and_the_alt_text_kept(src):
+    for text in [f"![The graph]({src})", f'<img src="{src}" alt="The graph">']:
+        html = render_markdown(text, MEDIA)
+
+        assert "<img" not in html and "javascript" not in html.lower() and "data:" not in html
+        assert "The graph" in html
+
+
+def test_text_parsed_in_the_child_process_keeps_images_and_shifts_headings_too():
+    text = "# Graphs\n\n![Own](/media/figures/a.png) ![Other](https://x.example/b.png)\n\n"
+    text += "[link](https://example.com) " * (INLINE_BRACKET_LIMIT + 1)
+
+    html = render_markdown(text, MEDIA)
+
+    assert html.startswith("<h3>Graphs</h3>")
+    assert '<img alt="Own" src="/media/figures/a.png">' in html
+    assert "Other" in html and "x.example" not in html
+
+
+def test_an_alt_text_with_markup_stays_text():
+    html = render_markdown('<img src="https://x.example/a.png" alt="<script>alert(1)</script>">')
+
+    assert "<script" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_the_media_address_is_the_sites_setting_unless_given(settings):
+    settings.MEDIA_URL = "/uploads/"
+
+    assert "<img" in render_markdown("![a](/uploads/figures/a.png)")
+    assert "<img" not in render_markdown("![a](/media/figures/a.png)")
+    assert "<img" in render_markdown("![a](/media/figures/a.png)", "/media/")

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from reversion.models import Version
 
 from outages import page_cache, search, text, workflow
+from outages.admin.figures import FigureInline
 from outages.admin.forms import (
     TEXT_AS_TYPED,
     CorrectionFormSet,
@@ -206,6 +207,7 @@ class IncidentAdmin(HistoryAdmin):
         ),
     ]
     inlines = [TimelineEventInline, CustomerImpactInline, ActionItemInline, CorrectionInline]
+    inlines += [FigureInline]
 
     class Media:
         css = {"all": ["outages/admin/editing.css"]}

@@ -152,6 +152,7 @@ def reload(pks):
             Prefetch("impacts", queryset=impacts),
             "action_items",
             "corrections",
+            "figures",
         ):
             found[incident.pk] = incident
     return found

@@ -9,6 +9,8 @@ import threading
 from collections import deque
 from pathlib import Path
 
+from django.conf import settings
+
 from outages.models import CustomerImpact, Incident, TimelineEvent
 from outages.rendering import render_markdown
 
@@ -17,11 +19,14 @@ from outages.rendering import render_markdown
 RENDER_ELSEWHERE_FROM = 300
 RENDER_BATCH = 500  # texts per batch sent to that process
 RENDER_TIMEOUT_SECONDS = 120  # for one batch; then the rest is rendered here
+# The child has no settings: it is given the site's media address (which images to keep).
 RENDERER = (
     "import json, sys\n"
     "from outages.rendering import render_markdown\n"
+    "media_url = sys.argv[1]\n"
     "for line in sys.stdin:\n"
-    "    print(json.dumps([render_markdown(text) for text in json.loads(line)]), flush=True)\n"
+    "    html = [render_markdown(text, media_url) for text in json.loads(line)]\n"
+    "    print(json.dumps(html), flush=True)\n"
 )
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -45,7 +50,7 @@ class Renderer:
     def start(self):
         try:
             self.child = subprocess.Popen(
-                [sys.executable, "-c", RENDERER],
+                [sys.executable, "-c", RENDERER, settings.MEDIA_URL],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 cwd=PROJECT_DIR,

@@ -10,28 +10,36 @@ GROUPS = ["Editors", "Publishers"]
 
 
 def grant(apps, schema_editor):
+    grant_to_both_roles(apps, CODENAMES)
+
+
+def revoke(apps, schema_editor):
+    revoke_from_both_roles(apps, CODENAMES)
+
+
+# Also used by later migrations that give both roles the permissions of a new model.
+def grant_to_both_roles(apps, codenames):
     # Permissions are normally created after all migrations; make sure they exist now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(
-        content_type__app_label="outages", codename__in=CODENAMES
-    )
-    for group in Group.objects.filter(name__in=GROUPS):
+    for group, permissions in roles_and_permissions(apps, codenames):
         group.permissions.add(*permissions)
 
 
-def revoke(apps, schema_editor):
+def revoke_from_both_roles(apps, codenames):
+    for group, permissions in roles_and_permissions(apps, codenames):
+        group.permissions.remove(*permissions)
+
+
+def roles_and_permissions(apps, codenames):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(
-        content_type__app_label="outages", codename__in=CODENAMES
+    permissions = list(
+        Permission.objects.filter(content_type__app_label="outages", codename__in=codenames)
     )
-    for group in Group.objects.filter(name__in=GROUPS):
-        group.permissions.remove(*permissions)
+    return [(group, permissions) for group in Group.objects.filter(name__in=GROUPS)]
 
 
 class Migration(migrations.Migration):

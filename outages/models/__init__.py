@@ -19,6 +19,7 @@ from outages.models.base import (
     validate_markdown,
     validate_time_zone,
 )
+from outages.models.figures import Figure
 from outages.models.incidents import (
     NEWEST_FIRST,
     OLDEST_FIRST,
@@ -93,6 +94,7 @@ __all__ = [
     "CustomerImpactManager",
     "CustomerImpactQuerySet",
     "CustomerManager",
+    "Figure",
     "Incident",
     "IncidentChild",
     "IncidentChildManager",

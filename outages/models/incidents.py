@@ -155,7 +155,7 @@ class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
 POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
 
 
-@versioned(follow=["events", "impacts", "action_items", "corrections"])
+@versioned(follow=["events", "impacts", "action_items", "corrections", "figures"])
 class Incident(TextChecked):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
