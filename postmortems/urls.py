@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemaps
+from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.utils.functional import lazy
+from django.views.decorators.cache import cache_control
+from django.views.generic import RedirectView, TemplateView
 
 from outages.page_cache import INCIDENTS, cached
 from outages.web.sitemaps import SITEMAPS
@@ -32,6 +35,13 @@ urlpatterns = [
         "robots.txt",
         TemplateView.as_view(template_name="robots.txt", content_type="text/plain"),
         name="robots_txt",
+    ),
+    # Browsers and feed readers that never read a page's <link rel="icon"> still ask for
+    # /favicon.ico. Not a permanent redirect: the icon's static address changes with its content.
+    path(
+        "favicon.ico",
+        cache_control(max_age=86400)(RedirectView.as_view(url=lazy(static, str)("favicon.svg"))),
+        name="favicon",
     ),
     path("", include("outages.web.urls")),
 ]
