@@ -56,12 +56,13 @@ def visit(page, url, width, scheme):
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
 
 
-def overflow(page):
-    """What scrolls sideways: the page's own extra width, and the elements that cause it."""
+def sideways(page, name):
+    """Whether the page scrolls sideways (its own extra width), or any element pokes out."""
     root = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
-    return root, page.evaluate(OVERFLOWING)
+    wide = page.evaluate(OVERFLOWING)
+    return [f"{name}: {root}px too wide, because of {wide[:5]}"] if root > 0 or wide else []
 
 
 def shoot(page, name):
@@ -114,10 +115,7 @@ def test_on_a_phone_each_list_row_is_a_card_with_its_facts_and_nothing_scrolls_s
     problems = []
     for name, url in LIST_PAGES:
         visit(page, url, PHONE, scheme)
-        root, wide = overflow(page)
-        if root > 0 or wide:
-            problems.append(f"{name}: {root}px too wide, because of {wide[:5]}")
-        problems += card_problems(page, name)
+        problems += sideways(page, name) + card_problems(page, name)
         shoot(page, f"{name}-{PHONE}-{scheme}")
 
     assert not problems, "\n".join(problems)
@@ -129,9 +127,7 @@ def test_on_a_desktop_lists_are_tables_that_show_every_column(page, loaded, widt
     problems = []
     for name, url in LIST_PAGES:
         visit(page, url, width, scheme)
-        root, wide = overflow(page)
-        if root > 0 or wide:
-            problems.append(f"{name}: {root}px too wide, because of {wide[:5]}")
+        problems += sideways(page, name)
         for box in page.locator(".list-table .table-scroll").all():
             row = box.locator("tbody tr").first
             if row.evaluate("row => getComputedStyle(row).display") != "table-row":
