@@ -1,8 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemaps
+from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.utils.functional import lazy
+from django.views.decorators.cache import cache_control
+from django.views.generic import RedirectView, TemplateView
 
 from outages.page_cache import INCIDENTS, cached
 from outages.web.media import figure_file
@@ -37,6 +40,13 @@ urlpatterns = [
     ),
     # Figures are served by the app in development and production alike (outages.web.media).
     path(f"{settings.MEDIA_URL.strip('/')}/<path:name>", figure_file, name="media"),
+    # Browsers and feed readers that never read a page's <link rel="icon"> still ask for
+    # /favicon.ico. Not a permanent redirect: the icon's static address changes with its content.
+    path(
+        "favicon.ico",
+        cache_control(max_age=86400)(RedirectView.as_view(url=lazy(static, str)("favicon.svg"))),
+        name="favicon",
+    ),
     path("", include("outages.web.urls")),
 ]
 

@@ -22,8 +22,11 @@ def day(moment, zone_name="UTC", precision="minute"):
 
 
 @register.simple_tag
-def first_few(items, limit):
-    """{% first_few services 4 as few %}: few.shown the first four, few.more how many more."""
+def first_few(items, limit, without=None):
+    """{% first_few services 4 as few %}: few.shown the first four, few.more how many more.
+    `without` leaves out the one item the page is about (a service page's own service)."""
+    if without is not None:
+        items = [item for item in items if item != without]
     return text.first_few(items, limit)
 
 

@@ -32,9 +32,13 @@ NEIGHBOURS_SHOWN = 24
 
 def home(request):
     incidents = Incident.objects.published().newest_first().for_lists()[:8]
-    providers = Provider.objects.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
-    ).filter(incident_count__gt=0)
+    providers = (
+        Provider.objects.annotate(
+            incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
+        )
+        .filter(incident_count__gt=0)
+        .order_by("-incident_count", "name")
+    )
     customers = (
         counted_customers().filter(incident_count__gt=1).order_by("-incident_count", "name")[:12]
     )
@@ -184,12 +188,13 @@ def provider_list(request):
 def provider_detail(request, slug):
     provider = get_object_or_404(Provider.objects.select_related("as_customer"), slug=slug)
     published = Incident.objects.published()
+    # Most incidents first, as the headings say; a grouped query ignores Meta.ordering.
     services = provider.services.annotate(
         incident_count=Count("incidents", filter=Q(incidents__in=published))
-    )
+    ).order_by("-incident_count", "name")
     regions = provider.regions.annotate(
         incident_count=Count("incidents", filter=Q(incidents__in=published))
-    )
+    ).order_by("-incident_count", "code")
     page = paginate(request, published.involving(provider=provider).newest_first().for_lists())
     return render(
         request,

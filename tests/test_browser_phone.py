@@ -1,0 +1,144 @@
+"""Every list page in headless Chromium at a phone's width and at desktop widths, light and dark:
+nothing scrolls sideways, a phone shows each row as a card with its facts in view, and a desktop
+shows every column of the incident list. Screenshots are saved to look at."""
+
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from tests.test_shipped_fixtures_load import ALL_FILES
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+expect.set_options(timeout=10_000)
+
+PHONE = 375
+DESKTOPS = [1280, 1440, 1920]
+SCHEMES = ["light", "dark"]
+
+# One of each kind of list page: (name for the screenshot, URL). All but the customers, a grid
+# of names, hold a list of rows: a table on a desktop, cards on a phone.
+LIST_PAGES = [
+    ("home", "/"),
+    ("incidents", "/incidents/"),
+    ("search", "/incidents/?q=netflix"),
+    ("provider", "/providers/aws/"),
+    ("service", "/providers/aws/services/elb/"),
+    ("region", "/providers/aws/regions/us-east-1/"),
+    ("customer", "/customers/netflix/"),
+    ("customers", "/customers/"),
+    ("providers", "/providers/"),
+    ("stack", "/my-stack/?provider=aws&service=google-cloud.app-engine"),
+]
+WITHOUT_ROWS = {"customers"}
+
+# Elements reaching past the right edge of the window (or wider than it), each described.
+OVERFLOWING = """() => [...document.body.querySelectorAll('*')]
+    .filter(e => { const r = e.getBoundingClientRect();
+                   return r.width > innerWidth || r.right > innerWidth + 0.5; })
+    .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
+              + ' ' + (e.textContent || '').trim().slice(0, 40))"""
+
+
+@pytest.fixture
+def loaded(transactional_db):
+    call_command("load_fixtures", *[str(path) for path in ALL_FILES], verbosity=0)
+    call_command("update_search_index", verbosity=0)
+
+
+def visit(page, url, width, scheme):
+    page.set_viewport_size({"width": width, "height": 800})
+    page.emulate_media(color_scheme=scheme)
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_count(1)
+
+
+def sideways(page, name):
+    """Whether the page scrolls sideways (its own extra width), or any element pokes out."""
+    root = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    wide = page.evaluate(OVERFLOWING)
+    return [f"{name}: {root}px too wide, because of {wide[:5]}"] if root > 0 or wide else []
+
+
+def shoot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"lists-{name}.png", full_page=True)
+
+
+def card_problems(page, name):
+    """Why a card on this page does not show its title, its date and its facts in full view."""
+    problems = []
+    tables = page.locator(".list-table table")
+    assert tables.count() == (name not in WITHOUT_ROWS), f"{name}: {tables.count()} lists"
+    for table in tables.all():
+        columns = [text.strip() for text in table.locator("thead th").all_text_contents()]
+        rows = table.locator("tbody tr")
+        assert rows.count(), f"{name}: an empty list"
+        for row in rows.all():
+            title = row.locator("th[scope=row] a").first
+            what = f"{name}: {title.inner_text()!r}"
+            if row.evaluate("row => getComputedStyle(row).display") == "table-row":
+                problems.append(f"{what} is a table row, not a card")
+            if not title.is_visible():
+                problems.append(f"{what}: title not visible")
+            cells = row.locator("td")
+            labels = [cell.get_attribute("data-label") for cell in cells.all()]
+            if labels != columns[1:]:
+                problems.append(f"{what}: facts {labels}, columns {columns[1:]}")
+            # A card leaves out "Other services: —" on a service's page (and so for regions).
+            for cell in row.locator("td:not(.nothing-else)").all():
+                label = cell.get_attribute("data-label")
+                box = cell.bounding_box()
+                shown = cell.evaluate("cell => getComputedStyle(cell, '::before').content")
+                if not cell.is_visible() or not cell.inner_text().strip():
+                    problems.append(f"{what}: {label} not shown")
+                elif box["x"] < 0 or box["x"] + box["width"] > PHONE:
+                    problems.append(f"{what}: {label} outside the screen")
+                elif label not in shown:
+                    problems.append(f"{what}: {label} has no name beside it ({shown})")
+            if "Started" in columns:
+                date = row.locator("td[data-label=Started] time")
+                if not date.is_visible():
+                    problems.append(f"{what}: no date in view")
+    return problems
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_on_a_phone_each_list_row_is_a_card_with_its_facts_and_nothing_scrolls_sideways(
+    page, loaded, scheme
+):
+    problems = []
+    for name, url in LIST_PAGES:
+        visit(page, url, PHONE, scheme)
+        problems += sideways(page, name) + card_problems(page, name)
+        shoot(page, f"{name}-{PHONE}-{scheme}")
+
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("width", DESKTOPS)
+def test_on_a_desktop_lists_are_tables_that_show_every_column(page, loaded, width, scheme):
+    problems = []
+    for name, url in LIST_PAGES:
+        visit(page, url, width, scheme)
+        problems += sideways(page, name)
+        for box in page.locator(".list-table .table-scroll").all():
+            row = box.locator("tbody tr").first
+            if row.evaluate("row => getComputedStyle(row).display") != "table-row":
+                problems.append(f"{name}: a list is cards at {width}px")
+            # The last column header lies inside its table's box, which does not scroll.
+            last = box.locator("thead th").last
+            header, frame = last.bounding_box(), box.bounding_box()
+            if header["x"] + header["width"] > min(frame["x"] + frame["width"], width) + 0.5:
+                problems.append(f"{name}: {last.inner_text()!r} is cut off")
+            if box.evaluate("box => box.scrollWidth - box.clientWidth") > 0:
+                problems.append(f"{name}: the table scrolls sideways in its box")
+        shoot(page, f"{name}-{width}-{scheme}")
+
+    assert not problems, "\n".join(problems)
