@@ -144,12 +144,12 @@ class IncidentAdmin(HistoryAdmin):
     change_form_template = "admin/outages/incident/change_form.html"
     change_list_template = "admin/outages/incident/change_list.html"
     history_note = (
-        "Every save of this incident is kept with its timeline, customer impacts, action items "
-        "and corrections."
+        "Every save of this incident is kept with its timeline, customer impacts, action items, "
+        "corrections and figures."
     )
     restore_note = (
-        "brings back its text and its timeline, impacts, action items and corrections as they "
-        "were; the restore is itself a new revision, and the workflow state stays as it is"
+        "brings back its text and its timeline, impacts, action items, corrections and figures "
+        "as they were; the restore is itself a new revision, and the workflow state stays as it is"
     )
     list_display = ["title", "provider", "started_at", "root_cause_category", "status"]
     list_filter = ["status", "provider", "services", "root_cause_category", YearFilter]
