@@ -159,13 +159,17 @@ def test_the_tables_are_cards_on_a_phone(page, loaded):
     assert_no_sideways_scroll(page)
 
 
-@pytest.mark.parametrize("width", [1024, 1280])
-def test_the_tables_fit_their_column_on_a_desktop(page, loaded, width):
+def test_the_tables_fit_their_column_on_a_desktop(page, loaded):
     """A table wider than the article scrolls inside its box, hiding its last columns (the
-    story and its source) until the reader scrolls it: on a desktop none may."""
-    page.set_viewport_size({"width": width, "height": 800})
-    page.goto(loaded.get_absolute_url())
-    for table in ["timeline", "impacts", "actions"]:
-        box = page.locator(f"table.{table}").locator("xpath=..")
-        widths = box.evaluate("box => [box.scrollWidth, box.clientWidth]")
-        assert widths[0] <= widths[1], f"{table} is {widths[0] - widths[1]}px wider than its box"
+    story and its source) until the reader scrolls it: on a desktop none may. At 1024 px the
+    contents take a share of the window, so the tables there are cards."""
+    too_wide = []
+    for width in [1024, 1280]:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(loaded.get_absolute_url())
+        for table in ["timeline", "impacts", "actions"]:
+            box = page.locator(f"table.{table}").locator("xpath=..")
+            inside, outside = box.evaluate("box => [box.scrollWidth, box.clientWidth]")
+            if inside > outside:
+                too_wide.append(f"{table} at {width}px: {inside - outside}px wider than its box")
+    assert too_wide == []

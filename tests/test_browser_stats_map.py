@@ -14,6 +14,7 @@ pytestmark = [
 ]
 
 expect.set_options(timeout=10_000)
+# Every size and scheme in one test of each page, so the shipped data is loaded once for each.
 SIZES = [(1280, "light"), (1280, "dark"), (375, "light"), (375, "dark")]
 
 # The contrast ratio of WCAG 2 of two colours as the browser computes them ("rgb(…)", or
@@ -52,8 +53,12 @@ def contrast(page, first, second):
     return page.evaluate(CONTRAST, [first, second])
 
 
-@pytest.mark.parametrize(("width", "scheme"), SIZES)
-def test_statistics_fit_the_screen_and_show_the_few_times_themselves(page, width, scheme):
+def test_statistics_fit_the_screen_and_show_the_few_times_themselves(page):
+    for width, scheme in SIZES:
+        check_statistics(page, width, scheme)
+
+
+def check_statistics(page, width, scheme):
     open_at(page, "/statistics/", width, scheme)
 
     overflow = page_overflow(page)
@@ -66,8 +71,12 @@ def test_statistics_fit_the_screen_and_show_the_few_times_themselves(page, width
     shoot(page, f"statistics-{width}-{scheme}")
 
 
-@pytest.mark.parametrize(("width", "scheme"), SIZES)
-def test_the_map_fits_the_screen_with_legible_shades(page, width, scheme):
+def test_the_map_fits_the_screen_with_legible_shades(page):
+    for width, scheme in SIZES:
+        check_map(page, width, scheme)
+
+
+def check_map(page, width, scheme):
     open_at(page, "/map/", width, scheme)
 
     overflow = page_overflow(page)
