@@ -39,14 +39,13 @@ CONTRAST = """([first, second]) => {
 
 
 def open_at(page, url, width, scheme):
+    """Open `url` on a `width` px screen in `scheme`, and check it does not widen the page."""
     page.set_viewport_size({"width": width, "height": 800})
     page.emulate_media(color_scheme=scheme)
     page.goto(url)
     expect(page.get_by_role("heading", level=1)).to_have_count(1)
-
-
-def page_overflow(page):
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{url} is {overflow}px wider than a {width}px screen ({scheme})"
 
 
 def contrast(page, first, second):
@@ -60,9 +59,6 @@ def test_statistics_fit_the_screen_and_show_the_few_times_themselves(page):
 
 def check_statistics(page, width, scheme):
     open_at(page, "/statistics/", width, scheme)
-
-    overflow = page_overflow(page)
-    assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"
     # The shipped incidents are too few for a median: each time is shown, in plain view.
     section = page.locator("section[aria-labelledby=durations-heading]")
     expect(section.locator("p.too-few")).to_be_visible()
@@ -78,9 +74,6 @@ def test_the_map_fits_the_screen_with_legible_shades(page):
 
 def check_map(page, width, scheme):
     open_at(page, "/map/", width, scheme)
-
-    overflow = page_overflow(page)
-    assert overflow <= 0, f"the page is {overflow}px wider than a {width}px screen"
     for box in page.locator(".map-scroll").all():
         # The shipped customers' tables fit: no box scrolling inside the page, either way.
         sizes = box.evaluate(
