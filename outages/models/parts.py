@@ -182,6 +182,12 @@ class CustomerImpact(TextChecked):
         """The rule of CustomerImpactQuerySet.hits(), for a row already loaded."""
         return self.level in self.HIT_LEVELS
 
+    @property
+    def severity_rank(self):
+        """The one "worst first" order: 0 for down, rising as the harm lessens (the order the
+        levels are declared in), for sorting rows already loaded."""
+        return self.Level.values.index(self.level)
+
     def clean(self):
         super().clean()
         if self.started_at and self.ended_at and self.ended_at < self.started_at:

@@ -26,11 +26,9 @@ from outages.charts.layout import (
     not_affected,
     phases,
 )
-from outages.models import CustomerImpact
 
 register = template.Library()
 
-LEVELS = list(CustomerImpact.Level.values)
 
 KINDS = ["trigger", "detection", "escalation", "mitigation", "recovery", "communication", "other"]
 
@@ -59,8 +57,8 @@ def timeline_data(incident):
             started_at=impact.started_at,
             ended_at=impact.ended_at,
         )
-        # Worst first (the levels' own order), then by name: Down, Degraded, Affected.
-        for impact in sorted(incident.impacts.all(), key=lambda i: LEVELS.index(i.level))
+        # Worst first, then in the loaded order (by name): Down, Degraded, Affected.
+        for impact in sorted(incident.impacts.all(), key=lambda i: i.severity_rank)
     )
     # Only exact durations are drawn: bounds have no one end to draw.
     brackets = tuple(

@@ -36,9 +36,8 @@ class Gist:
 def incident_gist(incident, milestones, durations):
     """The Gist of an incident loaded with Incident.objects.in_full(); `milestones` and
     `durations` as milestone_facts() and duration_facts() gave them."""
-    severity = CustomerImpact.HIT_LEVELS
     hit = [impact for impact in incident.impacts.all() if impact.was_hit]
-    hit.sort(key=lambda impact: (severity.index(impact.level), impact.customer.name.casefold()))
+    hit.sort(key=lambda impact: (impact.severity_rank, impact.customer.name.casefold()))
     items = incident.action_items.all()
     statuses = [
         (status, count, STATUS_WORDS[status])
