@@ -4,6 +4,7 @@ asks: published(), involving(...), hits(), the one order, the keys of services a
 One module per concern; every public name is importable from here (and migrations name the
 validators and MarkdownField by their place here)."""
 
+from outages.models.archive import ArchivedCopy
 from outages.models.base import (
     EARLIEST_CONTENT_DAY,
     EARLIEST_CONTENT_TIME,
@@ -71,6 +72,7 @@ from outages.models.reference import (
     derive_alias_fields,
 )
 from outages.models.search_document import SearchDocument
+from outages.models.status_pages import StatusPage
 from outages.models.versioned import REVISION_OPTIONS, RevisionOptions, revision_options, versioned
 
 __all__ = [
@@ -86,6 +88,7 @@ __all__ = [
     "REVISION_OPTIONS",
     "ZONE_UNSTATED",
     "ActionItem",
+    "ArchivedCopy",
     "Alias",
     "AliasManager",
     "Correction",
@@ -115,6 +118,7 @@ __all__ = [
     "ServiceManager",
     "Source",
     "SourceManager",
+    "StatusPage",
     "TextChecked",
     "TimelineEvent",
     "TimelinePointer",

@@ -171,6 +171,8 @@ class Incident(TextChecked):
         AUTOMATION = "automation", "Automation fault"
         CONFIGURATION = "configuration", "Configuration change"
         OTHER = "other", "Other"
+        # Synced from a status page, before an editor has read the story.
+        UNCLASSIFIED = "unclassified", "Not yet classified"
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(
@@ -220,6 +222,13 @@ class Incident(TextChecked):
     )
     resolved_precision = precision_field("resolution")
     root_cause_category = models.CharField(max_length=30, choices=Cause.choices)
+    provider_impact = models.CharField(
+        "provider's rating",
+        max_length=50,
+        blank=True,
+        help_text="The impact or severity the provider's status page gave it, in its own word "
+        "(Statuspage: minor, major, critical; Google Cloud: low, medium, high).",
+    )
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False
     )

@@ -242,6 +242,12 @@ class Correction(IncidentChild):
         Source, on_delete=models.PROTECT, null=True, blank=True, related_name="claims_settled",
         help_text="The source that settles it.",
     )  # fmt: skip
+    claimed_in = models.ForeignKey(
+        "outages.ArchivedCopy", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="corrections_citing",
+        help_text="The archived version of the claiming source that said it, when the source "
+        "has changed since.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["position"]

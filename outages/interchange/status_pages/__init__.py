@@ -1,0 +1,48 @@
+"""Status-page connectors: a provider's published history (Atlassian Statuspage, Google Cloud,
+Atom/RSS) read into ProviderIncidents, then written as incident documents of our own format
+(docs/status-pages.md) for the importer. Reading and mapping only; syncing.py applies them.
+
+INTERFACE (implemented by the connectors work; syncing codes against it):
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class ParseFailed(Exception):
+    """The body is not the format asked for; str() is a plain sentence, e.g. "not a Statuspage
+    incidents.json: there is no “incidents” list"."""
+
+
+@dataclass
+class Update:
+    id: str  # the provider's id of the update (or a stable hash where it gives none)
+    status: str  # the provider's word: investigating, identified, monitoring, resolved, …
+    text: str  # as the provider wrote it
+    at: datetime  # aware, UTC: when it was posted
+    display_at: datetime | None = None  # the time the provider shows, when it differs
+
+
+@dataclass
+class ProviderIncident:
+    id: str  # the provider's id
+    url: str  # the incident's own page: its source in the knowledge base
+    title: str
+    impact: str  # the provider's rating as given ("major", "high"), or ""
+    created_at: datetime | None = None
+    began_at: datetime | None = None
+    monitoring_at: datetime | None = None
+    resolved_at: datetime | None = None
+    modified_at: datetime | None = None
+    components: tuple = ()  # names of the provider's components or products
+    locations: tuple = ()  # names or codes of its locations (regions)
+    updates: list = field(default_factory=list)  # [Update], oldest first
+    postmortem: str = ""  # the provider's postmortem or incident report, as written
+    raw: dict = field(default_factory=dict)  # the provider's own data of this incident
+
+
+def parse(format, body, *, url=""):
+    """[ProviderIncident] from a fetched body (bytes) in `format` ("statuspage", "gcp",
+    "feed"); `url` is where it was read from, to make relative links absolute. Raises
+    ParseFailed."""
+    raise NotImplementedError

@@ -1,0 +1,34 @@
+"""Archived copies of what the knowledge base cites or reads: each source's page (archive_sources)
+and each status page's history (sync_status_page), stored compressed, a new version only when
+the content changed. A provider that edits its story after the fact shows up here."""
+
+from django.db import models
+
+from outages.models.reference import Source
+
+
+class ArchivedCopy(models.Model):
+    url = models.URLField("URL", max_length=500, db_index=True)
+    # The cited source this is a copy of; empty for what a sync reads (a whole status page).
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, null=True, blank=True, related_name="archived_copies"
+    )
+    number = models.PositiveIntegerField(help_text="1 for the first copy of this URL, then 2, …")
+    fetched_at = models.DateTimeField()
+    http_status = models.PositiveSmallIntegerField("HTTP status")
+    content_type = models.CharField(max_length=200, blank=True)
+    # What is compared to tell a new version (see interchange/archive.py for what is hashed).
+    sha256 = models.CharField("SHA-256", max_length=64)
+    size = models.PositiveIntegerField(help_text="Bytes before compression.")
+    body = models.BinaryField(help_text="The response body, zlib-compressed.")
+
+    class Meta:
+        ordering = ["url", "number"]
+        verbose_name = "archived copy"
+        verbose_name_plural = "archived copies"
+        constraints = [
+            models.UniqueConstraint(fields=["url", "number"], name="archived_copy_number_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.url} (version {self.number}, {self.fetched_at:%Y-%m-%d %H:%M} UTC)"
