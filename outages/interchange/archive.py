@@ -4,6 +4,10 @@ content type, a new version only when the content changed.
 INTERFACE (implemented by the archive work; others code against it):
 """
 
+import hashlib
+
+from outages.archive_text import extract_text, kind_of
+
 
 def store(fetched, *, source=None, url=None):
     """Keep `fetched` (a fetching.Fetched with status 200) as the next ArchivedCopy of `url`
@@ -27,4 +31,6 @@ def latest_digests(urls):
 def digest(body, content_type):
     """What store() compares: the SHA-256 of the extracted text for HTML (so a page whose only
     change is a rotating token is not a new version), of the bytes otherwise."""
-    raise NotImplementedError
+    if kind_of(content_type) == "html":
+        body = extract_text(body, content_type).encode()
+    return hashlib.sha256(body).hexdigest()
