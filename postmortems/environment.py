@@ -10,7 +10,8 @@ TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 # A value that cannot be read stops the start with a message naming the variable and the value,
 # never a bare traceback.
 def env(name, default):
-    """The variable `name` read as the type of `default`: str, bool, int or comma-separated list."""
+    """The variable `name` read as the type of `default`: str, bool, int, float or
+    comma-separated list."""
     value = os.environ.get(name, "").strip()
     if not value:
         return default
@@ -23,6 +24,11 @@ def env(name, default):
             return int(value)
         except ValueError:
             raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+    if isinstance(default, float):
+        try:
+            return float(value)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} must be a number, not {value!r}.") from None
     if isinstance(default, list):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value

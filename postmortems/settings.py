@@ -216,6 +216,18 @@ if not DEBUG:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Who gets an email for each 500 (DEBUG off): "Name <address>" or plain addresses, comma-separated.
+# Fetching status pages and cited sources (outages/interchange/fetching.py). Addresses on
+# loopback, private or link-local networks are refused unless FETCH_ALLOW_PRIVATE is set, so that
+# whoever configures a status page cannot make the server probe its own network.
+FETCH_TIMEOUT = env("FETCH_TIMEOUT", 10.0)  # seconds, to connect and between bytes
+FETCH_MAX_BYTES = env("FETCH_MAX_BYTES", 20 * 1024 * 1024)
+FETCH_MIN_INTERVAL = env("FETCH_MIN_INTERVAL", 0.5)  # seconds between requests to one host
+FETCH_ALLOW_PRIVATE = env("FETCH_ALLOW_PRIVATE", False)
+FETCH_USER_AGENT = env(
+    "FETCH_USER_AGENT",
+    "postmortems/1.0 (a public knowledge base of cloud outages; +https://github.com/postmortems)",
+)
+
 ADMINS = getaddresses([env("ADMINS", "")])
 if any("@" not in address for _, address in ADMINS):
     raise ImproperlyConfigured(f"ADMINS must be email addresses, not {env('ADMINS', '')!r}.")

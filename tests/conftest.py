@@ -160,6 +160,16 @@ START = datetime(2012, 12, 24, 20, 24, tzinfo=UTC)
 
 
 @pytest.fixture
+def fetch_locally(settings):
+    """Let fetching reach the tests' own HTTP server on 127.0.0.1 (pytest-httpserver), quickly:
+    production refuses private addresses and spaces its requests."""
+    settings.FETCH_ALLOW_PRIVATE = True
+    settings.FETCH_MIN_INTERVAL = 0
+    settings.FETCH_TIMEOUT = 2.0
+    return settings
+
+
+@pytest.fixture
 def provider(db):
     return ProviderFactory(
         name="Example Cloud", slug="example-cloud", homepage_url="", description=""
