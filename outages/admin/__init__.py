@@ -1,3 +1,3 @@
-"""The editors' screens: reference rows, incidents, their history."""
+"""The editors' screens: reference rows, incidents, their history, the source archive."""
 
-from outages.admin import incidents, reference  # noqa: F401  (registers the ModelAdmins)
+from outages.admin import archive, incidents, reference  # noqa: F401  (registers the ModelAdmins)
