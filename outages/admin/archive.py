@@ -7,7 +7,7 @@ may look (migration 0011), nobody may add, change or delete one here.
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.template.defaultfilters import filesizeformat
@@ -42,7 +42,7 @@ class ArchivedCopyAdmin(admin.ModelAdmin):
         "what_changed",
         "archived_text",
     ]
-    readonly_fields = fields
+    readonly_fields = flatten_fieldsets([(None, {"fields": fields})])
     changes_template = "admin/outages/archivedcopy/changes.html"
 
     class Media:

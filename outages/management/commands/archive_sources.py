@@ -33,6 +33,5 @@ class Command(BaseCommand):
         self.stdout.write(run.summary)
         failed = run.count("failed")
         if failed:
-            raise CommandError(
-                f"{failed} of {plural(len(run.results), 'source')} could not be archived; see above."
-            )
+            sources = plural(len(run.results), "source")
+            raise CommandError(f"{failed} of {sources} could not be archived; see above.")
