@@ -198,3 +198,24 @@ def test_no_sources_is_a_short_run(db, web):
         ["Archived 0 sources: 0 new versions, 0 unchanged, 0 failed (… s)"],
         None,
     )
+
+
+def test_quietly_only_failures_are_printed(web, three_sources):
+    web.pages[three_sources[0].url] = page()
+    web.pages[three_sources[1].url] = fetching.FetchFailed(f"{three_sources[1].url}: timed out")
+    web.pages[three_sources[2].url] = page()
+
+    lines, error = run("-v", "0")
+
+    assert lines == [
+        f"{three_sources[1].url}: failed: {three_sources[1].url}: timed out",
+        "Archived 3 sources: 2 new versions, 0 unchanged, 1 failed (… s)",
+    ]
+    assert error is not None
+
+
+def test_quietly_a_run_that_worked_prints_nothing(web, three_sources):
+    for source in three_sources:
+        web.pages[source.url] = page()
+
+    assert run("-v", "0") == ([], None)
