@@ -170,7 +170,8 @@ def test_what_changed_compares_with_the_version_before_by_default(role_client, v
     assert '<span class="visually-hidden">Removed: </span><del>Test outage began at 10:00.' in (
         content
     )
-    assert "Lines marked <strong>+</strong> were added in version 3" in content
+    assert "1 line added in version 3 (marked <strong>+</strong>)" in content
+    assert "1 removed from version 2 (marked <strong>−</strong>)" in content
     assert "style=" not in content.split('id="content-main"')[1]
 
 
