@@ -39,7 +39,7 @@ def versions(db, source):
 
 
 @pytest.fixture(params=ROLES)
-def role_client(request, client, roles):
+def role_client(request, client, db):
     client.force_login(user_in(request.param, f"someone-in-{request.param.lower()}"))
     return client
 
@@ -111,7 +111,7 @@ def test_a_copy_s_page_shows_its_text_and_no_way_to_change_it(role_client, versi
 
 
 @pytest.fixture(params=[*ROLES, "superuser"])
-def anyone(request, client, roles, admin_user):
+def anyone(request, client, admin_user):
     if request.param == "superuser":
         client.force_login(admin_user)
     else:
