@@ -18,6 +18,13 @@ def local(httpserver, path):
     return f"http://127.0.0.1:{httpserver.port}{path}"
 
 
+def refusal(source, via=fetch, **kwargs):
+    """The message that fetch() (or read()) fails with."""
+    with pytest.raises(FetchFailed) as failure:
+        via(source, **kwargs)
+    return str(failure.value)
+
+
 def test_json_comes_back_with_its_etag(httpserver, fetch_locally):
     httpserver.expect_request("/incidents.json").respond_with_json(
         HISTORY, headers={"ETag": '"v1"'}
@@ -72,10 +79,9 @@ def test_a_304_to_a_plain_request_is_a_failure(httpserver, fetch_locally):
     httpserver.expect_request("/x").respond_with_data("", status=304)
     url = local(httpserver, "/x")
 
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url)
+    failure = refusal(url)
 
-    assert str(failure.value) == f"{url}: the server answered 304 Not Modified"
+    assert failure == f"{url}: the server answered 304 Not Modified"
 
 
 def test_redirects_are_followed_and_final_url_says_where_it_ended(httpserver, fetch_locally):
@@ -107,10 +113,9 @@ def test_five_redirects_are_followed_and_a_loop_is_refused(httpserver, fetch_loc
     loop = local(httpserver, "/a")
 
     assert fetch(local(httpserver, "/hop0")).body == b"done"
-    with pytest.raises(FetchFailed) as failure:
-        fetch(loop)
+    failure = refusal(loop)
 
-    assert str(failure.value) == f"{loop}: was redirected more than 5 times"
+    assert failure == f"{loop}: was redirected more than 5 times"
     assert len(httpserver.log) == 6 + 6  # the chain, then the loop's first request and 5 more
 
 
@@ -123,10 +128,9 @@ def test_a_server_that_does_not_answer_in_time_fails(httpserver, fetch_locally):
     httpserver.expect_request("/slow").respond_with_handler(slow)
     url = local(httpserver, "/slow")
 
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url)
+    failure = refusal(url)
 
-    assert str(failure.value) == f"{url}: did not answer within 0.3 s"
+    assert failure == f"{url}: did not answer within 0.3 s"
 
 
 def test_a_declared_length_over_the_limit_is_refused_unread(httpserver, fetch_locally):
@@ -134,10 +138,9 @@ def test_a_declared_length_over_the_limit_is_refused_unread(httpserver, fetch_lo
     httpserver.expect_request("/big").respond_with_data(b"x" * 2000)
     url = local(httpserver, "/big")
 
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url)
+    failure = refusal(url)
 
-    assert str(failure.value) == f"{url}: the response is larger than the 1 KB limit (2000 bytes)"
+    assert failure == f"{url}: the response is larger than the 1 KB limit (2000 bytes)"
 
 
 def test_the_limit_reads_in_megabytes(httpserver, fetch_locally):
@@ -168,10 +171,9 @@ def test_a_streamed_body_over_the_limit_is_refused(httpserver, fetch_locally):
     httpserver.expect_request("/stream").respond_with_handler(stream)
     url = local(httpserver, "/stream")
 
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url)
+    failure = refusal(url)
 
-    assert str(failure.value) == f"{url}: the response is larger than the 1000 bytes limit"
+    assert failure == f"{url}: the response is larger than the 1000 bytes limit"
     assert "Content-Length" not in httpserver.log[0][1].headers  # nothing said how long
 
 
@@ -194,34 +196,28 @@ def test_a_small_gzip_that_expands_past_the_limit_is_refused(httpserver, fetch_l
     httpserver.expect_request("/bomb").respond_with_data(bomb, headers={"Content-Encoding": "gzip"})
     url = local(httpserver, "/bomb")
 
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url)
+    failure = refusal(url)
 
-    assert str(failure.value) == f"{url}: the response is larger than the 1 MB limit"
+    assert failure == f"{url}: the response is larger than the 1 MB limit"
 
 
-def test_html_where_json_was_expected_is_refused(httpserver, fetch_locally):
-    httpserver.expect_request("/incidents.json").respond_with_data(
-        "<html><body>Sign in</body></html>", content_type="text/html; charset=utf-8"
-    )
+@pytest.mark.parametrize(
+    ("content_type", "body", "said"),
+    [
+        ("text/html; charset=utf-8", "<p>Sign in</p>", "sent text/html where JSON was expected"),
+        ("application/json", "oops", "is not valid JSON: Expecting value at line 1 column 1"),
+        (
+            "application/json",
+            "[" * 100_000,
+            "is JSON nested too deeply to read",
+        ),
+    ],
+)
+def test_a_body_that_is_not_json_is_refused(httpserver, fetch_locally, content_type, body, said):
+    httpserver.expect_request("/incidents.json").respond_with_data(body, content_type=content_type)
     url = local(httpserver, "/incidents.json")
 
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url, expect_json=True)
-
-    assert str(failure.value) == f"{url}: sent text/html where JSON was expected"
-
-
-def test_invalid_json_is_refused(httpserver, fetch_locally):
-    httpserver.expect_request("/incidents.json").respond_with_data(
-        "oops", content_type="application/json"
-    )
-    url = local(httpserver, "/incidents.json")
-
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url, expect_json=True)
-
-    assert str(failure.value) == f"{url}: is not valid JSON: Expecting value at line 1 column 1"
+    assert refusal(url, expect_json=True) == f"{url}: {said}"
 
 
 @pytest.mark.parametrize(
@@ -248,10 +244,9 @@ def test_an_error_status_is_a_failure(httpserver, fetch_locally, status, said):
     httpserver.expect_request("/x").respond_with_data("nope", status=status)
     url = local(httpserver, "/x")
 
-    with pytest.raises(FetchFailed) as failure:
-        fetch(url)
+    failure = refusal(url)
 
-    assert str(failure.value) == f"{url}: the server answered {said}"
+    assert failure == f"{url}: the server answered {said}"
 
 
 def test_requests_say_who_we_are(httpserver, fetch_locally):
@@ -332,16 +327,13 @@ def test_read_refuses_a_missing_an_oversized_or_a_non_json_file(tmp_path, settin
     big.write_bytes(b"1" * 1025)
     page.write_text("<p>not JSON</p>")
 
-    with pytest.raises(FetchFailed) as missing:
-        read(tmp_path / "missing.json")
-    with pytest.raises(FetchFailed) as oversized:
-        read(big)
-    with pytest.raises(FetchFailed) as html:
-        read(page, expect_json=True)
+    missing = refusal(tmp_path / "missing.json", via=read)
+    oversized = refusal(big, via=read)
+    html = refusal(page, via=read, expect_json=True)
 
-    assert str(missing.value) == f"no such file: {tmp_path / 'missing.json'}"
-    assert str(oversized.value) == f"{big}: the file is larger than the 1 KB limit"
-    assert str(html.value) == f"{page}: is text/html where JSON was expected"
+    assert missing == f"no such file: {tmp_path / 'missing.json'}"
+    assert oversized == f"{big}: the file is larger than the 1 KB limit"
+    assert html == f"{page}: is text/html where JSON was expected"
 
 
 def test_read_hands_urls_to_fetch(httpserver, fetch_locally):

@@ -382,7 +382,7 @@ def _check_json(body, content_type, verb):
     except UnicodeDecodeError as error:
         raise _Problem("is not valid JSON: it is not UTF-8 text") from error
     except RecursionError as error:
-        raise _Problem("is not valid JSON we can read: it is nested too deeply") from error
+        raise _Problem("is JSON nested too deeply to read") from error
 
 
 # --- local files ------------------------------------------------------------------------------
