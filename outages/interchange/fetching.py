@@ -324,7 +324,8 @@ def _status_text(status):
 
 
 def _body(response):
-    """The decoded body, never holding more than FETCH_MAX_BYTES + 1 bytes of it."""
+    """The decoded body, given up as soon as it passes FETCH_MAX_BYTES: at most limit + 1 bytes
+    are decoded, and at most one network read (64 KB) is read past the limit."""
     limit = settings.FETCH_MAX_BYTES
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
