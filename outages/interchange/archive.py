@@ -22,6 +22,7 @@ from outages import page_cache
 from outages.archive_text import extract_text, kind_of
 from outages.interchange import fetching
 from outages.models import ArchivedCopy, Incident, Source
+from outages.text import counted
 
 BATCH = 1000  # URLs per query of latest_digests
 
@@ -141,14 +142,10 @@ class Run:
         total, new = len(self.results), self.count("new")
         verb = "Would archive" if self.dry_run else "Archived"
         return (
-            f"{verb} {plural(total, 'source')}: {plural(new, 'new version')}, "
+            f"{verb} {counted(total, 'source')}: {counted(new, 'new version')}, "
             f"{self.count('unchanged')} unchanged, {self.count('failed')} failed "
             f"({self.seconds:.1f} s)"
         )
-
-
-def plural(count, noun):
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def archive_sources(sources, *, dry_run=False, report=None):

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from outages.interchange.archive import archive_sources, plural
+from outages.interchange.archive import archive_sources
 from outages.models import Source
+from outages.text import counted
 
 
 class Command(BaseCommand):
@@ -39,5 +40,5 @@ class Command(BaseCommand):
         if failed or not quiet:
             self.stdout.write(run.summary)
         if failed:
-            sources = plural(len(run.results), "source")
+            sources = counted(len(run.results), "source")
             raise CommandError(f"{failed} of {sources} could not be archived; see above.")
