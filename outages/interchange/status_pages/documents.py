@@ -173,8 +173,11 @@ def timeline(incident, updates, *, marking):
     all_updates = incident.updates or updates
     first = next((one for one in all_updates if one.status not in ANNOUNCING), None)
     started = incident.began_at
-    # A start the provider gives only seconds before its first update is that update.
-    if first is not None and (started is None or started > first.at - timedelta(minutes=1)):
+    # The provider's start counts when it is before every update (a start found afterwards);
+    # only seconds before, it is that first update, and a planned maintenance's start is its
+    # announcement, not the work.
+    earliest = all_updates[0].at if all_updates else None
+    if first is not None and (started is None or started > earliest - timedelta(minutes=1)):
         marks[first.id], started = "started", first.at
     elif started is not None:
         milestones["started_at"] = at_text(started)
@@ -197,7 +200,9 @@ def timeline(incident, updates, *, marking):
         if one.display_at is not None:
             shown = one.display_at.astimezone(UTC)
             event["as_stated"] = f"{shown:%Y-%m-%d %H:%M} UTC, the time the status page shows"
-        event["kind"] = KINDS.get(one.status, "communication")
+        # The report closing an incident tells what happened; it is no recovery of its own.
+        is_report = incident.postmortem and one.text.strip() == incident.postmortem.strip()
+        event["kind"] = "communication" if is_report else KINDS.get(one.status, "communication")
         if marking and one.id in marks:
             event["marks"] = marks[one.id]
         event["source"] = incident.url
@@ -245,7 +250,7 @@ def sections(incident, host, fetched_on):
         return {"summary": cut(summary, TEXT_LIMIT, CUT_NOTE)}
     parts = {}
     current = "summary"
-    for line in as_markdown(incident.postmortem, incident.markdown).split("\n"):
+    for line in incident.postmortem.strip().replace("\r\n", "\n").split("\n"):
         found = HEADING.match(line)
         if found:
             words = (found["hash"] or found["bold"] or found["under"]).lower()
@@ -260,7 +265,7 @@ def sections(incident, host, fetched_on):
         parts.setdefault(current, []).append(line)
     result = {}
     for name in SECTIONS:
-        text = "\n".join(parts.get(name, [])).strip()
+        text = as_markdown("\n".join(parts.get(name, [])), incident.markdown)
         if text:
             head = provider_words(fetched_on) + "\n\n"
             result[name] = head + cut(quoted(text), TEXT_LIMIT - len(head), CUT_NOTE)

@@ -53,7 +53,7 @@ def parse(body, *, url=""):
             "link": link,
             "title": title,
             "published": text_of(entry.get("published")),
-            "updated": text_of(entry.get("updated")),
+            "updated": text_of(dict.get(entry, "updated")),
             "content": html_of(entry),
         }
         found = incidents.get(key)
@@ -85,7 +85,8 @@ def parse(body, *, url=""):
 
 
 def entry_time(entry, name):
-    value = entry.get(f"{name}_parsed")
+    # dict.get: feedparser's own get() answers "updated" with "published" (and a warning).
+    value = dict.get(entry, f"{name}_parsed")
     return datetime(*value[:6], tzinfo=UTC) if value else None
 
 
