@@ -362,3 +362,25 @@ def test_an_update_without_text_still_has_a_description():
 
     assert data["timeline"][0]["description"] == "*The provider posted this update without text.*"
     assert check_schema(as_document(data)) == []
+
+
+def test_control_characters_and_line_breaks_never_reach_one_line_fields():
+    incident = ProviderIncident(
+        id="c",
+        url="https://status.example.com/c",
+        title="Test\nincident\x07 title",
+        impact="minor",
+        created_at=FETCHED,
+        components=("API", "Api", "Queue\x00"),
+        locations=("zone 1",),
+        location_names={"zone 1": "Test\tzone"},
+        updates=[Update(id="u", status="resolved", text="Test\x0b text\nhere", at=FETCHED)],
+    )
+
+    data = mapped(incident)
+
+    assert data["title"] == "Test incident title"
+    assert data["services"] == [{"slug": "api", "name": "API"}, {"slug": "queue", "name": "Queue"}]
+    assert data["regions"] == [{"code": "zone-1", "name": "Test zone"}]
+    assert data["timeline"][0]["description"] == "Test text\\\nhere"
+    assert check_schema(as_document(data)) == []

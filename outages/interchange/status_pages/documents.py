@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from django.utils.text import slugify
 
+from outages.text import CONTROL_CHARACTERS
+
 # The format's limits (docs/incident-format.schema.json).
 TEXT_LIMIT = 50_000
 TITLE_LIMIT = 200
@@ -80,16 +82,22 @@ def to_document(
     chosen = incident.updates if updates is None else updates
     host = urlsplit(page_url).hostname or page_url
     fetched_on = f"{fetched_at.day} {fetched_at:%b %Y}"
-    title = cut(incident.title or f"{provider_name} incident {incident.id}", TITLE_LIMIT)
+    title = cut(line(incident.title) or f"{provider_name} incident {incident.id}", TITLE_LIMIT)
     document = {
         "slug": incident_slug(provider, incident),
         "title": title,
         "provider": provider,
-        "services": [service(name) for name in incident.components],
-        "regions": [
-            {"code": code_of(code), "name": cut(incident.location_names.get(code, code), 100)}
-            for code in incident.locations
-        ],
+        "services": distinct([service(name) for name in incident.components], "slug"),
+        "regions": distinct(
+            [
+                {
+                    "code": code_of(code),
+                    "name": cut(line(incident.location_names.get(code) or code), NAME_LIMIT),
+                }
+                for code in incident.locations
+            ],
+            "code",
+        ),
         "time_zone": "UTC",
         "root_cause_category": "unclassified",
     }
@@ -141,14 +149,32 @@ def canonical_json(incident):
 
 
 def service(name):
-    return {"slug": code_of(name), "name": cut(name, NAME_LIMIT)}
+    name = line(name)
+    return {"slug": slug_of(name), "name": cut(name, NAME_LIMIT)}
+
+
+def distinct(references, key):
+    """Each reference once: two names can make one slug ("API" and "Api")."""
+    kept = {}
+    for reference in references:
+        kept.setdefault(reference[key], reference)
+    return list(kept.values())
 
 
 def code_of(text):
-    """A slug or region code from the provider's name or id (a hash when it has no letters)."""
+    """A region code: the provider's own when it is one, else made from it."""
     if re.fullmatch(r"[-a-zA-Z0-9_]{1,100}", text):
         return text
+    return slug_of(text)
+
+
+def slug_of(text):
     return slugify(text)[:SLUG_LIMIT].strip("-") or hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def line(text):
+    """A one-line field: the provider's control characters and line breaks would be refused."""
+    return " ".join(CONTROL_CHARACTERS.sub("", text).split())
 
 
 def cut(text, limit, note=""):
@@ -216,7 +242,7 @@ def timeline(incident, updates, *, marking):
 def as_markdown(text, markdown):
     """The provider's text as Markdown: Markdown as it is; plain text with its line breaks
     kept (a Markdown line break is a backslash at the end of the line)."""
-    text = text.strip().replace("\r\n", "\n")
+    text = CONTROL_CHARACTERS.sub("", text).strip().replace("\r\n", "\n")
     if markdown:
         return text
     return re.sub(r"(?<=\S)\n(?=\S)", "\\\\\n", text)
