@@ -52,6 +52,14 @@ def mapped(incident, provider="example-cloud", name="Example Cloud", page=API, *
     )
 
 
+def made(**fields):
+    """A provider incident written out in a test."""
+    return ProviderIncident(
+        **{"id": "t", "url": "https://status.example.com/t", "impact": "", "created_at": FETCHED}
+        | fields
+    )
+
+
 def as_document(*incidents, name="sync.json"):
     document, problems = read(name, json.dumps({"incidents": list(incidents)}).encode())
     assert not problems, problems
@@ -326,13 +334,7 @@ def test_slugs_are_stable_short_and_unique_per_provider_id():
     assert slug == incident_slug("example-cloud", statuspage("tst0004postmortem"))
     assert slug.startswith("example-cloud-2026-11-01-test-incident-api-outage-in-the-test-region-")
     assert incident_slug("example-cloud", replace(incident, id="other")) != slug
-    long = ProviderIncident(
-        id="x",
-        url="https://status.example.com/x",
-        title="Word " * 80,
-        impact="",
-        created_at=FETCHED,
-    )
+    long = made(title="Word " * 80)
     assert len(incident_slug("p" * 120, long)) <= 100
     assert len(incident_slug("example-cloud", long)) == 100
 
@@ -349,12 +351,8 @@ def test_canonical_json_is_the_providers_data_with_sorted_keys():
 
 
 def test_an_update_without_text_still_has_a_description():
-    incident = ProviderIncident(
-        id="e",
-        url="https://status.example.com/e",
+    incident = made(
         title="Test",
-        impact="",
-        created_at=FETCHED,
         updates=[Update(id="u", status="investigating", text="  ", at=FETCHED)],
     )
 
@@ -365,12 +363,9 @@ def test_an_update_without_text_still_has_a_description():
 
 
 def test_control_characters_and_line_breaks_never_reach_one_line_fields():
-    incident = ProviderIncident(
-        id="c",
-        url="https://status.example.com/c",
+    incident = made(
         title="Test\nincident\x07 title",
         impact="minor",
-        created_at=FETCHED,
         components=("API", "Api", "Queue\x00"),
         locations=("zone 1",),
         location_names={"zone 1": "Test\tzone"},
