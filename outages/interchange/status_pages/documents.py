@@ -102,11 +102,12 @@ def to_document(
         "root_cause_category": "unclassified",
     }
     if incident.impact:
-        document["provider_impact"] = cut(incident.impact, 50)
+        document["provider_impact"] = cut(line(incident.impact), 50)
     events, milestones = timeline(incident, chosen, marking=same_as is None)
     document.update(milestones)
     document.update(sections(incident, host, fetched_on))
-    published = incident.created_at or (chosen[0].at if chosen else incident.began_at)
+    first = incident.updates[0].at if incident.updates else None
+    published = incident.created_at or first or incident.began_at
     source = {
         "url": incident.url,
         "title": cut(f"{provider_name} status page: {title}", 300),
