@@ -307,3 +307,22 @@ def test_an_empty_feed_is_no_incidents():
     body = b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title></channel></rss>"
 
     assert parse("feed", body) == []
+
+
+def test_two_updates_of_one_status_in_one_minute_are_both_kept():
+    stamp = (
+        "&lt;p&gt;&lt;small&gt;Jan 2, 10:00 UTC&lt;/small&gt;&lt;br&gt;"
+        "&lt;strong&gt;Update&lt;/strong&gt; - {}&lt;/p&gt;"
+    )
+    body = (
+        "<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom'><title>t</title>"
+        "<entry><id>i2</id><title>Test</title><link href='https://status.example.com/i/2'/>"
+        "<published>2026-01-02T10:00:00Z</published><content type='html'>"
+        + stamp.format("Test: second.")
+        + stamp.format("Test: first.")
+        + "</content></entry></feed>"
+    ).encode()
+
+    [incident] = parse("feed", body)
+
+    assert len({update.id for update in incident.updates}) == 2

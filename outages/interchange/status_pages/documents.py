@@ -230,8 +230,9 @@ def timeline(incident, updates, *, marking):
         # The report closing an incident tells what happened; it is no recovery of its own.
         is_report = incident.postmortem and one.text.strip() == incident.postmortem.strip()
         event["kind"] = "communication" if is_report else KINDS.get(one.status, "communication")
-        if marking and one.id in marks:
-            event["marks"] = marks[one.id]
+        mark = marks.pop(one.id, None)  # once, should two updates share an id
+        if marking and mark:
+            event["marks"] = mark
         event["source"] = incident.url
         event["description"] = cut(as_markdown(one.text, incident.markdown), TEXT_LIMIT, CUT_NOTE)
         if not event["description"]:

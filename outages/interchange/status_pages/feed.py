@@ -113,7 +113,12 @@ def entry_updates(entry, key, published):
         strong.decompose()
         text = re.sub(r"^\s*-\s*", "", as_text(paragraph))
         word = re.sub(r"\W+", "_", status.strip().lower()).strip("_") or "update"
-        updates.append(Update(stable_id(key, at.isoformat(), word), word, text, at))
+        ident = stable_id(key, at.isoformat(), word)
+        # Two updates of one status in one minute: the second one counts too.
+        same = sum(1 for one in updates if one.id.split("-")[0] == ident)
+        if same:
+            ident = f"{ident}-{same + 1}"
+        updates.append(Update(ident, word, text, at))
     if updates:
         return updates
     text = as_text(soup)
