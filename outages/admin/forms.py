@@ -61,6 +61,7 @@ class IncidentForm(forms.ModelForm):
             "time_zone",
             *[name for milestone in MILESTONES for name in (milestone, precision_key(milestone))],
             "root_cause_category",
+            "provider_impact",
             *POSTMORTEM_SECTIONS,
             "withdrawn_reason",
         ]

@@ -184,6 +184,7 @@ class IncidentAdmin(HistoryAdmin):
             {
                 "fields": [
                     "root_cause_category",
+                    "provider_impact",
                     "summary",
                     "impact",
                     "root_cause",

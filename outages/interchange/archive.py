@@ -1,31 +1,98 @@
 """The source archive: a copy of each fetched body, compressed with its hash, time, status and
 content type, a new version only when the content changed.
 
-INTERFACE (implemented by the archive work; others code against it):
+Copies are append-only records and their own history: a copy is never changed, and a new
+version is a new row numbered after the last. So storing one records no reversion revision;
+the numbered rows are the history. A new copy of a cited source changes the pages of the
+incidents that cite it ("archived on …", what changed), so their cached pages go stale once it
+is committed.
+
+Reading a copy back: ArchivedCopy.content (the bytes as fetched) and ArchivedCopy.text (what a
+person reads, outages.archive_text).
 """
 
 import hashlib
+import time
+from dataclasses import dataclass, field
 
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery
+
+from outages import page_cache
 from outages.archive_text import extract_text, kind_of
+from outages.interchange import fetching
+from outages.models import ArchivedCopy, Incident, Source
+
+BATCH = 1000  # URLs per query of latest_digests
 
 
 def store(fetched, *, source=None, url=None):
     """Keep `fetched` (a fetching.Fetched with status 200) as the next ArchivedCopy of `url`
     (default fetched.url), linked to `source` when given. Returns the new ArchivedCopy, or
-    None when the content is the same as the latest copy's. Writes nothing else."""
-    raise NotImplementedError
+    None when the content is the same as the latest copy's (or the server said 304, not
+    modified). Writes nothing else."""
+    if fetched.not_modified:
+        return None
+    return store_body(
+        url or fetched.url,
+        fetched.body,
+        fetched.content_type,
+        fetched.fetched_at,
+        source=source,
+        http_status=fetched.status,
+    )
 
 
 def store_body(url, body, content_type, fetched_at, *, source=None, http_status=200):
     """store() for a body that was not fetched on its own: a status-page sync keeps each
     provider incident's own JSON as a copy of that incident's source this way."""
-    raise NotImplementedError
+    sha256 = digest(body, content_type)
+    with transaction.atomic():
+        latest = latest_copy(url)
+        if latest is not None and latest.sha256 == sha256:
+            return None
+        if source is None:
+            # Linked when a source has this URL, so its admin page lists the copy either way.
+            source = Source.objects.filter(url=url).first()
+        copy = ArchivedCopy.objects.create(
+            url=url,
+            source=source,
+            number=latest.number + 1 if latest else 1,
+            fetched_at=fetched_at,
+            http_status=http_status,
+            # A longer one is no content type a browser knows, and PostgreSQL would refuse it.
+            content_type=content_type[: ArchivedCopy._meta.get_field("content_type").max_length],
+            sha256=sha256,
+            size=len(body),
+            body=ArchivedCopy.packed(body),
+        )
+        citing = list(Incident.objects.filter(sources__url=url).values_list("pk", flat=True))
+        if citing:
+            # After the commit, so a reader cannot rebuild a page from before the copy.
+            transaction.on_commit(lambda: page_cache.bump(page_cache.incident_tags(citing)))
+    return copy
+
+
+def latest_copy(url):
+    """The latest copy of `url` with what a new one is compared with (its body not loaded),
+    or None."""
+    return ArchivedCopy.objects.filter(url=url).order_by("-number").only("number", "sha256").first()
 
 
 def latest_digests(urls):
     """{url: sha256 of its latest copy} for those of `urls` that have one; one query a
     thousand URLs."""
-    raise NotImplementedError
+    urls = list(dict.fromkeys(urls))
+    latest = (
+        ArchivedCopy.objects.filter(url=OuterRef("url")).order_by("-number").values("number")[:1]
+    )
+    found = {}
+    for start in range(0, len(urls), BATCH):
+        rows = ArchivedCopy.objects.filter(
+            url__in=urls[start : start + BATCH], number=Subquery(latest)
+        ).values_list("url", "sha256")
+        found.update(rows.order_by())
+    return found
 
 
 def digest(body, content_type):
@@ -34,3 +101,83 @@ def digest(body, content_type):
     if kind_of(content_type) == "html":
         body = extract_text(body, content_type).encode()
     return hashlib.sha256(body).hexdigest()
+
+
+# --- archive_sources ----------------------------------------------------------------------------
+
+
+@dataclass
+class Archived:
+    """What archiving one source did: "new" (copy is the new version), "unchanged" or
+    "failed" (message says why)."""
+
+    source: Source
+    outcome: str
+    copy: ArchivedCopy | None = None
+    number: int = 0  # the new version's number (also in a dry run, where nothing is stored)
+    message: str = ""
+
+    @property
+    def line(self):
+        if self.outcome == "new":
+            return f"{self.source.url}: new version {self.number}"
+        if self.outcome == "failed":
+            return f"{self.source.url}: failed: {self.message}"
+        return f"{self.source.url}: unchanged"
+
+
+@dataclass
+class Run:
+    results: list = field(default_factory=list)
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def count(self, outcome):
+        return sum(result.outcome == outcome for result in self.results)
+
+    @property
+    def summary(self):
+        total, new = len(self.results), self.count("new")
+        verb = "Would archive" if self.dry_run else "Archived"
+        return (
+            f"{verb} {plural(total, 'source')}: {plural(new, 'new version')}, "
+            f"{self.count('unchanged')} unchanged, {self.count('failed')} failed "
+            f"({self.seconds:.1f} s)"
+        )
+
+
+def plural(count, noun):
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def archive_sources(sources, *, dry_run=False, report=None):
+    """Fetch each source's URL and store what changed, one source at a time: a source that
+    fails is reported and the others go on. `report` is called with each Archived as it is
+    done. A dry run fetches and compares but stores nothing."""
+    run, started = Run(dry_run=dry_run), time.monotonic()
+    for source in sources:
+        result = archive_source(source, dry_run)
+        run.results.append(result)
+        if report is not None:
+            report(result)
+    run.seconds = time.monotonic() - started
+    return run
+
+
+def archive_source(source, dry_run):
+    try:
+        fetched = fetching.fetch(source.url, expect_json=False)
+    except fetching.FetchFailed as error:
+        return Archived(source, "failed", message=str(error))
+    if dry_run:
+        latest = latest_copy(source.url)
+        if latest is not None and latest.sha256 == digest(fetched.body, fetched.content_type):
+            return Archived(source, "unchanged")
+        return Archived(source, "new", number=latest.number + 1 if latest else 1)
+    try:
+        copy = store(fetched, source=source, url=source.url)
+    except IntegrityError:  # the number taken meanwhile: another run stored this URL too
+        return Archived(source, "failed", message="another run stored a copy at the same time")
+    if copy is None:
+        return Archived(source, "unchanged")
+    return Archived(source, "new", copy=copy, number=copy.number)

@@ -168,9 +168,17 @@ def facts(incident, absolute):
             f"- **Services:** {services or 'not recorded'}",
             f"- **Regions:** {regions or 'not recorded'}",
             f"- **Root cause:** {incident.get_root_cause_category_display()}",
+            *rating_line(incident),
             f"- **Time zone of the sources:** {words.zone_words(incident.time_zone)}",
         ]
     )
+
+
+def rating_line(incident):
+    """The provider's own rating, only when it gave one (older exports stay as they were)."""
+    if not incident.provider_impact:
+        return []
+    return [f"- **Provider's rating:** {text(incident.provider_impact)}"]
 
 
 def milestones(incident, tz):

@@ -120,6 +120,7 @@ class Planning:
             "provider": provider,
             "time_zone": self.incident_zone or "UTC",
             "root_cause_category": data["root_cause_category"],
+            "provider_impact": data.get("provider_impact", ""),
             **{name: data.get(name) or "" for name in POSTMORTEM_SECTIONS},
             **{name: self.moment(data.get(name), [name]) for name in MILESTONES},
             **{

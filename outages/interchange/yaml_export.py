@@ -98,6 +98,8 @@ def incident_data(incident):
         "time_zone": zone,
         **{key: value for name in MILESTONES for key, value in milestone_data(incident, name)},
         "root_cause_category": incident.root_cause_category,
+        # Left out when empty, so that documents from before it existed export unchanged.
+        **({"provider_impact": incident.provider_impact} if incident.provider_impact else {}),
         **{name: getattr(incident, name) for name in POSTMORTEM_SECTIONS},
         "sources": [source_data(source) for source in incident.sources.all()],
         "timeline": [

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
             name="provider_impact",
             field=models.CharField(
                 blank=True,
-                help_text="The impact or severity the provider's status page gave it, in its own word (Statuspage: minor, major, critical; Google Cloud: low, medium, high).",
+                help_text="The impact or severity its status page gave it, in the provider's own word (Statuspage: minor, major, critical; Google Cloud: low, medium, high).",
                 max_length=50,
                 verbose_name="provider's rating",
             ),

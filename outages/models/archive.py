@@ -2,9 +2,23 @@
 and each status page's history (sync_status_page), stored compressed, a new version only when
 the content changed. A provider that edits its story after the fact shows up here."""
 
-from django.db import models
+import zlib
 
+from django.db import models
+from django.utils.functional import cached_property
+
+from outages.archive_text import extract_text
 from outages.models.reference import Source
+
+
+class ArchivedCopyQuerySet(models.QuerySet):
+    def of_sources(self, sources):
+        """The copies of these sources (a Source queryset). A copy is of a source when it is of
+        the source's URL: a sync may keep a page before any incident cites it."""
+        return self.filter(url__in=sources.values("url"))
+
+    def of_source(self, source):
+        return self.filter(url=source.url)
 
 
 class ArchivedCopy(models.Model):
@@ -22,6 +36,8 @@ class ArchivedCopy(models.Model):
     size = models.PositiveIntegerField(help_text="Bytes before compression.")
     body = models.BinaryField(help_text="The response body, zlib-compressed.")
 
+    objects = ArchivedCopyQuerySet.as_manager()
+
     class Meta:
         ordering = ["url", "number"]
         verbose_name = "archived copy"
@@ -32,3 +48,21 @@ class ArchivedCopy(models.Model):
 
     def __str__(self):
         return f"{self.url} (version {self.number}, {self.fetched_at:%Y-%m-%d %H:%M} UTC)"
+
+    @staticmethod
+    def packed(content):
+        """A body as it is stored (the `body` field)."""
+        return zlib.compress(content)
+
+    @cached_property
+    def content(self):
+        """The body as it was fetched (bytes)."""
+        return zlib.decompress(bytes(self.body))
+
+    @cached_property
+    def text(self):
+        """The body as text a person reads and compares (outages.archive_text)."""
+        return extract_text(self.content, self.content_type)
+
+    def is_copy_of(self, source):
+        return self.url == source.url

@@ -223,12 +223,10 @@ class Incident(TextChecked):
     resolved_precision = precision_field("resolution")
     root_cause_category = models.CharField(max_length=30, choices=Cause.choices)
     provider_impact = models.CharField(
-        "provider's rating",
-        max_length=50,
-        blank=True,
-        help_text="The impact or severity the provider's status page gave it, in its own word "
+        "provider's rating", max_length=50, blank=True,
+        help_text="The impact or severity its status page gave it, in the provider's own word "
         "(Statuspage: minor, major, critical; Google Cloud: low, medium, high).",
-    )
+    )  # fmt: skip
     status = models.CharField(
         max_length=20, choices=Status.choices, default=Status.DRAFT, editable=False
     )

@@ -259,3 +259,23 @@ class Correction(IncidentChild):
 
     def __str__(self):
         return self.claim[:60]
+
+    def clean(self):
+        super().clean()
+        copy, source = self.claimed_in, self.claimed_by
+        if copy is None:
+            return
+        if source is None:
+            raise ValidationError(
+                {
+                    "claimed_in": "An archived version is a copy of the source that made the "
+                    "claim: choose that source under “claimed by” too."
+                }
+            )
+        if not copy.is_copy_of(source):
+            raise ValidationError(
+                {
+                    "claimed_in": f"Version {copy.number} is a copy of {copy.url}, not of the "
+                    f"source that made the claim ({source.url})."
+                }
+            )

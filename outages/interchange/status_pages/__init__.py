@@ -3,6 +3,15 @@ Atom/RSS) read into ProviderIncidents, then written as incident documents of our
 (docs/status-pages.md) for the importer. Reading and mapping only; syncing.py applies them.
 
 INTERFACE (implemented by the connectors work; syncing codes against it):
+
+    parse(format, body: bytes, *, url="") -> list[ProviderIncident]   # raises ParseFailed
+    documents.to_document(incident, *, provider, provider_name, fetched_at, page_url,
+                          updates=None, same_as=None, not_duplicate_of=(), source_known=False)
+        -> dict, one incident of a document (docs/incident-format.md)
+    documents.incident_slug(provider, incident) -> str
+    documents.canonical_json(incident) -> bytes
+
+One module per format (statuspage.py, gcp.py, feed.py); reading.py holds what they share.
 """
 
 from dataclasses import dataclass, field
@@ -35,14 +44,22 @@ class ProviderIncident:
     resolved_at: datetime | None = None
     modified_at: datetime | None = None
     components: tuple = ()  # names of the provider's components or products
-    locations: tuple = ()  # names or codes of its locations (regions)
+    locations: tuple = ()  # codes of its locations (regions)
     updates: list = field(default_factory=list)  # [Update], oldest first
     postmortem: str = ""  # the provider's postmortem or incident report, as written
     raw: dict = field(default_factory=dict)  # the provider's own data of this incident
+    location_names: dict = field(default_factory=dict)  # code -> the provider's name for it
+    markdown: bool = False  # the texts are Markdown (Google); else plain text (line breaks kept)
 
 
 def parse(format, body, *, url=""):
     """[ProviderIncident] from a fetched body (bytes) in `format` ("statuspage", "gcp",
     "feed"); `url` is where it was read from, to make relative links absolute. Raises
     ParseFailed."""
-    raise NotImplementedError
+    # Imported here: each reader imports the dataclasses above.
+    from outages.interchange.status_pages import feed, gcp, statuspage
+
+    readers = {"statuspage": statuspage.parse, "gcp": gcp.parse, "feed": feed.parse}
+    if format not in readers:
+        raise ParseFailed(f"“{format}” is not a format this knows: {', '.join(readers)}")
+    return readers[format](body, url=url)

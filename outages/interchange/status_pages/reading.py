@@ -1,0 +1,71 @@
+"""What the readers of each format share: times, ids and addresses, each refused in plain
+words when it cannot be read."""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+from outages.interchange.status_pages import ParseFailed
+
+
+def load_json(body, what):
+    """The JSON of `body`, or ParseFailed naming `what` it should have been."""
+    try:
+        return json.loads(body.decode("utf-8-sig") if isinstance(body, bytes) else body)
+    except UnicodeDecodeError:
+        raise ParseFailed(f"not {what}: it is not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        start = body[:40].decode("utf-8", "replace").strip() if isinstance(body, bytes) else ""
+        if start.startswith("<"):
+            raise ParseFailed(f"not {what}: it is HTML or XML, not JSON") from None
+        raise ParseFailed(
+            f"not {what}: it is not valid JSON ({error.msg} at line {error.lineno})"
+        ) from None
+
+
+def moment(value, what, *, required=False):
+    """An aware UTC datetime from an ISO 8601 text with an offset; None when absent (and not
+    `required`)."""
+    if value in (None, ""):
+        if required:
+            raise ParseFailed(f"{what} has no time")
+        return None
+    if not isinstance(value, str):
+        raise ParseFailed(f"{what}: {json.dumps(value)[:60]} is not a time")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ParseFailed(f"{what}: “{value[:60]}” is not a time") from None
+    if parsed.tzinfo is None:
+        raise ParseFailed(f"{what}: “{value[:60]}” has no UTC offset")
+    return parsed.astimezone(UTC)
+
+
+def stable_id(*parts):
+    """A short id made from what identifies something that has no id of its own."""
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:16]
+
+
+def origin(url, default=""):
+    """scheme://host of `url`, or `default` when it has none."""
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else default
+
+
+def absolute(link, base):
+    return urljoin(base, link) if base else link
+
+
+def text_of(value):
+    return value.strip() if isinstance(value, str) else ""
+
+
+def names(items, key):
+    """The distinct non-empty `key` of each mapping in `items`, in order."""
+    seen = []
+    for item in items if isinstance(items, list) else []:
+        name = text_of(item.get(key)) if isinstance(item, dict) else ""
+        if name and name not in seen:
+            seen.append(name)
+    return seen
