@@ -97,11 +97,11 @@ def test_the_first_sync_creates_drafts_with_their_provenance(page):
     )
     source = synced(first)
     assert source.kind == Source.Kind.STATUS
-    assert "fetched" in source.note
+    assert source.note.startswith("Read from localhost on ")
     assert all(event.source_id == source.pk for event in events)
     # Provenance in history too: where the revision came from.
     comment = Version.objects.get_for_object(first).get().revision.comment
-    assert comment.startswith("Imported from 127.0.0.1 (fetched ")
+    assert comment.startswith("Imported from localhost (fetched ")
     # The whole page and each incident are archived.
     assert ArchivedCopy.objects.filter(url=page.url, source=None).count() == 1
     assert ArchivedCopy.objects.filter(source__isnull=False).count() == 3
@@ -230,3 +230,21 @@ def test_an_outage_already_known_gains_the_source_and_events_instead_of_a_duplic
     before = counts()
     sync(served.url, "google-cloud", "gcp")
     assert counts() == before
+
+
+def test_an_incident_first_read_going_on_gains_its_resolution(page):
+    data = page.data["incidents"][1]
+    resolved = data["incident_updates"].pop(0)
+    data["status"], data["resolved_at"] = "investigating", None
+    sync(page.url)
+    incident = Incident.objects.get(title="Test incident: slow dashboard")
+    assert incident.resolved_at is None
+    data["incident_updates"].insert(0, resolved)
+    data["status"], data["resolved_at"] = "resolved", resolved["created_at"]
+
+    output = sync(page.url)
+
+    assert "1 gained 1 update" in output
+    incident.refresh_from_db()
+    assert incident.resolved_at.isoformat() == "2026-11-02T16:00:00+00:00"
+    assert incident.events.get(marks="resolved").description.startswith("Test update: the dash")

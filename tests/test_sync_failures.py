@@ -61,7 +61,7 @@ def test_a_timeout(configured, settings):
         time.sleep(1)
         return json_response(recorded("sync_statuspage.json"))
 
-    fails_cleanly(configured(slow), "time")
+    fails_cleanly(configured(slow), "did not answer within")
 
 
 def test_an_oversized_body(configured, settings):
@@ -70,8 +70,10 @@ def test_an_oversized_body(configured, settings):
 
 
 def test_html_where_json_was_expected(configured):
-    page = configured(lambda request: Response("<html><p>Status</p></html>", content_type="text/html"))
-    fails_cleanly(page, "HTML")
+    page = configured(
+        lambda request: Response("<html><p>Status</p></html>", content_type="text/html")
+    )
+    fails_cleanly(page, "text/html")
 
 
 def test_invalid_json(configured):

@@ -8,8 +8,8 @@ from django.urls import path
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
-from outages.admin.forms import TEXT_AS_TYPED
 from outages.admin.history import HistoryAdmin
+from outages.admin.reference import HTTPS_URLS
 from outages.interchange.syncing import SyncFailed, sync
 from outages.models import StatusPage
 
@@ -19,7 +19,7 @@ SHORT_RESULT = 90
 
 @admin.register(StatusPage)
 class StatusPageAdmin(HistoryAdmin):
-    formfield_overrides = TEXT_AS_TYPED
+    formfield_overrides = HTTPS_URLS
     change_form_template = "admin/outages/statuspage/change_form.html"
     history_note = (
         "Every change to this page's provider, format, address or switch is kept; what each "

@@ -12,7 +12,6 @@ incident document (our own format) the importer is given for it.
 """
 
 import json
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -25,10 +24,11 @@ from outages.interchange import status_pages
 from outages.interchange.document_times import read_time
 from outages.interchange.status_pages import documents as mapping
 from outages.interchange.stored import stored_names
-from outages.models import ArchivedCopy, Incident, Region, Service
+from outages.models import ArchivedCopy, Incident, Region, Service, Source
 
 # How one incident of a format is written on its own as a whole history of that format, to read
 # an archived copy (canonical_json, the provider's own data of the incident) back.
+JSON = "application/json"
 ALONE = {"statuspage": lambda raw: {"incidents": [raw]}, "gcp": lambda raw: [raw]}
 
 
@@ -79,7 +79,7 @@ def plan(changed, provider, *, format, fetched, report, bodies):
             new.append(incident)
             continue
         target = citing[incident.url][0]
-        old = updates_in(format, previous.get(incident.url))
+        old = updates_in(format, previous.get(incident.url), incident.url)
         updates = incident.updates
         if old is not None:
             updates = [update for update in incident.updates if update.id not in old]
@@ -87,14 +87,21 @@ def plan(changed, provider, *, format, fetched, report, bodies):
                 report.edited += 1
         if updates and target not in targets:
             targets.add(target)
-            document = mapping.to_document(incident, **common, updates=updates, same_as=target)
+            # Its marks kept: a milestone the stored incident lacks (its resolution, when it
+            # was first read going on) is filled from the update that states it.
+            document = mapping.to_document(incident, **common, updates=updates, source_known=True)
+            document["same_as"] = target
             result.add(document, incident, "gained")
-    documents = [mapping.to_document(incident, **common) for incident in new]
-    decide(result, new, documents, provider, targets, common)
+    # A source stored already but cited by no incident is named by its URL, or its title and
+    # note (which carry the fetch date) would conflict with the stored row.
+    known = sources_by_url([incident.url for incident in new])
+    common_new = [{**common, "source_known": incident.url in known} for incident in new]
+    documents = [mapping.to_document(i, **c) for i, c in zip(new, common_new, strict=True)]
+    decide(result, new, documents, provider, targets, common_new)
     return result
 
 
-def decide(result, new, documents, provider, targets, common):
+def decide(result, new, documents, provider, targets, commons):
     """New drafts, or merges into the stored incident each is likely the same outage as."""
     if not new:
         return
@@ -104,12 +111,12 @@ def decide(result, new, documents, provider, targets, common):
     stored_slugs = {
         slug for reasons, earlier in found.values() for slug in reasons if slug not in earlier
     }
-    starts, page_hosts = stored_facts(stored_slugs)
-    for incident, document, mine in zip(new, documents, candidates, strict=True):
+    starts, synced_hosts = stored_facts(stored_slugs)
+    for incident, document, common, mine in zip(new, documents, commons, candidates, strict=True):
         reasons, earlier = found.get(id(mine), ({}, {}))
         host = urlsplit(incident.url).netloc
         # Two incidents of the same page are two incidents as the provider counts them.
-        apart = [slug for slug in reasons if slug in earlier or host in page_hosts[slug]]
+        apart = [slug for slug in reasons if slug in earlier or host in synced_hosts[slug]]
         choices = [slug for slug in reasons if slug not in apart and slug not in targets]
 
         def rank(slug, reasons=reasons, mine=mine):
@@ -184,18 +191,32 @@ def citing_incidents(urls):
     links = Incident.sources.through.objects
     found = defaultdict(list)
     for batch in batches(urls):
-        rows = links.filter(source__url__in=batch).order_by("incident__created_at")
+        rows = links.filter(source__url__in=batch).order_by("incident_id")
         for url, slug in rows.values_list("source__url", "incident__slug"):
             found[url].append(slug)
     return found
 
 
+def sources_by_url(urls):
+    """{url: Source} of the stored sources among `urls`: one query per thousand."""
+    return {
+        source.url: source
+        for batch in batches(urls)
+        for source in Source.objects.filter(url__in=batch)
+    }
+
+
 def stored_facts(slugs):
-    """({slug: started_at}, {slug: hosts of its sources}) of stored incidents: two queries."""
+    """({slug: started_at}, {slug: hosts of the status pages it was synced from}) of stored
+    incidents: two queries. An incident was synced from a page when one of its sources holds a
+    copy of a provider incident's JSON, which only a sync stores (a source's own page, archived
+    by archive_sources, is HTML). A hand-written incident citing a status page is not."""
     starts = dict(Incident.objects.filter(slug__in=slugs).values_list("slug", "started_at"))
     hosts = defaultdict(set)
-    links = Incident.sources.through.objects.filter(incident__slug__in=slugs)
-    for slug, url in links.values_list("incident__slug", "source__url"):
+    copies = ArchivedCopy.objects.filter(
+        source__incidents__slug__in=slugs, content_type=JSON
+    ).order_by()
+    for slug, url in copies.values_list("source__incidents__slug", "url").distinct():
         hosts[slug].add(urlsplit(url).netloc)
     return starts, hosts
 
@@ -205,13 +226,12 @@ def previous_bodies(urls):
     newest = ArchivedCopy.objects.filter(url=OuterRef("url")).order_by("-number").values("number")
     found = {}
     for batch in batches(urls):
-        copies = ArchivedCopy.objects.filter(url__in=batch, number=Subquery(newest[:1]))
-        for url, body in copies.values_list("url", "body"):
-            found[url] = zlib.decompress(bytes(body))
+        for copy in ArchivedCopy.objects.filter(url__in=batch, number=Subquery(newest[:1])):
+            found[copy.url] = copy.content
     return found
 
 
-def updates_in(format, body):
+def updates_in(format, body, url):
     """{update id: text} of an archived copy of one provider incident, or None when there is
     none or it cannot be read back (then every update is offered and the importer skips those
     already in the timeline)."""
@@ -219,7 +239,7 @@ def updates_in(format, body):
         return None
     try:
         alone = json.dumps(ALONE[format](json.loads(body))).encode()
-        incidents = status_pages.parse(format, alone)
+        incidents = status_pages.parse(format, alone, url=url)
     except (ValueError, status_pages.ParseFailed):
         return None
     if len(incidents) != 1:

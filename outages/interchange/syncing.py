@@ -18,7 +18,7 @@ from outages.interchange import archive, fetching, status_pages, sync_plan
 from outages.interchange.documents import Document, ImportFailed
 from outages.interchange.importing import Importer
 from outages.interchange.status_pages import documents as mapping
-from outages.models import Provider, Source, StatusPage
+from outages.models import Provider, StatusPage
 
 # Formats whose history is JSON: fetching refuses an HTML error page in their place.
 JSON_FORMATS = {StatusPage.Format.STATUSPAGE, StatusPage.Format.GCP}
@@ -135,7 +135,9 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
     bodies = {incident.url: mapping.canonical_json(incident) for incident in incidents}
     digests = {url: archive.digest(body, JSON) for url, body in bodies.items()}
     latest = archive.latest_digests(list(bodies))
-    changed = [incident for incident in incidents if latest.get(incident.url) != digests[incident.url]]
+    changed = [
+        incident for incident in incidents if latest.get(incident.url) != digests[incident.url]
+    ]
     report.unchanged = len(incidents) - len(changed)
 
     document_name = f"{name} (fetched {fetched.fetched_at:%Y-%m-%d %H:%M} UTC)"
@@ -151,9 +153,7 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
                 sync_plan.count(plan, imported, report)
             if not dry_run:
                 archive.store(fetched, url=fetched.url)
-                sources = {
-                    row.url: row for row in Source.objects.filter(url__in=[i.url for i in changed])
-                }
+                sources = sync_plan.sources_by_url([incident.url for incident in changed])
                 for incident in changed:
                     archive.store_body(
                         incident.url,
@@ -179,7 +179,6 @@ def import_failure(name, failure, plan):
         where = f"{incident.url} “{incident.title}”" if incident else problem.file
         lines.append(f"    {where}{': ' + rest if rest else ''}: {problem.message}")
     count = len(failure.problems)
-    return (
-        f"{name}: {count} problem{plural(count)} importing; nothing was written.\n"
-        + "\n".join(lines)
+    return f"{name}: {count} problem{plural(count)} importing; nothing was written.\n" + "\n".join(
+        lines
     )

@@ -15,7 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("source", help="The history's URL, or a file holding it.")
         parser.add_argument("--provider", required=True, help="The provider's slug.")
         parser.add_argument(
-            "--format", required=True, choices=StatusPage.Format.values, help="The history's format."
+            "--format",
+            required=True,
+            choices=StatusPage.Format.values,
+            help="The history's format.",
         )
         parser.add_argument(
             "--dry-run", action="store_true", help="Report what would change; write nothing."
