@@ -248,3 +248,17 @@ def test_an_incident_first_read_going_on_gains_its_resolution(page):
     incident.refresh_from_db()
     assert incident.resolved_at.isoformat() == "2026-11-02T16:00:00+00:00"
     assert incident.events.get(marks="resolved").description.startswith("Test update: the dash")
+
+
+def test_a_revised_postmortem_is_an_edit_kept_in_the_archive(page):
+    sync(page.url)
+    incident = Incident.objects.get(title="Test incident: elevated API errors")
+    summary = incident.summary
+    page.data["incidents"][2]["postmortem_body"] += " Test revision: a second cause was found."
+
+    output = sync(page.url)
+
+    assert "1 edited by the provider, 2 unchanged" in output
+    incident.refresh_from_db()
+    assert incident.summary == summary
+    assert ArchivedCopy.objects.filter(source=synced(incident)).count() == 2

@@ -27,6 +27,7 @@ from outages.models import (
     derive_milestones,
     far_off,
     milestone_disagreement,
+    milestones_from_new_events,
 )
 
 # Document field -> model field, where the names differ.
@@ -254,7 +255,8 @@ class Planning:
         ]
         for position, row in enumerate(events, max(stored.rows[TimelineEvent], default=0) + 1):
             row.position = position
-        change.save_incident = self.fill_milestones(incident, stored, events)
+        marked = {row.marks for row in stored.rows[TimelineEvent].values() if row.marks}
+        change.save_incident = bool(milestones_from_new_events(incident, marked, events))
         change.rows[TimelineEvent] = (events, [], [])
         rows += [(f"timeline event {row.position}", "created") for row in events]
 
@@ -271,31 +273,6 @@ class Planning:
             change.action = "updated"
         change.report = IncidentReport(document.name, target, change.action, rows, incident.pk)
         return change
-
-    @staticmethod
-    def fill_milestones(incident, stored, events):
-        """A merged event marking a milestone the incident lacks states it (a synced incident
-        first read while it went on, since resolved), when it keeps the milestones in order;
-        any other mark is dropped: the incident's own milestones stand. True if one was filled."""
-        marked = {row.marks for row in stored.rows[TimelineEvent].values() if row.marks}
-        filled = False
-        for row in events:
-            name = f"{row.marks}_at"
-            if not row.marks or row.marks in marked or getattr(incident, name) is not None:
-                row.marks = ""
-                continue
-            others = [getattr(incident, other) for other in MILESTONES]
-            at = MILESTONES.index(name)
-            if any(t and t > row.occurred_at for t in others[:at]) or any(
-                t and t < row.occurred_at for t in others[at + 1 :]
-            ):
-                row.marks = ""
-                continue
-            setattr(incident, name, row.occurred_at)
-            setattr(incident, precision_key(name), row.precision)
-            marked.add(row.marks)
-            filled = True
-        return filled
 
     # --- Rows of an incident -------------------------------------------------------------
 

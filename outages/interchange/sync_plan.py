@@ -38,6 +38,7 @@ class Plan:
     incidents: list = field(default_factory=list)  # the ProviderIncident of each document
     kinds: list = field(default_factory=list)  # "new", "gained" or "merged", for each
     merged: list = field(default_factory=list)  # (provider incident url, into slug, why)
+    deferred: set = field(default_factory=set)  # URLs whose new updates wait for the next sync
 
     def add(self, document, incident, kind):
         self.documents.append(document)
@@ -79,13 +80,20 @@ def plan(changed, provider, *, format, fetched, report, bodies):
             new.append(incident)
             continue
         target = citing[incident.url][0]
-        old = updates_in(format, previous.get(incident.url), incident.url)
+        before = previous_incident(format, previous.get(incident.url), incident.url)
         updates = incident.updates
-        if old is not None:
-            updates = [update for update in incident.updates if update.id not in old]
-            if any(old[u.id] != u.text for u in incident.updates if u.id in old):
+        if before is not None:
+            said = {update.id: update.text for update in before.updates}
+            updates = [update for update in incident.updates if update.id not in said]
+            if edited(before, incident, said):
                 report.edited += 1
-        if updates and target not in targets:
+            elif not updates:
+                report.unchanged += 1  # only what we do not keep changed (an updated_at)
+        if updates and target in targets:
+            # The importer merges into an incident once a run: the next sync appends these.
+            result.deferred.add(incident.url)
+            report.details.append(f"{incident.url}: its updates wait for the next sync")
+        elif updates:
             targets.add(target)
             # Its marks kept: a milestone the stored incident lacks (its resolution, when it
             # was first read going on) is filled from the update that states it.
@@ -231,10 +239,10 @@ def previous_bodies(urls):
     return found
 
 
-def updates_in(format, body, url):
-    """{update id: text} of an archived copy of one provider incident, or None when there is
-    none or it cannot be read back (then every update is offered and the importer skips those
-    already in the timeline)."""
+def previous_incident(format, body, url):
+    """The ProviderIncident of an archived copy of one provider incident, or None when there
+    is none or it cannot be read back (then every update is offered, and the importer skips
+    those already in the timeline)."""
     if body is None or format not in ALONE:
         return None
     try:
@@ -242,9 +250,17 @@ def updates_in(format, body, url):
         incidents = status_pages.parse(format, alone, url=url)
     except (ValueError, status_pages.ParseFailed):
         return None
-    if len(incidents) != 1:
-        return None
-    return {update.id: update.text for update in incidents[0].updates}
+    return incidents[0] if len(incidents) == 1 else None
+
+
+def edited(before, now, said):
+    """Whether the provider changed what it had said: an update's text, the title or the
+    postmortem."""
+    return (
+        any(said[update.id] != update.text for update in now.updates if update.id in said)
+        or before.title != now.title
+        or before.postmortem != now.postmortem
+    )
 
 
 def count(plan, imported, report):

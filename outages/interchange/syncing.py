@@ -155,6 +155,8 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
                 archive.store(fetched, url=fetched.url)
                 sources = sync_plan.sources_by_url([incident.url for incident in changed])
                 for incident in changed:
+                    if incident.url in plan.deferred:
+                        continue  # so that the next sync finds its updates new
                     archive.store_body(
                         incident.url,
                         bodies[incident.url],
