@@ -109,3 +109,12 @@ def test_an_unknown_provider(httpserver, fetch_locally, provider):
     with pytest.raises(CommandError, match="no provider “nobody”"):
         sync(served.url, "nobody")
     assert counts() == before and served.requests == 0
+
+
+def test_a_fault_of_ours_is_a_failure_like_the_others(configured, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("components")
+
+    monkeypatch.setattr("outages.interchange.sync_plan.mapping.to_document", broken)
+    page = configured(lambda request: json_response(recorded("sync_statuspage.json")))
+    fails_cleanly(page, "failed unexpectedly (KeyError", "nothing was written")

@@ -7,6 +7,7 @@ What each provider incident becomes (a new draft, updates appended to the incide
 merge into the same outage written by hand) is decided in sync_plan.py.
 """
 
+import logging
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ from outages.interchange.importing import Importer
 from outages.interchange.status_pages import documents as mapping
 from outages.models import Provider, StatusPage
 
+logger = logging.getLogger(__name__)
 # Formats whose history is JSON: fetching refuses an HTML error page in their place.
 JSON_FORMATS = {StatusPage.Format.STATUSPAGE, StatusPage.Format.GCP}
 JSON = "application/json"
@@ -43,6 +45,10 @@ class SyncReport:
     details: list = field(default_factory=list)  # lines for a person: which merge and why
     warnings: list = field(default_factory=list)
     seconds: float = 0.0
+    # What the configured page keeps for the next sync's conditional request.
+    fetched_at: object = None
+    etag: str = ""
+    last_modified: str = ""
 
     def summary(self):
         if self.not_modified_since:
@@ -85,7 +91,18 @@ def sync(provider, format, source, *, page=None, user=None, dry_run=False):
     started = time.monotonic()
     name = name_of(source)
     try:
-        report = run(provider, format, source, name, page=page, user=user, dry_run=dry_run)
+        try:
+            report = run(provider, format, source, name, page=page, user=user, dry_run=dry_run)
+        except SyncFailed:
+            raise
+        except Exception as error:
+            # A provider's data that trips a fault of ours: rolled back like any failure, and
+            # said on the page and in the log rather than as a server error.
+            logger.exception("Sync of %s failed", source)
+            raise SyncFailed(
+                f"{name}: the sync failed unexpectedly ({type(error).__name__}: {error}); "
+                "nothing was written"
+            ) from error
     except SyncFailed as failure:
         if page is not None and not dry_run:
             # After the rollback, and not a revision: only what an editor sets is versioned.
