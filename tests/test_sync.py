@@ -262,3 +262,24 @@ def test_a_revised_postmortem_is_an_edit_kept_in_the_archive(page):
     incident.refresh_from_db()
     assert incident.summary == summary
     assert ArchivedCopy.objects.filter(source=synced(incident)).count() == 2
+
+
+def test_a_second_sync_with_nothing_new_reads_a_few_rows_however_many_incidents(
+    page, django_assert_num_queries
+):
+    """The incremental rule: unchanged incidents are skipped on their archived digest alone."""
+    more = copy.deepcopy(page.data["incidents"][1])
+    for number in range(10):
+        twin = copy.deepcopy(more)
+        twin["id"], twin["shortlink"] = f"more{number}", f"https://stspg.example.com/more{number}"
+        twin["name"] = f"Test incident {number}: slow dashboard"
+        page.data["incidents"].append(twin)
+    sync(page.url)
+
+    # The command's status page by URL (none), the provider, the latest digest of every
+    # incident's copy, and the page's latest copy (the same, so not stored again) within the
+    # sync's transaction and the archive's (two savepoints, each set and released).
+    with django_assert_num_queries(8):
+        output = sync(page.url)
+
+    assert "13 unchanged" in output
