@@ -165,8 +165,9 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
             )
             if plan.documents:
                 document = Document(document_name, {"incidents": plan.documents}, lines={})
-                imported = Importer(publish=False, dry_run=dry_run, user=user).run([document])
-                report.warnings += imported.warnings
+                importer = Importer(publish=False, dry_run=dry_run, user=user)
+                imported = importer.run([document])
+                report.warnings += [placed(warning, plan) for warning in importer.warnings]
                 sync_plan.count(plan, imported, report)
             if not dry_run:
                 archive.store(fetched, url=fetched.url)
@@ -189,15 +190,17 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
 
 
 def import_failure(name, failure, plan):
-    """The importer's problems, each placed by the provider incident it came from rather than
-    by a path in a document nobody wrote."""
-    lines = []
-    for problem in failure.problems:
-        index, _, rest = problem.path.partition("].")
-        incident = plan.origin(index)
-        where = f"{incident.url} “{incident.title}”" if incident else problem.file
-        lines.append(f"    {where}{': ' + rest if rest else ''}: {problem.message}")
     count = len(failure.problems)
+    lines = [f"    {placed(problem, plan)}" for problem in failure.problems]
     return f"{name}: {count} problem{plural(count)} importing; nothing was written.\n" + "\n".join(
         lines
     )
+
+
+def placed(problem, plan):
+    """An importer's problem or warning placed by the provider incident it came from, rather
+    than by a path in a document nobody wrote."""
+    index, _, rest = problem.path.partition("].")
+    incident = plan.origin(index)
+    where = f"{incident.url} “{incident.title}”" if incident else problem.file
+    return f"{where}{': ' + rest if rest else ''}: {problem.message}"
