@@ -223,9 +223,9 @@ FETCH_TIMEOUT = env("FETCH_TIMEOUT", 10.0)  # seconds, to connect and between by
 FETCH_MAX_BYTES = env("FETCH_MAX_BYTES", 20 * 1024 * 1024)
 FETCH_MIN_INTERVAL = env("FETCH_MIN_INTERVAL", 0.5)  # seconds between requests to one host
 FETCH_ALLOW_PRIVATE = env("FETCH_ALLOW_PRIVATE", False)
+# Sites that are asked politely can tell who asks: name your own address here in production.
 FETCH_USER_AGENT = env(
-    "FETCH_USER_AGENT",
-    "postmortems/1.0 (a public knowledge base of cloud outages; +https://github.com/postmortems)",
+    "FETCH_USER_AGENT", "postmortems/1.0 (a public knowledge base of cloud outages)"
 )
 
 ADMINS = getaddresses([env("ADMINS", "")])

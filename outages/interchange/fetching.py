@@ -50,8 +50,7 @@ URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+:")
 
 class FetchFailed(Exception):
     """A fetch that gave nothing usable; str() is a plain sentence for the command's output
-    and the admin, naming the URL, e.g. "https://x/y: the server sent HTML where JSON was
-    expected (text/html)"."""
+    and the admin, naming the URL, e.g. "https://x/y: sent text/html where JSON was expected"."""
 
 
 @dataclass(frozen=True)
@@ -165,15 +164,15 @@ def _send(client, target, host, addresses, headers):
     headers = {**headers, "Host": target.netloc.decode("ascii")}
     failure = None
     for address in addresses:
-        request = client.build_request(
-            "GET",
-            target.copy_with(host=str(address)),
-            headers=headers,
-            extensions={"sni_hostname": host},
-        )
         try:
+            request = client.build_request(
+                "GET",
+                target.copy_with(host=str(address)),
+                headers=headers,
+                extensions={"sni_hostname": host},
+            )
             return client.send(request, stream=True)
-        except httpx.ConnectError as error:
+        except (httpx.ConnectError, httpx.InvalidURL) as error:  # invalid: an IPv6 zone
             failure = error
         except httpx.TimeoutException as error:
             raise _Problem(f"did not answer within {settings.FETCH_TIMEOUT:g} s") from error
@@ -325,7 +324,8 @@ def _status_text(status):
 
 
 def _body(response):
-    """The decoded body, never holding more than FETCH_MAX_BYTES + 1 bytes of it."""
+    """The decoded body, given up as soon as it passes FETCH_MAX_BYTES: at most limit + 1 bytes
+    are decoded, and at most one network read (64 KB) is read past the limit."""
     limit = settings.FETCH_MAX_BYTES
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -383,7 +383,7 @@ def _check_json(body, content_type, verb):
     except UnicodeDecodeError as error:
         raise _Problem("is not valid JSON: it is not UTF-8 text") from error
     except RecursionError as error:
-        raise _Problem("is not valid JSON we can read: it is nested too deeply") from error
+        raise _Problem("is JSON nested too deeply to read") from error
 
 
 # --- local files ------------------------------------------------------------------------------
