@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from django.utils.text import slugify
 
+from outages.text import CONTROL_CHARACTERS
+
 # The format's limits (docs/incident-format.schema.json).
 TEXT_LIMIT = 50_000
 TITLE_LIMIT = 200
@@ -80,25 +82,32 @@ def to_document(
     chosen = incident.updates if updates is None else updates
     host = urlsplit(page_url).hostname or page_url
     fetched_on = f"{fetched_at.day} {fetched_at:%b %Y}"
-    title = cut(incident.title or f"{provider_name} incident {incident.id}", TITLE_LIMIT)
+    title = cut(line(incident.title) or f"{provider_name} incident {incident.id}", TITLE_LIMIT)
     document = {
         "slug": incident_slug(provider, incident),
         "title": title,
         "provider": provider,
-        "services": [service(name) for name in incident.components],
-        "regions": [
-            {"code": code_of(code), "name": cut(incident.location_names.get(code, code), 100)}
-            for code in incident.locations
-        ],
+        "services": distinct([service(name) for name in incident.components], "slug"),
+        "regions": distinct(
+            [
+                {
+                    "code": code_of(code),
+                    "name": cut(line(incident.location_names.get(code) or code), NAME_LIMIT),
+                }
+                for code in incident.locations
+            ],
+            "code",
+        ),
         "time_zone": "UTC",
         "root_cause_category": "unclassified",
     }
     if incident.impact:
-        document["provider_impact"] = cut(incident.impact, 50)
+        document["provider_impact"] = cut(line(incident.impact), 50)
     events, milestones = timeline(incident, chosen, marking=same_as is None)
     document.update(milestones)
     document.update(sections(incident, host, fetched_on))
-    published = incident.created_at or (chosen[0].at if chosen else incident.began_at)
+    first = incident.updates[0].at if incident.updates else None
+    published = incident.created_at or first or incident.began_at
     source = {
         "url": incident.url,
         "title": cut(f"{provider_name} status page: {title}", 300),
@@ -141,14 +150,32 @@ def canonical_json(incident):
 
 
 def service(name):
-    return {"slug": code_of(name), "name": cut(name, NAME_LIMIT)}
+    name = line(name)
+    return {"slug": slug_of(name), "name": cut(name, NAME_LIMIT)}
+
+
+def distinct(references, key):
+    """Each reference once: two names can make one slug ("API" and "Api")."""
+    kept = {}
+    for reference in references:
+        kept.setdefault(reference[key], reference)
+    return list(kept.values())
 
 
 def code_of(text):
-    """A slug or region code from the provider's name or id (a hash when it has no letters)."""
+    """A region code: the provider's own when it is one, else made from it."""
     if re.fullmatch(r"[-a-zA-Z0-9_]{1,100}", text):
         return text
+    return slug_of(text)
+
+
+def slug_of(text):
     return slugify(text)[:SLUG_LIMIT].strip("-") or hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def line(text):
+    """A one-line field: the provider's control characters and line breaks would be refused."""
+    return " ".join(CONTROL_CHARACTERS.sub("", text).split())
 
 
 def cut(text, limit, note=""):
@@ -173,8 +200,11 @@ def timeline(incident, updates, *, marking):
     all_updates = incident.updates or updates
     first = next((one for one in all_updates if one.status not in ANNOUNCING), None)
     started = incident.began_at
-    # A start the provider gives only seconds before its first update is that update.
-    if first is not None and (started is None or started > first.at - timedelta(minutes=1)):
+    # The provider's start counts when it is before every update (a start found afterwards);
+    # only seconds before, it is that first update, and a planned maintenance's start is its
+    # announcement, not the work.
+    earliest = all_updates[0].at if all_updates else None
+    if first is not None and (started is None or started > earliest - timedelta(minutes=1)):
         marks[first.id], started = "started", first.at
     elif started is not None:
         milestones["started_at"] = at_text(started)
@@ -197,9 +227,12 @@ def timeline(incident, updates, *, marking):
         if one.display_at is not None:
             shown = one.display_at.astimezone(UTC)
             event["as_stated"] = f"{shown:%Y-%m-%d %H:%M} UTC, the time the status page shows"
-        event["kind"] = KINDS.get(one.status, "communication")
-        if marking and one.id in marks:
-            event["marks"] = marks[one.id]
+        # The report closing an incident tells what happened; it is no recovery of its own.
+        is_report = incident.postmortem and one.text.strip() == incident.postmortem.strip()
+        event["kind"] = "communication" if is_report else KINDS.get(one.status, "communication")
+        mark = marks.pop(one.id, None)  # once, should two updates share an id
+        if marking and mark:
+            event["marks"] = mark
         event["source"] = incident.url
         event["description"] = cut(as_markdown(one.text, incident.markdown), TEXT_LIMIT, CUT_NOTE)
         if not event["description"]:
@@ -211,7 +244,7 @@ def timeline(incident, updates, *, marking):
 def as_markdown(text, markdown):
     """The provider's text as Markdown: Markdown as it is; plain text with its line breaks
     kept (a Markdown line break is a backslash at the end of the line)."""
-    text = text.strip().replace("\r\n", "\n")
+    text = CONTROL_CHARACTERS.sub("", text).strip().replace("\r\n", "\n")
     if markdown:
         return text
     return re.sub(r"(?<=\S)\n(?=\S)", "\\\\\n", text)
@@ -245,7 +278,7 @@ def sections(incident, host, fetched_on):
         return {"summary": cut(summary, TEXT_LIMIT, CUT_NOTE)}
     parts = {}
     current = "summary"
-    for line in as_markdown(incident.postmortem, incident.markdown).split("\n"):
+    for line in incident.postmortem.strip().replace("\r\n", "\n").split("\n"):
         found = HEADING.match(line)
         if found:
             words = (found["hash"] or found["bold"] or found["under"]).lower()
@@ -260,7 +293,7 @@ def sections(incident, host, fetched_on):
         parts.setdefault(current, []).append(line)
     result = {}
     for name in SECTIONS:
-        text = "\n".join(parts.get(name, [])).strip()
+        text = as_markdown("\n".join(parts.get(name, [])), incident.markdown)
         if text:
             head = provider_words(fetched_on) + "\n\n"
             result[name] = head + cut(quoted(text), TEXT_LIMIT - len(head), CUT_NOTE)

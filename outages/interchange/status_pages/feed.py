@@ -53,7 +53,7 @@ def parse(body, *, url=""):
             "link": link,
             "title": title,
             "published": text_of(entry.get("published")),
-            "updated": text_of(entry.get("updated")),
+            "updated": text_of(dict.get(entry, "updated")),
             "content": html_of(entry),
         }
         found = incidents.get(key)
@@ -85,7 +85,8 @@ def parse(body, *, url=""):
 
 
 def entry_time(entry, name):
-    value = entry.get(f"{name}_parsed")
+    # dict.get: feedparser's own get() answers "updated" with "published" (and a warning).
+    value = dict.get(entry, f"{name}_parsed")
     return datetime(*value[:6], tzinfo=UTC) if value else None
 
 
@@ -112,7 +113,12 @@ def entry_updates(entry, key, published):
         strong.decompose()
         text = re.sub(r"^\s*-\s*", "", as_text(paragraph))
         word = re.sub(r"\W+", "_", status.strip().lower()).strip("_") or "update"
-        updates.append(Update(stable_id(key, at.isoformat(), word), word, text, at))
+        ident = stable_id(key, at.isoformat(), word)
+        # Two updates of one status in one minute: the second one counts too.
+        same = sum(1 for one in updates if one.id.split("-")[0] == ident)
+        if same:
+            ident = f"{ident}-{same + 1}"
+        updates.append(Update(ident, word, text, at))
     if updates:
         return updates
     text = as_text(soup)

@@ -10,6 +10,7 @@ import re
 from outages.interchange.status_pages import ParseFailed, ProviderIncident, Update
 from outages.interchange.status_pages.reading import (
     absolute,
+    identity,
     load_json,
     moment,
     names,
@@ -40,12 +41,7 @@ def parse(body, *, url=""):
 
 
 def incident(item, number, base):
-    if not isinstance(item, dict):
-        raise ParseFailed(f"incident {number + 1} of {WHAT} is not an object")
-    ident = item.get("id")
-    if not isinstance(ident, str | int) or not str(ident).strip():
-        raise ParseFailed(f"incident {number + 1} of {WHAT} has no id")
-    ident = str(ident).strip()
+    ident = identity(item, f"incident {number + 1} of {WHAT}")
     what = f"incident {ident}"
     began_at = moment(item.get("begin"), f"{what} begin")
     created_at = moment(item.get("created"), f"{what} created")

@@ -24,6 +24,16 @@ def load_json(body, what):
         ) from None
 
 
+def identity(item, what):
+    """The id of a mapping that must have one (`what` names it, e.g. "incident 3 of …")."""
+    if not isinstance(item, dict):
+        raise ParseFailed(f"{what} is not an object")
+    ident = item.get("id")
+    if not isinstance(ident, str | int) or not str(ident).strip():
+        raise ParseFailed(f"{what} has no id")
+    return str(ident).strip()
+
+
 def moment(value, what, *, required=False):
     """An aware UTC datetime from an ISO 8601 text with an offset; None when absent (and not
     `required`)."""

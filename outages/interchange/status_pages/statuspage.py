@@ -7,6 +7,7 @@ the provider wrote one, its postmortem.
 
 from outages.interchange.status_pages import ParseFailed, ProviderIncident, Update
 from outages.interchange.status_pages.reading import (
+    identity,
     load_json,
     moment,
     names,
@@ -29,12 +30,7 @@ def parse(body, *, url=""):
 
 
 def incident(item, number, page_url):
-    if not isinstance(item, dict):
-        raise ParseFailed(f"incident {number + 1} of {WHAT} is not an object")
-    ident = item.get("id")
-    if not isinstance(ident, str | int) or not str(ident).strip():
-        raise ParseFailed(f"incident {number + 1} of {WHAT} has no id")
-    ident = str(ident).strip()
+    ident = identity(item, f"incident {number + 1} of {WHAT}")
     what = f"incident {ident}"
     created_at = moment(item.get("created_at"), f"{what} created_at", required=True)
     updates = [
@@ -73,15 +69,11 @@ def incident(item, number, page_url):
 
 
 def update(entry, what):
-    if not isinstance(entry, dict):
-        raise ParseFailed(f"{what} is not an object")
-    ident = entry.get("id")
-    if not isinstance(ident, str | int) or not str(ident).strip():
-        raise ParseFailed(f"{what} has no id")
+    ident = identity(entry, what)
     at = moment(entry.get("created_at"), f"{what} created_at", required=True)
     display_at = moment(entry.get("display_at"), f"{what} display_at")
     return Update(
-        id=str(ident).strip(),
+        id=ident,
         status=text_of(entry.get("status")).lower() or "update",
         text=entry.get("body") if isinstance(entry.get("body"), str) else "",
         at=at,
