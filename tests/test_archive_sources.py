@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
+from werkzeug import Response
 
 from outages.interchange import fetching
 from outages.models import ArchivedCopy
@@ -102,8 +103,7 @@ def test_a_failure_is_reported_and_the_others_go_on(web, three_sources):
 
     assert lines == [
         "https://status.example.com/reports/1: new version 1",
-        "https://status.example.com/reports/2: failed: https://status.example.com/reports/2: "
-        "the server answered 503 Service Unavailable",
+        "https://status.example.com/reports/2: failed: the server answered 503 Service Unavailable",
         "https://status.example.com/reports/3: new version 1",
         "Archived 3 sources: 2 new versions, 0 unchanged, 1 failed (… s)",
     ]
@@ -198,3 +198,100 @@ def test_no_sources_is_a_short_run(db, web):
         ["Archived 0 sources: 0 new versions, 0 unchanged, 0 failed (… s)"],
         None,
     )
+
+
+def test_quietly_only_failures_are_printed(web, three_sources):
+    web.pages[three_sources[0].url] = page()
+    web.pages[three_sources[1].url] = fetching.FetchFailed(f"{three_sources[1].url}: timed out")
+    web.pages[three_sources[2].url] = page()
+
+    lines, error = run("-v", "0")
+
+    assert lines == [
+        f"{three_sources[1].url}: failed: timed out",
+        "Archived 3 sources: 2 new versions, 0 unchanged, 1 failed (… s)",
+    ]
+    assert error is not None
+
+
+def test_quietly_a_run_that_worked_prints_nothing(web, three_sources):
+    for source in three_sources:
+        web.pages[source.url] = page()
+
+    assert run("-v", "0") == ([], None)
+
+
+# --- Through the real client, against a local server -------------------------------------------
+
+
+def local(httpserver, path):
+    return f"http://127.0.0.1:{httpserver.port}{path}"
+
+
+class Pages:
+    """What the local server answers for each path, changeable between runs."""
+
+    def __init__(self, httpserver):
+        self.answers = {}
+        httpserver.expect_request(re.compile("/.*")).respond_with_handler(self.answer)
+
+    def answer(self, request):
+        body, status, content_type = self.answers[request.path]
+        return Response(body, status=status, content_type=content_type)
+
+
+@pytest.fixture
+def served(httpserver, fetch_locally, db):
+    pages = Pages(httpserver)
+    for path in ["/report", "/update", "/gone"]:
+        SourceFactory(url=local(httpserver, path), title=f"Test source {path}")
+    pages.answers = {
+        "/report": (page("The test report."), 200, "text/html; charset=utf-8"),
+        "/update": (b'{"status": "resolved"}', 200, "application/json"),
+        "/gone": (b"Not here", 404, "text/plain"),
+    }
+    return pages
+
+
+def test_sources_served_over_http_are_archived_and_a_failure_is_named(served, httpserver):
+    lines, error = run()
+
+    assert lines == [
+        f"{local(httpserver, '/gone')}: failed: the server answered 404 Not Found",
+        f"{local(httpserver, '/report')}: new version 1",
+        f"{local(httpserver, '/update')}: new version 1",
+        "Archived 3 sources: 2 new versions, 0 unchanged, 1 failed (… s)",
+    ]
+    assert error is not None
+    report = ArchivedCopy.objects.get(url=local(httpserver, "/report"))
+    assert (report.content_type, report.content) == ("text/html", page("The test report."))
+    assert not ArchivedCopy.objects.filter(url=local(httpserver, "/gone")).exists()
+
+
+def test_over_http_a_new_nonce_is_unchanged_and_new_words_a_new_version(served, httpserver):
+    run()
+    served.answers["/report"] = (page("The test report.", nonce="n2"), 200, "text/html")
+    served.answers["/update"] = (b'{"status": "postmortem"}', 200, "application/json")
+
+    lines, _ = run()
+
+    assert lines[1:3] == [
+        f"{local(httpserver, '/report')}: unchanged",
+        f"{local(httpserver, '/update')}: new version 2",
+    ]
+
+
+def test_a_source_on_a_private_address_is_refused_without_the_setting(
+    served, httpserver, fetch_locally
+):
+    fetch_locally.FETCH_ALLOW_PRIVATE = False
+
+    lines, error = run(local(httpserver, "/report"))
+
+    assert lines[0] == (
+        f"{local(httpserver, '/report')}: failed: refused: 127.0.0.1 is a loopback address (set "
+        "FETCH_ALLOW_PRIVATE to allow it)"
+    )
+    assert error is not None
+    assert not ArchivedCopy.objects.exists()
+    assert httpserver.log == []

@@ -2,6 +2,7 @@
 speaks plainly at the field, and times typed in the incident's zone (local_times)."""
 
 import re
+from functools import cached_property
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -16,8 +17,10 @@ from outages.interchange.documents import precision_key
 from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
+    ArchivedCopy,
     Incident,
     Milestone,
+    Source,
     derive_milestones,
     milestone_disagreement,
 )
@@ -170,6 +173,25 @@ class SourcesAttachedFormSet(ZonedFormSet):
 
 class CorrectionFormSet(SourcesAttachedFormSet):
     source_fields = ["claimed_by", "settled_by"]
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if "claimed_in" in form.fields:
+            field = form.fields["claimed_in"]
+            field.queryset, field.choices = self.archived_versions
+
+    @cached_property
+    def archived_versions(self):
+        """The versions a correction may say the claim was made in: the archived copies of the
+        incident's sources (those posted with it, in a save), read once for all its rows."""
+        if self.is_bound:
+            sources = Source.objects.filter(
+                pk__in=[pk for pk in self.data.getlist("sources") if pk.isdigit()]
+            )
+        else:
+            sources = self.instance.sources.all() if self.instance.pk else Source.objects.none()
+        copies = ArchivedCopy.objects.of_sources(sources).defer("body")
+        return copies, [("", "---------"), *((copy.pk, str(copy)) for copy in copies)]
 
 
 class TimelineFormSet(SourcesAttachedFormSet):

@@ -101,7 +101,7 @@ class CorrectionInline(admin.StackedInline):
     template = FOLDED_ROWS
     extra = 0
     autocomplete_fields = ["claimed_by", "settled_by"]
-    fields = ["position", "claim", "fact", ("claimed_by", "settled_by")]
+    fields = ["position", "claim", "fact", ("claimed_by", "settled_by"), "claimed_in"]
 
 
 class YearFilter(admin.SimpleListFilter):

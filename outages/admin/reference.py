@@ -7,6 +7,7 @@ from django.db import models
 from django.forms.models import BaseInlineFormSet
 
 from outages import page_cache, search, workflow
+from outages.admin.archive import ArchivedCopiesShown
 from outages.admin.forms import TEXT_AS_TYPED
 from outages.admin.history import HistoryAdmin
 from outages.models import (
@@ -202,7 +203,7 @@ class CustomerAdmin(ReferenceAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(ReferenceAdmin):
+class SourceAdmin(ArchivedCopiesShown, ReferenceAdmin):
     formfield_overrides = HTTPS_URLS
     list_display = ["title", "publisher", "kind", "published_on"]
     list_filter = ["kind"]

@@ -122,7 +122,8 @@ class Archived:
         if self.outcome == "new":
             return f"{self.source.url}: new version {self.number}"
         if self.outcome == "failed":
-            return f"{self.source.url}: failed: {self.message}"
+            # FetchFailed names the URL; the line does already.
+            return f"{self.source.url}: failed: {self.message.removeprefix(self.source.url + ': ')}"
         return f"{self.source.url}: unchanged"
 
 

@@ -266,13 +266,15 @@ def promises(incident, cite):
 
 
 def corrections(incident, cite):
-    def said(label, claim, source):
+    def said(label, claim, source, copy=None):
         by = f" by {text(source.publisher)} {cite(source)}" if source else ""
+        if copy is not None:  # only where set, so other documents read as before
+            by += f" (archived version {copy.number}, {words.calendar_day(copy.fetched_at)})"
         return f"**{label}**{by}: {text(claim)}"
 
     return numbered_list(
         [
-            said("Claimed", correction.claim, correction.claimed_by),
+            said("Claimed", correction.claim, correction.claimed_by, correction.claimed_in),
             said("Established", correction.fact, correction.settled_by),
         ]
         for correction in incident.corrections.all()

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from outages import duplicates, text, workflow
+from outages.interchange.correction_rows import Corrections
 from outages.interchange.document_times import TIME_EXAMPLES, read_time
 from outages.interchange.documents import path_text, precision_key
 from outages.models import (
@@ -83,7 +84,7 @@ def same_values(obj, values):
     return True
 
 
-class Planning:
+class Planning(Corrections):
     """The Importer's planning of one incident (see importing.Importer for the state it keeps)."""
 
     # --- One incident -------------------------------------------------------------------
@@ -181,12 +182,7 @@ class Planning:
             Correction,
             "corrections",
             data.get("corrections", []),
-            lambda item, at: {
-                "claim": item["claim"],
-                "fact": item["fact"],
-                "claimed_by": self.cited(item.get("claimed_by"), by_url, at + ["claimed_by"]),
-                "settled_by": self.cited(item.get("settled_by"), by_url, at + ["settled_by"]),
-            },
+            lambda item, at: self.correction_values(item, at, by_url),
         )
         if self.failed:
             raise Invalid

@@ -145,6 +145,8 @@ def incident_data(incident):
                 "claim": item.claim,
                 "fact": item.fact,
                 "claimed_by": url(item.claimed_by),
+                # Only where set, so documents without archived versions read as before.
+                **({"claimed_in_version": item.claimed_in.number} if item.claimed_in else {}),
                 "settled_by": url(item.settled_by),
             }
             for place, item in zip(positions_written(corrections), corrections, strict=True)
@@ -169,10 +171,7 @@ def incidents_for_export(incidents=None):
                 ).prefetch_related(Prefetch("services", queryset=with_provider)),
             ),
             Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.select_related("claimed_by", "settled_by"),
-            ),
+            Prefetch("corrections", queryset=Correction.objects.with_sources()),
         )
         .oldest_first()
     )

@@ -109,7 +109,7 @@ class IncidentQuerySet(models.QuerySet):
         """With every row a whole postmortem shows, in nine queries: 1 the incident with its
         provider, 2 services, 3 regions (each with its provider), 4 sources, 5 timeline events
         with their source, 6 customer impacts with customer and source, 7 the impacts'
-        services, 8 action items with their source, 9 corrections with both sources."""
+        services, 8 action items with their source, 9 corrections with their sources."""
         from outages.models.parts import (  # their module imports this one
             ActionItem,
             Correction,
@@ -125,10 +125,7 @@ class IncidentQuerySet(models.QuerySet):
             Prefetch("events", queryset=TimelineEvent.objects.select_related("source")),
             Prefetch("impacts", queryset=impacts.prefetch_related(services_with_provider())),
             Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.select_related("claimed_by", "settled_by"),
-            ),
+            Prefetch("corrections", queryset=Correction.objects.with_sources()),
         )
 
 

@@ -229,6 +229,15 @@ class ActionItem(IncidentChild):
         return self.description[:60]
 
 
+class CorrectionManager(IncidentChildManager):
+    def with_sources(self):
+        """With the sources that made and settle each claim, and the archived version the
+        claim was read in (its body left in the database)."""
+        return self.select_related("claimed_by", "settled_by", "claimed_in").defer(
+            "claimed_in__body"
+        )
+
+
 @versioned()
 class Correction(IncidentChild):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="corrections")
@@ -248,6 +257,8 @@ class Correction(IncidentChild):
         help_text="The archived version of the claiming source that said it, when the source "
         "has changed since.",
     )  # fmt: skip
+
+    objects = CorrectionManager()
 
     class Meta:
         ordering = ["position"]

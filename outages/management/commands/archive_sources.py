@@ -8,7 +8,7 @@ class Command(BaseCommand):
     help = (
         "Fetch every cited source (or those given) and keep a copy of each whose content "
         "changed since its last archived version. Goes on past a source that fails; exits 1 "
-        "when any did."
+        "when any did. With -v 0, prints only what failed."
     )
 
     def add_arguments(self, parser):
@@ -27,12 +27,17 @@ class Command(BaseCommand):
                     "No source has the URL " + ", ".join(unknown) + "; nothing was fetched."
                 )
 
-        run = archive_sources(
-            sources, dry_run=dry_run, report=lambda result: self.stdout.write(result.line)
-        )
-        self.stdout.write(run.summary)
+        # -v 0 (for cron) prints only the sources that failed, and then the summary.
+        quiet = options["verbosity"] == 0
+
+        def report(result):
+            if not quiet or result.outcome == "failed":
+                self.stdout.write(result.line)
+
+        run = archive_sources(sources, dry_run=dry_run, report=report)
         failed = run.count("failed")
+        if failed or not quiet:
+            self.stdout.write(run.summary)
         if failed:
-            raise CommandError(
-                f"{failed} of {plural(len(run.results), 'source')} could not be archived; see above."
-            )
+            sources = plural(len(run.results), "source")
+            raise CommandError(f"{failed} of {sources} could not be archived; see above.")
