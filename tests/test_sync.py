@@ -5,6 +5,7 @@ page's source and events instead of being duplicated."""
 
 import copy
 import json
+from datetime import UTC, datetime
 from glob import glob
 from io import StringIO
 from pathlib import Path
@@ -21,6 +22,7 @@ from outages.models import (
     StatusPage,
     TimelineEvent,
 )
+from tests.factories import IncidentFactory, ServiceFactory
 
 DATA = Path(__file__).parent / "data" / "status_pages"
 PATH = "/api/v2/incidents.json"
@@ -283,3 +285,29 @@ def test_a_second_sync_with_nothing_new_reads_a_few_rows_however_many_incidents(
         output = sync(page.url)
 
     assert "13 unchanged" in output
+
+
+def test_of_several_likely_matches_the_nearest_start_wins_and_the_report_says_so(page, provider):
+    dashboard = ServiceFactory(provider=provider, name="Dashboard", slug="dashboard")
+    stored = {}
+    for name, hour in [("far", 5), ("near", 14)]:
+        stored[name] = IncidentFactory(
+            title=f"Written by hand: dashboard trouble ({name})",
+            slug=f"dashboard-trouble-{name}",
+            provider=provider,
+            time_zone="UTC",
+            started_at=datetime(2026, 11, 2, hour, tzinfo=UTC),
+            references=False,
+            events=0,
+            impacts=0,
+            follow_up=False,
+        )
+        stored[name].services.add(dashboard)
+
+    output = sync(page.url)
+
+    assert "1 merged into dashboard-trouble-near" in output
+    assert "(chosen over dashboard-trouble-far)" in output
+    assert Incident.objects.filter(title="Test incident: slow dashboard").count() == 0
+    assert stored["near"].events.count() == 2
+    assert stored["far"].events.count() == 0
