@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup install lint clean serve migrate bench stress
+.PHONY: run test setup install lint clean serve migrate bench bench-sync stress
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +44,14 @@ serve: install
 	$(BIN)/python manage.py check --deploy
 	$(BIN)/gunicorn --config gunicorn.conf.py postmortems.wsgi
 
-# Measurements, not tests: see the docstrings of bench/bench.py and bench/stress.py.
+# Measurements, not tests: see the docstrings of bench/bench.py, bench/sync.py and
+# bench/stress.py. `make bench-sync` runs only the status-page sync's part.
 bench: install
 	$(BIN)/python -m bench.bench
+	$(BIN)/python -m bench.sync
+
+bench-sync: install
+	$(BIN)/python -m bench.sync
 
 stress: install
 	$(BIN)/python -m bench.stress

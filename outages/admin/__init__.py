@@ -1,3 +1,9 @@
-"""The editors' screens: reference rows, incidents, their history, the source archive."""
+"""The editors' screens: reference rows, incidents, their history, the source archive, the
+status pages followed."""
 
-from outages.admin import archive, incidents, reference  # noqa: F401  (registers the ModelAdmins)
+from outages.admin import (  # noqa: F401  (registers the ModelAdmins)
+    archive,
+    incidents,
+    reference,
+    status_pages,
+)

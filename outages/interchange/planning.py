@@ -28,6 +28,7 @@ from outages.models import (
     derive_milestones,
     far_off,
     milestone_disagreement,
+    milestones_from_new_events,
 )
 
 # Document field -> model field, where the names differ.
@@ -250,6 +251,8 @@ class Planning(Corrections):
         ]
         for position, row in enumerate(events, max(stored.rows[TimelineEvent], default=0) + 1):
             row.position = position
+        marked = {row.marks for row in stored.rows[TimelineEvent].values() if row.marks}
+        change.save_incident = bool(milestones_from_new_events(incident, marked, events))
         change.rows[TimelineEvent] = (events, [], [])
         rows += [(f"timeline event {row.position}", "created") for row in events]
 
@@ -262,7 +265,7 @@ class Planning(Corrections):
         rows += [(f"customer {impact.customer.slug}", "created") for impact, _, _ in change.impacts]
         if self.failed:
             raise Invalid
-        if added or events or change.impacts:
+        if added or events or change.impacts or change.save_incident:
             change.action = "updated"
         change.report = IncidentReport(document.name, target, change.action, rows, incident.pk)
         return change

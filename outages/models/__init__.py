@@ -43,6 +43,7 @@ from outages.models.milestones import (
     far_off,
     message_time,
     milestone_disagreement,
+    milestones_from_new_events,
     precision_field,
 )
 from outages.models.parts import (
@@ -129,6 +130,7 @@ __all__ = [
     "from_1970",
     "incident_order",
     "milestone_disagreement",
+    "milestones_from_new_events",
     "message_time",
     "precision_field",
     "regions_with_provider",

@@ -60,6 +60,30 @@ def derive_milestones(incident, marked):
     return filled
 
 
+def milestones_from_new_events(incident, marked, events):
+    """Events added to a stored incident (a merge) may mark milestones: one the incident lacks
+    is filled from its event when that keeps the milestones in order (a synced incident first
+    read while it went on, since resolved); any other mark is dropped, since the incident's own
+    milestones stand. `marked`: the marks its events hold. Returns the names of those filled."""
+    filled = []
+    for event in events:
+        name = f"{event.marks}_at"
+        if not event.marks or event.marks in marked or getattr(incident, name) is not None:
+            event.marks = ""
+            continue
+        at = MILESTONES.index(name)
+        times = [getattr(incident, other) for other in MILESTONES]
+        if any(t and t > event.occurred_at for t in times[:at]) or any(
+            t and t < event.occurred_at for t in times[at + 1 :]
+        ):
+            event.marks = ""
+            continue
+        derive_milestones(incident, [(event.marks, event.occurred_at, event.precision)])
+        marked.add(event.marks)
+        filled.append(name)
+    return filled
+
+
 def milestone_disagreement(incident, marks, occurred_at):
     """The rule, in words: "" when the milestone `marks` of `incident` is the time of the event
     that marks it, otherwise what disagrees."""
