@@ -3,6 +3,7 @@ syncs it; the synced incident arrives as a draft with the provider's words and a
 of its source; once it is published, readers see it with its timeline and its archived copy.
 The status page is a recorded Statuspage history served by a local HTTP server."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_a_publisher_follows_a_status_page_and_readers_see_what_they_publish(
     page.goto(f"/admin/outages/incident/{incident.pk}/change/")
     expect(page.locator(".workflow-banner")).to_contain_text("Draft")
     summary = page.locator(".form-row.field-summary").get_by_role("textbox")
-    expect(summary).to_have_value(__import__("re").compile("provider's own words"))
+    expect(summary).to_have_value(re.compile("provider's own words"))
     shoot(page, "draft-in-admin")
     source = incident.sources.get()
     copy = ArchivedCopy.objects.get(url=source.url)
@@ -94,17 +95,19 @@ def test_a_publisher_follows_a_status_page_and_readers_see_what_they_publish(
     # --- The publisher publishes ------------------------------------------------------------
     page.goto(f"/admin/outages/incident/{incident.pk}/change/")
     page.get_by_role("button", name="Publish", exact=True).first.click()
-    expect(page.locator("ul.messagelist li.success").filter(has_text="Publish: done.")).to_be_visible()
+    expect(
+        page.locator("ul.messagelist li.success").filter(has_text="Publish: done.")
+    ).to_be_visible()
 
     # --- Readers see it with its timeline and the archived copy of its source ---------------
     assert reader.goto(f"/incidents/{incident.slug}/").status == 200
     expect(reader.get_by_role("heading", level=1)).to_have_text(TITLE)
-    timeline = reader.locator("#timeline")
+    timeline = reader.locator("section[aria-labelledby='timeline']")
     expect(timeline).to_contain_text("Test update: the API returns errors.")
     expect(timeline).to_contain_text("Test update: the API is working normally.")
-    sources = reader.locator("#sources")
+    sources = reader.locator("section[aria-labelledby='sources']")
     expect(sources).to_contain_text("archived on")
     shoot(reader, "reader-incident")
-    sources.get_by_role("link", name=__import__("re").compile("archived on")).first.click()
+    sources.get_by_role("link", name=re.compile("archived on")).first.click()
     expect(reader.locator("body")).to_contain_text("Test update: the API returns errors.")
     shoot(reader, "reader-archived-copy")
