@@ -219,7 +219,12 @@ def test_google_begin_and_end_are_the_start_and_resolution():
     assert data["timeline"][0]["description"] == (
         "Recorded test text: we are investigating test network congestion.\n\nMore to follow."
     )
-    assert data["timeline"][-1]["kind"] == "communication"  # the incident report
+    # The incident report is an event that says so; its text is in the sections, not the row.
+    report = data["timeline"][-1]
+    assert report["kind"] == "communication"
+    assert report["description"].startswith("*The provider published its incident report")
+    assert "this report is written for the status-page tests" in data["summary"]
+    assert not any("Incident Report" in event["description"] for event in data["timeline"])
 
 
 def test_plain_text_keeps_its_line_breaks_as_markdown():

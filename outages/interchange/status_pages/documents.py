@@ -27,6 +27,10 @@ TEXT_LIMIT = 50_000
 TITLE_LIMIT = 200
 SLUG_LIMIT = 100
 NAME_LIMIT = 100
+REPORT_EVENT = (
+    "*The provider published its incident report with this update; the full text is in the "
+    "archived copy of this status page.*"
+)
 CUT_NOTE = "\n\n*Cut here: the full text is in the archived copy of this status page.*"
 
 # The provider's word for an update -> the kind of timeline event it is.
@@ -235,6 +239,10 @@ def timeline(incident, updates, *, marking):
             event["marks"] = mark
         event["source"] = incident.url
         event["description"] = cut(as_markdown(one.text, incident.markdown), TEXT_LIMIT, CUT_NOTE)
+        if is_report:
+            # A whole report is no line of a timeline: it is quoted in the written sections of a
+            # new draft and kept in full in the archived copy, which a merge also links.
+            event["description"] = REPORT_EVENT
         if not event["description"]:
             event["description"] = "*The provider posted this update without text.*"
         events.append(event)
