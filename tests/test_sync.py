@@ -130,6 +130,37 @@ def test_a_second_sync_with_nothing_new_changes_nothing(page):
     assert "3 incidents read; 0 new drafts, 3 unchanged" in output
 
 
+def test_a_service_we_hold_is_linked_by_its_key_whatever_the_provider_now_calls_it(page):
+    """An editor corrects the name of a service a sync created; the provider writes the
+    component in other letters. The next new incident links the service as it is: neither
+    difference is a conflict that would refuse every sync from then on."""
+    sync(page.url)
+    api = Incident.objects.get(title="Test incident: elevated API errors").services.get()
+    api.name = "Example API (HTTP)"
+    api.save()
+    later = copy.deepcopy(page.data["incidents"][-1])
+    later.update(id="sync0009", name="Test incident: API errors in a later week")
+    later["shortlink"] = later["shortlink"].replace("0001", "0009")
+    for update in later["incident_updates"]:
+        update["id"] += "-9"
+        for key in ("created_at", "display_at", "updated_at"):
+            update[key] = update[key].replace("2026-11-0", "2026-11-2")
+    for key in ("created_at", "updated_at", "monitoring_at", "resolved_at", "started_at"):
+        if later.get(key):
+            later[key] = later[key].replace("2026-11-0", "2026-11-2")
+    for component in later["components"]:
+        component["name"] = "api"
+    page.data["incidents"].insert(0, later)
+
+    output = sync(page.url)
+
+    assert "1 new draft" in output
+    incident = Incident.objects.get(title="Test incident: API errors in a later week")
+    assert list(incident.services.all()) == [api]
+    api.refresh_from_db()
+    assert api.name == "Example API (HTTP)"
+
+
 def test_a_dry_run_writes_nothing(page):
     before = counts()
 

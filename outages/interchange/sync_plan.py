@@ -114,6 +114,7 @@ def decide(result, new, documents, provider, targets, commons):
     if not new:
         return
     names = stored_names({})
+    documents = [stored_by_key(document, provider, names) for document in documents]
     candidates = [candidate(document, provider, names) for document in documents]
     found = {id(c): (reasons, earlier) for c, reasons, earlier in duplicates.matches(candidates)}
     stored_slugs = {
@@ -146,7 +147,28 @@ def decide(result, new, documents, provider, targets, commons):
             continue
         if reasons:
             document = mapping.to_document(incident, **common, not_duplicate_of=sorted(reasons))
+            document = stored_by_key(document, provider, names)
         result.add(document, incident, "new")
+
+
+def stored_by_key(document, provider, names):
+    """The document with each service and region we already hold named by its key alone. Given
+    in full, a stored row whose name an editor corrected since (or the provider now writes in
+    other letters) would be a conflict refusing the whole sync; the provider's spelling is not
+    ours to write over. Only components and locations new to us are given in full."""
+    for name, model, key in [("services", Service, "slug"), ("regions", Region, "code")]:
+        refs = {}  # key -> reference, each row once
+        for ref in document.get(name, []):
+            if not isinstance(ref, str):
+                for text in (ref[key], ref["name"]):
+                    rows = names.match(model, provider.slug, text)
+                    if len(rows) == 1 and rows[0][0].pk is not None:
+                        ref = getattr(rows[0][0], key)
+                        break
+            refs.setdefault(ref if isinstance(ref, str) else ref[key], ref)
+        if refs:
+            document[name] = list(refs.values())
+    return document
 
 
 def candidate(document, provider, names):
