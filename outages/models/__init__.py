@@ -4,7 +4,13 @@ asks: published(), involving(...), hits(), the one order, the keys of services a
 One module per concern; every public name is importable from here (and migrations name the
 validators and MarkdownField by their place here)."""
 
-from outages.models.archive import ArchivedCopy
+from outages.models.archive import (
+    ArchivedCopy,
+    ArchivedCopyQuerySet,
+    latest_copies,
+    latest_copy,
+    source_revisions,
+)
 from outages.models.base import (
     EARLIEST_CONTENT_DAY,
     EARLIEST_CONTENT_TIME,
@@ -89,6 +95,7 @@ __all__ = [
     "ZONE_UNSTATED",
     "ActionItem",
     "ArchivedCopy",
+    "ArchivedCopyQuerySet",
     "Alias",
     "AliasManager",
     "Correction",
@@ -128,6 +135,8 @@ __all__ = [
     "far_off",
     "from_1970",
     "incident_order",
+    "latest_copies",
+    "latest_copy",
     "milestone_disagreement",
     "message_time",
     "precision_field",
@@ -135,6 +144,7 @@ __all__ = [
     "render_markdown_fields",
     "revision_options",
     "services_with_provider",
+    "source_revisions",
     "validate_content_date",
     "validate_markdown",
     "validate_time_zone",
