@@ -119,6 +119,7 @@ class IncidentQuerySet(models.QuerySet):
         )
 
         impacts = CustomerImpact.objects.select_related("customer", "source")
+        corrections = Correction.objects.select_related("claimed_by", "settled_by", "claimed_in")
         return self.select_related("provider").prefetch_related(
             services_with_provider(),
             regions_with_provider(),
@@ -126,12 +127,7 @@ class IncidentQuerySet(models.QuerySet):
             Prefetch("events", queryset=TimelineEvent.objects.select_related("source")),
             Prefetch("impacts", queryset=impacts.prefetch_related(services_with_provider())),
             Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
-            Prefetch(
-                "corrections",
-                queryset=Correction.objects.select_related(
-                    "claimed_by", "settled_by", "claimed_in"
-                ).defer("claimed_in__body"),
-            ),
+            Prefetch("corrections", queryset=corrections.defer("claimed_in__body")),
         )
 
 
