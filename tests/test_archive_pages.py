@@ -3,6 +3,7 @@ bytes served inert, and what changed from the version before; none of it unless 
 incident cites the copy's source."""
 
 import hashlib
+import re
 import zlib
 from datetime import UTC, datetime, timedelta
 
@@ -81,7 +82,8 @@ def test_copy_page_shows_the_text_not_the_providers_html(client, copies):
     html = html_of(client.get(copies[0].get_absolute_url()))
 
     assert "A maintenance process removed state." in html
-    assert "<p>A maintenance process" not in html  # the provider's markup is not served
+    assert "<h1>Summary of the event</h1>" not in html  # the provider's markup is not served
+    assert "<p>Summary of the event</p>" in html  # each line of its text is a paragraph
     assert "window.x" not in html  # scripts are not text to read
 
 
@@ -303,3 +305,19 @@ def test_copy_pages_are_cached_until_a_new_version_comes(client, copies, inciden
     assert response["X-Page-Cache"] == "miss"
     assert "version 2 of 3" in html_of(response)
     assert f'href="{third.get_absolute_url()}"' in response.content.decode()
+
+
+@pytest.mark.parametrize("name", ["archived_copy", "archived_copy_changes"])
+def test_copy_pages_have_one_h1_a_skip_link_and_no_index(client, copies, name):
+    html = html_of(client.get(reverse(f"outages:{name}", args=[copies[1].pk])))
+
+    assert len(re.findall(r"<h1[ >]", html)) == 1
+    assert '<a class="skip-link" href="#main">' in html
+    assert '<meta name="robots" content="noindex">' in html
+    assert " style=" not in html and "<script" not in html
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999999", "9223372036854775808", "0"])
+@pytest.mark.parametrize("page", ["", "changes/", "raw"])
+def test_out_of_range_numbers_are_not_found(client, copies, pk, page):
+    assert client.get(f"/archive/{pk}/{page}").status_code == 404
