@@ -271,3 +271,12 @@ def test_list_feeds_say_nothing_of_a_source_archived_once(client, incident, sour
     (entry,) = atom_entries(client.get("/incidents/feed.atom"))
 
     assert "revised" not in entry["summary"]
+
+
+def test_a_revision_dates_the_list_feeds_entry_when_it_is_newer(client, incident, source):
+    Incident.objects.filter(pk=incident.pk).update(updated_at=FETCHED)
+    versions(source, PAGE_V1, PAGE_V2)  # the second fetched a day after
+
+    (entry,) = atom_entries(client.get("/incidents/feed.atom"))
+
+    assert entry["updated"] == "2025-12-02T09:30:00+00:00"

@@ -117,8 +117,10 @@ class IncidentFeed(Feed):
         return incident.started_at or incident.updated_at
 
     def item_updateddate(self, incident):
-        # Also what the feed's own date and its Last-Modified header are taken from.
-        return incident.updated_at
+        # Also what the feed's own date and its Last-Modified header are taken from. A source's
+        # revision changes the entry (its drift line) without touching the incident.
+        revised = source_revisions(incident.sources.all())
+        return max([incident.updated_at, *(copy.fetched_at for _, copy in revised)])
 
     def item_author_name(self, incident):
         return xml_text(incident.provider.name)
@@ -370,6 +372,3 @@ class IncidentChangesAtom(Feed):
 
     def item_updateddate(self, entry):
         return entry.updated
-
-    def item_author_name(self, entry):
-        return None
