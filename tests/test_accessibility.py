@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from outages.models import Source
+from tests.test_archive_pages import versions
+
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_SOURCE = f"{AXE.read_text()}\n;0" if AXE.exists() else ""
@@ -53,6 +56,9 @@ PAGES = [
         200,
     ),
     ("not-found", "/no-such-page/", 404),
+    # The source archive, from archived_pages below (copies exist only in this test).
+    ("archived-copy", "/archive/{copy}/", 200),
+    ("archived-changes", "/archive/{copy}/changes/", 200),
 ]
 
 
@@ -60,6 +66,25 @@ PAGES = [
 def shipped(transactional_db):
     call_command("load_fixtures", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
     call_command("update_search_index", verbosity=0)
+
+
+# Test content in the shape of a provider's page: long lines, a long unbroken address, a list.
+ARCHIVED = """<html><body><h1>Test page for the archive</h1>
+<p>This is test content, not the provider's words. {change}</p>
+<p>https://status.example.com/incidents/a-very-long-address-without-any-space-in-it-at-all-to-wrap</p>
+<ul><li>First point of the test page.</li><li>Second point.</li></ul></body></html>"""
+
+
+@pytest.fixture
+def archived_pages(shipped):
+    """Two versions of a source of the ELB incident: {"copy": the pk of the second}."""
+    source = Source.objects.get(url="https://aws.amazon.com/message/680587/")
+    _, second = versions(
+        source,
+        ARCHIVED.format(change="Recovery took a while."),
+        ARCHIVED.format(change="Recovery took until 12:05 PM PST on December 25th, 2012."),
+    )
+    return {"copy": second.pk}
 
 
 def describe(name, width, violation):
@@ -80,12 +105,13 @@ OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clie
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [1280, 375])
-def test_no_serious_or_critical_axe_violations(page, shipped, width, scheme):
+def test_no_serious_or_critical_axe_violations(page, archived_pages, width, scheme):
     page.set_viewport_size({"width": width, "height": 800})
     page.emulate_media(color_scheme=scheme)
     SCREENSHOTS.mkdir(exist_ok=True)
     problems = []
     for name, url, status in PAGES:
+        url = url.format(**archived_pages)
         response = page.goto(url)
         if response.status != status:
             # Noted, and the page checked all the same, so one run reports every problem.

@@ -87,18 +87,19 @@ def test_query_count_does_not_grow_with_incidents(
     make_incidents(count)
     # 1 incident with provider, 2 its services with providers, 3 its regions with providers,
     # 4 sources, 5 events with sources, 6 impacts with customers and sources, 7 impact services,
-    # 8 action items, 9 corrections, 10 related incidents with provider, ranked by how many
-    # services, regions and customers hit they share (three subqueries in the one query),
-    # 11-13 the related incidents' services, regions and customers hit (their reasons come
-    # from these rows, with no query of their own),
-    # 14 the public change log (the incident's revisions).
-    with django_assert_num_queries(14):
+    # 8 action items, 9 corrections with the archived copy a claim was made in,
+    # 10 the latest archived copy of each source (the "archived on" links and the drift
+    # notice), 11 related incidents with provider, ranked by how many services, regions and
+    # customers hit they share (three subqueries in the one query), 12-14 the related
+    # incidents' services, regions and customers hit (their reasons come from these rows, with
+    # no query of their own), 15 the public change log (the incident's revisions).
+    with django_assert_num_queries(15):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
     # As above; with no related incidents their three prefetches are skipped.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         client.get(incident.get_absolute_url())
 
 

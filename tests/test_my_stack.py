@@ -434,7 +434,8 @@ def test_feed_query_count_does_not_grow_with_incidents(
 ):
     make_incidents(count)
     # 1 providers, 2 their services, 3 their regions (to match the keys), 4 the first incidents
-    # with providers, 5 their services, 6 regions, 7 key timeline events.
-    with django_assert_num_queries(7):
+    # with providers, 5 their services, 6 regions, 7 key timeline events, 8 their sources and
+    # 9 the sources' latest archived copies (the drift line).
+    with django_assert_num_queries(9):
         response = client.get(FEEDS[0], {"provider": "example-cloud"})
     assert len(feed_entries(response)) == count

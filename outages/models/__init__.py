@@ -4,7 +4,13 @@ asks: published(), involving(...), hits(), the one order, the keys of services a
 One module per concern; every public name is importable from here (and migrations name the
 validators and MarkdownField by their place here)."""
 
-from outages.models.archive import ArchivedCopy
+from outages.models.archive import (
+    ArchivedCopy,
+    ArchivedCopyQuerySet,
+    latest_copies,
+    latest_copy,
+    source_revisions,
+)
 from outages.models.base import (
     EARLIEST_CONTENT_DAY,
     EARLIEST_CONTENT_TIME,
@@ -90,6 +96,7 @@ __all__ = [
     "ZONE_UNSTATED",
     "ActionItem",
     "ArchivedCopy",
+    "ArchivedCopyQuerySet",
     "Alias",
     "AliasManager",
     "Correction",
@@ -129,6 +136,8 @@ __all__ = [
     "far_off",
     "from_1970",
     "incident_order",
+    "latest_copies",
+    "latest_copy",
     "milestone_disagreement",
     "milestones_from_new_events",
     "message_time",
@@ -137,6 +146,7 @@ __all__ = [
     "render_markdown_fields",
     "revision_options",
     "services_with_provider",
+    "source_revisions",
     "validate_content_date",
     "validate_markdown",
     "validate_time_zone",

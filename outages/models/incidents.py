@@ -109,7 +109,8 @@ class IncidentQuerySet(models.QuerySet):
         """With every row a whole postmortem shows, in nine queries: 1 the incident with its
         provider, 2 services, 3 regions (each with its provider), 4 sources, 5 timeline events
         with their source, 6 customer impacts with customer and source, 7 the impacts'
-        services, 8 action items with their source, 9 corrections with their sources."""
+        services, 8 action items with their source, 9 corrections with both sources and the
+        archived copy a claim was made in (without its body)."""
         from outages.models.parts import (  # their module imports this one
             ActionItem,
             Correction,

@@ -1,17 +1,31 @@
 """Atom and RSS feeds of published incidents: all of them (with the incident list's filters), and
-those of one provider, service, region or customer."""
+those of one provider, service, region or customer; and the Atom feed of one incident's changes
+(its public change log and its sources' revisions)."""
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.syndication.views import Feed
 from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
 
-from outages import text
-from outages.models import Customer, Incident, Provider, Region, Service, TimelineEvent
+from outages import revisions, text
+from outages.models import (
+    ArchivedCopy,
+    Customer,
+    Incident,
+    Provider,
+    Region,
+    Service,
+    TimelineEvent,
+    latest_copies,
+    source_revisions,
+)
 from outages.web.filters import IncidentFilter
 from outages.web.stack_selection import read_stack
 
@@ -28,13 +42,16 @@ def xml_text(text):
 
 
 def feed_items(incidents):
-    """The first incidents, with everything an item shows preloaded: a fixed number of queries."""
+    """The first incidents, with everything an item shows preloaded: a fixed number of queries
+    (the sources and their latest copies, for the drift line, are two)."""
     return incidents.select_related("provider").prefetch_related(
         "services",
         "regions",
         Prefetch(
             "events", queryset=TimelineEvent.objects.filter(is_key_event=True), to_attr="key_events"
         ),
+        "sources",
+        latest_copies(),
     )[:FEED_SIZE]
 
 
@@ -84,7 +101,11 @@ class IncidentFeed(Feed):
         ]
         html = render_to_string(
             "outages/includes/feed_item.html",
-            {"summary_html": incident.summary_html, "events": events},
+            {
+                "summary_html": incident.summary_html,
+                "events": events,
+                "drift": source_revisions(incident.sources.all()),
+            },
         )
         return xml_text(html)
 
@@ -96,8 +117,10 @@ class IncidentFeed(Feed):
         return incident.started_at or incident.updated_at
 
     def item_updateddate(self, incident):
-        # Also what the feed's own date and its Last-Modified header are taken from.
-        return incident.updated_at
+        # Also what the feed's own date and its Last-Modified header are taken from. A source's
+        # revision changes the entry (its drift line) without touching the incident.
+        revised = source_revisions(incident.sources.all())
+        return max([incident.updated_at, *(copy.fetched_at for _, copy in revised)])
 
     def item_author_name(self, incident):
         return xml_text(incident.provider.name)
@@ -247,3 +270,105 @@ class StackAtom(IncidentFeed):
 class StackRss(StackAtom):
     feed_type = Feed.feed_type  # RSS 2.0, as the other RSS feeds, which leave it unset
     url_name = "outages:stack_rss"
+
+
+@dataclass
+class Change:
+    """One entry of an incident's changes feed: an edit of its page or a source's revision."""
+
+    title: str
+    link: str
+    updated: datetime
+    guid: str
+    description: str
+
+
+@dataclass
+class Changes:
+    incident: Incident
+    entries: list
+
+
+class IncidentChangesAtom(Feed):
+    """What changed in one published incident: its public change log, as the page shows it, and
+    each revision of a source it cites that the archive kept (the drift rule of
+    ArchivedCopy.objects.revisions()), newest first. Three queries."""
+
+    feed_type = Atom1Feed
+    item_guid_is_permalink = False
+
+    def get_object(self, request, slug):
+        incident = Incident.objects.published().select_related("provider").filter(slug=slug).first()
+        if incident is None:
+            raise Http404("No such incident.")
+        page = incident.get_absolute_url()
+        edits = [
+            Change(
+                title=xml_text(f"{incident.title}: {what}"),
+                link=f"{page}#changes",
+                updated=when,
+                guid=f"urn:postmortems:incident:{incident.pk}:revision:{revision.pk}",
+                description=xml_text(what),
+            )
+            for when, what, revision in revisions.public_changes(incident)
+        ]
+        copies = (
+            ArchivedCopy.objects.revisions()
+            .filter(source__incidents=incident)
+            .select_related("source")
+            .defer("body")
+        )
+        base = request.build_absolute_uri("/").rstrip("/")
+        revised = [
+            Change(
+                title=xml_text(f"{copy.source.publisher} revised {copy.source.title}"),
+                link=reverse("outages:archived_copy_changes", args=[copy.pk]),
+                updated=copy.fetched_at,
+                guid=f"urn:postmortems:archived-copy:{copy.pk}",
+                description=xml_text(
+                    render_to_string(
+                        "outages/includes/drift_line.html",
+                        {"source": copy.source, "copy": copy, "changes_base": base},
+                    )
+                ),
+            )
+            for copy in copies
+        ]
+        entries = sorted(edits + revised, key=lambda entry: entry.updated, reverse=True)
+        return Changes(incident, entries[:FEED_SIZE])
+
+    def items(self, changes):
+        return changes.entries
+
+    def title(self, changes):
+        return xml_text(f"postmortems: changes to {changes.incident.title}")
+
+    def link(self, changes):
+        return changes.incident.get_absolute_url()
+
+    def description(self, changes):
+        return xml_text(
+            f"Changes to the postmortem of {changes.incident.title}, and revisions its sources'"
+            " publishers made after the archive kept them."
+        )
+
+    def subtitle(self, changes):
+        return self.description(changes)
+
+    def item_title(self, entry):
+        return entry.title
+
+    def item_link(self, entry):
+        return entry.link
+
+    def item_description(self, entry):
+        return entry.description
+
+    def item_guid(self, entry):
+        return entry.guid
+
+    def item_pubdate(self, entry):
+        return entry.updated
+
+    def item_updateddate(self, entry):
+        return entry.updated

@@ -1,5 +1,6 @@
 """Figures served from the storage (local files or a bucket) at their address on this site,
-with headers that let a browser do nothing with them but show an image."""
+with headers that let a browser do nothing with them but show them. Archived copies of sources
+are served raw under the same rule (inert())."""
 
 from pathlib import PurePosixPath
 
@@ -10,8 +11,18 @@ from django.views.decorators.http import require_safe
 from outages.images import CONTENT_TYPES
 from outages.models import Figure, Incident
 
-# Opened on its own, the file is a document with no right to run or load anything.
-FIGURE_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+# Opened on its own, the file is a document with no right to run or load anything. Set on the
+# response, it is kept: django-csp adds the site's policy only where none is set.
+INERT_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+def inert(response, filename):
+    """Serve a file that is not the site's own (an uploaded figure, a provider's archived page)
+    so that the browser only shows it: no script runs, nothing is sniffed into another type."""
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = INERT_POLICY
+    return response
 
 
 @require_safe
@@ -28,9 +39,7 @@ def figure_file(request, name):
     except OSError:
         raise Http404("The figure's file is missing.") from None
     response = FileResponse(stream, content_type=content_type)
-    response["Content-Disposition"] = f'inline; filename="{PurePosixPath(name).name}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = FIGURE_POLICY
+    inert(response, PurePosixPath(name).name)
     # A file's name is its content's hash, so it never changes; whether readers may see it can
     # (a withdrawal), so it is kept for a day. Drafts' figures are not stored on the way.
     response["Cache-Control"] = (

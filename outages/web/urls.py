@@ -9,7 +9,7 @@ from outages.page_cache import (
     region_tag,
     service_tag,
 )
-from outages.web import exports, feeds, views
+from outages.web import archive, exports, feeds, views
 from outages.web import stack as stack_views
 from outages.web import stats as stats_views
 
@@ -52,6 +52,21 @@ urlpatterns = [
         cached(incident)(exports.incident_markdown),
         name="incident_markdown",
     ),
+    path(
+        "incidents/<slug:slug>/changes.atom",
+        cached(incident)(feeds.IncidentChangesAtom()),
+        name="incident_changes_atom",
+    ),
+    # An archived copy lists the incidents that cite its source: tagged as a list, and by each
+    # of those incidents as it renders, so a new version or a withdrawal refreshes it.
+    path("archive/<int:pk>/", cached(listing)(archive.archived_copy), name="archived_copy"),
+    path(
+        "archive/<int:pk>/changes/",
+        cached(listing)(archive.archived_copy_changes),
+        name="archived_copy_changes",
+    ),
+    # Never cached(): a stored page is replayed without its own Content-Security-Policy.
+    path("archive/<int:pk>/raw", archive.archived_copy_raw, name="archived_copy_raw"),
     path("providers/", cached(listing)(views.provider_list), name="provider_list"),
     path("providers/<slug:slug>/", cached(provider)(views.provider_detail), name="provider"),
     path(

@@ -18,7 +18,10 @@ from outages.models import (
     Region,
     Service,
     incident_order,
+    latest_copies,
+    latest_copy,
     services_with_provider,
+    source_revisions,
 )
 from outages.web.filters import SORTS, IncidentFilter, facets, result_set, sort
 from outages.web.gist import incident_gist
@@ -119,8 +122,13 @@ def incident_list(request):
     )
 
 
+def for_page(incidents):
+    """in_full(), and each source's latest archived copy (one more query)."""
+    return incidents.in_full().prefetch_related(latest_copies())
+
+
 def incident_detail(request, slug):
-    incident = Incident.objects.published().in_full().filter(slug=slug).first()
+    incident = for_page(Incident.objects.published()).filter(slug=slug).first()
     if incident is None:
         return unpublished_incident(request, slug)
     return incident_page(request, incident)
@@ -129,7 +137,7 @@ def incident_detail(request, slug):
 def unpublished_incident(request, slug):
     """Staff preview anything at its public address; readers learn only of withdrawals."""
     if request.user.is_staff:
-        incident = get_object_or_404(Incident.objects.in_full(), slug=slug)
+        incident = get_object_or_404(for_page(Incident.objects), slug=slug)
         response = incident_page(request, incident, preview=True)
         # A preview must never be kept by a browser or a shared cache.
         patch_cache_control(response, no_store=True, private=True)
@@ -144,6 +152,7 @@ def incident_page(request, incident, preview=False):
     events = incident.events.all()  # preloaded by in_full()
     milestones = incident.milestone_facts(events)
     durations = incident.duration_facts(events)
+    sources = incident.sources.all()
     return render(
         request,
         "outages/incident_detail.html",
@@ -153,6 +162,10 @@ def incident_page(request, incident, preview=False):
             "milestones": milestones,
             "durations": durations,
             "sections": postmortem_sections(incident),
+            "sources": [(source, latest_copy(source)) for source in sources],
+            "drift": source_revisions(sources),
+            # The copies a reader may open from here: those of a source this incident cites.
+            "cited": {source.pk for source in sources},
             "related": related_incidents(incident),
             "preview": preview,
             "changes": revisions.public_changes(incident),
