@@ -79,6 +79,8 @@ def test_the_first_sync_creates_drafts_with_their_provenance(page):
     output = sync(page.url)
 
     assert "3 incidents read; 3 new drafts" in output
+    # The components it brings are new services, named for an editor to confirm.
+    assert "New, for an editor to confirm: service API, service Dashboard." in output
     incidents = Incident.objects.order_by("started_at")
     assert [incident.status for incident in incidents] == [Incident.Status.DRAFT] * 3
     first = incidents[0]
@@ -155,6 +157,7 @@ def test_a_service_we_hold_is_linked_by_its_key_whatever_the_provider_now_calls_
     output = sync(page.url)
 
     assert "1 new draft" in output
+    assert "confirm" not in output  # the service is ours already
     incident = Incident.objects.get(title="Test incident: API errors in a later week")
     assert list(incident.services.all()) == [api]
     api.refresh_from_db()

@@ -171,6 +171,21 @@ def stored_by_key(document, provider, names):
     return document
 
 
+def new_rows(documents):
+    """The services and regions new drafts create ("service Example API"): stored_by_key()
+    names those we hold by their key, so the ones still given in full are new to us. Created
+    like any imported row, they wait for an editor to confirm the name or make it an alias."""
+    found = {}
+    for document in documents:
+        if "same_as" in document:
+            continue  # a merge adds events and sources only
+        for name, key in [("services", "slug"), ("regions", "code")]:
+            for ref in document.get(name, []):
+                if not isinstance(ref, str):
+                    found.setdefault((name, ref[key]), f"{name[:-1]} {ref['name']}")
+    return list(found.values())
+
+
 def candidate(document, provider, names):
     """The duplicates.Candidate of a new incident's document, its services and regions named
     as the importer will resolve them (stored names and aliases)."""

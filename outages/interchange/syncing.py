@@ -43,6 +43,8 @@ class SyncReport:
     unchanged: int = 0
     not_modified_since: str = ""  # set when the server answered 304
     details: list = field(default_factory=list)  # lines for a person: which merge and why
+    # Services and regions the drafts bring that we did not hold: "service Example API".
+    new_rows: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     seconds: float = 0.0
     # What the configured page keeps for the next sync's conditional request.
@@ -63,10 +65,13 @@ class SyncReport:
         if self.edited:
             parts.append(f"{self.edited} edited by the provider")
         parts.append(f"{self.unchanged} unchanged")
+        rows = (
+            f" New, for an editor to confirm: {', '.join(self.new_rows)}." if self.new_rows else ""
+        )
         dry = " Dry run: nothing was written." if self.dry_run else ""
         return (
             f"{self.name}: {self.read} incident{plural(self.read)} read; {', '.join(parts)} "
-            f"({self.seconds:.1f} s).{dry}"
+            f"({self.seconds:.1f} s).{rows}{dry}"
         )
 
 
@@ -167,6 +172,7 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
                 document = Document(document_name, {"incidents": plan.documents}, lines={})
                 importer = Importer(publish=False, dry_run=dry_run, user=user)
                 imported = importer.run([document])
+                report.new_rows = sync_plan.new_rows(plan.documents)
                 report.warnings += [placed(warning, plan) for warning in importer.warnings]
                 sync_plan.count(plan, imported, report)
             if not dry_run:
