@@ -345,3 +345,22 @@ def test_of_several_likely_matches_the_nearest_start_wins_and_the_report_says_so
     assert Incident.objects.filter(title="Test incident: slow dashboard").count() == 0
     assert stored["near"].events.count() == 2
     assert stored["far"].events.count() == 0
+
+
+def test_an_edited_feed_update_is_an_edit_too_not_a_new_event(provider, tmp_path):
+    """A feed's incident is archived as its entries, and read back from them: an update whose
+    words changed is the provider's edit, as it is for the JSON formats."""
+    recorded_feed = (DATA / "feed-history.atom").read_text()
+    history = tmp_path / "history.atom"
+    history.write_text(recorded_feed)
+    sync(str(history), "example-cloud", "feed")
+    events = TimelineEvent.objects.count()
+    history.write_text(
+        recorded_feed.replace("Test update: a fix is out.", "Test update (revised): a fix is out.")
+    )
+
+    output = sync(str(history), "example-cloud", "feed")
+
+    assert "0 new drafts, 1 edited by the provider, 1 unchanged" in output
+    assert TimelineEvent.objects.count() == events
+    assert ArchivedCopy.objects.filter(number=2, source__isnull=False).count() == 1

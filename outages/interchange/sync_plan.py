@@ -23,13 +23,19 @@ from outages.duplicates import batches
 from outages.interchange import status_pages
 from outages.interchange.document_times import read_time
 from outages.interchange.status_pages import documents as mapping
+from outages.interchange.status_pages import feed
 from outages.interchange.stored import stored_names
 from outages.models import ArchivedCopy, Incident, Region, Service, Source
 
 # How one incident of a format is written on its own as a whole history of that format, to read
 # an archived copy (canonical_json, the provider's own data of the incident) back.
 JSON = "application/json"
-ALONE = {"statuspage": lambda raw: {"incidents": [raw]}, "gcp": lambda raw: [raw]}
+# One archived provider incident's data (canonical_json) as a history its reader reads again.
+ALONE = {
+    "statuspage": lambda raw: json.dumps({"incidents": [raw]}).encode(),
+    "gcp": lambda raw: json.dumps([raw]).encode(),
+    "feed": feed.feed_of,
+}
 
 
 @dataclass
@@ -283,7 +289,7 @@ def previous_incident(format, body, url):
     if body is None or format not in ALONE:
         return None
     try:
-        alone = json.dumps(ALONE[format](json.loads(body))).encode()
+        alone = ALONE[format](json.loads(body))
         incidents = status_pages.parse(format, alone, url=url)
     except (ValueError, status_pages.ParseFailed):
         return None

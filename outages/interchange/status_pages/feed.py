@@ -5,11 +5,13 @@ text</p>"): those become its updates. Any other entry is one incident with one u
 with the same link (or id) are one incident.
 
     parse(body: bytes, *, url="") -> [ProviderIncident]   # raises ParseFailed
+    feed_of(raw: dict) -> bytes   # one incident's archived data as a feed parse() reads again
 """
 
 import calendar
 import re
 from datetime import UTC, datetime, timedelta
+from xml.etree import ElementTree
 
 import feedparser
 from bs4 import BeautifulSoup
@@ -157,3 +159,23 @@ def as_text(node):
         block.insert_after("\n\n")
     lines = [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in node.get_text().split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def feed_of(raw):
+    """An Atom feed of the entries one incident was read from (its `raw`, as archived), so
+    that a later sync reads the incident as it was and tells an edited update from a new one,
+    as it does for the JSON formats."""
+    atom = "http://www.w3.org/2005/Atom"
+    feed = ElementTree.Element("feed", xmlns=atom)
+    ElementTree.SubElement(feed, "title").text = "Archived entries"
+    for entry in raw.get("entries", []):
+        element = ElementTree.SubElement(feed, "entry")
+        ElementTree.SubElement(element, "id").text = entry.get("id") or entry.get("link")
+        ElementTree.SubElement(element, "title").text = entry.get("title")
+        if entry.get("link"):
+            ElementTree.SubElement(element, "link", rel="alternate", href=entry["link"])
+        for name in ("published", "updated"):
+            if entry.get(name):
+                ElementTree.SubElement(element, name).text = entry[name]
+        ElementTree.SubElement(element, "content", type="html").text = entry.get("content")
+    return ElementTree.tostring(feed, encoding="utf-8", xml_declaration=True)
