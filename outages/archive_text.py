@@ -16,6 +16,11 @@ BLOCKS = [
 ]  # fmt: skip
 # Unchanged lines shown around each change; longer runs are cut to "…".
 CONTEXT = 3
+# Line pairs the matcher may compare (the product of the two changed stretches' lengths): a
+# second or so at worst. Beyond it a stretch is shown removed and added whole.
+MATCHED = 4_000_000
+# Lines of a diff shown at most.
+SHOWN = 5_000
 
 
 def kind_of(content_type):
@@ -55,9 +60,14 @@ def extract_text(body, content_type):
 
 def changes(old, new):
     """The lines of a readable diff of two texts: [(kind, line)] with kind "same", "removed" or
-    "added", long runs of unchanged lines cut to a few around each change ("…", kind "cut")."""
+    "added", long runs of unchanged lines cut to a few around each change ("…", kind "cut").
+
+    Bounded for any input (the bodies are up to the fetch limit, and the page is public): lines
+    both versions share at the start and the end are set aside in linear time; when what is
+    left is still too large to match line by line, it is shown as removed and added whole; and
+    at most SHOWN lines are returned."""
     old_lines, new_lines = old.splitlines(), new.splitlines()
-    matcher = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    matcher = BoundedMatcher(None, old_lines, new_lines, autojunk=False)
     lines = []
     for group in matcher.get_grouped_opcodes(CONTEXT):
         if lines:
@@ -68,4 +78,34 @@ def changes(old, new):
                 continue
             lines += [("removed", line) for line in old_lines[old_from:old_to]]
             lines += [("added", line) for line in new_lines[new_from:new_to]]
+    if len(lines) > SHOWN:
+        left = sum(kind in ("added", "removed") for kind, _ in lines[SHOWN:])
+        lines = lines[:SHOWN] + [("cut", f"… and {left} more changed lines, not shown here")]
     return lines
+
+
+class BoundedMatcher(difflib.SequenceMatcher):
+    """difflib's matcher with its quadratic worst case bounded (see changes())."""
+
+    def get_opcodes(self):
+        a, b = self.a, self.b
+        start = 0
+        while start < min(len(a), len(b)) and a[start] == b[start]:
+            start += 1
+        end = 0
+        while end < min(len(a), len(b)) - start and a[-1 - end] == b[-1 - end]:
+            end += 1
+        middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
+        if len(middle_a) * len(middle_b) <= MATCHED:
+            inner = difflib.SequenceMatcher(None, middle_a, middle_b, autojunk=False)
+            middle = [
+                (tag, i1 + start, i2 + start, j1 + start, j2 + start)
+                for tag, i1, i2, j1, j2 in inner.get_opcodes()
+            ]
+        else:
+            middle = [("replace", start, len(a) - end, start, len(b) - end)]
+        codes = [("equal", 0, start, 0, start)] if start else []
+        codes += [code for code in middle if code[1] != code[2] or code[3] != code[4]]
+        if end:
+            codes.append(("equal", len(a) - end, len(a), len(b) - end, len(b)))
+        return codes or [("equal", 0, 0, 0, 0)]

@@ -188,7 +188,7 @@ def test_a_later_version_can_be_chosen_too(role_client, versions):
     assert (response.context["older"], response.context["newer"]) == (versions[0], versions[1])
 
 
-@pytest.mark.parametrize("asked", ["9", "x", "3", "-1", ""])
+@pytest.mark.parametrize("asked", ["9", "x", "3", "-1", "", "²", "1" * 5000])
 def test_a_version_that_is_not_there_falls_back_to_the_one_before(role_client, versions, asked):
     response = role_client.get(changes_url(versions[2]), {"from": asked})
 

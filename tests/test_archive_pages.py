@@ -23,13 +23,18 @@ PAGE_V2 = PAGE_V1.replace("12:05 PST", "12:45 PST").replace(
 )
 
 
-def archive(source, body, *, number=1, fetched_at=FETCHED, content_type="text/html", url=None):
-    """An ArchivedCopy as the archive stores it (the body zlib-compressed), for tests."""
+def archive(
+    source, body, *, number=1, fetched_at=FETCHED, content_type="text/html", url=None, **more
+):
+    """An ArchivedCopy as the archive stores it (the body zlib-compressed), for tests: a page
+    as fetched, whose later versions are revisions, unless `more` says otherwise."""
     body = body.encode() if isinstance(body, str) else body
     return ArchivedCopy.objects.create(
         url=url or source.url,
         source=source,
         number=number,
+        revised=more.pop("revised", number > 1),
+        **more,
         fetched_at=fetched_at,
         http_status=200,
         content_type=content_type,

@@ -119,6 +119,29 @@ def test_five_redirects_are_followed_and_a_loop_is_refused(httpserver, fetch_loc
     assert len(httpserver.log) == 6 + 6  # the chain, then the loop's first request and 5 more
 
 
+def test_a_body_that_trickles_in_fails_once_the_whole_may_not_take_longer(
+    httpserver, fetch_locally
+):
+    # Each byte arrives well within the timeout; the whole body never would in time. (Before
+    # the slow-server test below: the test server answers one request at a time, and that
+    # test leaves it asleep for a moment.)
+    def trickle(request):
+        def drip():
+            for _ in range(40):
+                time.sleep(0.1)
+                yield b"x"
+
+        return Response(drip(), content_type="text/plain")
+
+    fetch_locally.FETCH_TIMEOUT = 0.3
+    httpserver.expect_request("/drip").respond_with_handler(trickle)
+    url = local(httpserver, "/drip")
+
+    failure = refusal(url)
+
+    assert failure == f"{url}: took more than 1.8 s to send its body"
+
+
 def test_a_server_that_does_not_answer_in_time_fails(httpserver, fetch_locally):
     def slow(request):
         time.sleep(1)

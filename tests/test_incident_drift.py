@@ -280,3 +280,22 @@ def test_a_revision_dates_the_list_feeds_entry_when_it_is_newer(client, incident
     (entry,) = atom_entries(client.get("/incidents/feed.atom"))
 
     assert entry["updated"] == "2025-12-02T09:30:00+00:00"
+
+
+def test_an_addition_is_no_revision_and_a_revision_stays_told_after_later_additions(
+    client, incident, source
+):
+    """A sync keeps a new version when the provider adds an update; only an edit of what it had
+    said is drift. Once told, the drift stays on the page whatever is added after it."""
+    archive(source, PAGE_V1, kind="sync")
+    archive(source, PAGE_V2, number=2, kind="sync", revised=False)  # an update added
+
+    assert drift_notice(html_of(client, incident)) == ""
+
+    edited = archive(source, PAGE_V1, number=3, kind="sync", revised=True)
+    archive(source, PAGE_V2, number=4, kind="sync", revised=False)  # added after the edit
+    page_cache.bump(page_cache.incident_tags([incident.pk]))
+    html = html_of(client, incident)
+
+    assert changes_url(edited) in drift_notice(html)
+    assert changes_url(edited) in sources_section(html)

@@ -95,6 +95,13 @@ def test_an_editor_sees_status_pages_but_may_not_sync_them(client, editor, statu
     assert status_page.last_fetched_at is None
 
 
+@pytest.mark.parametrize("odd", ["abc", "99999", "1%2F2", "²"])
+def test_syncing_a_page_that_is_not_there_is_not_found(client, publisher, odd):  # noqa: F811
+    client.force_login(publisher)
+
+    assert client.post(f"/admin/outages/statuspage/{odd}/sync/").status_code == 404
+
+
 def test_configuration_changes_are_kept_in_history(client, publisher, status_page):  # noqa: F811
     client.force_login(publisher)
     change = reverse("admin:outages_statuspage_change", args=[status_page.pk])

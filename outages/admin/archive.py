@@ -5,6 +5,8 @@ Copies are written only by archive_sources and status-page syncs, and never chan
 may look (migration 0011), nobody may add, change or delete one here.
 """
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
@@ -96,7 +98,7 @@ class ArchivedCopyAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request, copy):
             raise PermissionDenied
         versions = {
-            other.number: other for other in ArchivedCopy.objects.filter(url=copy.url).defer("body")
+            other.number: other for other in ArchivedCopy.objects.series_of(copy).defer("body")
         }
         other = self.chosen_other(request, copy, versions)
         context = {
@@ -124,7 +126,8 @@ class ArchivedCopyAdmin(admin.ModelAdmin):
         """The version ?from= names, else the one before `copy` (None for a first version)."""
         asked = request.GET.get("from")
         if asked is not None:
-            number = int(asked) if asked.isdigit() else None
+            # ASCII digits only: "²" is a digit to str.isdigit() and no number to int().
+            number = int(asked) if re.fullmatch(r"[0-9]{1,9}", asked) else None
             if number in versions and number != copy.number:
                 return versions[number]
             messages.warning(

@@ -190,7 +190,7 @@ class CorrectionFormSet(SourcesAttachedFormSet):
             )
         else:
             sources = self.instance.sources.all() if self.instance.pk else Source.objects.none()
-        copies = ArchivedCopy.objects.of_sources(sources).defer("body")
+        copies = ArchivedCopy.objects.citable().of_sources(sources).defer("body")
         return copies, [("", "---------"), *((copy.pk, str(copy)) for copy in copies)]
 
 

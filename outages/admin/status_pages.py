@@ -2,8 +2,10 @@
 their last sync went, with "Sync now" for Publishers."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
@@ -67,7 +69,9 @@ class StatusPageAdmin(HistoryAdmin):
         ]
 
     def sync_view(self, request, object_id):
-        page = get_object_or_404(StatusPage.objects.select_related("provider"), pk=object_id)
+        page = self.get_object(request, unquote(object_id))
+        if page is None:  # an unknown or malformed id: not found, as on the change page
+            raise Http404("No such status page.")
         if not self.has_change_permission(request, page):
             raise PermissionDenied
         self.run_sync(request, page)

@@ -1,6 +1,12 @@
 """The source archive: a copy of each fetched body, compressed with its hash, time, status and
 content type, a new version only when the content changed.
 
+Each URL has two series (ArchivedCopy.Kind): the page as archive_sources fetched it, and the
+provider's data of one incident as a status-page sync read it; each is numbered and compared on
+its own. A new version of a page is marked revised (the provider changed what it published: the
+drift readers are told of); a sync marks one only when the provider edited what it had said,
+not when it added an update.
+
 Copies are append-only records and their own history: a copy is never changed, and a new
 version is a new row numbered after the last. So storing one records no reversion revision;
 the numbered rows are the history. A new copy of a cited source changes the pages of the
@@ -25,13 +31,14 @@ from outages.models import ArchivedCopy, Incident, Source
 from outages.text import counted
 
 BATCH = 1000  # URLs per query of latest_digests
+PAGE, SYNC = ArchivedCopy.Kind.PAGE, ArchivedCopy.Kind.SYNC
 
 
-def store(fetched, *, source=None, url=None):
+def store(fetched, *, source=None, url=None, kind=PAGE, revised=None):
     """Keep `fetched` (a fetching.Fetched with status 200) as the next ArchivedCopy of `url`
-    (default fetched.url), linked to `source` when given. Returns the new ArchivedCopy, or
-    None when the content is the same as the latest copy's (or the server said 304, not
-    modified). Writes nothing else."""
+    (default fetched.url) in the series `kind`, linked to `source` when given. Returns the new
+    ArchivedCopy, or None when the content is the same as the latest copy's (or the server said
+    304, not modified). Writes nothing else. `revised`: see store_body()."""
     if fetched.not_modified:
         return None
     return store_body(
@@ -41,22 +48,32 @@ def store(fetched, *, source=None, url=None):
         fetched.fetched_at,
         source=source,
         http_status=fetched.status,
+        kind=kind,
+        revised=revised,
     )
 
 
-def store_body(url, body, content_type, fetched_at, *, source=None, http_status=200):
+def store_body(
+    url, body, content_type, fetched_at, *, source=None, http_status=200, kind=PAGE, revised=None
+):
     """store() for a body that was not fetched on its own: a status-page sync keeps each
-    provider incident's own JSON as a copy of that incident's source this way."""
+    provider incident's own JSON as a copy of that incident's source this way. `revised`:
+    whether this version shows the provider changed what it had published; None means "any
+    new version after the first does" (a page's text)."""
     sha256 = digest(body, content_type)
     with transaction.atomic():
-        latest = latest_copy(url)
+        latest = latest_copy(url, kind)
         if latest is not None and latest.sha256 == sha256:
             return None
+        if revised is None:
+            revised = latest is not None
         if source is None:
             # Linked when a source has this URL, so its admin page lists the copy either way.
             source = Source.objects.filter(url=url).first()
         copy = ArchivedCopy.objects.create(
             url=url,
+            kind=kind,
+            revised=revised,
             source=source,
             number=latest.number + 1 if latest else 1,
             fetched_at=fetched_at,
@@ -74,23 +91,23 @@ def store_body(url, body, content_type, fetched_at, *, source=None, http_status=
     return copy
 
 
-def latest_copy(url):
-    """The latest copy of `url` with what a new one is compared with (its body not loaded),
-    or None."""
-    return ArchivedCopy.objects.filter(url=url).order_by("-number").only("number", "sha256").first()
+def latest_copy(url, kind=PAGE):
+    """The latest copy of `url` in the series `kind` with what a new one is compared with (its
+    body not loaded), or None."""
+    copies = ArchivedCopy.objects.filter(url=url, kind=kind).order_by("-number")
+    return copies.only("number", "sha256").first()
 
 
-def latest_digests(urls):
-    """{url: sha256 of its latest copy} for those of `urls` that have one; one query a
-    thousand URLs."""
+def latest_digests(urls, kind=PAGE):
+    """{url: sha256 of its latest copy in the series `kind`} for those of `urls` that have one;
+    one query a thousand URLs."""
     urls = list(dict.fromkeys(urls))
-    latest = (
-        ArchivedCopy.objects.filter(url=OuterRef("url")).order_by("-number").values("number")[:1]
-    )
+    series = ArchivedCopy.objects.filter(url=OuterRef("url"), kind=kind)
+    latest = series.order_by("-number").values("number")[:1]
     found = {}
     for start in range(0, len(urls), BATCH):
         rows = ArchivedCopy.objects.filter(
-            url__in=urls[start : start + BATCH], number=Subquery(latest)
+            url__in=urls[start : start + BATCH], kind=kind, number=Subquery(latest)
         ).values_list("url", "sha256")
         found.update(rows.order_by())
     return found

@@ -26,10 +26,11 @@ class Corrections:
             if not item.get("claimed_by"):  # else the claimed_by problem is already reported
                 self.fail(at, "names a version of the claiming source; give claimed_by too")
             return None
-        copy = ArchivedCopy.objects.filter(url=claimed_by.url, number=number).defer("body").first()
+        copies = ArchivedCopy.objects.citable().of_source(claimed_by)
+        copy = copies.filter(number=number).defer("body").first()
         if copy is None:
-            held = ArchivedCopy.objects.filter(url=claimed_by.url).count()
-            holds = {0: "none yet", 1: "version 1"}.get(held, f"versions 1 to {held}")
+            held = sorted(copies.values_list("number", flat=True))
+            holds = ", ".join(f"version {n}" for n in held) if held else "none yet"
             self.fail(
                 at, f"the archive holds no version {number} of {claimed_by.url} (it holds {holds})"
             )

@@ -46,6 +46,8 @@ FILE_TYPES = {
 }
 # Two letters at least, so a Windows drive ("C:\\data") is a path.
 URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]+:")
+# The whole body may take this many FETCH_TIMEOUTs (60 s by default) to arrive.
+WHOLE_BODY_TIMEOUTS = 6
 
 
 class FetchFailed(Exception):
@@ -340,6 +342,10 @@ def _body(response):
     else:
         raise _Problem(f"sent its body encoded as {encoding}, which was not asked for")
     chunks, size = [], 0
+    # The timeout bounds each wait for bytes; this bounds the whole body, so that a server
+    # sending a byte now and then cannot hold a sync (and the worker running it) for hours.
+    allowed = WHOLE_BODY_TIMEOUTS * settings.FETCH_TIMEOUT
+    deadline = time.monotonic() + allowed
     try:
         for raw in response.iter_raw():
             chunk = inflater.decompress(raw, limit + 1 - size) if inflater else raw
@@ -347,6 +353,8 @@ def _body(response):
             if size > limit:
                 raise _Problem(f"the response is larger than the {_size(limit)} limit")
             chunks.append(chunk)
+            if time.monotonic() > deadline:
+                raise _Problem(f"took more than {allowed:g} s to send its body")
     except httpx.TimeoutException as error:
         raise _Problem(f"did not answer within {settings.FETCH_TIMEOUT:g} s") from error
     except httpx.TransportError as error:

@@ -45,6 +45,7 @@ class Plan:
     kinds: list = field(default_factory=list)  # "new", "gained" or "merged", for each
     merged: list = field(default_factory=list)  # (provider incident url, into slug, why)
     deferred: set = field(default_factory=set)  # URLs whose new updates wait for the next sync
+    edited: set = field(default_factory=set)  # URLs of incidents whose provider changed its words
 
     def add(self, document, incident, kind):
         self.documents.append(document)
@@ -93,6 +94,7 @@ def plan(changed, provider, *, format, fetched, report, bodies):
             updates = [update for update in incident.updates if update.id not in said]
             if edited(before, incident, said):
                 report.edited += 1
+                result.edited.add(incident.url)
             elif not updates:
                 report.unchanged += 1  # only what we do not keep changed (an updated_at)
         if updates and target in targets:
@@ -260,12 +262,12 @@ def sources_by_url(urls):
 def stored_facts(slugs):
     """({slug: started_at}, {slug: hosts of the status pages it was synced from}) of stored
     incidents: two queries. An incident was synced from a page when one of its sources holds a
-    copy of a provider incident's JSON, which only a sync stores (a source's own page, archived
-    by archive_sources, is HTML). A hand-written incident citing a status page is not."""
+    copy of a provider incident's data, which only a sync stores (archive_sources keeps pages, a
+    series of their own). A hand-written incident citing a status page is not."""
     starts = dict(Incident.objects.filter(slug__in=slugs).values_list("slug", "started_at"))
     hosts = defaultdict(set)
     copies = ArchivedCopy.objects.filter(
-        source__incidents__slug__in=slugs, content_type=JSON
+        source__incidents__slug__in=slugs, kind=ArchivedCopy.Kind.SYNC
     ).order_by()
     for slug, url in copies.values_list("source__incidents__slug", "url").distinct():
         hosts[slug].add(urlsplit(url).netloc)
@@ -273,11 +275,12 @@ def stored_facts(slugs):
 
 
 def previous_bodies(urls):
-    """{url: body of its latest archived copy}: one query per thousand URLs."""
-    newest = ArchivedCopy.objects.filter(url=OuterRef("url")).order_by("-number").values("number")
+    """{url: body of the latest copy a sync kept of it}: one query per thousand URLs."""
+    synced = ArchivedCopy.objects.filter(kind=ArchivedCopy.Kind.SYNC)
+    newest = synced.filter(url=OuterRef("url")).order_by("-number").values("number")
     found = {}
     for batch in batches(urls):
-        for copy in ArchivedCopy.objects.filter(url__in=batch, number=Subquery(newest[:1])):
+        for copy in synced.filter(url__in=batch, number=Subquery(newest[:1])):
             found[copy.url] = copy.content
     return found
 

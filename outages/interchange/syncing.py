@@ -156,7 +156,7 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
     # Unchanged incidents cost nothing more: their JSON is the latest archived copy's.
     bodies = {incident.url: mapping.canonical_json(incident) for incident in incidents}
     digests = {url: archive.digest(body, JSON) for url, body in bodies.items()}
-    latest = archive.latest_digests(list(bodies))
+    latest = archive.latest_digests(list(bodies), kind=archive.SYNC)
     changed = [
         incident for incident in incidents if latest.get(incident.url) != digests[incident.url]
     ]
@@ -175,8 +175,13 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
                 report.new_rows = sync_plan.new_rows(plan.documents)
                 report.warnings += [placed(warning, plan) for warning in importer.warnings]
                 sync_plan.count(plan, imported, report)
-            if not dry_run:
-                archive.store(fetched, url=fetched.url)
+            if plan.deferred:
+                # Asked again in full next time: a 304 would hide the updates held back.
+                report.etag = report.last_modified = ""
+            if not dry_run and changed:
+                # The whole history only when an incident in it changed: the page's own
+                # updated_at moves with every visit of the provider's robots.
+                archive.store(fetched, url=fetched.url, kind=archive.SYNC, revised=False)
                 sources = sync_plan.sources_by_url([incident.url for incident in changed])
                 for incident in changed:
                     if incident.url in plan.deferred:
@@ -187,6 +192,9 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
                         JSON,
                         fetched.fetched_at,
                         source=sources.get(incident.url),
+                        kind=archive.SYNC,
+                        # Drift is the provider changing its words, not adding an update.
+                        revised=incident.url in plan.edited,
                     )
     except ImportFailed as failure:
         raise SyncFailed(import_failure(name, failure, plan)) from None

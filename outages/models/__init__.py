@@ -9,6 +9,7 @@ from outages.models.archive import (
     ArchivedCopyQuerySet,
     latest_copies,
     latest_copy,
+    latest_revision,
     source_revisions,
 )
 from outages.models.base import (
@@ -138,6 +139,7 @@ __all__ = [
     "incident_order",
     "latest_copies",
     "latest_copy",
+    "latest_revision",
     "milestone_disagreement",
     "milestones_from_new_events",
     "message_time",

@@ -2,8 +2,10 @@
 and each status page's history (sync_status_page), stored compressed, a new version only when
 the content changed. A provider that edits its story after the fact shows up here.
 
-What readers may see of them (public()) and the drift rule (a copy that is not the first version
-of its URL is the archive's first sight of a change the provider made) are written here once."""
+Each URL has two series of versions, numbered apart: the page as archive_sources fetched it,
+and the provider's own data of an incident as a status-page sync read it. What readers may see
+of them (public()) and the drift rule (a version that shows the provider changed what it had
+already published, not merely added to it) are written here once."""
 
 import zlib
 
@@ -32,26 +34,57 @@ class ArchivedCopyQuerySet(models.QuerySet):
         return self.filter(ArchivedCopy.revision_condition())
 
     def latest_per_source(self):
-        """Each source's latest copy, without its body, in one query."""
+        """Each source's latest copy and its latest revision (maybe the same row), without
+        their bodies, in one query: `newness` 1 is the latest, `revision_newness` 1 with
+        `revised` the latest revision."""
         newest_first = [F("fetched_at").desc(), F("pk").desc()]
         newest = Window(RowNumber(), partition_by=[F("source")], order_by=newest_first)
-        return self.defer("body").annotate(newness=newest).filter(newness=1)
+        by_kind = Window(
+            RowNumber(), partition_by=[F("source"), F("revised")], order_by=newest_first
+        )
+        return (
+            self.defer("body")
+            .annotate(newness=newest, revision_newness=by_kind)
+            .filter(Q(newness=1) | Q(revised=True, revision_newness=1))
+        )
+
+    def citable(self):
+        """The copies a correction may cite as where a claim was made: pages as fetched, what a
+        reader of the source saw (a sync's copy is the provider's data behind the page)."""
+        return self.filter(kind=ArchivedCopy.Kind.PAGE)
+
+    def series_of(self, copy):
+        """Every version of the series `copy` belongs to: the same URL, the same kind."""
+        return self.filter(url=copy.url, kind=copy.kind)
 
     def of_sources(self, sources):
-        """The copies of these sources (a Source queryset or list)."""
-        return self.filter(source__in=sources)
+        """The copies of these sources (a Source queryset): of their URLs (is_copy_of)."""
+        return self.filter(url__in=sources.values("url"))
 
     def of_source(self, source):
-        return self.filter(source=source)
+        return self.filter(url=source.url)
 
 
 class ArchivedCopy(models.Model):
+    class Kind(models.TextChoices):
+        PAGE = "page", "The page as fetched"
+        SYNC = "sync", "The provider's data, as a status-page sync read it"
+
     url = models.URLField("URL", max_length=500, db_index=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PAGE)
     # The cited source this is a copy of; empty for what a sync reads (a whole status page).
+    # Evidence outlives the row that cited it: the copy keeps its URL.
     source = models.ForeignKey(
-        Source, on_delete=models.CASCADE, null=True, blank=True, related_name="archived_copies"
+        Source, on_delete=models.SET_NULL, null=True, blank=True, related_name="archived_copies"
     )
-    number = models.PositiveIntegerField(help_text="1 for the first copy of this URL, then 2, …")
+    number = models.PositiveIntegerField(
+        help_text="1 for the first copy of this URL of this kind, then 2, …"
+    )
+    revised = models.BooleanField(
+        default=False,
+        help_text="This version shows the provider changed what it had already published (an "
+        "edited update, a revised postmortem or page), not only added to it.",
+    )
     fetched_at = models.DateTimeField()
     http_status = models.PositiveSmallIntegerField("HTTP status")
     content_type = models.CharField(max_length=200, blank=True)
@@ -63,11 +96,13 @@ class ArchivedCopy(models.Model):
     objects = ArchivedCopyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["url", "number"]
+        ordering = ["url", "kind", "number"]
         verbose_name = "archived copy"
         verbose_name_plural = "archived copies"
         constraints = [
-            models.UniqueConstraint(fields=["url", "number"], name="archived_copy_number_unique")
+            models.UniqueConstraint(
+                fields=["url", "kind", "number"], name="archived_copy_number_unique"
+            )
         ]
 
     def __str__(self):
@@ -92,25 +127,34 @@ class ArchivedCopy(models.Model):
         return extract_text(self.content, self.content_type)
 
     def is_copy_of(self, source):
-        """The one rule for "a copy of this source": linked to it (archive.store links a copy to
-        the source of its URL, and a sync to the source it creates)."""
-        return source is not None and self.source_id == source.pk
+        """The one rule for "a copy of this source": a copy of its URL, kept maybe before the
+        source was (a sync's, an import's). `source`, the link, is set when a copy is stored
+        and the source exists, for the queries that join through it; readers only ever see
+        copies so linked (public()), which errs on the side of showing less."""
+        return source is not None and self.url == source.url
+
+    @property
+    def has_previous(self):
+        """Whether a version came before this one in its series (so "what changed" exists)."""
+        return self.number > FIRST_VERSION
 
     @staticmethod
     def revision_condition(via=""):
-        """The drift rule as a condition: a later version of a URL than its first. Its fetch
-        time is when the archive first saw the change, not when the provider made it."""
-        return Q(**{f"{via}number__gt": FIRST_VERSION})
+        """The drift rule as a condition: a version the archive marked revised when it kept it
+        (interchange/archive.py decides). Its fetch time is when the archive first saw the
+        change, not when the provider made it."""
+        return Q(**{f"{via}revised": True})
 
     @property
     def is_revision(self):
         """The rule of revision_condition(), for a copy already loaded."""
-        return self.number > FIRST_VERSION
+        return self.revised
 
 
 def latest_copies(via="sources__"):
-    """Prefetch each source's latest copy (as `latest_copies`, a list of none or one) on rows
-    whose sources are loaded through `via`: one query however many sources and copies."""
+    """Prefetch each source's latest copy and latest revision (as `latest_copies`, a list of
+    none, one or two) on rows whose sources are loaded through `via`: one query however many
+    sources and copies."""
     return Prefetch(
         f"{via}archived_copies",
         queryset=ArchivedCopy.objects.latest_per_source(),
@@ -120,12 +164,20 @@ def latest_copies(via="sources__"):
 
 def latest_copy(source):
     """The latest copy of a source loaded with latest_copies(), or None."""
-    return source.latest_copies[0] if source.latest_copies else None
+    return next((copy for copy in source.latest_copies if copy.newness == 1), None)
+
+
+def latest_revision(source):
+    """The latest revision of a source loaded with latest_copies(), or None."""
+    return next(
+        (copy for copy in source.latest_copies if copy.revised and copy.revision_newness == 1),
+        None,
+    )
 
 
 def source_revisions(sources):
-    """The drift of some sources loaded with latest_copies(): (source, latest copy) of each one
-    the provider changed since the archive first kept it, the oldest change first."""
-    revised = [(source, latest_copy(source)) for source in sources]
-    revised = [(source, copy) for source, copy in revised if copy and copy.is_revision]
+    """The drift of some sources loaded with latest_copies(): (source, its latest revision) of
+    each one the provider changed since the archive first kept it, the oldest change first."""
+    revised = [(source, latest_revision(source)) for source in sources]
+    revised = [(source, copy) for source, copy in revised if copy is not None]
     return sorted(revised, key=lambda pair: (pair[1].fetched_at, pair[1].pk))

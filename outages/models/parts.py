@@ -283,6 +283,10 @@ class Correction(IncidentChild):
                     "claim: choose that source under “claimed by” too."
                 }
             )
+        if copy.kind != copy.Kind.PAGE:
+            raise ValidationError(
+                {"claimed_in": "Choose a version of the page as fetched, not a sync's data."}
+            )
         if not copy.is_copy_of(source):
             raise ValidationError(
                 {

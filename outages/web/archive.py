@@ -74,7 +74,7 @@ def text_of(copy):
 def archived_copy(request, pk):
     """One archived version as text a reader can read, with its versions and citing incidents."""
     copy = shown_copy(request, pk)
-    versions = list(visible_copies(request).filter(url=copy.url).defer("body").order_by("number"))
+    versions = list(visible_copies(request).series_of(copy).defer("body").order_by("number"))
     return render(
         request,
         "outages/archived_copy.html",
@@ -93,8 +93,8 @@ def archived_copy_changes(request, pk):
     """What changed in the text from the version before this one (none before the first)."""
     copy = shown_copy(request, pk)
     previous = (
-        visible_copies(request).filter(url=copy.url, number=copy.number - 1).first()
-        if copy.is_revision
+        visible_copies(request).series_of(copy).filter(number=copy.number - 1).first()
+        if copy.has_previous
         else None
     )
     if previous is None:

@@ -20,6 +20,7 @@ from outages.models import (
     incident_order,
     latest_copies,
     latest_copy,
+    latest_revision,
     services_with_provider,
     source_revisions,
 )
@@ -162,7 +163,9 @@ def incident_page(request, incident, preview=False):
             "milestones": milestones,
             "durations": durations,
             "sections": postmortem_sections(incident),
-            "sources": [(source, latest_copy(source)) for source in sources],
+            "sources": [
+                (source, latest_copy(source), latest_revision(source)) for source in sources
+            ],
             "drift": source_revisions(sources),
             # The copies a reader may open from here: those of a source this incident cites.
             "cited": {source.pk for source in sources},

@@ -49,7 +49,10 @@ def moment(value, what, *, required=False):
         raise ParseFailed(f"{what}: “{value[:60]}” is not a time") from None
     if parsed.tzinfo is None:
         raise ParseFailed(f"{what}: “{value[:60]}” has no UTC offset")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise ParseFailed(f"{what}: “{value[:60]}” is out of any range of dates") from None
 
 
 def stable_id(*parts):

@@ -25,7 +25,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        page = StatusPage.objects.filter(url=options["source"]).first()
+        # The configured page records this run only when it is that page: same address,
+        # provider and format (its ETag belongs to that reading of it).
+        page = StatusPage.objects.filter(
+            url=options["source"], provider__slug=options["provider"], format=options["format"]
+        ).first()
         try:
             report = sync(
                 options["provider"],
