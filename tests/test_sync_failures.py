@@ -118,3 +118,37 @@ def test_a_fault_of_ours_is_a_failure_like_the_others(configured, monkeypatch):
     monkeypatch.setattr("outages.interchange.sync_plan.mapping.to_document", broken)
     page = configured(lambda request: json_response(recorded("sync_statuspage.json")))
     fails_cleanly(page, "failed unexpectedly (KeyError", "nothing was written")
+
+
+def test_one_unreadable_incident_is_left_out_and_said_the_others_are_synced(
+    httpserver, fetch_locally, provider
+):
+    """One broken provider incident must not stop every later sync of its page."""
+    data = recorded("sync_statuspage.json")
+    data["incidents"][0]["created_at"] = "yesterday"
+    data["incidents"][1]["shortlink"] = "javascript:alert(1)"
+    page = Served(httpserver, data)
+
+    output = sync(page.url)
+
+    assert "3 incidents read; 1 new draft" in output
+    assert (
+        "Left out, as they cannot be read: incident sync0003 created_at: “yesterday” is not a"
+        in (output)
+    )
+    assert "incident sync0002: “javascript:alert(1)” is not a web address" in output
+
+
+def test_a_history_none_of_whose_incidents_can_be_read_fails_whole(
+    httpserver, fetch_locally, provider
+):
+    data = recorded("sync_statuspage.json")
+    for incident in data["incidents"]:
+        incident["created_at"] = "yesterday"
+    page = Served(httpserver, data)
+    before = counts()
+
+    with pytest.raises(CommandError, match="created_at: “yesterday” is not a time"):
+        sync(page.url)
+
+    assert counts() == before

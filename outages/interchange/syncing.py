@@ -45,6 +45,8 @@ class SyncReport:
     details: list = field(default_factory=list)  # lines for a person: which merge and why
     # Services and regions the drafts bring that we did not hold: "service Example API".
     new_rows: list = field(default_factory=list)
+    # Provider incidents that could not be read, each with why; the others are synced.
+    left_out: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     seconds: float = 0.0
     # What the configured page keeps for the next sync's conditional request.
@@ -68,6 +70,8 @@ class SyncReport:
         rows = (
             f" New, for an editor to confirm: {', '.join(self.new_rows)}." if self.new_rows else ""
         )
+        if self.left_out:
+            rows += f" Left out, as they cannot be read: {'; '.join(self.left_out)}."
         dry = " Dry run: nothing was written." if self.dry_run else ""
         return (
             f"{self.name}: {self.read} incident{plural(self.read)} read; {', '.join(parts)} "
@@ -76,7 +80,7 @@ class SyncReport:
 
 
 def plural(count):
-    return "" if count == 1 else "s"
+    return "" if count == 1 else "s"  # text.counted() says the number too; here it is apart
 
 
 def name_of(source):
@@ -148,10 +152,12 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
         report.not_modified_since = since
         return report
     try:
-        incidents = status_pages.parse(format, fetched.body, url=fetched.final_url)
+        incidents = status_pages.parse(
+            format, fetched.body, url=fetched.final_url, skipped=report.left_out
+        )
     except status_pages.ParseFailed as failure:
         raise SyncFailed(f"{name}: {failure}") from None
-    report.read = len(incidents)
+    report.read = len(incidents) + len(report.left_out)
 
     # Unchanged incidents cost nothing more: their JSON is the latest archived copy's.
     bodies = {incident.url: mapping.canonical_json(incident) for incident in incidents}

@@ -52,14 +52,15 @@ class ProviderIncident:
     markdown: bool = False  # the texts are Markdown (Google); else plain text (line breaks kept)
 
 
-def parse(format, body, *, url=""):
+def parse(format, body, *, url="", skipped=None):
     """[ProviderIncident] from a fetched body (bytes) in `format` ("statuspage", "gcp",
     "feed"); `url` is where it was read from, to make relative links absolute. Raises
-    ParseFailed."""
+    ParseFailed. With `skipped` (a list), an incident that cannot be read is left out and its
+    reason added there, unless none can be."""
     # Imported here: each reader imports the dataclasses above.
     from outages.interchange.status_pages import feed, gcp, statuspage
 
     readers = {"statuspage": statuspage.parse, "gcp": gcp.parse, "feed": feed.parse}
     if format not in readers:
         raise ParseFailed(f"“{format}” is not a format this knows: {', '.join(readers)}")
-    return readers[format](body, url=url)
+    return readers[format](body, url=url, skipped=skipped)

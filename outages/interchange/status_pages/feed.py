@@ -17,7 +17,13 @@ import feedparser
 from bs4 import BeautifulSoup
 
 from outages.interchange.status_pages import ParseFailed, ProviderIncident, Update
-from outages.interchange.status_pages.reading import absolute, stable_id, text_of
+from outages.interchange.status_pages.reading import (
+    absolute,
+    each,
+    stable_id,
+    text_of,
+    web_address,
+)
 
 WHAT = "an Atom or RSS feed"
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_abbr) if name}
@@ -31,7 +37,7 @@ ZONES |= {"cdt": -5, "est": -5, "edt": -4, "cet": 1, "cest": 2, "bst": 1, "ist":
 ZONES |= {"jst": 9, "aest": 10, "aedt": 11}
 
 
-def parse(body, *, url=""):
+def parse(body, *, url="", skipped=None):
     parsed = feedparser.parse(body)
     if parsed.bozo and not parsed.entries:
         reason = str(parsed.get("bozo_exception", "")).strip() or "it cannot be read"
@@ -39,7 +45,9 @@ def parse(body, *, url=""):
     if not parsed.version and not parsed.entries:
         raise ParseFailed(f"not {WHAT}: it has neither a feed nor entries")
     incidents = {}
-    for number, entry in enumerate(parsed.entries):
+
+    def read(entry, number):
+        """One entry's (key, link, title, published), or ParseFailed."""
         link = text_of(entry.get("link"))
         key = absolute(link, url) if link else text_of(entry.get("id"))
         if not key:
@@ -48,6 +56,16 @@ def parse(body, *, url=""):
         published = entry_time(entry, "published") or entry_time(entry, "updated")
         if published is None:
             raise ParseFailed(f"the feed's entry “{title[:80]}” has no time that can be read")
+        return key, link, title, published
+
+    for number, entry in enumerate(parsed.entries):
+        try:
+            key, link, title, published = read(entry, number)
+        except ParseFailed as failure:
+            if skipped is None:
+                raise
+            skipped.append(str(failure))
+            continue
         updated = entry_time(entry, "updated") or published
         updates = entry_updates(entry, key, published)
         raw = {
@@ -81,9 +99,15 @@ def parse(body, *, url=""):
         found.postmortem = next(
             (one.text for one in reversed(found.updates) if one.status == "postmortem"), ""
         )
-        if not found.url.startswith(("http://", "https://")):
-            raise ParseFailed(f"the feed's entry “{found.title[:80]}” has no web address")
-    return list(incidents.values())
+
+    def addressed(found, number):
+        web_address(found.url, f"the feed's entry “{found.title[:80]}”")
+        return found
+
+    kept = each(list(incidents.values()), addressed, skipped)
+    if parsed.entries and not kept:
+        raise ParseFailed(skipped[0])  # every entry broken (else raised above)
+    return kept
 
 
 def entry_time(entry, name):

@@ -10,6 +10,7 @@ import re
 from outages.interchange.status_pages import ParseFailed, ProviderIncident, Update
 from outages.interchange.status_pages.reading import (
     absolute,
+    each,
     identity,
     load_json,
     moment,
@@ -17,6 +18,7 @@ from outages.interchange.status_pages.reading import (
     origin,
     stable_id,
     text_of,
+    web_address,
 )
 
 WHAT = "a Google Cloud incidents.json"
@@ -32,12 +34,12 @@ REPORT_HEADINGS = re.compile(
 CODE_IN_NAME = re.compile(r"\s*\(([^()]+)\)\s*$")
 
 
-def parse(body, *, url=""):
+def parse(body, *, url="", skipped=None):
     data = load_json(body, WHAT)
     if not isinstance(data, list):
         raise ParseFailed(f"not {WHAT}: it is not a list of incidents")
     base = origin(url, HOME) + "/"
-    return [incident(item, number, base) for number, item in enumerate(data)]
+    return each(data, lambda item, number: incident(item, number, base), skipped)
 
 
 def incident(item, number, base):
@@ -68,7 +70,7 @@ def incident(item, number, base):
     resolved_at = moment(item.get("end"), f"{what} end")
     return ProviderIncident(
         id=ident,
-        url=absolute(uri, base),
+        url=web_address(absolute(uri, base), what),
         title=text_of(item.get("external_desc")) or text_of(item.get("service_name")),
         impact=text_of(item.get("severity")),
         created_at=created_at or began_at,

@@ -70,6 +70,34 @@ def absolute(link, base):
     return urljoin(base, link) if base else link
 
 
+def web_address(url, what):
+    """`url` when it is an http or https address with a host: it becomes a cited source, which
+    readers follow, so no other scheme (javascript:, data:) and no bare path."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ParseFailed(f"{what}: “{url[:80]}” is not a web address")
+    return url
+
+
+def each(items, read, skipped):
+    """[read(item, number)] of the items. With `skipped` (a list), an item that cannot be read
+    is left out and its reason added there: one broken incident must not stop every later sync
+    of its page. All of them broken is a history of another shape: that fails as a whole."""
+    found, failures = [], []
+    for number, item in enumerate(items):
+        try:
+            found.append(read(item, number))
+        except ParseFailed as failure:
+            if skipped is None:
+                raise
+            failures.append(failure)
+    if failures and not found:
+        raise failures[0]
+    if skipped is not None:
+        skipped += [str(failure) for failure in failures]
+    return found
+
+
 def text_of(value):
     return value.strip() if isinstance(value, str) else ""
 

@@ -7,18 +7,20 @@ the provider wrote one, its postmortem.
 
 from outages.interchange.status_pages import ParseFailed, ProviderIncident, Update
 from outages.interchange.status_pages.reading import (
+    each,
     identity,
     load_json,
     moment,
     names,
     origin,
     text_of,
+    web_address,
 )
 
 WHAT = "a Statuspage incidents.json"
 
 
-def parse(body, *, url=""):
+def parse(body, *, url="", skipped=None):
     data = load_json(body, WHAT)
     if not isinstance(data, dict) or not isinstance(data.get("incidents"), list):
         raise ParseFailed(f"not {WHAT}: there is no “incidents” list")
@@ -26,7 +28,7 @@ def parse(body, *, url=""):
     page_url = text_of(page.get("url"))
     if not page_url.startswith(("http://", "https://")):
         page_url = origin(url)
-    return [incident(item, number, page_url) for number, item in enumerate(data["incidents"])]
+    return each(data["incidents"], lambda item, number: incident(item, number, page_url), skipped)
 
 
 def incident(item, number, page_url):
@@ -49,11 +51,11 @@ def incident(item, number, page_url):
     components += [name for name in names(affected, "name") if name not in components]
     shortlink = text_of(item.get("shortlink"))
     link = shortlink or (f"{page_url.rstrip('/')}/incidents/{ident}" if page_url else "")
-    if not link.startswith(("http://", "https://")):
+    if not link:
         raise ParseFailed(f"{what} has no shortlink, and the page's address is not known")
     return ProviderIncident(
         id=ident,
-        url=link,
+        url=web_address(link, what),
         title=text_of(item.get("name")),
         impact=text_of(item.get("impact")),
         created_at=created_at,
