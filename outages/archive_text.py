@@ -23,9 +23,18 @@ MATCHED = 4_000_000
 SHOWN = 5_000
 
 
+# Media types read as text (besides HTML and JSON, which kind_of() names).
+TEXT_TYPES = ("text/", "application/xml")
+
+
+def media_type(content_type):
+    """The one reading of a Content-Type: “text/html” of “text/html; charset=utf-8”."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def kind_of(content_type):
     """The kind of a content type, "html", "json" or "text" (parameters ignored)."""
-    main = (content_type or "").split(";")[0].strip().lower()
+    main = media_type(content_type)
     if main in {"text/html", "application/xhtml+xml"}:
         return "html"
     if main == "application/json" or main.endswith("+json"):
@@ -35,6 +44,12 @@ def kind_of(content_type):
 
 def decoded(body):
     return body.decode("utf-8", errors="replace")
+
+
+def is_text(content_type):
+    """Whether a body of this type is text a person can read (a PDF or an image is not)."""
+    main = media_type(content_type)
+    return kind_of(main) != "text" or main.startswith(TEXT_TYPES) or main.endswith("+xml")
 
 
 def extract_text(body, content_type):

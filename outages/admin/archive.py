@@ -77,6 +77,8 @@ class ArchivedCopyAdmin(admin.ModelAdmin):
 
     @admin.display(description="text as archived")
     def archived_text(self, copy):
+        if copy.text is None:
+            return f"Not text ({copy.content_type or 'no content type'}): see the file as received."
         return format_html('<pre class="archived-text">{}</pre>', copy.text)
 
     def get_urls(self):
@@ -111,7 +113,8 @@ class ArchivedCopyAdmin(admin.ModelAdmin):
         }
         if other is not None:
             older, newer = sorted([copy, other], key=lambda version: version.number)
-            lines = changes(older.text, newer.text)
+            both_text = older.text is not None and newer.text is not None
+            lines = changes(older.text, newer.text) if both_text else []
             context.update(
                 older=older,
                 newer=newer,

@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 
+from outages.archive_text import media_type
+
 MAX_REDIRECTS = 5
 REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 JSON_TYPES = {"application/json", "text/json"}
@@ -311,7 +313,7 @@ def _fetched(url, final_url, response, etag, last_modified):
         final_url=final_url,
         status=status,
         body=body,
-        content_type=_media_type(headers.get("content-type", "")),
+        content_type=media_type(headers.get("content-type", "")),
         # A 304 need not repeat the validators; the ones sent are still the current ones.
         etag=headers.get("etag", etag if status == 304 else ""),
         last_modified=headers.get("last-modified", last_modified if status == 304 else ""),
@@ -371,10 +373,6 @@ def _size(count):
         if count >= size and count % size == 0:
             return f"{count // size} {unit}"
     return f"{count} bytes"
-
-
-def _media_type(header):
-    return header.split(";", 1)[0].strip().lower()
 
 
 def _check_json(body, content_type, verb):

@@ -15,7 +15,7 @@ from django.db.models.functions import RowNumber
 from django.urls import reverse
 from django.utils.functional import cached_property
 
-from outages.archive_text import extract_text
+from outages.archive_text import extract_text, is_text
 from outages.models.incidents import Incident
 from outages.models.reference import Source
 
@@ -123,7 +123,10 @@ class ArchivedCopy(models.Model):
 
     @cached_property
     def text(self):
-        """The body as text a person reads and compares (outages.archive_text)."""
+        """The body as text a person reads and compares (outages.archive_text), or None for a
+        body that is not text (a PDF, an image)."""
+        if not is_text(self.content_type):
+            return None
         return extract_text(self.content, self.content_type)
 
     def is_copy_of(self, source):

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from outages import page_cache
-from outages.archive_text import changes, extract_text, kind_of
+from outages.archive_text import changes, kind_of, media_type
 from outages.models import ArchivedCopy, Incident
 from outages.web.media import inert
 
@@ -20,23 +20,12 @@ from outages.web.media import inert
 CONTENT_TYPE = re.compile(r"[\w.+-]+/[\w.+-]+(\s*;[\x20-\x7e]*)?")
 NOT_IN_FILENAME = re.compile(r"[^A-Za-z0-9.-]+")
 # Types whose bytes are text to read; anything else (a PDF, an image) is offered raw only.
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml")
 
 
 def served_type(content_type):
     """The stored content type if a header may carry it, else bytes to download."""
     content_type = content_type.strip()
     return content_type if CONTENT_TYPE.fullmatch(content_type) else "application/octet-stream"
-
-
-def media_type(content_type):
-    """“text/html” of “text/html; charset=utf-8”."""
-    return served_type(content_type).split(";")[0].strip().lower()
-
-
-def is_text(content_type):
-    main = media_type(content_type)
-    return kind_of(main) != "text" or main.startswith(TEXT_TYPES) or main.endswith("+xml")
 
 
 def visible_copies(request):
@@ -64,13 +53,6 @@ def citing(request, copy):
     return incidents
 
 
-def text_of(copy):
-    """The copy's readable text, or None for a body that is not text."""
-    if not is_text(copy.content_type):
-        return None
-    return extract_text(copy.content, copy.content_type)
-
-
 def archived_copy(request, pk):
     """One archived version as text a reader can read, with its versions and citing incidents."""
     copy = shown_copy(request, pk)
@@ -81,7 +63,7 @@ def archived_copy(request, pk):
         {
             "copy": copy,
             "kind": kind_of(copy.content_type),
-            "text": text_of(copy),
+            "text": copy.text,
             "versions": versions,
             "newest": versions[-1],
             "incidents": citing(request, copy),
@@ -99,7 +81,7 @@ def archived_copy_changes(request, pk):
     )
     if previous is None:
         raise Http404("This is the first archived version: nothing came before it.")
-    old, new = text_of(previous), text_of(copy)
+    old, new = previous.text, copy.text
     lines = changes(old, new) if old is not None and new is not None else None
     return render(
         request,
@@ -138,5 +120,5 @@ def raw_filename(copy):
     """“status.example.com-version-2.html”: the host, the version and the kind, nothing that
     needs quoting."""
     host = NOT_IN_FILENAME.sub("-", urlsplit(copy.url).hostname or "").strip("-") or "archived"
-    extension = mimetypes.guess_extension(media_type(copy.content_type)) or ".bin"
+    extension = mimetypes.guess_extension(media_type(served_type(copy.content_type))) or ".bin"
     return f"{host}-version-{copy.number}{extension}"
