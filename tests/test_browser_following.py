@@ -11,33 +11,13 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
 from outages.models import ArchivedCopy, Incident, Provider, StatusPage
+from tests.test_browser_editing import PASSWORD, fast_passwords, log_in, shoot  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 RECORDED = Path(__file__).resolve().parent / "data" / "status_pages" / "statuspage-incidents.json"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
-PASSWORD = "a-long-enough-password"
 # The recorded incident with a written postmortem, four updates and two components.
 TITLE = "Test incident: API outage in the test region"
-expect.set_options(timeout=10_000)
-
-
-def shoot(page, name):
-    SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"following-{name}.png", full_page=True)
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def log_in(page, username):
-    page.goto("/admin/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def test_a_publisher_follows_a_status_page_and_readers_see_what_they_publish(
@@ -69,7 +49,7 @@ def test_a_publisher_follows_a_status_page_and_readers_see_what_they_publish(
     message = page.locator("ul.messagelist li.success")
     expect(message).to_contain_text("new draft")
     expect(page.locator(".field-outcome")).to_contain_text("OK")
-    shoot(page, "status-page-synced")
+    shoot(page, "following-status-page-synced")
     incident = Incident.objects.get(title=TITLE)
     assert incident.status == Incident.Status.DRAFT
     assert incident.provider_impact == "major"
@@ -79,13 +59,13 @@ def test_a_publisher_follows_a_status_page_and_readers_see_what_they_publish(
     expect(page.locator(".workflow-banner")).to_contain_text("Draft")
     summary = page.locator(".form-row.field-summary").get_by_role("textbox")
     expect(summary).to_have_value(re.compile("provider's own words"))
-    shoot(page, "draft-in-admin")
+    shoot(page, "following-draft-in-admin")
     source = incident.sources.get()
     copy = ArchivedCopy.objects.get(url=source.url)
     page.goto(f"/admin/outages/source/{source.pk}/change/")
     page.get_by_role("link", name="version 1").first.click()
     expect(page.locator("body")).to_contain_text("Test update: the API returns errors.")
-    shoot(page, "archived-source-in-admin")
+    shoot(page, "following-archived-source-in-admin")
 
     # Readers cannot see the draft, nor its archived source.
     reader = new_context().new_page()
@@ -107,7 +87,7 @@ def test_a_publisher_follows_a_status_page_and_readers_see_what_they_publish(
     expect(timeline).to_contain_text("Test update: the API is working normally.")
     sources = reader.locator("section[aria-labelledby='sources']")
     expect(sources).to_contain_text("Archived on")
-    shoot(reader, "reader-incident")
+    shoot(reader, "following-reader-incident")
     sources.get_by_role("link", name=re.compile("Archived on")).first.click()
     expect(reader.locator("body")).to_contain_text("Test update: the API returns errors.")
-    shoot(reader, "reader-archived-copy")
+    shoot(reader, "following-reader-archived-copy")
