@@ -103,12 +103,25 @@ def describe(name, width, violation):
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-@pytest.mark.parametrize("width", [1280, 375])
-def test_no_serious_or_critical_axe_violations(page, archived_pages, width, scheme):
-    page.set_viewport_size({"width": width, "height": 800})
-    page.emulate_media(color_scheme=scheme)
+# Every width and scheme in one test, so the shipped data loads once (a load and a flush cost
+# seconds each, and make test has a time budget).
+SIZES = [(1280, "light"), (1280, "dark"), (375, "light"), (375, "dark")]
+
+
+def test_no_serious_or_critical_axe_violations(page, archived_pages):
     SCREENSHOTS.mkdir(exist_ok=True)
+    problems = []
+    for width, scheme in SIZES:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.emulate_media(color_scheme=scheme)
+        problems += check_pages(page, archived_pages, width, scheme)
+
+    assert not problems, f"{len(problems)} problems (serious or critical axe violations):\n" + (
+        "\n".join(problems)
+    )
+
+
+def check_pages(page, archived_pages, width, scheme):
     problems = []
     for name, url, status in PAGES:
         url = url.format(**archived_pages)
@@ -129,7 +142,4 @@ def test_no_serious_or_critical_axe_violations(page, archived_pages, width, sche
             if violation["impact"] in BLOCKING
         ]
         page.screenshot(path=SCREENSHOTS / f"a11y-{name}-{width}-{scheme}.png", full_page=True)
-
-    assert not problems, f"{len(problems)} problems (serious or critical axe violations):\n" + (
-        "\n".join(problems)
-    )
+    return problems
