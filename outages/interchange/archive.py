@@ -98,18 +98,24 @@ def latest_copy(url, kind=PAGE):
     return copies.only("number", "sha256").first()
 
 
-def latest_digests(urls, kind=PAGE):
-    """{url: sha256 of its latest copy in the series `kind`} for those of `urls` that have one;
-    one query a thousand URLs."""
+def latest_in_series(urls, kind=PAGE):
+    """The latest copy of each of `urls` in the series `kind` (those that have one), as
+    querysets of at most a thousand URLs each, to narrow with only() or values_list()."""
     urls = list(dict.fromkeys(urls))
     series = ArchivedCopy.objects.filter(url=OuterRef("url"), kind=kind)
     latest = series.order_by("-number").values("number")[:1]
-    found = {}
     for start in range(0, len(urls), BATCH):
-        rows = ArchivedCopy.objects.filter(
+        yield ArchivedCopy.objects.filter(
             url__in=urls[start : start + BATCH], kind=kind, number=Subquery(latest)
-        ).values_list("url", "sha256")
-        found.update(rows.order_by())
+        ).order_by()
+
+
+def latest_digests(urls, kind=PAGE):
+    """{url: sha256 of its latest copy in the series `kind`} for those of `urls` that have one;
+    one query a thousand URLs."""
+    found = {}
+    for copies in latest_in_series(urls, kind):
+        found.update(copies.values_list("url", "sha256"))
     return found
 
 

@@ -16,11 +16,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from django.db.models import OuterRef, Subquery
-
 from outages import duplicates
 from outages.duplicates import batches
-from outages.interchange import status_pages
+from outages.interchange import archive, status_pages
 from outages.interchange.document_times import read_time
 from outages.interchange.status_pages import documents as mapping
 from outages.interchange.status_pages import feed
@@ -276,13 +274,11 @@ def stored_facts(slugs):
 
 def previous_bodies(urls):
     """{url: body of the latest copy a sync kept of it}: one query per thousand URLs."""
-    synced = ArchivedCopy.objects.filter(kind=ArchivedCopy.Kind.SYNC)
-    newest = synced.filter(url=OuterRef("url")).order_by("-number").values("number")
-    found = {}
-    for batch in batches(urls):
-        for copy in synced.filter(url__in=batch, number=Subquery(newest[:1])):
-            found[copy.url] = copy.content
-    return found
+    return {
+        copy.url: copy.content
+        for copies in archive.latest_in_series(urls, ArchivedCopy.Kind.SYNC)
+        for copy in copies
+    }
 
 
 def previous_incident(format, body, url):

@@ -20,6 +20,7 @@ from outages.interchange.documents import Document, ImportFailed
 from outages.interchange.importing import Importer
 from outages.interchange.status_pages import documents as mapping
 from outages.models import Provider, StatusPage
+from outages.text import counted
 
 logger = logging.getLogger(__name__)
 # Formats whose history is JSON: fetching refuses an HTML error page in their place.
@@ -57,10 +58,10 @@ class SyncReport:
     def summary(self):
         if self.not_modified_since:
             return f"{self.name}: not modified since {self.not_modified_since}."
-        parts = [f"{len(self.created)} new draft{plural(len(self.created))}"]
+        parts = [counted(len(self.created), "new draft")]
         if self.gained:
             count = sum(self.gained.values())
-            parts.append(f"{len(self.gained)} gained {count} update{plural(count)}")
+            parts.append(f"{len(self.gained)} gained {counted(count, 'update')}")
         if self.merged:
             into = ", ".join(dict.fromkeys(slug for _, slug, _ in self.merged))
             parts.append(f"{len(self.merged)} merged into {into}")
@@ -74,13 +75,9 @@ class SyncReport:
             rows += f" Left out, as they cannot be read: {'; '.join(self.left_out)}."
         dry = " Dry run: nothing was written." if self.dry_run else ""
         return (
-            f"{self.name}: {self.read} incident{plural(self.read)} read; {', '.join(parts)} "
+            f"{self.name}: {counted(self.read, 'incident')} read; {', '.join(parts)} "
             f"({self.seconds:.1f} s).{rows}{dry}"
         )
-
-
-def plural(count):
-    return "" if count == 1 else "s"  # text.counted() says the number too; here it is apart
 
 
 def name_of(source):
@@ -212,7 +209,7 @@ def run(provider_slug, format, source, name, *, page, user, dry_run):
 def import_failure(name, failure, plan):
     count = len(failure.problems)
     lines = [f"    {placed(problem, plan)}" for problem in failure.problems]
-    return f"{name}: {count} problem{plural(count)} importing; nothing was written.\n" + "\n".join(
+    return f"{name}: {counted(count, 'problem')} importing; nothing was written.\n" + "\n".join(
         lines
     )
 
