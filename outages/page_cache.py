@@ -23,14 +23,16 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.gzip import re_accepts_gzip
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_vary_headers
 from django.utils.http import quote_etag
 from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
+from outages import front_cache
 from outages.models import CustomerImpact, Incident
 
-SITE = "site"  # every page: bumped when names that appear everywhere change, or by an import
+# Every page: bumped when names that appear everywhere change, or by an import.
+SITE = front_cache.EVERY_PAGE
 INCIDENTS = "incidents"  # every page that lists or counts incidents
 # Query parameters some reader page understands. An address with any other is rendered but not
 # stored, so nobody can push real pages out of the cache with made-up parameters.
@@ -81,7 +83,8 @@ def bump(tags):
     """Give each tag a new version now, and again once the current transaction commits.
 
     The first bump makes the change visible at once to this process's next request; the second
-    drops any page a reader built from the old rows between the first bump and the commit.
+    drops any page a reader built from the old rows between the first bump and the commit, and
+    is followed by the purge of the front caches, so what they fetch next is the new page.
     """
     tags = set(tags)
     if not tags:
@@ -90,8 +93,12 @@ def bump(tags):
     def write():
         cache.set_many({_tag_key(tag): uuid.uuid4().hex for tag in tags}, timeout=None)
 
+    def committed():
+        write()
+        front_cache.purge(tags)
+
     write()
-    transaction.on_commit(write)
+    transaction.on_commit(committed)
 
 
 def incident_tags(pks):
@@ -241,8 +248,8 @@ def _store(key, tags, response):
     control = response.get("Cache-Control", "")
     if "no-store" in control or "private" in control:
         return
-    # Browsers and shared caches may keep the page but must ask again (a cheap 304 by ETag).
-    patch_cache_control(response, public=True, max_age=0, must_revalidate=True)
+    # Browsers ask again each time (a cheap 304 by ETag); shared caches keep it, tagged.
+    front_cache.shared(response, tags)
     content = response.content
     compressed = compress_string(content) if len(content) >= 200 else None
     packed = compressed is not None and len(compressed) < len(content)
@@ -255,7 +262,9 @@ def _store(key, tags, response):
         "gzip": packed,
         "etag": response["ETag"],
         "headers": {
-            name: response[name] for name in (*KEPT_HEADERS, "Cache-Control") if name in response
+            name: response[name]
+            for name in (*KEPT_HEADERS, "Cache-Control", *front_cache.HEADERS)
+            if name in response
         },
     }
     cache.set(key, entry, settings.PAGE_CACHE_SECONDS)

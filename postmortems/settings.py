@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # What shared caches in front may keep: `private, no-store` unless the page cache says so.
+    "outages.front_cache.CacheHeaders",
     "csp.middleware.CSPMiddleware",
     # Compresses pages, feeds and JSON; WhiteNoise above serves static files precompressed.
     "django.middleware.gzip.GZipMiddleware",
@@ -107,6 +109,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer must become a 503 within seconds, not a hung request.
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env("DB_CONNECT_TIMEOUT", 3)
 
+# DATABASE_POOLING=transaction when DATABASE_URL points at PgBouncer in transaction pooling mode:
+# each transaction may then run on another server connection, so Django must not use server-side
+# cursors (QuerySet.iterator() declares one in a transaction and reads it in the next). Nothing
+# else is needed: psycopg2 prepares no statements, Django sets no session state but the time
+# zone (which PgBouncer tracks), and connections to PgBouncer stay persistent and health-checked.
+DATABASE_POOLING = env("DATABASE_POOLING", "")
+if DATABASE_POOLING not in {"", "transaction"}:
+    raise ImproperlyConfigured(
+        f"DATABASE_POOLING must be 'transaction' or unset, not {DATABASE_POOLING!r}."
+    )
+if DATABASE_POOLING:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOLING is for PostgreSQL behind PgBouncer.")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+
 # Local memory by default; CACHE_URL=redis://host:6379/0 shares pages and their invalidation
 # between several app servers (each process has its own local memory).
 CACHES = {"default": django_cache_url.parse(env("CACHE_URL", "locmem://postmortems"))}
@@ -114,6 +131,26 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 20000
 # How long a rendered page may be kept at most; changes invalidate it long before that.
 PAGE_CACHE_SECONDS = env("PAGE_CACHE_SECONDS", 600)
+
+# A shared HTTP cache in front (Varnish, a CDN; outages/front_cache.py) may keep each page the
+# page cache stores for FRONT_CACHE_SECONDS (s-maxage), serve it stale for
+# FRONT_CACHE_STALE_WHILE_REVALIDATE seconds while fetching the next, and for
+# FRONT_CACHE_STALE_IF_ERROR seconds while the app fails; a reader page's 404 or 410 for
+# FRONT_CACHE_MISSING_SECONDS. Changes purge the front caches in FRONT_CACHE_PURGE_URLS
+# (comma-separated; none: nothing is purged, so keep FRONT_CACHE_SECONDS short).
+FRONT_CACHE_SECONDS = env("FRONT_CACHE_SECONDS", 60)
+FRONT_CACHE_STALE_WHILE_REVALIDATE = env("FRONT_CACHE_STALE_WHILE_REVALIDATE", 30)
+FRONT_CACHE_STALE_IF_ERROR = env("FRONT_CACHE_STALE_IF_ERROR", 86400)
+FRONT_CACHE_MISSING_SECONDS = env("FRONT_CACHE_MISSING_SECONDS", 10)
+FRONT_CACHE_PURGE_URLS = env("FRONT_CACHE_PURGE_URLS", [])
+for url in FRONT_CACHE_PURGE_URLS:
+    if not url.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"FRONT_CACHE_PURGE_URLS must be http(s) URLs, not {url!r}.")
+FRONT_CACHE_PURGE_TIMEOUT = env("FRONT_CACHE_PURGE_TIMEOUT", 2.0)  # seconds, per attempt
+FRONT_CACHE_PURGE_ATTEMPTS = 3
+FRONT_CACHE_PURGE_RETRY_SECONDS = 0.5  # before the second attempt, doubling after
+# Purges are sent by a thread of their own, so an editor's save never waits for them.
+FRONT_CACHE_PURGE_IN_BACKGROUND = True
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -191,3 +191,53 @@ def test_with_debug_off_a_server_error_is_logged_to_stderr_with_its_traceback():
     assert "ValueError: a bug only production shows" in error["traceback"]
     assert error["status"] == 500
     assert {"time", "level", "logger", "message"} <= set(error)
+
+
+POSTGRES = "postgres://postgres@127.0.0.1:5432/postmortems"
+
+
+def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors(monkeypatch):
+    direct = settings_with(monkeypatch, DATABASE_URL=POSTGRES)["DATABASES"]["default"]
+    pooled = settings_with(monkeypatch, DATABASE_URL=POSTGRES, DATABASE_POOLING="transaction")
+
+    assert not direct.get("DISABLE_SERVER_SIDE_CURSORS")
+    assert pooled["DATABASES"]["default"]["DISABLE_SERVER_SIDE_CURSORS"] is True
+    # Connections to PgBouncer stay persistent and are checked before each request reuses one.
+    assert pooled["DATABASES"]["default"]["CONN_MAX_AGE"] == 60
+    assert pooled["DATABASES"]["default"]["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATABASE_URL": POSTGRES, "DATABASE_POOLING": "session"},
+            "DATABASE_POOLING must be 'transaction' or unset, not 'session'.",
+        ),
+        (
+            {"DATABASE_POOLING": "transaction"},
+            "DATABASE_POOLING is for PostgreSQL behind PgBouncer.",
+        ),
+        (
+            {"FRONT_CACHE_PURGE_URLS": "varnish:6081"},
+            "FRONT_CACHE_PURGE_URLS must be http(s) URLs, not 'varnish:6081'.",
+        ),
+    ],
+)
+def test_database_pooling_and_purge_urls_are_checked(monkeypatch, env, message):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ImproperlyConfigured) as refused:
+        settings_with(monkeypatch, **env)
+
+    assert str(refused.value) == message
+
+
+def test_front_cache_settings_are_read_from_the_environment(monkeypatch):
+    read = settings_with(
+        monkeypatch,
+        FRONT_CACHE_SECONDS="3600",
+        FRONT_CACHE_PURGE_URLS="http://10.0.0.5:6081/, http://10.0.0.6:6081/",
+    )
+
+    assert read["FRONT_CACHE_SECONDS"] == 3600
+    assert read["FRONT_CACHE_PURGE_URLS"] == ["http://10.0.0.5:6081/", "http://10.0.0.6:6081/"]
