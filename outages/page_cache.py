@@ -242,14 +242,25 @@ def _stored_page(key, tags):
     return entry if current == entry["tags"] else None
 
 
+def _moved(tags):
+    """Whether any of these {tag: version} has a new version now."""
+    keys = {_tag_key(tag): version for tag, version in tags.items()}
+    return cache.get_many(keys.keys()) != keys
+
+
 def _store(key, tags, response):
     if response.status_code != 200 or response.streaming or response.has_header("Set-Cookie"):
         return
     control = response.get("Cache-Control", "")
     if "no-store" in control or "private" in control:
         return
-    # Browsers ask again each time (a cheap 304 by ETag); shared caches keep it, tagged.
-    front_cache.shared(response, tags)
+    # Browsers ask again each time (a cheap 304 by ETag); shared caches keep it, tagged, unless a
+    # change came during the render: the page may show the old rows, and the purge after that
+    # change may reach the front caches before this page does.
+    if _moved(tags):
+        front_cache.stale(response)
+    else:
+        front_cache.shared(response, tags)
     content = response.content
     compressed = compress_string(content) if len(content) >= 200 else None
     packed = compressed is not None and len(compressed) < len(content)

@@ -5,10 +5,11 @@ import logging
 import pytest
 from django.core.management import CommandError
 from django.db import transaction
+from django.http import HttpResponse
 from django.test import Client
 from werkzeug import Response
 
-from outages import front_cache, workflow
+from outages import front_cache, page_cache, workflow
 from tests.test_import import NEW_INCIDENT, run, write
 from tests.test_production import database_down  # noqa: F401 (fixture)
 from tests.test_search import admin_form_data
@@ -151,6 +152,25 @@ def test_a_previous_version_served_stale_is_not_kept_by_shared_caches(client, in
     front_cache.stale(response)
 
     assert_private(response)
+
+
+def test_a_page_rendered_while_its_tags_moved_is_kept_by_no_shared_cache(rf, db):
+    def view(request):
+        page_cache.bump(["incidents"])  # a change committed while this page renders
+        return HttpResponse("the old rows")
+
+    response = page_cache.cached(lambda kwargs: "incidents")(view)(rf.get("/a-list/"))
+
+    assert response["X-Page-Cache"] == "miss"
+    assert_private(response)
+
+
+def test_a_page_rendered_while_nothing_changed_is_shared(rf, db):
+    view = page_cache.cached(lambda kwargs: "incidents")(lambda request: HttpResponse("rows"))
+
+    response = view(rf.get("/a-list/"))
+
+    assert directives(response) == SHARED
 
 
 # --- Purging --------------------------------------------------------------------------------
