@@ -25,7 +25,7 @@ import time
 
 import httpx
 from django.conf import settings
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ CACHE_TAG = "Cache-Tag"  # Cloudflare
 PURGE_HEADER = "xkey-purge"  # what deploy/'s VCL hands to xkey.purge()
 PURGE_METHOD = "PURGE"
 HEADERS = (SURROGATE_KEY, CACHE_TAG)
+STORED_HEADERS = (*HEADERS, "Vary")  # what the page cache keeps of shared() with the page
 # Longer than this, the tags of one purge are replaced by EVERY_PAGE: Varnish refuses request
 # headers past 8 KB by default, and a purge that large has changed nearly everything anyway.
 LONGEST_PURGE = 4000
@@ -54,6 +55,9 @@ def shared(response, tags):
         stale_while_revalidate=settings.FRONT_CACHE_STALE_WHILE_REVALIDATE,
         stale_if_error=settings.FRONT_CACHE_STALE_IF_ERROR,
     )
+    # With the session cookie the answer differs (an editor's page, never kept), so a shared
+    # cache that does not pass such requests by itself must not serve them this one.
+    patch_vary_headers(response, ["Cookie"])
     _name_tags(response, tags)
 
 

@@ -274,7 +274,7 @@ def _store(key, tags, response):
         "etag": response["ETag"],
         "headers": {
             name: response[name]
-            for name in (*KEPT_HEADERS, "Cache-Control", *front_cache.HEADERS)
+            for name in (*KEPT_HEADERS, "Cache-Control", *front_cache.STORED_HEADERS)
             if name in response
         },
     }

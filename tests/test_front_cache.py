@@ -72,6 +72,7 @@ def test_reader_pages_may_be_kept_by_shared_caches_under_their_tags(client, inci
         assert directives(response) == SHARED
         assert tags_of(response) == tags
     assert hit[front_cache.SURROGATE_KEY] == miss[front_cache.SURROGATE_KEY]
+    assert hit["Vary"] == miss["Vary"] and "Cookie" in miss["Vary"]
 
 
 def test_a_revalidated_page_keeps_its_shared_lifetime(client, incident):
