@@ -18,25 +18,33 @@ import configparser
 import os
 import re
 import shutil
-import signal
+import socket
 import subprocess
 import tempfile
-import time
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .server import HOST, ROOT, Failed, Server, free_port, production_env, request
+from .server import (
+    HOST,
+    ROOT,
+    Failed,
+    Process,
+    Server,
+    choose_cache_url,
+    free_port,
+    production_env,
+    request,
+)
 
 DEPLOY = ROOT / "deploy"
 VCL = DEPLOY / "varnish" / "postmortems.vcl"
 BACKENDS_VCL = DEPLOY / "varnish" / "backends.vcl"
 PGBOUNCER_INI = DEPLOY / "pgbouncer" / "pgbouncer.ini"
 SHIPPED_BACKEND_PORTS = ("8001", "8002")
-START_SECONDS = 15
 # What the app servers are told when PgBouncer pools in transaction mode (see README).
-PGBOUNCER_ENV = {"DATABASE_TRANSACTION_POOLING": "true", "DISABLE_SERVER_SIDE_CURSORS": "true"}
+PGBOUNCER_ENV = {"DATABASE_POOLING": "transaction"}
 
 
 def varnish_missing():
@@ -69,8 +77,6 @@ def topology(database_url, *, app_servers=2, varnish=True, pgbouncer=True, cache
     every app server's environment.
     """
     if cache_url is None:
-        from .server import choose_cache_url
-
         cache_url = choose_cache_url()
     if app_servers > 1 and not cache_url.startswith(("redis", "hiredis", "memcache")):
         raise Failed(f"{app_servers} app servers must share a cache (Redis), not {cache_url}.")
@@ -106,79 +112,27 @@ def topology(database_url, *, app_servers=2, varnish=True, pgbouncer=True, cache
         )
 
 
-class Child:
-    """A server in the foreground as a child process with its log in a file; stopped by
-    SIGTERM (then SIGKILL) on exit."""
-
-    name = "child"
+class Child(Process):
+    """A server run from a folder of its own holding its configuration, readable by the
+    other users Varnish and PgBouncer switch to; the folder is removed with it if temporary."""
 
     def __init__(self, folder=None):
-        # Read by other users (Varnish's and PgBouncer's): a folder of its own, open to read.
+        super().__init__()
         self.temporary = None if folder else tempfile.TemporaryDirectory(prefix=f"pm-{self.name}-")
         self.folder = Path(folder or self.temporary.name)
-        self.process = None
-        self.log_path = self.folder / f"{self.name}.log"
 
-    def command(self):
-        raise NotImplementedError
-
-    def ready(self):
-        raise NotImplementedError
+    def popen_options(self):
+        return {"cwd": self.folder}
 
     def __enter__(self):
         self.folder.mkdir(parents=True, exist_ok=True)
         self.folder.chmod(0o755)
-        self.prepare()
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                self.command(),
-                cwd=self.folder,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            self.wait_until_ready()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        return super().__enter__()
 
     def __exit__(self, *exc_info):
-        self.stop()
+        super().__exit__(*exc_info)
         if self.temporary:
             self.temporary.cleanup()
-
-    def prepare(self):
-        pass
-
-    def wait_until_ready(self):
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise Failed(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if self.ready():
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise Failed(f"{self.name} was not ready in {START_SECONDS} s:\n{self.log()}")
-
-    def stop(self):
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-    def log(self, lines=30):
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
 
 
 class Varnish(Child):
@@ -280,16 +234,12 @@ class PgBouncer(Child):
         return ["pgbouncer", *user, str(self.folder / "pgbouncer.ini")]
 
     def ready(self):
-        import socket
-
         with socket.create_connection((HOST, self.port), timeout=1):
             return True
 
 
 def free_port_from(first):
     """The first port from `first` up that nothing listens on."""
-    import socket
-
     for port in range(first, first + 100):
         with socket.socket() as sock:
             try:
