@@ -7,11 +7,13 @@ sharing Redis and reaching PostgreSQL through PgBouncer (deploy/pgbouncer, trans
         urls.apps     # each app server, e.g. for an editor's save through one of them
         urls.database # DATABASE_URL as the app servers see it (through PgBouncer)
 
-Everything listens on free ports of 127.0.0.1 and runs from a temporary folder that is removed
-at the end, also on failure or Ctrl-C. Varnish and PgBouncer each run in the foreground as a
-child process (as root, PgBouncer drops to the postgres user, Varnish to its own users); their
-logs are shown if they fail to start. Varnish uses postmortems.vcl unchanged and a
-backends.vcl made from the shipped one with the app servers' ports.
+The database must be migrated and the static files collected first (`manage.py migrate`,
+`collectstatic` with DEBUG off), as for `make serve`. Everything listens on free ports of
+127.0.0.1 and runs from a temporary folder that is removed at the end, also on failure or
+Ctrl-C. Varnish and PgBouncer each run in the foreground as a child process (as root, PgBouncer
+drops to the postgres user, Varnish to its own users); their logs are shown if they fail to
+start. Varnish uses postmortems.vcl unchanged and a backends.vcl made from the shipped one with
+the app servers' ports.
 """
 
 import configparser
