@@ -75,7 +75,7 @@ sub vcl_hit {
         return (deliver);
     }
     # Past stale-while-revalidate but within stale-if-error: served only when the app cannot
-    # answer (every server sick, or the fresh fetch failed; see vcl_deliver).
+    # answer (every server sick, or the fresh fetch failed; see vcl_synth).
     if (req.http.X-Stale-If-Error || !std.healthy(req.backend_hint)) {
         return (deliver);
     }
@@ -181,6 +181,13 @@ sub vcl_synth {
             set resp.body = resp.reason + {"
 "};
         }
+        return (deliver);
+    }
+    if (resp.status == 503) {
+        # Nothing stale to serve either: say so plainly, as the app's own 503 page does.
+        set resp.http.Content-Type = "text/plain; charset=utf-8";
+        set resp.http.Retry-After = "10";
+        set resp.body = "postmortems is briefly unavailable. Please try again in a moment.";
         return (deliver);
     }
 }
