@@ -33,6 +33,9 @@ Steps
    http.client connections stands in (standard library, no extra package); it shares the GIL
    and the two cores with the server, so it can saturate first, and the tables say which tool
    measured.
+   Then, where varnishd is installed (BENCH_FRONT=0 skips it), the same cached pages through
+   Varnish with the shipped VCL at 64 connections, next to Varnish serving the static file
+   (bench.front; target: at least half its requests per second, p99 under 5 ms).
 4. Import (skip with BENCH_IMPORT=0). pm_bench_import on the same server is dropped and
    recreated, migrated, and `manage.py import_incidents --publish` times BENCH_IMPORT_INCIDENTS
    incidents with 10 timeline events each (bench.import_doc). It may use what remains of a
@@ -76,7 +79,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import import_doc
+from . import front, import_doc
 from .server import (
     DEFAULT_DATABASE_URL,
     HOST,
@@ -141,6 +144,16 @@ def main():
         facts.update(server_facts)
         ok = not any(row["errors"] for row in load)
         print(text_table(*load_table(load)))
+        through = None
+        if front.skipped():
+            print(f"Not measured through Varnish: {front.skipped()}.\n")
+        else:
+            with step("Through Varnish (bench.front)"):
+                static = next(row["path"] for row in load if row["page"] == "static CSS")
+                pages = {name: inprocess["pages"][name] for name in TARGETED}
+                through = front.run(database_url, cache_url, pages, static, options, measure)
+            print(text_table(*front.table(through)))
+            ok = ok and not any(row["errors"] for row in through)
         imported = None
         if options.import_incidents:
             with step("Import"):
@@ -156,8 +169,8 @@ def main():
     total = time.monotonic() - started
     facts["Load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
     facts["Benchmark run time"] = f"{total:.0f} s"
-    print_markdown(options, facts, corpus_note, inprocess, load, imported)
-    missed = missed_targets(inprocess, load)
+    print_markdown(options, facts, corpus_note, inprocess, load, imported, through)
+    missed = missed_targets(inprocess, load) + (front.missed(through) if through else [])
     print(f"\nTotal {total:.0f} s. " + (f"Targets missed: {', '.join(missed)}." if missed else ""))
     if total > BUDGET_SECONDS:
         print(f"Over the budget of {BUDGET_SECONDS} s.")
@@ -625,7 +638,7 @@ def markdown_table(headers, rows, align):
     return "\n".join([line(headers), rule, *map(line, rows)]) + "\n"
 
 
-def print_markdown(options, facts, corpus_note, inprocess, load, imported):
+def print_markdown(options, facts, corpus_note, inprocess, load, imported, through=None):
     corpus = inprocess["corpus"]
     print("\n" + "=" * 100 + "\nMarkdown for README\n" + "=" * 100 + "\n")
     print(f"### Benchmark: {corpus['incidents']:,} sample incidents\n")
@@ -643,6 +656,9 @@ def print_markdown(options, facts, corpus_note, inprocess, load, imported):
     )
     print(markdown_table(*load_table(load)))
     print("URLs: " + ", ".join(f"{row['page']} `{row['path']}`" for row in load) + ".\n")
+    if through:
+        print(f"**Through Varnish** ({front.describe(through)}, ratios to the static file):\n")
+        print(markdown_table(*front.table(through)))
     print(
         "**Cold pages** (in process, page cache cleared before each request, "
         f"{inprocess['timings']['cold_incident']['samples']} requests each; queries and SQL time "

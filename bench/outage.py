@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from .server import HOST, Failed, connect, create_database, free_port, with_database
 
 PG_VERSION = "15"
-CLUSTER = "pmstress"
+CLUSTER = os.environ.get("STRESS_CLUSTER") or "pmstress"  # another name for a second run
 DATABASE = "postmortems"
 FALLBACK_DATABASE = "pm_bench_stress"
 

@@ -109,24 +109,38 @@ def manage(env, *args, quiet=True, timeout=None):
 # --- The server -------------------------------------------------------------------------------
 
 
-class Server:
-    """gunicorn as `make serve` runs it; a context manager that always stops it."""
+class Process:
+    """A server run as a child process in a session of its own, its output in a temporary log
+    file; a context manager that waits until ready() and always stops it. Subclasses say how
+    to start it (command, popen_options) and when it is ready."""
 
-    def __init__(self, env):
-        self.env = env
-        self.port = int(env["PORT"])
+    name = "server"
+
+    def __init__(self):
         self.process = None
-        self.log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log")
+        self.log = tempfile.NamedTemporaryFile(prefix=f"bench-{self.name}-", suffix=".log")
+
+    def command(self):
+        raise NotImplementedError
+
+    def popen_options(self):
+        return {}
+
+    def ready(self):
+        raise NotImplementedError
+
+    def prepare(self):
+        """Anything to do before starting (write configuration files)."""
 
     def __enter__(self):
+        self.prepare()
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "gunicorn", "--config", "gunicorn.conf.py", "postmortems.wsgi"],
-            cwd=ROOT,
-            env=self.env,
+            self.command(),
             stdin=subprocess.DEVNULL,
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            **self.popen_options(),
         )
         try:
             self.wait_until_up()
@@ -139,25 +153,23 @@ class Server:
         self.stop()
         self.log.close()
 
-    @property
-    def url(self):
-        return f"http://{HOST}:{self.port}"
-
     def wait_until_up(self):
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise Failed(f"gunicorn exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise Failed(
+                    f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
             try:
-                if request(self.port, "/healthz", timeout=2)[0] == 200:
+                if self.ready():
                     return
             except OSError:
                 pass
             time.sleep(0.1)
-        raise Failed(f"gunicorn did not answer /healthz in {START_SECONDS} s:\n{self.log_tail()}")
+        raise Failed(f"{self.name} was not ready in {START_SECONDS} s:\n{self.log_tail()}")
 
     def stop(self):
-        """SIGTERM (gunicorn's graceful stop), then SIGKILL to its process group if it lingers."""
+        """SIGTERM (a graceful stop), then SIGKILL to its process group if it lingers."""
         if self.process is None or self.process.poll() is not None:
             return
         self.process.terminate()
@@ -172,6 +184,30 @@ class Server:
 
     def log_tail(self, lines=30):
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+class Server(Process):
+    """gunicorn as `make serve` runs it, answering /healthz when ready."""
+
+    name = "gunicorn"
+
+    def __init__(self, env):
+        super().__init__()
+        self.env = env
+        self.port = int(env["PORT"])
+
+    def command(self):
+        return [PYTHON, "-m", "gunicorn", "--config", "gunicorn.conf.py", "postmortems.wsgi"]
+
+    def popen_options(self):
+        return {"cwd": ROOT, "env": self.env}
+
+    def ready(self):
+        return request(self.port, "/healthz", timeout=2)[0] == 200
+
+    @property
+    def url(self):
+        return f"http://{HOST}:{self.port}"
 
 
 def request(port, path, *, method="GET", headers=None, body=None, timeout=10):

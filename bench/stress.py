@@ -14,7 +14,12 @@ is stopped for 10 s in the middle. Takes about two minutes; everything is on 127
    or if making the cluster fails, it says why and falls back to a TCP proxy in front of
    DATABASE_URL's server, with a scratch database pm_bench_stress: "stopping" closes the proxy
    and cuts every connection through it.
-2. The production server as `make serve` runs it (bench.server).
+2. The production server as `make serve` runs it (bench.server); where varnishd and pgbouncer
+   are installed, the production topology instead (bench.stress_front: Varnish with the
+   shipped VCL → two app servers sharing Redis → PgBouncer → the database), with readers
+   going through Varnish, the editor saving through the first app server, and its own checks:
+   each save visible through Varnish within 1 s, on the second app server too, and pages
+   served by Varnish while the database is down. STRESS_FRONT=0 keeps the single server.
 3. 32 reader threads, each on its own kept-alive http.client connection (standard library, no
    extra package), request a mix for 60 s: pages (home, lists, incidents, customers,
    providers, statistics), searches from a fixed list (cached after the first time) and
@@ -44,7 +49,8 @@ is stopped for 10 s in the middle. Takes about two minutes; everything is on 127
    corrections, services, regions and sources it had before: never half a save.
 
 Settings: STRESS_CLIENTS (32), STRESS_SECONDS (60), STRESS_OUTAGE_AT (20), STRESS_OUTAGE_SECONDS
-(10), STRESS_PG_PORT (5499), STRESS_PROXY=1 (use the fallback even where a cluster could be
+(10), STRESS_PG_PORT (5499), STRESS_CLUSTER (pmstress; another name lets two runs coexist),
+STRESS_FRONT=0 (no front cache), STRESS_PROXY=1 (use the fallback even where a cluster could be
 made), DATABASE_URL (the fallback's server), CACHE_URL (else Redis database 2 if it answers,
 else local memory).
 Exit status 0 when every check passes, 1 when any fails.
@@ -62,6 +68,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from . import stress_front
 from .editor import CLIENT_TIMEOUT, UNAVAILABLE_TEXT, Editor, incident_state
 from .outage import Cluster, Proxy
 from .server import (
@@ -69,7 +76,6 @@ from .server import (
     HOST,
     ROOT,
     Failed,
-    Server,
     choose_cache_url,
     exit_on_sigterm,
     free_port,
@@ -112,6 +118,7 @@ class Response:
     cache: str = ""
     clean: bool = True  # no traceback; for a 503, the 503 page
     error: str = ""
+    front: str = ""  # X-Cache from Varnish: hit, stale, miss or pass ("" without it)
 
     @property
     def seconds(self):
@@ -187,8 +194,12 @@ def reader(number, port, mix, clock, running, responses):
         clean = b"Traceback" not in body
         if answer.status == 503:
             clean = clean and UNAVAILABLE_TEXT in body
-        cache = answer.getheader("X-Page-Cache", "")
-        responses.append(Response(kind, url, started, clock(), answer.status, cache, clean))
+        # Served from a cache: Varnish's, or else the app's page cache.
+        front = answer.getheader("X-Cache", "")
+        cache = "hit" if front in ("hit", "stale") else answer.getheader("X-Page-Cache", "")
+        responses.append(
+            Response(kind, url, started, clock(), answer.status, cache, clean, front=front)
+        )
 
 
 # --- The run ----------------------------------------------------------------------------------
@@ -267,10 +278,14 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
     )
     mix = Mix(incidents, customers, providers)
 
-    with Server(env) as server:
+    with stress_front.serving(database.url, cache_url) as site:
+        print(f"Site: {site.description}")
         # Read every fixed URL once, so the page cache holds what a running site would.
         for url in mix.all_fixed():
-            server_request(server.port, url)
+            server_request(site.reader_port, url)
+        page = f"/incidents/{EDITED_INCIDENT}/"
+        if site.other_port:
+            server_request(site.other_port, page)  # in the shared page cache, by the second
         start = time.monotonic()
 
         def clock():
@@ -281,13 +296,13 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
         def running():
             return clock() < seconds and not stopping.is_set()
 
-        editor = Editor(server.port, pk, clock)
+        editor = Editor(site.editor_port, pk, clock)
         editor.login("stress-editor", password)
         responses, threads = [], []
         for number in range(clients):
             thread = threading.Thread(
                 target=reader,
-                args=(number, server.port, mix, clock, running, responses),
+                args=(number, site.reader_port, mix, clock, running, responses),
                 daemon=True,
             )
             threads.append(thread)
@@ -300,6 +315,9 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
                 editor_errors.append(f"the editor stopped: {error!r}")
 
         threads.append(threading.Thread(target=edit, daemon=True))
+        watcher = stress_front.Watcher(site, editor, page)
+        if site.front:
+            threads.append(threading.Thread(target=watcher.run, args=(running,), daemon=True))
         print(
             f"{clients} readers and an editor for {seconds} s; the database stops at "
             f"{outage_at} s for {outage_seconds} s",
@@ -325,9 +343,11 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
         finally:
             for thread in threads:
                 thread.join()
-        log = server.log_text()
+        log = site.log_text()
     after = incident_state(database.url, pk)
-    return report(responses, events, editor, editor_errors, before, after, log)
+    failures = report(responses, events, editor, editor_errors, before, after, log)
+    down = (events["stopped"], events["start called"])
+    return failures + stress_front.report(site, watcher, responses, down)
 
 
 def sleep_until(clock, moment):
@@ -446,7 +466,7 @@ def report(responses, events, editor, editor_errors, before, after, log):
     problems = [line for line in log.splitlines() if "Traceback" in line or "CRITICAL" in line]
     print(f"\nServer log: {len(log.splitlines())} lines, {len(problems)} with Traceback/CRITICAL.")
     for line in problems[:10]:
-        print(f"  {line}")
+        print(f"  {line[:300]}")
     if problems:
         failures.append(f"The server logged {len(problems)} Traceback/CRITICAL lines.")
     return failures

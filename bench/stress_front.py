@@ -1,0 +1,198 @@
+"""bench.stress behind a front cache: the site it loads, and what it checks there.
+
+Where varnishd and pgbouncer are installed (and the page cache is shared, Redis), the site is the
+production topology (bench.topology): Varnish with the shipped VCL in front of two app servers
+that share Redis and reach the database through PgBouncer in transaction pooling. Readers go
+through Varnish; the editor saves through the first app server, directly. STRESS_FRONT=0 (or a
+missing tool) runs the single server of before.
+
+Checked, besides bench.stress's own checks:
+- every successful save is visible through Varnish within 1 s of the editor's answer: a watcher
+  reads the incident's public page through Varnish every 50 ms until it shows the new title
+  (the app purges the incident's tags in Varnish after the commit), and prints each delay;
+- the invalidation crosses app servers: after each save on the first server, the second
+  server, which had the page in the shared page cache, shows the new title too;
+- while the database is down, Varnish keeps serving pages (X-Cache: hit or stale).
+"""
+
+import http.client
+import os
+import secrets
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .editor import CLIENT_TIMEOUT
+from .server import HOST
+from .topology import pgbouncer_missing, topology, varnish_missing
+
+VISIBLE_WITHIN = 1.0  # seconds from the editor's answer to the page through Varnish
+POLL_SECONDS = 0.05
+GIVE_UP_SECONDS = 10.0
+FRONT_ENV = {
+    "WEB_CONCURRENCY": "2",
+    "FRONT_CACHE_SECONDS": "5",
+    "FRONT_CACHE_STALE_WHILE_REVALIDATE": "2",
+}
+
+
+@dataclass
+class Site:
+    reader_port: int
+    editor_port: int
+    front: bool
+    description: str
+    servers: list = field(default_factory=list)
+    other_port: int | None = None  # the second app server, for the crossing check
+
+    def log_text(self):
+        return "\n".join(server.log_text() for server in self.servers)
+
+
+def why_no_front(cache_url):
+    if os.environ.get("STRESS_FRONT", "1") == "0":
+        return "STRESS_FRONT=0"
+    if not cache_url.startswith(("redis", "hiredis")):
+        return f"two app servers need a shared page cache (Redis), not {cache_url}"
+    return varnish_missing() or pgbouncer_missing()
+
+
+@contextmanager
+def serving(database_url, cache_url):
+    """The site under stress: the front-cache topology where it can run, else one server."""
+    why_not = why_no_front(cache_url)
+    env = {"SECRET_KEY": secrets.token_urlsafe(50)}  # one key for every app server
+    if not why_not:
+        # The four worker processes of one server on this machine, split over two; and pages
+        # kept briefly, so the outage outlasts them and Varnish must serve them stale.
+        env.update(FRONT_ENV)
+    with topology(
+        database_url,
+        app_servers=1 if why_not else 2,
+        varnish=not why_not,
+        pgbouncer=not why_not,
+        cache_url=cache_url,
+        **env,
+    ) as urls:
+        ports = [urlsplit(url).port for url in urls.apps]
+        if why_not:
+            description = f"one app server, no front cache ({why_not})"
+        else:
+            description = (
+                f"Varnish ({urls.front}) → 2 app servers ({', '.join(urls.apps)}) → PgBouncer "
+                f"(transaction pooling, {urlsplit(urls.database).port}) → PostgreSQL"
+            )
+        yield Site(
+            reader_port=urlsplit(urls.front).port,
+            editor_port=ports[0],
+            front=not why_not,
+            description=description,
+            servers=urls.servers,
+            other_port=ports[1] if len(ports) > 1 else None,
+        )
+
+
+def get(port, path):
+    connection = http.client.HTTPConnection(HOST, port, timeout=CLIENT_TIMEOUT)
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        return answer.status, answer.headers, answer.read()
+    finally:
+        connection.close()
+
+
+@dataclass
+class Seen:
+    save: int
+    delay: float | None  # seconds from the editor's answer to the new title through Varnish
+    other_server: bool | None  # the second app server showed the new title
+
+
+class Watcher:
+    """Follows the editor: after each successful save, how soon the public page shows it."""
+
+    def __init__(self, site, editor, page):
+        self.site, self.editor, self.page = site, editor, page
+        self.seen = []
+        self.errors = []
+
+    def run(self, running):
+        done = 0
+        while running():
+            saves = [s for s in self.editor.saves if s.ended and s.outcome]
+            for save in saves[done:]:
+                if save.outcome == "saved":
+                    self.follow(save)
+            done = len(saves)
+            time.sleep(POLL_SECONDS)
+
+    def follow(self, save):
+        marker = f"(stress save {save.number})".encode()
+        delay = None
+        while self.editor.clock() - save.ended < GIVE_UP_SECONDS:
+            try:
+                status, _, body = get(self.site.reader_port, self.page)
+            except (OSError, http.client.HTTPException):
+                status, body = None, b""
+            if status == 200 and marker in body:
+                delay = max(0.0, self.editor.clock() - save.ended)
+                break
+            time.sleep(POLL_SECONDS)
+        other = None
+        if self.site.other_port:
+            try:
+                status, _, body = get(self.site.other_port, self.page)
+                other = marker in body if status == 200 else None
+            except (OSError, http.client.HTTPException):
+                other = None
+        self.seen.append(Seen(save.number, delay, other))
+
+
+def report(site, watcher, responses, down):
+    """Print the front cache's part; return its failures."""
+    if not site.front:
+        return []
+    failures = []
+    print("\nThrough Varnish:")
+    delays = [seen.delay for seen in watcher.seen if seen.delay is not None]
+    for seen in watcher.seen:
+        shown = "never" if seen.delay is None else f"{seen.delay:.2f} s"
+        crossed = {True: "yes", False: "NO", None: "—"}[seen.other_server]
+        print(
+            f"  save {seen.save:>2}: visible through Varnish after {shown}; "
+            f"second server: {crossed}"
+        )
+    if delays:
+        print(
+            f"  Publish to visible: median {statistics.median(delays):.2f} s, slowest "
+            f"{max(delays):.2f} s over {len(delays)} saves (target < {VISIBLE_WITHIN:.0f} s)."
+        )
+    late = [s for s in watcher.seen if s.delay is None or s.delay > VISIBLE_WITHIN]
+    if late:
+        failures.append(
+            f"{len(late)} saves were not visible through Varnish within {VISIBLE_WITHIN} s, "
+            f"e.g. save {late[0].save}"
+        )
+    if not watcher.seen:
+        failures.append("No save was followed through Varnish.")
+    not_crossed = [s for s in watcher.seen if s.other_server is False]
+    if not_crossed:
+        failures.append(
+            f"After {len(not_crossed)} saves on the first app server the second still showed the "
+            f"old title, e.g. save {not_crossed[0].save}"
+        )
+    while_down = [
+        r for r in responses if r.started <= down[1] and r.ended >= down[0] and r.status == 200
+    ]
+    from_varnish = [r for r in while_down if r.front in ("hit", "stale")]
+    stale = sum(r.front == "stale" for r in while_down)
+    print(
+        f"  While the database was down: {len(from_varnish)} pages from Varnish's cache "
+        f"({stale} of them stale), of {len(while_down)} served."
+    )
+    if not from_varnish:
+        failures.append("Varnish served no cached page while the database was down.")
+    return failures

@@ -1,0 +1,87 @@
+"""The shipped VCL (deploy/varnish/postmortems.vcl) in a real varnishd in front of the live
+server: what it stores, what it passes, and what a purge drops. Skipped where varnishd is not
+installed (apt-get install varnish varnish-modules), as browser tests are without Chromium."""
+
+import http.client
+import shutil
+import subprocess
+from urllib.parse import urlsplit
+
+import pytest
+
+from bench.topology import VCL, Varnish
+from outages.page_cache import incident_tag
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("varnishd") is None,
+    reason="varnishd not installed; apt-get install varnish varnish-modules",
+)
+
+
+def ask(port, path, *, method="GET", headers=None, source="127.0.0.1"):
+    connection = http.client.HTTPConnection(
+        "127.0.0.1", port, timeout=10, source_address=(source, 0)
+    )
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def varnish(live_server):
+    """varnishd with the shipped VCL, both backends on the live server, few threads."""
+    parameters = {"thread_pool_min": 5, "thread_pool_max": 50}
+    app_port = urlsplit(live_server.url).port
+    with Varnish([app_port], parameters=parameters, storage="malloc,16m") as front:
+        yield front
+
+
+def test_the_shipped_vcl_compiles():
+    compiled = subprocess.run(["varnishd", "-C", "-f", str(VCL)], capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr[-2000:]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_pages_are_stored_passed_and_purged_by_tag(varnish, make_incidents):
+    first, second = make_incidents(2)
+    pages = {first: first.get_absolute_url(), second: second.get_absolute_url()}
+    port = varnish.port
+
+    for page in pages.values():
+        status, headers, _ = ask(port, page)
+        assert (status, headers["X-Cache"]) == (200, "miss")
+        status, headers, _ = ask(port, page, headers={"Cookie": "theme=dark"})
+        assert (status, headers["X-Cache"]) == (200, "hit"), "only the session cookie passes"
+        assert "xkey" not in headers and "Surrogate-Key" not in headers
+        assert int(headers["Age"]) >= 0
+
+    # Editors and the admin go past the cache, both ways.
+    _, headers, _ = ask(port, pages[first], headers={"Cookie": "sessionid=anything"})
+    assert headers["X-Cache"] == "pass"
+    _, headers, _ = ask(port, "/admin/login/")
+    assert headers["X-Cache"] == "pass"
+    assert ask(port, pages[first], method="POST")[1]["X-Cache"] == "pass"
+
+    # Only the purgers' addresses may purge (127.0.0.2 is this machine, but not in the ACL).
+    refused = ask(
+        port,
+        "/",
+        method="PURGE",
+        headers={"xkey-purge": incident_tag(first.slug)},
+        source="127.0.0.2",
+    )
+    assert refused[0] == 403
+    assert ask(port, pages[first])[1]["X-Cache"] == "hit"
+
+    # A purge of one incident's tag drops its page (served stale once while Varnish fetches it
+    # again) and leaves the other incident's page stored.
+    status, headers, _ = ask(
+        port, "/", method="PURGE", headers={"xkey-purge": incident_tag(first.slug)}
+    )
+    assert (status, headers["X-Purged"]) == (200, "1")
+    assert ask(port, pages[first])[1]["X-Cache"] == "stale"
+    assert ask(port, pages[second])[1]["X-Cache"] == "hit"
+    assert ask(port, "/", method="PURGE")[0] == 400, "a purge names its tags"
