@@ -178,7 +178,7 @@ def test_a_page_rendered_while_nothing_changed_is_shared(rf, db):
 
 
 @pytest.fixture
-def publishing(request):
+def publishing(db, request):
     """A draft, and a member of the Publishers group to publish it (the workflow's fixtures)."""
     return request.getfixturevalue("draft"), request.getfixturevalue("publisher")
 
