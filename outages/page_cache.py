@@ -95,6 +95,8 @@ def bump(tags):
 
     The first bump makes the change visible at once to this process's next request; the second
     drops any page a reader built from the old rows between the first bump and the commit.
+    Outside a transaction (the admin's saves bump after their commit) one bump is all: a second
+    would make readers render every page twice, once on each version.
     """
     tags = set(tags)
     if not tags:
@@ -104,7 +106,8 @@ def bump(tags):
         cache.set_many({_tag_key(tag): uuid.uuid4().hex for tag in tags}, timeout=None)
 
     write()
-    transaction.on_commit(write)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(write)
 
 
 def incident_tags(pks):

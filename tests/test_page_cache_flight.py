@@ -5,13 +5,14 @@ import threading
 import time
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import OperationalError
 from django.db.backends.utils import CursorWrapper
 from django.http import HttpResponse
 from django.test import RequestFactory
 
 from outages import page_cache
+from tests.test_page_cache import any_cache  # noqa: F401 (a fixture: local memory, then Redis)
 
 URL = "/incidents/"
 
@@ -38,6 +39,7 @@ def stored(client, make_incidents):
     return first
 
 
+@pytest.mark.usefixtures("any_cache")
 def test_while_another_request_renders_readers_get_the_previous_version_marked_stale(
     client, stored, django_assert_num_queries
 ):
@@ -53,6 +55,7 @@ def test_while_another_request_renders_readers_get_the_previous_version_marked_s
     assert (head.status_code, head["X-Page-Cache"]) == (200, "stale")
 
 
+@pytest.mark.usefixtures("any_cache")
 def test_the_first_request_after_a_change_renders_stores_and_lets_go(client, stored):
     _, lock = keys_of(URL)
 
@@ -238,3 +241,57 @@ def test_two_readers_missing_together_render_the_page_once(rf, monkeypatch):
     assert answers["first"]["X-Page-Cache"] == "miss"
     assert answers["second"]["X-Page-Cache"] == "hit"
     assert answers["second"].content == b"the one render"
+
+
+def count_round_trips(monkeypatch):
+    """The names of the cache calls made from now on, in order (not the calls local memory's
+    get_many makes to get: with Redis, get_many is one round trip)."""
+    backend, calls, inside = caches["default"], [], []
+    for name in ("get", "get_many", "add", "set", "set_many", "delete"):
+        real = getattr(backend, name)
+
+        def counted(*args, _real=real, _name=name, **kwargs):
+            if not inside:
+                calls.append(_name)
+            inside.append(_name)
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                inside.pop()
+
+        monkeypatch.setattr(backend, name, counted)
+    return calls
+
+
+def test_a_fresh_hit_is_still_one_round_trip_and_a_stale_answer_two(client, stored, monkeypatch):
+    client.get(URL)
+    calls = count_round_trips(monkeypatch)
+
+    assert client.get(URL)["X-Page-Cache"] == "hit"
+    assert calls == ["get_many"]
+
+    page_cache.bump([page_cache.INCIDENTS])
+    another_request_renders(URL)
+    calls.clear()
+    assert client.get(URL)["X-Page-Cache"] == "stale"
+    assert calls == ["get_many", "add"]
+
+
+def test_a_change_committed_already_moves_its_tags_once(monkeypatch):
+    calls = count_round_trips(monkeypatch)
+
+    page_cache.bump([page_cache.INCIDENTS])
+
+    assert calls == ["set_many"]
+
+
+def test_a_change_inside_a_transaction_moves_its_tags_again_at_the_commit(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = count_round_trips(monkeypatch)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page_cache.bump([page_cache.INCIDENTS])
+        assert calls == ["set_many"]
+
+    assert calls == ["set_many", "set_many"]
