@@ -101,6 +101,7 @@ class Editor:
     base_title: str = ""
     last_title: str | None = None  # the title of the last successful save, once run
     timings: list = field(default_factory=list)  # (start, end) of the current save's requests
+    timeout: float = CLIENT_TIMEOUT
 
     @property
     def path(self):
@@ -112,7 +113,7 @@ class Editor:
         if fields is not None:
             body = urlencode(fields).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=CLIENT_TIMEOUT)
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         started = self.clock()
         try:
             connection.request(method, path, body=body, headers=headers)
