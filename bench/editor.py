@@ -4,6 +4,7 @@ and again, the way a browser would submit it, recording how each save ended.
 
 import http.client
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -102,6 +103,7 @@ class Editor:
     last_title: str | None = None  # the title of the last successful save, once run
     timings: list = field(default_factory=list)  # (start, end) of the current save's requests
     timeout: float = CLIENT_TIMEOUT
+    interval: float = EDITOR_INTERVAL
 
     @property
     def path(self):
@@ -170,8 +172,19 @@ class Editor:
             save.ended = self.clock()
             if save.outcome == "saved":
                 expected = save.title
-            time.sleep(max(0.0, EDITOR_INTERVAL - (save.ended - save.started)))
+            time.sleep(max(0.0, self.interval - (save.ended - save.started)))
         self.last_title = expected
+
+    def thread(self, running, errors):
+        """A daemon thread that runs the editor; if it stops on an exception, errors says so."""
+
+        def edit():
+            try:
+                self.run(running)
+            except Exception as error:  # reported, never a silent thread death
+                errors.append(f"the editor stopped: {error!r}")
+
+        return threading.Thread(target=edit, daemon=True)
 
     def save_once(self, save, expected):
         status, page, fields = self.read_form()

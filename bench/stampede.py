@@ -46,7 +46,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from .editor import Editor, Save
+from .editor import Editor
 from .server import (
     Failed,
     Server,
@@ -141,29 +141,6 @@ def reader(number, server, clock, running, answers):
                 replayed_by_front_cache(response.headers),
             )
         )
-
-
-def publisher(editor, interval, running):
-    """Save the incident every interval seconds (a save that takes longer starts the next at
-    once), recording each save as bench.editor does."""
-    status, _, fields = editor.read_form()
-    if fields is None:
-        raise Failed(f"The incident's change form answered {status}.")
-    editor.base_title, editor.baseline = editor.shape(fields)
-    expected = editor.base_title
-    while running():
-        save = Save(len(editor.saves) + 1, editor.clock())
-        editor.saves.append(save)
-        editor.timings = save.requests
-        try:
-            editor.save_once(save, expected)
-        except (OSError, http.client.HTTPException) as error:
-            save.outcome, save.detail = "failed", f"no answer: {error!r}"
-        save.ended = editor.clock()
-        if save.outcome == "saved":
-            expected = save.title
-        while running() and editor.clock() < save.started + interval:
-            time.sleep(0.1)
 
 
 # --- Set-up -----------------------------------------------------------------------------------
@@ -278,7 +255,7 @@ def exercise(servers, username, password, pk, clients, seconds, interval, log):
     def running():
         return clock() < seconds and not stopping.is_set()
 
-    editor = Editor(editor_url.port, pk, clock, timeout=CLIENT_TIMEOUT)
+    editor = Editor(editor_url.port, pk, clock, timeout=CLIENT_TIMEOUT, interval=interval)
     editor.login(username, password)
     answers, errors = [], []
     threads = [
@@ -289,14 +266,7 @@ def exercise(servers, username, password, pk, clients, seconds, interval, log):
         )
         for number in range(clients)
     ]
-
-    def publish():
-        try:
-            publisher(editor, interval, running)
-        except Exception as error:  # reported, never a silent thread death
-            errors.append(f"the editor stopped: {error!r}")
-
-    threads.append(threading.Thread(target=publish, daemon=True))
+    threads.append(editor.thread(running, errors))
     print(
         f"\n== {clients} readers on {len(servers)} server(s) for {seconds} s; "
         f"a publish every {interval:g} s",

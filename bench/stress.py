@@ -292,14 +292,7 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
             )
             threads.append(thread)
         editor_errors = []
-
-        def edit():
-            try:
-                editor.run(running)
-            except Exception as error:  # reported, never a silent thread death
-                editor_errors.append(f"the editor stopped: {error!r}")
-
-        threads.append(threading.Thread(target=edit, daemon=True))
+        threads.append(editor.thread(running, editor_errors))
         print(
             f"{clients} readers and an editor for {seconds} s; the database stops at "
             f"{outage_at} s for {outage_seconds} s",
