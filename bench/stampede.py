@@ -23,13 +23,15 @@ render of each page, not one per reader. Takes about two minutes; everything is 
    STAMPEDE_EDITOR_URL, else the first base URL) saves a published incident's change form every
    STAMPEDE_INTERVAL (5) seconds. Every save of a published incident moves the "incidents" tag,
    so all four pages go stale at each one.
-5. Reported per page: renders per publish (responses marked X-Page-Cache: miss, not counting
-   answers a front cache replayed, given to the publishing POST they followed; see
-   renders_per_publish), stale and fresh answers, p50/p99/max latency and errors, and when each
-   publish and each render happened; then the editor's saves. Targets:
-   at most one render per page per publish (the render lock is shared through the cache, so this
-   holds for several servers sharing Redis; give each server its own count if they do not share
-   one) and no error (anything but a 200, or no answer within 30 s).
+5. Reported per page: how many times it was rendered (responses marked X-Page-Cache: miss, not
+   counting answers a front cache replayed) against how many publishes there were (saves whose
+   POST was answered, or got no answer and so may have published), stale and fresh answers,
+   p50/p99/max latency and errors; then when each publish and each render happened. Renders
+   are counted over the whole run, not between publishes: a request may wait seconds in the
+   server's queue, so when it was sent says little about which publish it followed. Targets:
+   no more renders of a page than publishes (the render lock is shared through the cache, so
+   this holds for several servers sharing Redis too), and no error (anything but a 200, or no
+   answer within 30 s).
 
 Exit status 0 when both targets hold, 1 otherwise.
 """
@@ -280,7 +282,7 @@ def exercise(servers, username, password, pk, clients, seconds, interval, log):
     except BaseException:
         stopping.set()
         raise
-    return errors + report(answers, editor, servers, log)
+    return errors + report(answers, editor, log)
 
 
 # --- Report -----------------------------------------------------------------------------------
@@ -293,24 +295,7 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def renders_per_publish(renders, posts):
-    """How many of these renders each publish caused. posts: (start, end) of each publishing
-    POST. The tags move inside the POST, after its commit, so a render that starts during a
-    POST may belong to it or to the publish before: it goes to the one before if that one has
-    none yet. Renders before the first POST are left out."""
-    counts = [0] * len(posts)
-    for moment in sorted(renders):
-        started = [i for i, (begun, _) in enumerate(posts) if begun <= moment]
-        if not started:
-            continue
-        i = started[-1]
-        if moment < posts[i][1] and i > 0 and counts[i - 1] == 0:
-            i -= 1
-        counts[i] += 1
-    return counts
-
-
-def report(answers, editor, servers, log):
+def report(answers, editor, log):
     failures = []
     saves = [s for s in editor.saves if s.outcome == "saved"]
     # A save whose POST got no answer may have published all the same: counted as a publish.
@@ -325,31 +310,27 @@ def report(answers, editor, servers, log):
         if save.outcome != "saved":
             failures.append(f"Editor save {save.number}: {save.outcome} {save.detail}")
     failures += editor.checks
-    if len(posts) < 2:
-        failures.append("Fewer than two publishes: no renders per publish to count.")
+    if not posts:
+        failures.append("No publish: no renders per publish to count.")
         return failures
 
-    header = (
-        f"{'Page':<14} {'Answers':>7} {'fresh':>6} {'stale':>6} {'renders':>7} "
-        f"{'per publish':>18} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}"
+    print(
+        f"\n{'Page':<14} {'Answers':>7} {'fresh':>6} {'stale':>6} {'renders':>7} "
+        f"{'per publish':>11} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'errors':>6}"
     )
-    print(f"\n{header}")
     for page in PAGES:
         mine = [a for a in answers if a.page == page]
-        rendered = [a for a in mine if a.cache == "miss" and not a.replayed]
-        for server in servers:
-            counts = renders_per_publish([a.started for a in rendered if a.server == server], posts)
-            if max(counts) > 1:
-                failures.append(f"{page} on {server}: renders per publish {counts}")
-        counts = renders_per_publish([a.started for a in rendered], posts)
+        renders = sum(a.cache == "miss" and not a.replayed for a in mine)
         latencies = [a.seconds * 1000 for a in mine]
         bad = [a for a in mine if a.status != 200]
         print(
             f"{page:<14} {len(mine):>7} {sum(a.cache == 'hit' for a in mine):>6} "
-            f"{sum(a.cache == 'stale' for a in mine):>6} {len(rendered):>7} "
-            f"{' '.join(map(str, counts)):>18} {percentile(latencies, 0.5):>7.0f} "
+            f"{sum(a.cache == 'stale' for a in mine):>6} {renders:>7} "
+            f"{renders / len(posts):>11.2f} {percentile(latencies, 0.5):>7.0f} "
             f"{percentile(latencies, 0.99):>7.0f} {max(latencies):>7.0f} {len(bad):>6}"
         )
+        if renders > len(posts):
+            failures.append(f"{page}: {renders} renders for {len(posts)} publishes")
         if bad:
             example = bad[0]
             failures.append(
@@ -361,10 +342,14 @@ def report(answers, editor, servers, log):
         f"{'all':<14} {len(answers):>7}  p50 {percentile(latencies, 0.5):.0f} ms, p99 "
         f"{percentile(latencies, 0.99):.0f} ms, max {max(latencies):.0f} ms"
     )
+    # When each render was asked for and answered (it ran in between, after its turn in the
+    # server's queue): the publishes it followed can be read off.
     print("\nPublishing POSTs (s): " + ", ".join(f"{b:.1f}–{e:.1f}" for b, e in posts))
     for page in PAGES:
-        starts = sorted(a.started for a in answers if a.page == page and a.cache == "miss")
-        print(f"  {page} rendered from (s): " + ", ".join(f"{m:.1f}" for m in starts))
+        spans = sorted(
+            (a.started, a.ended) for a in answers if a.page == page and a.cache == "miss"
+        )
+        print(f"  {page} renders (s): " + ", ".join(f"{b:.1f}–{e:.1f}" for b, e in spans))
     if log is not None:
         lines = log.log_text().splitlines()
         counts = {what: sum(what in line for line in lines) for what in LOGGED}
