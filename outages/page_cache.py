@@ -259,7 +259,7 @@ def _single_flight(request, key, tags, stale, render):
     """
     lock, token = _lock_key(key), uuid.uuid4().hex
     deadline = time.monotonic() + settings.PAGE_CACHE_WAIT_SECONDS
-    pause, waited = FIRST_POLL_SECONDS, False
+    pause = FIRST_POLL_SECONDS
     # The lock expires by itself, so a renderer that dies cannot hold the page back for long.
     while not cache.add(lock, token, settings.PAGE_CACHE_RENDER_SECONDS):
         if stale is not None:
@@ -268,14 +268,13 @@ def _single_flight(request, key, tags, stale, render):
         if left <= 0:
             return _render(request, key, tags, render, None)
         _pause(min(pause, left))
-        pause, waited = min(2 * pause, LAST_POLL_SECONDS), True
+        pause = min(2 * pause, LAST_POLL_SECONDS)
     try:
-        if waited:  # the other request is done: it may have stored the page
-            entry, fresh = _stored_page(key, tags)
-            if fresh:
-                return _replay(request, entry)
-            stale = entry  # changed again since: still the fallback if this render fails
-        return _render(request, key, tags, render, stale)
+        # Another request may have stored the page since we looked, and let go of the lock.
+        entry, fresh = _stored_page(key, tags)
+        if fresh:
+            return _replay(request, entry)
+        return _render(request, key, tags, render, entry or stale)
     finally:
         # Only our own lock: if ours expired during a slow render, another request holds it now.
         if cache.get(lock) == token:

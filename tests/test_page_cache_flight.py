@@ -295,3 +295,22 @@ def test_a_change_inside_a_transaction_moves_its_tags_again_at_the_commit(
         assert calls == ["set_many"]
 
     assert calls == ["set_many", "set_many"]
+
+
+def test_a_reader_that_takes_the_lock_just_after_another_render_serves_that_render(
+    client, stored, monkeypatch, django_assert_num_queries
+):
+    page, lock = keys_of(URL)
+    seen = cache.get(page)  # what this reader found: the page before the change...
+    assert client.get(URL)["X-Page-Cache"] == "miss"  # ...then another rendered it and let go
+    looks = iter([(seen, False)])
+    real = page_cache._stored_page
+    monkeypatch.setattr(
+        page_cache, "_stored_page", lambda key, tags: next(looks, None) or real(key, tags)
+    )
+
+    with django_assert_num_queries(0):
+        response = client.get(URL)
+
+    assert response["X-Page-Cache"] == "hit"
+    assert cache.get(lock) is None
