@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 from .editor import Editor
 from .server import (
     Failed,
+    KeptAlive,
     Server,
     choose_cache_url,
     connect,
@@ -111,25 +112,13 @@ def replayed_by_front_cache(headers):
 def reader(number, server, clock, running, answers):
     rng = random.Random(number)
     parts = urlsplit(server)
-    connection = None
+    connection = KeptAlive(parts.hostname, parts.port or 80, CLIENT_TIMEOUT)
     while running():
         page = rng.choice(list(PAGES))
         started = clock()
         try:
-            if connection is None:
-                connection = http.client.HTTPConnection(
-                    parts.hostname, parts.port or 80, timeout=CLIENT_TIMEOUT
-                )
-            connection.request("GET", PAGES[page], headers={"Accept-Encoding": "gzip"})
-            response = connection.getresponse()
-            response.read()
-            if response.will_close:
-                connection.close()
-                connection = None
+            response, _ = connection.get(PAGES[page], {"Accept-Encoding": "gzip"})
         except (OSError, http.client.HTTPException) as error:
-            if connection is not None:
-                connection.close()
-            connection = None
             answers.append(Answer(page, server, started, clock(), None, error=repr(error)))
             continue
         answers.append(

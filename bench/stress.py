@@ -69,6 +69,7 @@ from .server import (
     HOST,
     ROOT,
     Failed,
+    KeptAlive,
     Server,
     choose_cache_url,
     exit_on_sigterm,
@@ -165,23 +166,13 @@ class Mix:
 
 def reader(number, port, mix, clock, running, responses):
     rng = random.Random(number)
-    connection = None
+    connection = KeptAlive(HOST, port, CLIENT_TIMEOUT)
     while running():
         kind, url = mix.pick(rng)
         started = clock()
         try:
-            if connection is None:
-                connection = http.client.HTTPConnection(HOST, port, timeout=CLIENT_TIMEOUT)
-            connection.request("GET", url)
-            answer = connection.getresponse()
-            body = answer.read()
-            if answer.will_close:
-                connection.close()
-                connection = None
+            answer, body = connection.get(url)
         except (OSError, http.client.HTTPException) as error:
-            if connection is not None:
-                connection.close()
-            connection = None
             responses.append(Response(kind, url, started, clock(), None, error=repr(error)))
             continue
         clean = b"Traceback" not in body
