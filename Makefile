@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test setup install lint clean serve migrate bench bench-sync stress
+.PHONY: run test setup install lint clean serve migrate bench bench-sync stress stampede
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,8 @@ serve: install
 	$(BIN)/python manage.py check --deploy
 	$(BIN)/gunicorn --config gunicorn.conf.py postmortems.wsgi
 
-# Measurements, not tests: see the docstrings of bench/bench.py, bench/sync.py and
-# bench/stress.py. `make bench-sync` runs only the status-page sync's part.
+# Measurements, not tests: see the docstrings of bench/bench.py, bench/sync.py, bench/stress.py
+# and bench/stampede.py. `make bench-sync` runs only the status-page sync's part.
 bench: install
 	$(BIN)/python -m bench.bench
 	$(BIN)/python -m bench.sync
@@ -53,8 +53,13 @@ bench: install
 bench-sync: install
 	$(BIN)/python -m bench.sync
 
+# `make stampede` runs only stress's second part (publishing under load at 100,000 incidents).
 stress: install
 	$(BIN)/python -m bench.stress
+	$(BIN)/python -m bench.stampede
+
+stampede: install
+	$(BIN)/python -m bench.stampede
 
 lint: install
 	$(BIN)/ruff check .

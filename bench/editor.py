@@ -4,6 +4,7 @@ and again, the way a browser would submit it, recording how each save ended.
 
 import http.client
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -101,6 +102,8 @@ class Editor:
     base_title: str = ""
     last_title: str | None = None  # the title of the last successful save, once run
     timings: list = field(default_factory=list)  # (start, end) of the current save's requests
+    timeout: float = CLIENT_TIMEOUT
+    interval: float = EDITOR_INTERVAL
 
     @property
     def path(self):
@@ -112,7 +115,7 @@ class Editor:
         if fields is not None:
             body = urlencode(fields).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection(HOST, self.port, timeout=CLIENT_TIMEOUT)
+        connection = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
         started = self.clock()
         try:
             connection.request(method, path, body=body, headers=headers)
@@ -154,8 +157,9 @@ class Editor:
         status, page, fields = self.read_form()
         if fields is None:
             raise Failed(f"The incident's change form answered {status}.")
-        self.base_title, self.baseline = self.shape(fields)
-        expected = self.base_title
+        expected, self.baseline = self.shape(fields)
+        # Without the mark of an earlier run's last save, so titles do not grow run after run.
+        self.base_title = re.sub(r"( \(stress save \d+\))+$", "", expected)
         number = 0
         while running():
             number += 1
@@ -169,8 +173,19 @@ class Editor:
             save.ended = self.clock()
             if save.outcome == "saved":
                 expected = save.title
-            time.sleep(max(0.0, EDITOR_INTERVAL - (save.ended - save.started)))
+            time.sleep(max(0.0, self.interval - (save.ended - save.started)))
         self.last_title = expected
+
+    def thread(self, running, errors):
+        """A daemon thread that runs the editor; if it stops on an exception, errors says so."""
+
+        def edit():
+            try:
+                self.run(running)
+            except Exception as error:  # reported, never a silent thread death
+                errors.append(f"the editor stopped: {error!r}")
+
+        return threading.Thread(target=edit, daemon=True)
 
     def save_once(self, save, expected):
         status, page, fields = self.read_form()

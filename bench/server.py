@@ -210,6 +210,34 @@ class Server(Process):
         return f"http://{HOST}:{self.port}"
 
 
+class KeptAlive:
+    """A connection kept alive as a browser keeps one: opened when first needed, and again
+    after the server closes it or a request fails."""
+
+    def __init__(self, host, port, timeout):
+        self.address, self.timeout, self.connection = (host, port), timeout, None
+
+    def get(self, path, headers=None):
+        """(response, body); on a connection error or a timeout, closes and raises it."""
+        try:
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(*self.address, timeout=self.timeout)
+            self.connection.request("GET", path, headers=headers or {})
+            response = self.connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        if response.will_close:
+            self.close()
+        return response, body
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
+
+
 def request(port, path, *, method="GET", headers=None, body=None, timeout=10):
     """(status, headers, body) of one request on a new connection to 127.0.0.1:port."""
     connection = http.client.HTTPConnection(HOST, port, timeout=timeout)

@@ -76,6 +76,7 @@ from .server import (
     HOST,
     ROOT,
     Failed,
+    KeptAlive,
     choose_cache_url,
     exit_on_sigterm,
     free_port,
@@ -172,23 +173,13 @@ class Mix:
 
 def reader(number, port, mix, clock, running, responses):
     rng = random.Random(number)
-    connection = None
+    connection = KeptAlive(HOST, port, CLIENT_TIMEOUT)
     while running():
         kind, url = mix.pick(rng)
         started = clock()
         try:
-            if connection is None:
-                connection = http.client.HTTPConnection(HOST, port, timeout=CLIENT_TIMEOUT)
-            connection.request("GET", url)
-            answer = connection.getresponse()
-            body = answer.read()
-            if answer.will_close:
-                connection.close()
-                connection = None
+            answer, body = connection.get(url)
         except (OSError, http.client.HTTPException) as error:
-            if connection is not None:
-                connection.close()
-            connection = None
             responses.append(Response(kind, url, started, clock(), None, error=repr(error)))
             continue
         clean = b"Traceback" not in body
@@ -307,14 +298,7 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
             )
             threads.append(thread)
         editor_errors = []
-
-        def edit():
-            try:
-                editor.run(running)
-            except Exception as error:  # reported, never a silent thread death
-                editor_errors.append(f"the editor stopped: {error!r}")
-
-        threads.append(threading.Thread(target=edit, daemon=True))
+        threads.append(editor.thread(running, editor_errors))
         watcher = stress_front.Watcher(site, editor, page)
         if site.front:
             threads.append(threading.Thread(target=watcher.run, args=(running,), daemon=True))

@@ -10,17 +10,26 @@ sharing a Redis cache (CACHE_URL) see each other's changes at once.
 
 Requests carrying a session cookie skip the cache: editors see their own previews and the staff
 links in the page header, and a page rendered for them is never stored for readers.
+
+A page that misses is rendered once, not once per reader (single flight): the first request takes
+a lock in the cache (cache.add, so it holds across processes and servers sharing Redis) and
+renders; meanwhile the others get the previous version of the same address, marked
+"X-Page-Cache: stale", or, if there is none, wait up to PAGE_CACHE_WAIT_SECONDS for the one render
+and then render themselves. A stored page is fresh for PAGE_CACHE_SECONDS while its tags stay, and
+kept PAGE_CACHE_STALE_SECONDS longer as that previous version.
 """
 
 import gzip
 import hashlib
+import logging
+import time
 import uuid
 from contextlib import contextmanager
 from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse
 from django.middleware.gzip import re_accepts_gzip
 from django.utils.cache import patch_vary_headers
@@ -41,6 +50,10 @@ KNOWN_PARAMETERS = frozenset(
     + ["through", "impact", "sort", "page", "p"]
 )
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "Content-Disposition", "Content-Language")
+FIRST_POLL_SECONDS = 0.02  # a reader waiting for another's render looks again after this,
+LAST_POLL_SECONDS = 0.25  # doubling up to this
+
+logger = logging.getLogger(__name__)
 
 
 def incident_tag(slug):
@@ -85,6 +98,8 @@ def bump(tags):
     The first bump makes the change visible at once to this process's next request; the second
     drops any page a reader built from the old rows between the first bump and the commit, and
     is followed by the purge of the front caches, so what they fetch next is the new page.
+    Outside a transaction (the admin's saves bump after their commit) one bump is all: a second
+    would make readers render every page twice, once on each version.
     """
     tags = set(tags)
     if not tags:
@@ -98,7 +113,10 @@ def bump(tags):
         front_cache.purge(tags)
 
     write()
-    transaction.on_commit(committed)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(committed)
+    else:
+        front_cache.purge(tags)
 
 
 def incident_tags(pks):
@@ -165,6 +183,11 @@ def _page_key(request):
     return "pm:page:" + hashlib.sha256(address.encode()).hexdigest()
 
 
+def _lock_key(page_key):
+    """Held by the one request rendering this page."""
+    return "pm:render:" + page_key
+
+
 def _cacheable(request):
     return (
         settings.PAGE_CACHE_SECONDS > 0
@@ -206,18 +229,10 @@ def cached(*tags_from_url):
                 return view(request, *args, **kwargs)
             key = _page_key(request)
             tags = {SITE, *(tag(kwargs) for tag in tags_from_url)}
-            entry = _stored_page(key, tags)
-            if entry is not None:
+            entry, fresh = _stored_page(key, tags)
+            if fresh:
                 return _replay(request, entry)
-            # Versions are read before the database, so a change committed meanwhile bumps them
-            # past what is stored here and the page misses next time.
-            request.page_tags = _versions(tags)
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()  # a TemplateResponse (the sitemap), to store its content
-            _store(key, request.page_tags, response)
-            response["X-Page-Cache"] = "miss"
-            return response
+            return _single_flight(request, key, tags, entry, lambda: view(request, *args, **kwargs))
 
         return wrapper
 
@@ -225,7 +240,9 @@ def cached(*tags_from_url):
 
 
 def _stored_page(key, tags):
-    """The stored page if none of its tags has moved since, else None.
+    """(the stored page or None, whether it is fresh): none of its tags has moved since it was
+    rendered, and it is younger than PAGE_CACHE_SECONDS. A page that is not fresh is the
+    previous version, served while one request renders the next.
 
     The page and the versions of the tags its address implies come in one round trip to the
     cache; only tags the view added (an incident page's services, say) need a second.
@@ -234,12 +251,77 @@ def _stored_page(key, tags):
     found = cache.get_many([key, *keys.values()])
     entry = found.get(key)
     if entry is None:
-        return None
+        return None, False
+    if entry.get("fresh_until", 0) < time.time():
+        return entry, False
     current = {tag: found.get(tag_key) for tag, tag_key in keys.items()}
     added = entry["tags"].keys() - current.keys()
     if added:
         current.update(_versions(added))
-    return entry if current == entry["tags"] else None
+    return entry, current == entry["tags"]
+
+
+def _single_flight(request, key, tags, stale, render):
+    """The response to a request that missed: rendered here if no other request is rendering
+    this page; else the previous version (stale) if there is one; else, after waiting up to
+    PAGE_CACHE_WAIT_SECONDS, the page the other request stored, or one rendered here after all.
+    """
+    lock, token = _lock_key(key), uuid.uuid4().hex
+    deadline = time.monotonic() + settings.PAGE_CACHE_WAIT_SECONDS
+    pause = FIRST_POLL_SECONDS
+    # The lock expires by itself, so a renderer that dies cannot hold the page back for long.
+    while not cache.add(lock, token, settings.PAGE_CACHE_RENDER_SECONDS):
+        if stale is not None:
+            return _serve_stale(request, stale)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return _render(request, key, tags, render, None)
+        _pause(min(pause, left))
+        pause = min(2 * pause, LAST_POLL_SECONDS)
+    try:
+        # Another request may have stored the page since we looked, and let go of the lock.
+        entry, fresh = _stored_page(key, tags)
+        if fresh:
+            return _replay(request, entry)
+        return _render(request, key, tags, render, entry or stale)
+    finally:
+        # Only our own lock: if ours expired during a slow render, another request holds it now.
+        if cache.get(lock) == token:
+            cache.delete(lock)
+
+
+def _pause(seconds):
+    time.sleep(seconds)
+
+
+def _render(request, key, tags, render, stale):
+    """Render the page and store it; with the database away or a server error, serve the
+    previous version instead if there is one (and store nothing)."""
+    # Versions are read before the database, so a change committed meanwhile bumps them past
+    # what is stored here and the page misses next time.
+    request.page_tags = _versions(tags)
+    try:
+        response = render()
+    except (OperationalError, InterfaceError) as error:
+        if stale is None:
+            raise
+        logger.warning("Served the previous %s: the database failed (%s)", request.path, error)
+        return _serve_stale(request, stale)
+    if hasattr(response, "render") and not response.is_rendered:
+        response.render()  # a TemplateResponse (the sitemap), to store its content
+    if response.status_code >= 500 and stale is not None:
+        return _serve_stale(request, stale)
+    _store(key, request.page_tags, response)
+    response["X-Page-Cache"] = "miss"
+    return response
+
+
+def _serve_stale(request, entry):
+    """The previous version of this address, marked stale, while the new one is rendered."""
+    response = _replay(request, entry)
+    response["X-Page-Cache"] = "stale"
+    front_cache.stale(response)
+    return response
 
 
 def _moved(tags):
@@ -268,6 +350,7 @@ def _store(key, tags, response):
     response["ETag"] = quote_etag(hashlib.md5(content, usedforsecurity=False).hexdigest())
     entry = {
         "tags": tags,
+        "fresh_until": time.time() + settings.PAGE_CACHE_SECONDS,
         "status": response.status_code,
         "body": compressed if packed else content,
         "gzip": packed,
@@ -278,4 +361,5 @@ def _store(key, tags, response):
             if name in response
         },
     }
-    cache.set(key, entry, settings.PAGE_CACHE_SECONDS)
+    # Kept past its freshness as the previous version, served while the next is rendered.
+    cache.set(key, entry, settings.PAGE_CACHE_SECONDS + settings.PAGE_CACHE_STALE_SECONDS)

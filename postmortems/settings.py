@@ -131,6 +131,12 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 20000
 # How long a rendered page may be kept at most; changes invalidate it long before that.
 PAGE_CACHE_SECONDS = env("PAGE_CACHE_SECONDS", 600)
+# A page that misses is rendered by one request at a time: the others get the previous version,
+# kept this much longer, or wait this long for the one render before rendering it themselves.
+PAGE_CACHE_STALE_SECONDS = env("PAGE_CACHE_STALE_SECONDS", 86400)
+PAGE_CACHE_WAIT_SECONDS = env("PAGE_CACHE_WAIT_SECONDS", 5.0)
+# How long the renderer's lock lasts at most (gunicorn's timeout ends a longer request anyway).
+PAGE_CACHE_RENDER_SECONDS = env("PAGE_CACHE_RENDER_SECONDS", 30)
 
 # A shared HTTP cache in front (Varnish, a CDN; outages/front_cache.py) may keep each page the
 # page cache stores for FRONT_CACHE_SECONDS (s-maxage), serve it stale for

@@ -77,7 +77,15 @@ def test_a_bad_whole_number_names_the_variable_and_the_value():
 
 
 @pytest.mark.parametrize(
-    "name", ["CONN_MAX_AGE", "PAGE_CACHE_SECONDS", "AXES_FAILURE_LIMIT", "PROXY_COUNT"]
+    "name",
+    [
+        "CONN_MAX_AGE",
+        "PAGE_CACHE_SECONDS",
+        "PAGE_CACHE_STALE_SECONDS",
+        "PAGE_CACHE_RENDER_SECONDS",
+        "AXES_FAILURE_LIMIT",
+        "PROXY_COUNT",
+    ],
 )
 def test_every_whole_number_is_read_by_the_same_helper(monkeypatch, name):
     with pytest.raises(ImproperlyConfigured, match=f"^{name} must be a whole number, not '5x'"):
