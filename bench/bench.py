@@ -110,6 +110,8 @@ MIN_RATIO_TO_HEALTHZ = 0.5
 MAX_P99_MS = 50
 INPROCESS_LABELS = {
     "cold_incident": "Incident page, cold",
+    "list": "Incident list, cold",
+    "filtered_list": "Filtered list, cold",
     "search_rare": "Search, rare word",
     "search_common": "Search, common word",
 }

@@ -34,9 +34,16 @@ import time
 
 PREFIX = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
 LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+\b")  # so one query with other values counts once
-SAMPLES = 20  # cold incident pages, rare-word searches and common-word searches each
+SAMPLES = 20  # cold incident pages, lists, filtered lists, rare- and common-word searches each
 HITS = 200  # page-cache hits timed per page, with and without gzip
-TARGETS_MS = {"cold_incident": 20, "search_rare": 100, "search_common": 250}  # p95 ceilings
+# p95 ceilings (issue 16: lists and searches under 100 ms through the whole page at 100,000)
+TARGETS_MS = {
+    "cold_incident": 20,
+    "list": 100,
+    "filtered_list": 100,
+    "search_rare": 100,
+    "search_common": 100,
+}
 
 
 def main():
@@ -127,6 +134,8 @@ def main():
 
     runs = {
         "cold_incident": [f"/incidents/{slug}/" for slug in cold_slugs],
+        "list": [pages["incident list"]] * SAMPLES,
+        "filtered_list": [pages["filtered list"]] * SAMPLES,
         "search_rare": [
             f"/incidents/?q={sample_data.RARE_WORDS[i % len(sample_data.RARE_WORDS)]}"
             for i in range(SAMPLES)

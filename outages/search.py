@@ -31,11 +31,6 @@ from outages.models import (
 
 CONFIG = "english"
 MAX_QUERY_LENGTH = 200
-# Searches matching more incidents than this list them newest first instead of by relevance.
-# Ranking reads every match's whole document vector (or FTS5 row), which for a word found in
-# most incidents costs seconds, and tells little apart: each mentions the word. The page says
-# so and suggests more words, which bring the matches back under the limit and ranked.
-RANK_LIMIT = 2000
 
 # Where a match can be, in the order a reader finds the most telling; labels for the page.
 PLACES = [

@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from outages.models import Customer, CustomerImpact, Incident, Provider, TimelineEvent
 from outages.search import update_index
+from outages.web import results
 from outages.web.views import PAGE_SIZE
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -90,6 +91,21 @@ def test_incident_list_is_paginated_with_absolute_links_that_keep_the_query(clie
     assert second["previous"] == (
         "http://testserver/api/v1/incidents/?provider=example-cloud&page=1"
     )
+
+
+def test_incident_list_says_when_its_count_is_an_estimate(client, make_incidents, monkeypatch):
+    make_incidents(3)
+    exact = get_json(client, "/api/v1/incidents/")
+    monkeypatch.setattr(results, "LIMIT", 2)
+
+    estimated = get_json(client, "/api/v1/incidents/", {"sort": "newest"})  # not cached
+
+    assert (exact["count"], exact["count_estimated"]) == (3, False)
+    # Past the limit: the planner's estimate on PostgreSQL, none (null) on SQLite; the pages
+    # reach the first two, as on the page.
+    assert estimated["count_estimated"] is True
+    assert estimated["count"] is None or estimated["count"] > 2
+    assert (estimated["pages"], titles(estimated)) == (1, ["Incident 1", "Incident 2"])
 
 
 @pytest.mark.parametrize("page", ["-1", "0", "999999", "abc", "1.5", "\x00", "9" * 5000])
@@ -345,8 +361,9 @@ def test_customer_list_holds_only_customers_of_published_incidents(client, incid
 QUERIES = [
     # Nothing from the database.
     ("/api/v1/", 0),
-    # 1 count, 2 the page of incidents with providers, 3 their services with providers,
-    # 4 their regions with providers, 5 the customers hit.
+    # 1 the results counted (up to results.LIMIT of them), 2 the page of incidents with
+    # providers, 3 their services with providers, 4 their regions with providers, 5 the
+    # customers hit.
     ("/api/v1/incidents/", 5),
     # 1 the provider named by ?provider= (form validation), then as above.
     ("/api/v1/incidents/?provider=example-cloud&sort=longest", 6),

@@ -10,6 +10,7 @@ from django.utils.http import http_date
 from outages import page_cache
 from outages.models import Customer, CustomerImpact, Incident, TimelineEvent
 from outages.search import update_index
+from outages.web import results
 from outages.web.feeds import xml_text
 
 from .conftest import START
@@ -285,3 +286,18 @@ def test_fixture_netflix_feed_carries_the_elb_incident(client, db):
     assert elb in [link for _, link, _ in entries(client.get("/customers/netflix/feed.rss"))]
     assert elb in [link for _, link, _ in entries(client.get("/incidents/feed.atom?q=netflix"))]
     assert len(entries(client.get("/incidents/feed.rss"))) == Incident.objects.published().count()
+
+
+def test_a_search_feed_ranks_only_when_its_page_does(client, make_incidents, monkeypatch):
+    incidents = make_incidents(3)
+    last = incidents[-1]
+    last.title = "Incident incident incident"
+    last.save()
+    update_index([last.pk])
+    ranked = titles(client.get("/incidents/feed.atom?q=incident"))
+    monkeypatch.setattr(results, "LIMIT", 2)
+
+    newest = titles(client.get("/incidents/feed.rss?q=incident"))  # not cached
+
+    assert ranked[0] == "Incident incident incident"
+    assert newest == ["Incident 1", "Incident 2", "Incident incident incident"]

@@ -1,8 +1,12 @@
+import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
+from outages import search
 from outages.models import Customer, CustomerImpact, Incident
+from outages.web import results, views
 from outages.web.views import PAGE_SIZE
 
 
@@ -52,10 +56,11 @@ def test_query_count_does_not_grow_with_incidents(
     client, make_incidents, count, django_assert_num_queries
 ):
     make_incidents(count)
-    # 1 the result set (ids with provider, cause and year: the count and three facets),
-    # 2 the page of incidents with providers, 3 their services with providers, 4 their regions
-    # with providers, 5 customers hit, 6 the providers' names, 7-10 facet counts: services,
-    # regions, customers, impact levels.
+    # 1 the result set (ids with provider, cause and year of at most results.LIMIT: the count
+    # and three facets), 2 the page of incidents with providers, 3 their services with
+    # providers, 4 their regions with providers, 5 customers hit, 6 the providers' names, 7-10
+    # facet counts: services, regions, customers, impact levels. Past results.LIMIT, whatever
+    # the number, one more on PostgreSQL: the planner's estimate of the count.
     with django_assert_num_queries(10):
         client.get("/incidents/")
 
@@ -201,3 +206,82 @@ def test_pagination_keeps_the_filters(client, make_incidents, provider):
     html = client.get("/incidents/", {"provider": provider.slug}).content.decode()
 
     assert f'href="?provider={provider.slug}&amp;page=2"' in html
+
+
+def test_up_to_the_limit_everything_is_counted_exactly(client, make_incidents, monkeypatch):
+    monkeypatch.setattr(results, "LIMIT", 3)
+    make_incidents(3)
+
+    response = client.get("/incidents/")
+
+    assert not response.context["found"].estimated
+    assert "3 incidents<" in response.content.decode()
+    assert "estimated" not in response.content.decode()
+
+
+def test_past_the_limit_the_count_says_it_is_an_estimate_and_pages_reach_the_first_results(
+    client, make_incidents, provider, monkeypatch
+):
+    monkeypatch.setattr(results, "LIMIT", 3)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    make_incidents(5)
+
+    response = client.get("/incidents/", {"page": "99"})
+
+    html = response.content.decode()
+    found = response.context["found"]
+    assert found.estimated
+    # SQLite has no planner estimate to give; PostgreSQL's is shown when it is above the limit.
+    assert re.search(r"(More than 3 incidents|About [\d,]+ incidents \(estimated\)), page 2", html)
+    assert "More than 3 found, so the number is estimated" in html
+    # The pages reach the first three, newest first; a later page number gives the last of them.
+    assert [incident.slug for incident in response.context["page"]] == ["incident-3"]
+    assert response.context["page"].paginator.num_pages == 2
+    # The facets count the newest three, and say so.
+    facets = dict(response.context["facets"])
+    assert [(title, count) for title, count, _, _ in facets["Provider"]] == [(provider.name, 3)]
+    assert "How many of the newest 3 incidents found" in html
+
+
+def test_a_search_past_the_limit_lists_its_matches_newest_first(
+    client, make_incidents, monkeypatch
+):
+    incidents = make_incidents(3)
+    last = incidents[-1]
+    last.title = "Incident incident incident"
+    last.save()
+    search.update_index([last.pk])
+    ranked = client.get("/incidents/", {"q": "incident"})
+    monkeypatch.setattr(results, "LIMIT", 2)
+
+    newest = client.get("/incidents/", {"q": "incident", "sort": "relevance"})  # not cached
+
+    assert ranked.context["page"][0].slug == "incident-3"  # the title weighs most
+    assert [incident.slug for incident in newest.context["page"]] == ["incident-1", "incident-2"]
+    assert "Too many matches to rank by relevance" in newest.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("count", "estimated", "words"),
+    [
+        (1, False, "1 incident"),
+        (1000, False, "1,000 incidents"),
+        (61234, True, "about 61,000 incidents (estimated)"),
+        (1049, True, "about 1,000 incidents (estimated)"),
+        (0, True, "more than 1,000 incidents"),
+    ],
+)
+def test_counts_are_written_one_way(count, estimated, words):
+    assert results.Found(rows=[], count=count, estimated=estimated).words() == words
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="SQLite sorts NULLs last in DESC already"
+)
+def test_postgresql_reads_the_list_newest_first_from_an_index(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'incident_published_order'"
+        )
+        (definition,) = cursor.fetchone()
+    assert "(status, started_at DESC NULLS LAST, slug)" in definition

@@ -6,7 +6,9 @@ serialises (see outages.api.serialisers), so its query count does not grow with 
 Lists are pages of PAGE_SIZE: {"count", "page", "pages", "next", "previous", "results"}. Unlike
 the HTML pages, which show the nearest page for any ?page=, a ?page= that is not a whole number
 or is out of range answers 404 with {"error": ...}: a program walking pages should stop, not be
-handed the last page again under another number. Errors are JSON too: 404 {"error": ...} for
+handed the last page again under another number. The incident list counts like its page
+(outages.web.results): past a thousand results, "count" is an estimate ("count_estimated": true)
+and the pages reach the first thousand. Errors are JSON too: 404 {"error": ...} for
 anything unknown (drafts included), 400 {"errors": {field: [messages]}} for a bad filter.
 """
 
@@ -37,6 +39,7 @@ from outages.models import (
     incident_order,
     services_with_provider,
 )
+from outages.web import results
 from outages.web.filters import IncidentFilter
 from outages.web.paging import PAGE_SIZE
 
@@ -76,13 +79,15 @@ def get_or_404(queryset, description, **lookup):
         raise Problem(404, error=f"There is no {description}.") from None
 
 
-def page_of(request, queryset, serialise):
+def page_of(request, queryset, serialise, count=None):
     """One page of `queryset` (by ?page=, default 1), each item through serialise(request, item).
 
-    Queries: one count, then one for the page (plus whatever the queryset prefetches). An empty
-    list still has its page 1.
+    Queries: one count (none when `count` is given), then one for the page (plus whatever the
+    queryset prefetches). An empty list still has its page 1.
     """
     paginator = Paginator(queryset, PAGE_SIZE)
+    if count is not None:
+        paginator.count = count
     number = request.GET.get("page") or "1"
     try:
         page = paginator.page(number)
@@ -174,9 +179,19 @@ def incident_list(request):
                 for field, field_errors in errors.items()
             },
         )
-    # Queries: the filter lookups (one per ?provider=, ?service=, ... given), then the count,
-    # the page of incidents with providers, their services, regions and customers hit.
-    return page_of(request, filters.qs.for_lists(), incident_row)
+    # Queries: the filter lookups (one per ?provider=, ?service=, ... given), then the results
+    # counted up to results.LIMIT (and past it, the planner's estimate), the page of incidents
+    # with providers, their services, regions and customers hit.
+    found = results.found(filters.qs)
+    ordered, _ = results.in_order(filters, found)
+    listing = page_of(request, ordered.for_lists(), incident_row, count=found.listed)
+    # Past the limit the count is an estimate (null when the database gives none), and the pages
+    # reach the first results.LIMIT, as on the page.
+    return {
+        **listing,
+        "count": None if found.estimated and not found.count else found.count,
+        "count_estimated": found.estimated,
+    }
 
 
 @api_view

@@ -26,6 +26,7 @@ from outages.models import (
     latest_copies,
     source_revisions,
 )
+from outages.web import results
 from outages.web.filters import IncidentFilter
 from outages.web.stack_selection import read_stack
 
@@ -139,8 +140,12 @@ class IncidentsFeed(IncidentFeed):
         return IncidentFilter(request.GET, queryset=Incident.objects.published(), request=request)
 
     def items(self, filters):
-        # In the list page's order: newest first, unless ?q= or ?sort= says otherwise.
-        return feed_items(filters.qs)
+        # In the list page's order: newest first, unless ?q= or ?sort= says otherwise, and a
+        # search's best matches first only when its page ranks them too (outages.web.results).
+        incidents = filters.qs
+        if filters.form.is_valid() and filters.sort_order() == "relevance":
+            incidents, _ = results.in_order(filters, results.found(incidents))
+        return feed_items(incidents)
 
     def name(self, filters):
         active = [

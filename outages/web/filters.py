@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import BooleanField, Count, DurationField, ExpressionWrapper, F
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import ExtractYear
 
 from outages import search
 from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
@@ -195,17 +194,6 @@ def sort(queryset, order):
     return queryset.newest_first()
 
 
-def result_set(queryset):
-    """The rows of a result set that its facets count, fetched in one query: (id, provider id,
-    root cause, year started). The page, its count and every facet are worked out from these
-    ids, so a search matches once per request rather than once per count."""
-    return list(
-        queryset.order_by().values_list(
-            "pk", "provider_id", "root_cause_category", ExtractYear("started_at")
-        )
-    )
-
-
 def among(model, ids):
     """A condition on `model`'s incident column: it is one of `ids`, sent as one parameter
     however many there are. PostgreSQL folds the text into a constant array and tests it with a
@@ -230,7 +218,7 @@ def facet_counts(queryset, *fields):
 
 
 def facets(rows):
-    """Counts of the results (rows from result_set) by each facet, largest first.
+    """Counts of the results (rows from outages.web.results.found) by each facet, largest first.
 
     Provider, cause and year come from the rows themselves; services, regions, customers and
     impact levels from one grouped query each over a narrow join table, restricted to the

@@ -24,7 +24,8 @@ from outages.models import (
     services_with_provider,
     source_revisions,
 )
-from outages.web.filters import SORTS, IncidentFilter, facets, result_set, sort
+from outages.web import results
+from outages.web.filters import SORTS, IncidentFilter, facets
 from outages.web.gist import incident_gist
 from outages.web.paging import PAGE_SIZE, link_with, paginate
 from outages.web.related import related_incidents
@@ -63,21 +64,18 @@ def incident_list(request):
     filters = IncidentFilter(request.GET, queryset=Incident.objects.published())
     form = filters.form
     valid = form.is_valid()
-    # The results are found once: their ids, counted, feed every facet; the page is then one
-    # more query, in the chosen order.
-    results, rows = filters.qs, result_set(filters.qs) if valid else []
-    order = filters.sort_order() if valid else "newest"
-    ranked = order == "relevance" and len(rows) <= search.RANK_LIMIT
-    if order == "relevance" and not ranked:
-        results = sort(results, "newest")
-    paginator = Paginator(results.for_lists(), PAGE_SIZE)
-    paginator.count = len(rows)  # known already; spares the paginator its COUNT query
+    # The results are found once, at most results.LIMIT of them: their ids feed every facet;
+    # the page is then one more query, in the chosen order.
+    found = results.found(filters.qs) if valid else results.NOTHING
+    ordered, order = results.in_order(filters, found)
+    paginator = Paginator(ordered.for_lists(), PAGE_SIZE)
+    paginator.count = found.listed  # known already; spares the paginator its COUNT query
     page = paginator.get_page(request.GET.get("page"))
     query = form.cleaned_data.get("q", "") if valid else ""
     if query:
-        found = search.snippets(page.object_list, query)
+        passages = search.snippets(page.object_list, query)
         for incident in page.object_list:
-            incident.snippet = found.get(incident.pk)
+            incident.snippet = passages.get(incident.pk)
     chosen = {
         name: request.GET[name]
         for name in filters.filters
@@ -96,7 +94,7 @@ def incident_list(request):
                 for selected in [chosen.get(name) == key]
             ],
         )
-        for name, label, values in (facets(rows) if rows else [])
+        for name, label, values in (facets(found.rows) if found.rows else [])
         if values
     ]
     errors = [
@@ -117,7 +115,9 @@ def incident_list(request):
             "errors": errors,
             "sorts": SORTS,
             "sort": order,
-            "ranked": ranked,
+            "ranked": order == "relevance",
+            "found": found,
+            "limit": f"{results.LIMIT:,}",
             "without_filters": link_with(request, **dict.fromkeys(chosen, None), sort=None),
         },
     )
