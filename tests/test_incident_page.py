@@ -375,3 +375,9 @@ def test_postgresql_walks_published_incidents_newest_first_by_an_index(db):
 
     # The order of NEWEST_FIRST, and the id, so the walk never reads the wide rows.
     assert indexes["incident_newest_first"]["columns"] == ["started_at", "slug", "id"]
+
+
+def test_the_index_of_hits_has_the_one_rule_of_hits():
+    (index,) = [i for i in CustomerImpact._meta.indexes if i.name == "impact_hits"]
+
+    assert index.condition == CustomerImpact.hit_condition()
