@@ -3,11 +3,14 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
 from django.urls import reverse
 
 from outages import excerpts
 from outages.apart import apart_text
 from outages.models import ActionItem, CustomerImpact, Incident
+from outages.web import related
 from tests.factories import (
     ActionItemFactory,
     CustomerFactory,
@@ -89,17 +92,18 @@ def test_query_count_does_not_grow_with_incidents(
     # 4 sources, 5 events with sources, 6 impacts with customers and sources, 7 impact services,
     # 8 action items, 9 corrections with the archived copy a claim was made in,
     # 10 the latest archived copy of each source (the "archived on" links and the drift
-    # notice), 11 related incidents with provider, ranked by how many services, regions and
-    # customers hit they share (three subqueries in the one query), 12-14 the related
-    # incidents' services, regions and customers hit (their reasons come from these rows, with
-    # no query of their own), 15 the public change log (the incident's revisions).
-    with django_assert_num_queries(15):
+    # notice), 11-13 the candidates for related incidents: the most recent sharing a service,
+    # a region, a customer hit (one query each), 14 the candidates with provider, ranked by how
+    # many services, regions and customers hit they share (three subqueries in the one query),
+    # 15-17 the related incidents' services, regions and customers hit (their reasons come from
+    # these rows, with no query of their own), 18 the public change log (its revisions).
+    with django_assert_num_queries(18):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
-    # As above; with no related incidents their three prefetches are skipped.
-    with django_assert_num_queries(12):
+    # As above; with no candidates the ranking and its three prefetches are skipped.
+    with django_assert_num_queries(14):
         client.get(incident.get_absolute_url())
 
 
@@ -330,3 +334,50 @@ def test_elb_related_incidents_share_elb_and_its_customers(elb):
     assert "Same service: Elastic Load Balancing (ELB)" in related
     assert "Hit the same customers: Heroku, Netflix" in related
     assert "Prime Video" not in related
+
+
+def test_related_incidents_are_ranked_among_the_most_recent_of_each_kind(
+    client, incident, provider, service, region, monkeypatch
+):
+    def sharing(title, days, *, with_service=False):
+        other = IncidentFactory(
+            title=title, status=Incident.Status.PUBLISHED, provider=provider, impacts=0,
+            started_at=incident.started_at + timedelta(days=days),
+        )  # fmt: skip
+        other.regions.add(region)
+        if with_service:
+            other.services.add(service)
+        return other
+
+    sharing("Older, sharing most", -300, with_service=True)
+    sharing("Between", 10)
+    sharing("Newest", 20)
+    url = incident.get_absolute_url()
+
+    def shown():
+        cache.clear()  # the page cache would keep the page as first built
+        related = section(client.get(url).content.decode(), "related")
+        return [
+            words(f"<a {item}").split(" Example Cloud")[0] for item in related.split("<a href=")[1:]
+        ]
+
+    assert shown() == ["Older, sharing most", "Newest", "Between"]
+    # With one candidate of each kind, the newest sharing the region and the one sharing the
+    # service are ranked; the one in between is not a candidate.
+    monkeypatch.setattr(related, "RELATED_POOL", 1)
+    assert shown() == ["Older, sharing most", "Newest"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only (migration 0013)")
+def test_postgresql_walks_published_incidents_newest_first_by_an_index(db):
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, "outages_incident")
+
+    # The order of NEWEST_FIRST, and the id, so the walk never reads the wide rows.
+    assert indexes["incident_newest_first"]["columns"] == ["started_at", "slug", "id"]
+
+
+def test_the_index_of_hits_has_the_one_rule_of_hits():
+    (index,) = [i for i in CustomerImpact._meta.indexes if i.name == "impact_hits"]
+
+    assert index.condition == CustomerImpact.hit_condition()

@@ -162,6 +162,17 @@ class CustomerImpact(TextChecked):
             from_1970("started_at", "impact"),
             from_1970("ended_at", "impact"),
         ]
+        indexes = [
+            # The customers an incident hit, from the index alone: related incidents' candidates
+            # and ranking (web/related.py) probe it once per incident they walk. The condition
+            # is hit_condition()'s, written out since Meta cannot read the class it is in (a
+            # test holds them equal).
+            models.Index(
+                fields=["incident", "customer"],
+                condition=Q(level__in=["outage", "degraded", "affected"]),
+                name="impact_hits",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.customer} in {self.incident}"
