@@ -4,7 +4,6 @@ from html import unescape
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.urls import reverse
 
 from outages import excerpts
@@ -366,15 +365,6 @@ def test_related_incidents_are_ranked_among_the_most_recent_of_each_kind(
     # service are ranked; the one in between is not a candidate.
     monkeypatch.setattr(related, "RELATED_POOL", 1)
     assert shown() == ["Older, sharing most", "Newest"]
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only (migration 0013)")
-def test_postgresql_walks_published_incidents_newest_first_by_an_index(db):
-    with connection.cursor() as cursor:
-        indexes = connection.introspection.get_constraints(cursor, "outages_incident")
-
-    # The order of NEWEST_FIRST, and the id, so the walk never reads the wide rows.
-    assert indexes["incident_newest_first"]["columns"] == ["started_at", "slug", "id"]
 
 
 def test_the_index_of_hits_has_the_one_rule_of_hits():

@@ -28,7 +28,7 @@ def drop_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("outages", "0012_archive_series_and_revisions"),
+        ("outages", "0013_incident_hits_index"),
     ]
 
     operations = [

@@ -89,7 +89,7 @@ def related_candidates(incident, links):
     kind it has. `links`: (rows, field, keys) of each kind, as in related_incidents().
 
     Id subqueries rather than joins, so an incident sharing several things is found once
-    without a DISTINCT. PostgreSQL walks incident_newest_first (migration 0013) until it has
+    without a DISTINCT. PostgreSQL walks incident_published_order (migration 0014) until it has
     enough of them or, for a rare service or customer, reads its few rows and sorts them.
     """
     others = Incident.objects.published().exclude(pk=incident.pk)
