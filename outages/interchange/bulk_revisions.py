@@ -20,9 +20,8 @@ from reversion import create_revision
 from reversion.models import Revision, Version
 from reversion.signals import post_revision_commit, pre_revision_commit
 
+from outages.interchange import copying
 from outages.models import revision_options
-
-VERSION_BATCH = 1000  # Version rows per INSERT
 
 
 def write(groups, user=None):
@@ -49,12 +48,11 @@ def write(groups, user=None):
         )
     revisions = [revision for revision, _ in written]
     if connections[db].features.can_return_rows_from_bulk_insert:
-        Revision.objects.using(db).bulk_create(revisions)
+        copying.insert(Revision, revisions)
     else:
         for revision in revisions:
             revision.save(using=db)
-    everything = [version for _, revision_versions in written for version in revision_versions]
-    Version.objects.using(db).bulk_create(everything, batch_size=VERSION_BATCH)
+    copying.insert(Version, [version for _, made in written for version in made])
     for revision, revision_versions in written:
         post_revision_commit.send(
             sender=create_revision, revision=revision, versions=revision_versions
