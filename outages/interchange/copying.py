@@ -106,7 +106,7 @@ def copy(connection, table, columns, rows):
     """COPY the rows (lists of database values) into the table's columns."""
     text = io.StringIO()
     for row in rows:
-        text.write("\t".join(map(copy_text, row)))
+        text.write("\t".join([TEXT.get(type(value), copy_text)(value) for value in row]))
         text.write("\n")
     text.seek(0)
     quote = connection.ops.quote_name
@@ -134,3 +134,14 @@ def copy_text(value):
     if hasattr(value, "dumps") and hasattr(value, "adapted"):  # psycopg2's Json
         return value.dumps(value.adapted).translate(ESCAPES)
     raise TypeError(f"no COPY text for {type(value).__name__} {value!r}")
+
+
+# The common types first, without copy_text's tests (millions of values in a large load).
+TEXT = {
+    str: lambda value: value.translate(ESCAPES),
+    int: str,
+    bool: lambda value: "t" if value else "f",
+    type(None): lambda value: "\\N",
+    datetime.datetime: datetime.datetime.isoformat,
+    datetime.date: datetime.date.isoformat,
+}
