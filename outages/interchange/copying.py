@@ -24,7 +24,7 @@ from django.db import connections, models, router
 BATCH_SIZE = 2000
 AUTO_FIELDS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
 # COPY's text format: a backslash, a tab, a newline or a carriage return is escaped; \N is NULL.
-ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+ESCAPES = [("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")]
 
 
 def uses_copy(model):
@@ -122,7 +122,7 @@ def copy_text(value):
     if value is None:
         return "\\N"
     if isinstance(value, str):
-        return value.translate(ESCAPES)
+        return escaped(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, int | float | decimal.Decimal | uuid.UUID):
@@ -132,13 +132,21 @@ def copy_text(value):
     if isinstance(value, datetime.timedelta):
         return f"{value.days} days {value.seconds} seconds {value.microseconds} microseconds"
     if hasattr(value, "dumps") and hasattr(value, "adapted"):  # psycopg2's Json
-        return value.dumps(value.adapted).translate(ESCAPES)
+        return escaped(value.dumps(value.adapted))
     raise TypeError(f"no COPY text for {type(value).__name__} {value!r}")
+
+
+def escaped(text):
+    # Most texts have nothing to escape; looking costs a twentieth of replacing.
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        for character, escape in ESCAPES:
+            text = text.replace(character, escape)
+    return text
 
 
 # The common types first, without copy_text's tests (millions of values in a large load).
 TEXT = {
-    str: lambda value: value.translate(ESCAPES),
+    str: escaped,
     int: str,
     bool: lambda value: "t" if value else "f",
     type(None): lambda value: "\\N",
