@@ -16,6 +16,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.encoding import is_protected_type
 from reversion import create_revision
 from reversion.models import Revision, Version
 from reversion.signals import post_revision_commit, pre_revision_commit
@@ -122,8 +123,32 @@ def serialised(objs, options):
     if options.format != "json":
         return [serializers.serialize(options.format, [obj], fields=options.fields) for obj in objs]
     # Django's JSON serialiser writes an object as json.dump() of its Python serialiser's
-    # dictionary, with these options; json.dumps() writes the same text, in C.
-    return [
-        "[" + json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "]"
-        for data in serializers.serialize("python", objs, fields=options.fields)
+    # dictionary, with these options; json.dumps() writes the same text, in C. Its links
+    # (many-to-many) are added here from the rows preloaded: the serialiser builds a query for
+    # each link of each object even when it then reads the preloaded rows, a tenth of an import.
+    meta = type(objs[0])._meta.concrete_model._meta
+    links = [
+        field
+        for field in meta.local_many_to_many
+        if field.serialize
+        and field.remote_field.through._meta.auto_created
+        and (options.fields is None or field.attname in options.fields)
     ]
+    names = {field.name for field in links}
+    if options.fields is None:
+        fields = [field.name for field in meta.local_fields]
+    else:
+        fields = [name for name in options.fields if name not in names]
+    texts = []
+    for obj, data in zip(objs, serializers.serialize("python", objs, fields=fields), strict=True):
+        for field in links:
+            data["fields"][field.name] = [link_value(row) for row in getattr(obj, field.name).all()]
+        texts.append("[" + json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "]")
+    return texts
+
+
+def link_value(row):
+    """A linked row as the Python serialiser writes it: its primary key's value."""
+    pk = row._meta.pk
+    value = pk.value_from_object(row)
+    return value if is_protected_type(value) else pk.value_to_string(row)
