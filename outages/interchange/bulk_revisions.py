@@ -1,9 +1,9 @@
 """Revisions of many imported incidents written at once: the Revision and Version rows that
 reversion's create_revision() and add_to_revision() write (revisions.record), made with Django's
-serialiser and inserted a few statements at a time, not several queries per incident.
+serialiser and written with COPY (copying.py), not several queries per incident.
 
 The benchmark's import (10,000 incidents, 100,000 events, PostgreSQL): 58 s wall, 50 s CPU with
-it; 128 s, 86 s through reversion's API (docs/import-speed.md).
+it; 128 s, 86 s through reversion's API (docs/import-speed.md, which has later figures).
 """
 
 import json
