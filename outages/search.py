@@ -10,6 +10,7 @@ quoted, so no input can reach FTS5 as an operator.
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
@@ -85,6 +86,8 @@ def is_postgresql():
 # --- Building the index -------------------------------------------------------------------
 
 
+# Timeline entries repeat a great deal across incidents, and strip_tags parses HTML in Python.
+@lru_cache(maxsize=50_000)
 def plain(html_text):
     """Readable text of rendered HTML: no tags, entities decoded, whitespace folded."""
     return " ".join(html.unescape(strip_tags(html_text)).split())

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from outages import search
-from outages.interchange import sample_data, sample_words
+from outages.interchange import copying, sample_data, sample_search, sample_words
 from outages.models import (
     POSTMORTEM_SECTIONS,
     ActionItem,
@@ -226,3 +226,23 @@ def test_pages_show_sample_data(sample, client):
         f"/incidents/?q={sample_data.RARE_WORDS[0]}",
     ]:
         assert client.get(url).status_code == 200, url
+
+
+def test_copy_writes_what_bulk_create_writes(db, monkeypatch):
+    # On PostgreSQL the rows go in with COPY; bulk_create is the path of other databases.
+    generate()
+    copied = digest()
+    monkeypatch.setattr(copying, "uses_copy", lambda model: False)
+    generate(replace=True)
+    assert digest() == copied
+
+
+def test_a_failure_part_way_writes_nothing(db, monkeypatch):
+    def fail(drafts, order):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(sample_search, "index", fail)
+    with pytest.raises(RuntimeError):
+        generate()
+    for model in [Provider, Customer, Source, Incident, TimelineEvent, SearchDocument]:
+        assert not model.objects.exists(), model

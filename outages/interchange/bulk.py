@@ -1,5 +1,5 @@
-"""The importer's writes, many incidents at a time: new incidents with one INSERT per table,
-changed ones as saving them in the admin would, and a revision for each.
+"""The importer's writes, many incidents at a time: new incidents with one COPY (INSERT on
+SQLite) per table, changed ones as saving them in the admin would, and a revision for each.
 
 Nothing here decides anything: importing.py plans each incident (a Change) and calls these.
 """
@@ -8,7 +8,7 @@ from django.db import connections, router
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from outages.interchange import bulk_revisions
+from outages.interchange import bulk_revisions, copying
 from outages.interchange.documents import base_name
 from outages.interchange.stored import NUMBERED, RELATED, batches
 from outages.models import (
@@ -43,24 +43,15 @@ def insert(model, rows, render=True):
         for row in rows:  # no ids back from a bulk INSERT (SQLite before 3.35)
             row.save(force_insert=True)
         return
-    if render:  # bulk_create sends no pre_save signal: derive the HTML as saving would
+    if render:  # a bulk write sends no pre_save signal: derive the HTML as saving would
         for row in rows:
             render_markdown_fields(model, row)
-    model.objects.bulk_create(rows)
+    copying.insert(model, rows)
 
 
 def link(model, name, pairs):
     """Add many-to-many links for new rows: [(row, [linked rows])], duplicates dropped."""
-    m2m = model._meta.get_field(name)
-    through = m2m.remote_field.through
-    source, target = f"{m2m.m2m_field_name()}_id", f"{m2m.m2m_reverse_field_name()}_id"
-    through.objects.bulk_create(
-        [
-            through(**{source: owner.pk, target: pk})
-            for owner, others in pairs
-            for pk in dict.fromkeys(other.pk for other in others)
-        ]
-    )
+    copying.link(model, name, [(owner.pk, other.pk) for owner, others in pairs for other in others])
 
 
 def forget_ids(change):

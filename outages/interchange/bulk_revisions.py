@@ -1,9 +1,9 @@
 """Revisions of many imported incidents written at once: the Revision and Version rows that
 reversion's create_revision() and add_to_revision() write (revisions.record), made with Django's
-serialiser and inserted a few statements at a time, not several queries per incident.
+serialiser and written with COPY (copying.py), not several queries per incident.
 
 The benchmark's import (10,000 incidents, 100,000 events, PostgreSQL): 58 s wall, 50 s CPU with
-it; 128 s, 86 s through reversion's API (docs/import-speed.md).
+it; 128 s, 86 s through reversion's API (docs/import-speed.md, which has later figures).
 """
 
 import json
@@ -16,13 +16,13 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.encoding import is_protected_type
 from reversion import create_revision
 from reversion.models import Revision, Version
 from reversion.signals import post_revision_commit, pre_revision_commit
 
+from outages.interchange import copying
 from outages.models import revision_options
-
-VERSION_BATCH = 1000  # Version rows per INSERT
 
 
 def write(groups, user=None):
@@ -49,12 +49,11 @@ def write(groups, user=None):
         )
     revisions = [revision for revision, _ in written]
     if connections[db].features.can_return_rows_from_bulk_insert:
-        Revision.objects.using(db).bulk_create(revisions)
+        copying.insert(Revision, revisions)
     else:
         for revision in revisions:
             revision.save(using=db)
-    everything = [version for _, revision_versions in written for version in revision_versions]
-    Version.objects.using(db).bulk_create(everything, batch_size=VERSION_BATCH)
+    copying.insert(Version, [version for _, made in written for version in made])
     for revision, revision_versions in written:
         post_revision_commit.send(
             sender=create_revision, revision=revision, versions=revision_versions
@@ -124,8 +123,32 @@ def serialised(objs, options):
     if options.format != "json":
         return [serializers.serialize(options.format, [obj], fields=options.fields) for obj in objs]
     # Django's JSON serialiser writes an object as json.dump() of its Python serialiser's
-    # dictionary, with these options; json.dumps() writes the same text, in C.
-    return [
-        "[" + json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "]"
-        for data in serializers.serialize("python", objs, fields=options.fields)
+    # dictionary, with these options; json.dumps() writes the same text, in C. Its links
+    # (many-to-many) are added here from the rows preloaded: the serialiser builds a query for
+    # each link of each object even when it then reads the preloaded rows, a tenth of an import.
+    meta = type(objs[0])._meta.concrete_model._meta
+    links = [
+        field
+        for field in meta.local_many_to_many
+        if field.serialize
+        and field.remote_field.through._meta.auto_created
+        and (options.fields is None or field.attname in options.fields)
     ]
+    names = {field.name for field in links}
+    if options.fields is None:
+        fields = [field.name for field in meta.local_fields]
+    else:
+        fields = [name for name in options.fields if name not in names]
+    texts = []
+    for obj, data in zip(objs, serializers.serialize("python", objs, fields=fields), strict=True):
+        for field in links:
+            data["fields"][field.name] = [link_value(row) for row in getattr(obj, field.name).all()]
+        texts.append("[" + json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "]")
+    return texts
+
+
+def link_value(row):
+    """A linked row as the Python serialiser writes it: its primary key's value."""
+    pk = row._meta.pk
+    value = pk.value_from_object(row)
+    return value if is_protected_type(value) else pk.value_to_string(row)

@@ -1,5 +1,6 @@
 """Generating sample incidents: every choice from one random.Random(seed), every time from a
-fixed epoch, written a chunk at a time in bulk with their search documents."""
+fixed epoch, written a chunk at a time in bulk (COPY on PostgreSQL, copying.py) with their search
+documents."""
 
 import random
 import time
@@ -10,7 +11,7 @@ from functools import lru_cache
 
 from django.db import reset_queries
 
-from outages.interchange import sample_search
+from outages.interchange import copying, sample_search
 from outages.interchange.sample_search import database_order
 from outages.interchange.sample_words import (
     ACTIONS,
@@ -68,7 +69,6 @@ CUSTOMERS_PER_INCIDENT = 1 / 10
 # Incidents are generated and written this many at a time, which bounds memory (about 10,000
 # timeline events in flight) and sets how often progress is reported.
 CHUNK_SIZE = 1000
-BATCH_SIZE = 2000  # rows per INSERT
 PROGRESS_EVERY = 10 * CHUNK_SIZE
 START_MINUTES = int((LAST_START - FIRST_START).total_seconds()) // 60
 
@@ -143,7 +143,7 @@ class Generator:
             numbers = range(first, min(first + CHUNK_SIZE, self.incident_count))
             drafts = [self.make_incident(number) for number in numbers]
             self.write(drafts)
-            sample_search.index(drafts, self.order, BATCH_SIZE)
+            sample_search.index(drafts, self.order)
             # With DEBUG on, Django keeps every query (each bulk INSERT is megabytes of SQL).
             reset_queries()
             done = self.summary.incidents
@@ -164,14 +164,17 @@ class Generator:
 
     def create_providers(self):
         rng = self.rng
-        self.providers = Provider.objects.bulk_create(
-            Provider(
-                name=f"{NAME_PREFIX}{name}",
-                slug=f"{SLUG_PREFIX}{name.lower()}",
-                homepage_url=f"{URL_PREFIX}providers/{name.lower()}/",
-                description=f"A synthetic cloud provider for benchmarks. {SYNTHETIC_NOTE}",
-            )
-            for name in PROVIDERS
+        self.providers = copying.insert(
+            Provider,
+            [
+                Provider(
+                    name=f"{NAME_PREFIX}{name}",
+                    slug=f"{SLUG_PREFIX}{name.lower()}",
+                    homepage_url=f"{URL_PREFIX}providers/{name.lower()}/",
+                    description=f"A synthetic cloud provider for benchmarks. {SYNTHETIC_NOTE}",
+                )
+                for name in PROVIDERS
+            ],
         )
         services, regions = {}, {}
         for provider, name in zip(self.providers, PROVIDERS, strict=True):
@@ -188,8 +191,8 @@ class Generator:
                 Region(provider=provider, code=code, name=code.replace("-", " ").title())
                 for code in rng.sample(REGION_CODES, rng.randint(5, 25))
             ]
-        Service.objects.bulk_create(sum(services.values(), []), batch_size=BATCH_SIZE)
-        Region.objects.bulk_create(sum(regions.values(), []), batch_size=BATCH_SIZE)
+        copying.insert(Service, sum(services.values(), []))
+        copying.insert(Region, sum(regions.values(), []))
         # Some providers and, within a provider, some services and regions fail more often.
         self.provider_table = zipf(self.providers)
         self.service_tables = {provider: zipf(rows) for provider, rows in services.items()}
@@ -209,7 +212,7 @@ class Generator:
                     description=f"A synthetic customer for benchmarks. {SYNTHETIC_NOTE}",
                 )
             )
-        self.customers = Customer.objects.bulk_create(customers, batch_size=BATCH_SIZE)
+        self.customers = copying.insert(Customer, customers)
         self.customer_table = zipf(self.customers)
         self.summary.customers = count
 
@@ -435,25 +438,20 @@ class Generator:
         def rows(name):
             return [row for draft in drafts for row in getattr(draft, name)]
 
-        Source.objects.bulk_create(rows("sources"), batch_size=BATCH_SIZE)
-        Incident.objects.bulk_create([d.incident for d in drafts], batch_size=BATCH_SIZE)
+        copying.insert(Source, rows("sources"))
+        copying.insert(Incident, [d.incident for d in drafts])
         impacts = [pair for draft in drafts for pair in draft.impacts]
-        TimelineEvent.objects.bulk_create(rows("events"), batch_size=BATCH_SIZE)
-        CustomerImpact.objects.bulk_create([i for i, _ in impacts], batch_size=BATCH_SIZE)
-        ActionItem.objects.bulk_create(rows("action_items"), batch_size=BATCH_SIZE)
+        copying.insert(TimelineEvent, rows("events"))
+        copying.insert(CustomerImpact, [i for i, _ in impacts])
+        copying.insert(ActionItem, rows("action_items"))
         # The many-to-many links, now that both ends have ids.
-        for relation, pairs in [
-            (Incident.services, [(d.incident, s) for d in drafts for s in d.services]),
-            (Incident.regions, [(d.incident, r) for d in drafts for r in d.regions]),
-            (Incident.sources, [(d.incident, s) for d in drafts for s in d.sources]),
-            (CustomerImpact.services, [(i, s) for i, hit in impacts for s in hit]),
+        for model, name, pairs in [
+            (Incident, "services", [(d.incident, s) for d in drafts for s in d.services]),
+            (Incident, "regions", [(d.incident, r) for d in drafts for r in d.regions]),
+            (Incident, "sources", [(d.incident, s) for d in drafts for s in d.sources]),
+            (CustomerImpact, "services", [(i, s) for i, hit in impacts for s in hit]),
         ]:
-            through = relation.through
-            owner, target = relation.field.m2m_column_name(), relation.field.m2m_reverse_name()
-            through.objects.bulk_create(
-                [through(**{owner: row.pk, target: other.pk}) for row, other in pairs],
-                batch_size=BATCH_SIZE,
-            )
+            copying.link(model, name, [(row.pk, other.pk) for row, other in pairs])
         self.summary.incidents += len(drafts)
         self.summary.events += len(rows("events"))
         self.summary.impacts += len(impacts)

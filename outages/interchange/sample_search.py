@@ -2,10 +2,11 @@
 would make them from the database."""
 
 from outages import search
+from outages.interchange import copying
 from outages.models import Customer, Region, SearchDocument, Service, Source
 
 
-def index(drafts, stored_order, batch_size):
+def index(drafts, stored_order):
     """Search documents for these incidents (`stored_order`: sample_generator's database order of
     services, regions and customers), the same as search.update_index() makes, from
     the rows in memory rather than read back: document_fields() reads an in-memory stand-in
@@ -35,7 +36,7 @@ def index(drafts, stored_order, batch_size):
         documents.append(
             SearchDocument(incident=draft.incident, **search.document_fields(preloaded))
         )
-    SearchDocument.objects.bulk_create(documents, batch_size=batch_size)
+    copying.insert(SearchDocument, documents)
     if search.is_postgresql():
         # The expression of search.update_index(); on SQLite, triggers fill the FTS table.
         SearchDocument.objects.filter(pk__in=[d.pk for d in documents]).update(vector=search.VECTOR)
