@@ -109,6 +109,8 @@ INPROCESS_LABELS = {
     "cold_incident": "Incident page, cold",
     "search_rare": "Search, rare word",
     "search_common": "Search, common word",
+    "cold_statistics": "Statistics, cold",
+    "cold_map": "Customer map, cold",
 }
 
 

@@ -34,9 +34,15 @@ import time
 
 PREFIX = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
 LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+\b")  # so one query with other values counts once
-SAMPLES = 20  # cold incident pages, rare-word searches and common-word searches each
+SAMPLES = 20  # cold incident pages, rare-word and common-word searches, statistics and maps each
 HITS = 200  # page-cache hits timed per page, with and without gzip
-TARGETS_MS = {"cold_incident": 20, "search_rare": 100, "search_common": 250}  # p95 ceilings
+TARGETS_MS = {  # p95 ceilings
+    "cold_incident": 20,
+    "search_rare": 100,
+    "search_common": 250,
+    "cold_statistics": 200,
+    "cold_map": 200,
+}
 
 
 def main():
@@ -88,6 +94,8 @@ def main():
         "customer page": f"/customers/{typical}/",
         "busiest customer page": f"/customers/{busiest}/",
         "search (common word)": f"/incidents/?q={common}",
+        "statistics": "/statistics/",
+        "customer map": "/map/",
         "Atom feed": "/incidents/feed.atom",
         "JSON list": "/api/v1/incidents/",
     }
@@ -132,6 +140,8 @@ def main():
             for i in range(SAMPLES)
         ],
         "search_common": [f"/incidents/?q={common}"] * SAMPLES,
+        "cold_statistics": ["/statistics/"] * SAMPLES,
+        "cold_map": ["/map/"] * SAMPLES,
     }
     always_profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
     for name, urls in runs.items():

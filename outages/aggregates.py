@@ -324,14 +324,11 @@ def regions_involved_most(limit=TOP):
     )
 
 
-def customer_map_counts(limit):
-    """Three queries over the kept counts of the `limit` customers hit by the most incidents
-    (ties by name): how many incidents hit each through each provider (1), through each service
-    their impact names (2: `service` None for those whose impact names none) and in each of the
-    incidents' regions (3). Rows are dicts with the keys of their values() and `count`. The
-    first also carries `customers`, how many customers were hit in all; the other two name the
-    customer by id (`customer`) only."""
-    by_provider = list(
+def customers_by_provider(limit):
+    """One query over the kept counts: how many incidents hit each of the `limit` customers hit
+    by the most incidents (ties by name) through each provider, as dicts with the keys of their
+    values() and `customers`, how many customers were hit in all."""
+    return list(
         CustomerCount.objects.filter(customer__in=customers_ranked()[:limit])
         .annotate(customers=CountOf(CustomerTotal.objects.all()))
         .values(
@@ -344,8 +341,17 @@ def customer_map_counts(limit):
             "customers",
         )
     )
-    shown = {row["customer"] for row in by_provider}
-    by_service = CustomerServiceCount.objects.filter(customer__in=shown).values(
+
+
+def customers_by_service_and_region(customers, providers):
+    """Two queries over the kept counts: how many incidents hit these customers (ids) through
+    each service of these providers (slugs) that their impact names (`service` None for those
+    whose impact names none, by the incident's provider), and in each region of theirs. Dicts
+    with the keys of their values(), naming the customer by id."""
+    by_service = CustomerServiceCount.objects.filter(
+        Q(service__provider__slug__in=providers) | Q(service=None, provider__slug__in=providers),
+        customer__in=customers,
+    ).values(
         "customer",
         "provider__slug",
         "service__provider__slug",
@@ -353,10 +359,10 @@ def customer_map_counts(limit):
         "service__name",
         "count",
     )
-    by_region = CustomerRegionCount.objects.filter(customer__in=shown).values(
-        "customer", "region__provider__slug", "region__code", "region__name", "count"
-    )
-    return by_provider, list(by_service), list(by_region)
+    by_region = CustomerRegionCount.objects.filter(
+        customer__in=customers, region__provider__slug__in=providers
+    ).values("customer", "region__provider__slug", "region__code", "region__name", "count")
+    return list(by_service), list(by_region)
 
 
 class CountOf(Subquery):

@@ -9,8 +9,10 @@ import pytest
 
 from outages import page_cache, summaries
 from outages.models import Customer, CustomerImpact, Incident
+from outages.web import hit_map
 from outages.web import stats as stats_views
-from tests.factories import update_incidents
+from tests.conftest import add_incident
+from tests.factories import RegionFactory, ServiceFactory, update_incidents
 
 NETWORK_2021 = "aws-us-east-1-network-2021-12-07"
 
@@ -221,6 +223,47 @@ def test_only_the_customers_hit_most_are_shown_with_a_link_to_the_rest(
     # Those shown keep every number.
     netflix = row_of(maps(html)[0], "Netflix")
     assert netflix["/incidents/?customer=netflix&provider=aws"][0] == 3
+
+
+def test_only_the_providers_behind_the_most_hits_are_column_groups_the_rest_a_link(
+    client, real_data, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(hit_map, "MAP_PROVIDERS", 1)
+
+    with django_assert_num_queries(3):  # the columns are chosen before their rows are read
+        html = client.get("/map/").content.decode()
+
+    for table in maps(html):
+        groups = [th for th in table.iter("th") if th.get("scope") == "colgroup"]
+        assert [th.find("a").text for th in groups] == ["Amazon Web Services"]
+    assert "Incidents of 1 more provider hit these customers less often" in html
+    assert '<a href="/providers/">list of providers</a> has every one' in html
+    # A row keeps every provider's incidents in its total.
+    netflix = row_of(maps(html)[0], "Netflix")
+    assert netflix["/incidents/?customer=netflix"][0] == len(hits("netflix"))
+
+
+def test_only_the_services_and_regions_behind_the_most_hits_are_columns_the_rest_a_link(
+    client, provider, customer, source, monkeypatch
+):
+    monkeypatch.setattr(hit_map, "MAP_SERVICES", 1)
+    monkeypatch.setattr(hit_map, "MAP_REGIONS", 1)
+    update_incidents(Incident.objects.all(), status=Incident.Status.DRAFT)  # only those made here
+    services = ServiceFactory.create_batch(3, provider=provider)
+    regions = RegionFactory.create_batch(3, provider=provider)
+    for number, (service, region) in enumerate(zip(services, regions, strict=True), start=1):
+        add_incident(provider, service, region, customer, source, number)
+    summaries.rebuild()
+
+    html = client.get("/map/").content.decode()
+
+    services_table, regions_table = maps(html)
+    # Customer, All incidents; the provider's group: all of it and one service.
+    assert len(list(services_table.find("thead").iter("th"))) == 5
+    assert len(list(regions_table.find("thead").iter("tr"))[1].findall("th")) == 1
+    assert "2 more Example Cloud services hit these customers less often" in html
+    assert "2 more Example Cloud regions hit these customers less often" in html
+    assert html.count('the <a href="/providers/example-cloud/">page of Example Cloud</a>') == 2
 
 
 def test_every_customer_is_shown_when_they_are_few(client, real_data, monkeypatch):

@@ -2,6 +2,7 @@
 providers, services and regions, and how often, each count linking to the incidents it counts.
 Built from strings made once per row and column: a map has tens of thousands of cells."""
 
+from collections import Counter
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -78,12 +79,23 @@ def map_rows(providers, customers):
     return rows
 
 
+def provider_order(by_provider):
+    """The providers' slugs, those behind the most hits of the customers shown first (ties by
+    name): the order of the map's column groups, of which it shows the first MAP_PROVIDERS."""
+    hits, names = Counter(), {}
+    for row in by_provider:
+        hits[row["provider__slug"]] += row["count"]
+        names[row["provider__slug"]] = row["provider__name"]
+    return sorted(hits, key=lambda slug: (-hits[slug], names[slug]))
+
+
 def map_data(by_provider, by_service, by_region):
     """The map's columns (providers, each with its services and regions, those behind the most
     hits first, and how many hits name no service) and its customers by id, each with its
     counts by provider slug and by ("service", key), ("not-stated", provider slug) and
-    ("region", key). Rows as aggregates.customer_map_counts() gives them. Every provider is
-    returned; the caller shows the first MAP_PROVIDERS."""
+    ("region", key). Rows as aggregates.customers_by_provider() and
+    customers_by_service_and_region() give them. Every provider is returned, in
+    provider_order(); the map shows the first MAP_PROVIDERS."""
     customers, providers = {}, {}
     for row in by_provider:
         slug, provider = row["customer__slug"], row["provider__slug"]
@@ -93,18 +105,16 @@ def map_data(by_provider, by_service, by_region):
         )
         customer["total"] += row["count"]  # an incident has one provider: no double counting
         customer["counts"][provider] = row["count"]
-        column = providers.setdefault(
+        providers.setdefault(
             provider,
             {
                 "slug": provider,
                 "name": row["provider__name"],
-                "hits": 0,
                 "not_stated": 0,
                 "service": {},
                 "region": {},
             },
         )
-        column["hits"] += row["count"]
     for row in by_service:
         if row["service__slug"] is None:  # the impact names no service
             slug = row["provider__slug"]
@@ -128,7 +138,7 @@ def map_data(by_provider, by_service, by_region):
             column["hits"] += row["count"]
             customers[row["customer"]]["counts"][kind, key] = row["count"]
 
-    ordered = sorted(providers.values(), key=lambda p: (-p["hits"], p["name"]))
+    ordered = [providers[slug] for slug in provider_order(by_provider)]
     for provider in ordered:
         slug = provider["slug"]
         services = sorted(provider.pop("service").values(), key=lambda s: (-s["hits"], s["name"]))

@@ -117,19 +117,24 @@ def bar_figures():
 
 
 def customer_map(request):
-    """Three queries over the kept counts: the customers hit most, by provider; the same by
-    service, and by region (outages.aggregates). Its size is bounded whatever the data
-    (MAP_CUSTOMERS rows, hit_map's bounds on the columns)."""
-    by_provider, by_service, by_region = stats.customer_map_counts(MAP_CUSTOMERS)
+    """Three queries over the kept counts (outages.aggregates): the customers hit most, by
+    provider; the same by service, and by region, of the providers shown. Its size is bounded
+    whatever the data: MAP_CUSTOMERS rows, and hit_map's bounds on the columns."""
+    by_provider = stats.customers_by_provider(MAP_CUSTOMERS)
+    ranked = hit_map.provider_order(by_provider)
+    shown = ranked[: hit_map.MAP_PROVIDERS]
+    by_service, by_region = stats.customers_by_service_and_region(
+        {row["customer"] for row in by_provider}, shown
+    )
     providers, customers = hit_map.map_data(by_provider, by_service, by_region)
-    shown = providers[: hit_map.MAP_PROVIDERS]
+    providers = providers[: hit_map.MAP_PROVIDERS]
     return render(
         request,
         "outages/customer_map.html",
         {
-            "providers": shown,
-            "other_providers": len(providers) - len(shown),
-            "rows": hit_map.map_rows(shown, customers),
+            "providers": providers,
+            "other_providers": len(ranked) - len(providers),
+            "rows": hit_map.map_rows(providers, customers),
             "heat": hit_map.heat_legend(),
             "map_services": hit_map.MAP_SERVICES,
             "map_regions": hit_map.MAP_REGIONS,
@@ -137,6 +142,6 @@ def customer_map(request):
             "customers_hit": by_provider[0]["customers"] if by_provider else 0,
             "customer_list": reverse("outages:customer_list"),
             "provider_list": reverse("outages:provider_list"),
-            "with_regions": any(provider["regions"] for provider in shown),
+            "with_regions": any(provider["regions"] for provider in providers),
         },
     )
