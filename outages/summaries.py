@@ -185,6 +185,11 @@ def rebuild():
             model.objects.bulk_create(rows, batch_size=BATCH)
 
 
+def kept():
+    """Whether any count is kept (every table is empty before the first rebuild)."""
+    return any(model.objects.exists() for model in aggregates.DEFINITIONS)
+
+
 def differences():
     """(table, key, kept count, count by its definition) of every row where they differ."""
     live = counted(aggregates.published())
