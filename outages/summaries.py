@@ -181,7 +181,10 @@ def rebuild():
         live = counted(aggregates.published())
         for model, counts in live.items():
             model.objects.all().delete()
-            rows = [new_row(model, key, count) for key, count in counts.items() if count]
+            # In the key's order, so that the rows a page reads together (a customer's) are
+            # stored together.
+            ordered = sorted(counts.items(), key=lambda item: [(v is None, v) for v in item[0]])
+            rows = [new_row(model, key, count) for key, count in ordered if count]
             model.objects.bulk_create(rows, batch_size=BATCH)
 
 

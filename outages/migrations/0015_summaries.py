@@ -12,16 +12,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='CustomerTotal',
-            fields=[
-                ('count', models.PositiveIntegerField()),
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='outages.customer')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
-        migrations.CreateModel(
             name='RegionCount',
             fields=[
                 ('count', models.PositiveIntegerField()),
@@ -46,6 +36,16 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
             ],
+        ),
+        migrations.CreateModel(
+            name='CustomerTotal',
+            fields=[
+                ('count', models.PositiveIntegerField()),
+                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='outages.customer')),
+            ],
+            options={
+                'indexes': [models.Index(models.OrderBy(models.F('count'), descending=True), name='customer_total_most_first')],
+            },
         ),
         migrations.CreateModel(
             name='DurationCount',
