@@ -36,6 +36,7 @@ run: setup
 # Once per deploy, before `make serve`: app servers starting together must not migrate at once.
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py rebuild_summaries --if-empty
 
 # Production: DEBUG off, so SECRET_KEY and ALLOWED_HOSTS must be set; see README.
 serve: export DEBUG := false

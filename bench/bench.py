@@ -114,6 +114,8 @@ INPROCESS_LABELS = {
     "filtered_list": "Filtered list, cold",
     "search_rare": "Search, rare word",
     "search_common": "Search, common word",
+    "cold_statistics": "Statistics, cold",
+    "cold_map": "Customer map, cold",
 }
 
 

@@ -34,7 +34,7 @@ import time
 
 PREFIX = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
 LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+\b")  # so one query with other values counts once
-SAMPLES = 20  # cold incident pages, lists, filtered lists, rare- and common-word searches each
+SAMPLES = 20  # cold incident pages, lists, filtered lists, searches, statistics and maps each
 HITS = 200  # page-cache hits timed per page, with and without gzip
 # p95 ceilings (issue 16: lists and searches under 100 ms through the whole page at 100,000)
 TARGETS_MS = {
@@ -43,6 +43,8 @@ TARGETS_MS = {
     "filtered_list": 100,
     "search_rare": 100,
     "search_common": 100,
+    "cold_statistics": 200,
+    "cold_map": 200,
 }
 
 
@@ -95,6 +97,8 @@ def main():
         "customer page": f"/customers/{typical}/",
         "busiest customer page": f"/customers/{busiest}/",
         "search (common word)": f"/incidents/?q={common}",
+        "statistics": "/statistics/",
+        "customer map": "/map/",
         "Atom feed": "/incidents/feed.atom",
         "JSON list": "/api/v1/incidents/",
     }
@@ -141,6 +145,8 @@ def main():
             for i in range(SAMPLES)
         ],
         "search_common": [f"/incidents/?q={common}"] * SAMPLES,
+        "cold_statistics": ["/statistics/"] * SAMPLES,
+        "cold_map": ["/map/"] * SAMPLES,
     }
     always_profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
     for name, urls in runs.items():

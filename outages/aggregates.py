@@ -1,29 +1,48 @@
 """The numbers behind the statistics page, the customer map, the stack page and the entity
 pages' strips.
 
-Each function counts published incidents only (Incident.objects.published(), the one rule),
-aggregates in the database, and runs a fixed number of queries, named in its docstring, however
-many incidents there are. A customer counts as hit by the one rule (CustomerImpact.objects.hits()),
-which the incident list's `customer` filter also asks, so every number here equals the length of
-the filtered list it links to.
+Each function counts published incidents only (Incident.objects.published(), the one rule) and
+runs a fixed number of queries, named in its docstring, however many incidents there are. The
+statistics page and the map read counts kept by every write (outages.models.summaries, kept by
+outages.summaries), each table defined here by a function over published incidents (DEFINITIONS),
+so that what they count is said once. A customer counts as hit by the one rule
+(CustomerImpact.objects.hits()), which the incident list's `customer` filter also asks, so every
+number here equals the length of the filtered list it links to.
 """
 
 import math
+from bisect import bisect_right
+from collections.abc import Sequence
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     DurationField,
     ExpressionWrapper,
     F,
     IntegerField,
+    OuterRef,
     Q,
     Subquery,
+    Sum,
     When,
 )
 from django.db.models.functions import ExtractYear
 
-from outages.models import Customer, CustomerImpact, Incident, Region, Service
+from outages.models import (
+    Customer,
+    CustomerCount,
+    CustomerImpact,
+    CustomerRegionCount,
+    CustomerServiceCount,
+    CustomerTotal,
+    DurationCount,
+    Incident,
+    IncidentCount,
+    RegionCount,
+    ServiceCount,
+)
 from outages.text import CLOCK_PRECISIONS
 
 TOP = 10
@@ -38,6 +57,114 @@ def published_hits():
     return CustomerImpact.objects.hits().filter(incident__in=published()).order_by()
 
 
+# --- The definitions of the kept counts -----------------------------------------------------
+# Each gives, for some published incidents (a queryset of published()), the rows of one table
+# of outages.models.summaries: its key fields, by id, and `count`. outages.summaries keeps each
+# table equal to its definition over every published incident, by adding what a change to some
+# incidents adds and taking away what it takes away; the pages read the tables.
+#
+# No DISTINCT anywhere: a customer has at most one impact per incident (the constraint
+# impact_once_per_customer) and an incident names a service or region at most once (the
+# many-to-many tables' unique pairs), so each joined row is a different incident.
+
+SPAN = ExpressionWrapper(F("resolved_at") - F("started_at"), output_field=DurationField())
+
+
+def exact_span():
+    """The time to resolve is exact when both ends have a clock time (text.CLOCK_PRECISIONS);
+    one known only to the day or more coarsely is left out of the figures."""
+    return Q(started_precision__in=CLOCK_PRECISIONS, resolved_precision__in=CLOCK_PRECISIONS)
+
+
+def unknown_span():
+    return Q(started_at=None) | Q(resolved_at=None)
+
+
+def incidents_counted(incidents):
+    """IncidentCount: by provider, year of the start in the site's time zone, as the `year`
+    filter reads it (None when the start is not known), and root cause."""
+    return (
+        incidents.order_by()
+        .values("provider", year=ExtractYear("started_at"), cause=F("root_cause_category"))
+        .annotate(count=Count("pk"))
+    )
+
+
+def spans_counted(incidents):
+    """DurationCount: by time to resolve (None when either end is not known) and exactness."""
+    exact = Case(When(exact_span(), then=True), default=False, output_field=BooleanField())
+    return incidents.order_by().values(span=SPAN, exact=exact).annotate(count=Count("pk"))
+
+
+def services_counted(incidents):
+    """ServiceCount: the incidents that involve each service."""
+    links = Incident.services.through.objects.filter(incident__in=incidents.values("pk"))
+    return links.values("service").annotate(count=Count("incident")).order_by()
+
+
+def regions_counted(incidents):
+    """RegionCount: the incidents that involve each region."""
+    links = Incident.regions.through.objects.filter(incident__in=incidents.values("pk"))
+    return links.values("region").annotate(count=Count("incident")).order_by()
+
+
+def hits_of(incidents):
+    return CustomerImpact.objects.hits().filter(incident__in=incidents.values("pk")).order_by()
+
+
+def customers_counted(incidents):
+    """CustomerTotal: the incidents that hit each customer."""
+    return hits_of(incidents).values("customer").annotate(count=Count("incident"))
+
+
+def hits_counted(incidents):
+    """CustomerCount: the incidents that hit each customer, by the incident's provider."""
+    return (
+        hits_of(incidents)
+        .values("customer", provider=F("incident__provider"))
+        .annotate(count=Count("incident"))
+    )
+
+
+def hits_through_services_counted(incidents):
+    """CustomerServiceCount: the same by each service the impact names, None when it names
+    none. A service counts only where the sources say it hit the customer
+    (CustomerImpact.services), never every service of the incident: an incident of fifteen
+    services did not hit Netflix through each of them. The incident list's `through` filter
+    asks the same."""
+    return (
+        hits_of(incidents)
+        .values("customer", provider=F("incident__provider"), service=F("services"))
+        .annotate(count=Count("incident"))
+    )
+
+
+def hits_in_regions_counted(incidents):
+    """CustomerRegionCount: the incidents that hit each customer, in each of their regions."""
+    return (
+        hits_of(incidents)
+        .annotate(region=F("incident__regions"))
+        .filter(region__isnull=False)
+        .values("customer", "region")
+        .annotate(count=Count("incident"))
+    )
+
+
+DEFINITIONS = {
+    IncidentCount: incidents_counted,
+    DurationCount: spans_counted,
+    ServiceCount: services_counted,
+    RegionCount: regions_counted,
+    CustomerTotal: customers_counted,
+    CustomerCount: hits_counted,
+    CustomerServiceCount: hits_through_services_counted,
+    CustomerRegionCount: hits_in_regions_counted,
+}
+
+
+# --- Reading the kept counts ----------------------------------------------------------------
+
+
 def incidents_by_year_and_provider():
     """One query: {year, provider__slug, provider__name, count} for each year and provider.
 
@@ -45,29 +172,61 @@ def incidents_by_year_and_provider():
     None for incidents whose start is not known.
     """
     return list(
-        published()
-        .annotate(year=ExtractYear("started_at"))
+        IncidentCount.objects.values("year", "provider__slug", "provider__name")
+        .annotate(count=Sum("count"))
         .order_by()
-        .values("year", "provider__slug", "provider__name")
-        .annotate(count=Count("pk"))
     )
 
 
-def resolution_times():
-    """One query: (slug, title, started_at, time to resolve, whether it is exact) of every
-    incident, the time a timedelta or None when either end is not known, in no particular order
-    (the caller sorts what it shows; a sort here would cost more than in Python at 100,000
-    rows). The time is exact when both ends have a clock time (text.CLOCK_PRECISIONS); one known
-    only to the day or more coarsely is left out of the figures. The percentiles are computed
-    from the durations (percentile())."""
-    span = ExpressionWrapper(F("resolved_at") - F("started_at"), output_field=DurationField())
-    exact = Q(started_precision__in=CLOCK_PRECISIONS, resolved_precision__in=CLOCK_PRECISIONS)
+def span_counts():
+    """One query: (time to resolve or None, whether it is exact, how many incidents), shortest
+    first and those not known last."""
+    rows = (
+        DurationCount.objects.values_list("span", "exact")
+        .annotate(total=Sum("count"))
+        .order_by(F("span").asc(nulls_last=True), "exact")
+    )
+    return list(rows)
+
+
+def resolution_times(exact=True, unknown=True):
+    """One query: (slug, title, started_at, time to resolve, whether it is exact) of the
+    incidents whose time to resolve is exact (if `exact`) or not known (if `unknown`), the time
+    a timedelta or None, in no particular order (the caller sorts what it shows)."""
+    wanted = Q(pk=None)  # nothing, unless asked
+    if exact:
+        wanted |= exact_span() & ~unknown_span()
+    if unknown:
+        wanted |= unknown_span()
     return list(
         published()
-        .annotate(span=span, exact=Case(When(exact, then=True), default=False))
+        .filter(wanted)
+        .annotate(span=SPAN, exact=Case(When(exact_span(), then=True), default=False))
         .order_by()
         .values_list("slug", "title", "started_at", "span", "exact")
     )
+
+
+class Counted(Sequence):
+    """Sorted values given as (value, how many times) pairs, read as the sorted list they
+    stand for: percentile() and bisect take it as they take that list."""
+
+    def __init__(self, pairs):
+        self.values, self.ends, total = [], [], 0
+        for value, count in pairs:
+            total += count
+            self.values.append(value)
+            self.ends.append(total)  # the index just past the value's last copy
+
+    def __len__(self):
+        return self.ends[-1] if self.ends else 0
+
+    def __getitem__(self, index):
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.values[bisect_right(self.ends, index)]
 
 
 # The fewest values a median or percentile is drawn from. From fewer, it describes the few
@@ -96,27 +255,15 @@ def percentile(ordered, fraction):
 def incidents_by_cause():
     """One query: (cause key, its label, count), most frequent first."""
     labels = dict(Incident.Cause.choices)
-    rows = published().order_by().values("root_cause_category").annotate(count=Count("pk"))
-    found = [
-        (
-            row["root_cause_category"],
-            labels.get(row["root_cause_category"], "Unknown"),
-            row["count"],
-        )
-        for row in rows
-    ]
+    rows = IncidentCount.objects.values("cause").annotate(count=Sum("count")).order_by()
+    found = [(row["cause"], labels.get(row["cause"], "Unknown"), row["count"]) for row in rows]
     return sorted(found, key=lambda item: (-item[2], item[1]))
-
-
-# The counts below need no DISTINCT: a customer has at most one impact per incident (the
-# constraint impact_once_per_customer) and an incident names a service or region at most once
-# (the many-to-many tables' unique pairs), so each joined row is a different incident. Counting
-# rows lets PostgreSQL aggregate by hashing rather than sorting every row.
 
 
 def counted_customers():
     """Customers with `incident_count`, how many published incidents hit them (what every page
-    counts), and `named_count`, how many name them at all, "not affected" included."""
+    counts), and `named_count`, how many name them at all, "not affected" included. No
+    DISTINCT: one impact per customer and incident."""
     published_impact = Q(impacts__incident__in=published())
     return Customer.objects.annotate(
         named_count=Count("impacts", filter=published_impact),
@@ -126,40 +273,96 @@ def counted_customers():
     )
 
 
+def customers_ranked():
+    """The customers hit by the most published incidents, most first and ties by name, as a
+    queryset of their ids (kept counts)."""
+    return CustomerTotal.objects.order_by("-count", "customer__name", "customer__slug").values(
+        "customer"
+    )
+
+
 def customers_hit_most(incidents=None, limit=TOP):
-    """One query: the customers hit by the most of `incidents` (every published incident unless
-    given some), each with its `count`, ties by name."""
-    incidents = published() if incidents is None else incidents
-    return list(
-        Customer.objects.filter(
+    """One query: the customers hit by the most of `incidents` (every published incident, from
+    the kept counts, unless given some), each with its `count`, ties by name."""
+    if incidents is None:
+        counted = Customer.objects.filter(pk__in=customers_ranked()[:limit]).annotate(
+            count=Subquery(CustomerTotal.objects.filter(customer=OuterRef("pk")).values("count"))
+        )
+    else:
+        counted = Customer.objects.filter(
             CustomerImpact.hit_condition(via="impacts__"),
             impacts__incident__in=incidents.order_by().values("pk"),
-        )
-        .annotate(count=Count("impacts"))
-        .order_by("-count", "name", "slug")[:limit]
-    )
+        ).annotate(count=Count("impacts"))
+    return list(counted.order_by("-count", "name", "slug")[:limit])
 
 
 def services_involved_most(limit=TOP):
     """One query: {slug, name, provider__slug, provider__name, count} of the services involved
-    in the most incidents, ties by name."""
+    in the most incidents, ties by name (kept counts)."""
     return list(
-        Service.objects.filter(incidents__in=published())
-        .values("slug", "name", "provider__slug", "provider__name")
-        .annotate(count=Count("incidents"))
-        .order_by("-count", "name", "provider__slug")[:limit]
+        ServiceCount.objects.values(
+            "count",
+            "service__slug",
+            "service__name",
+            "service__provider__slug",
+            "service__provider__name",
+        ).order_by("-count", "service__name", "service__provider__slug")[:limit]
     )
 
 
 def regions_involved_most(limit=TOP):
     """One query: {code, name, provider__slug, provider__name, count} of the regions involved in
-    the most incidents, ties by code."""
+    the most incidents, ties by code (kept counts)."""
     return list(
-        Region.objects.filter(incidents__in=published())
-        .values("code", "name", "provider__slug", "provider__name")
-        .annotate(count=Count("incidents"))
-        .order_by("-count", "code", "provider__slug")[:limit]
+        RegionCount.objects.values(
+            "count",
+            "region__code",
+            "region__name",
+            "region__provider__slug",
+            "region__provider__name",
+        ).order_by("-count", "region__code", "region__provider__slug")[:limit]
     )
+
+
+def customers_by_provider(limit):
+    """One query over the kept counts: how many incidents hit each of the `limit` customers hit
+    by the most incidents (ties by name) through each provider, as dicts with the keys of their
+    values() and `customers`, how many customers were hit in all."""
+    return list(
+        CustomerCount.objects.filter(customer__in=customers_ranked()[:limit])
+        .annotate(customers=CountOf(CustomerTotal.objects.all()))
+        .values(
+            "customer",
+            "customer__slug",
+            "customer__name",
+            "provider__slug",
+            "provider__name",
+            "count",
+            "customers",
+        )
+    )
+
+
+def customers_by_service_and_region(customers, providers):
+    """Two queries over the kept counts: how many incidents hit these customers (ids) through
+    each service of these providers (slugs) that their impact names (`service` None for those
+    whose impact names none, by the incident's provider), and in each region of theirs. Dicts
+    with the keys of their values(), naming the customer by id."""
+    by_service = CustomerServiceCount.objects.filter(
+        Q(service__provider__slug__in=providers) | Q(service=None, provider__slug__in=providers),
+        customer__in=customers,
+    ).values(
+        "customer",
+        "provider__slug",
+        "service__provider__slug",
+        "service__slug",
+        "service__name",
+        "count",
+    )
+    by_region = CustomerRegionCount.objects.filter(
+        customer__in=customers, region__provider__slug__in=providers
+    ).values("customer", "region__provider__slug", "region__code", "region__name", "count")
+    return list(by_service), list(by_region)
 
 
 class CountOf(Subquery):
@@ -167,71 +370,6 @@ class CountOf(Subquery):
 
     template = "(SELECT COUNT(*) FROM (%(subquery)s) counted)"
     output_field = IntegerField()
-
-
-def customer_map_counts(limit):
-    """Three queries, over the `limit` customers hit by the most incidents (ties by name): how
-    many incidents hit each through each provider (1), through each service their impact names
-    (2: rows with no service count those whose impact names none, by the incident's provider)
-    and in each of the incidents' regions (3). Rows are dicts with the keys of their values()
-    and `count`; a service or region is named by its provider and slug/code. The first query
-    ranks the customers in the database, so only their rows are fetched, and its rows also
-    carry `customers`, how many customers were hit in all; the other two take the customers it
-    found and name them by id (`customer`) only.
-
-    A service counts only where the sources say it hit the customer (CustomerImpact.services),
-    never every service of the incident: an incident of fifteen services did not hit Netflix
-    through each of them. The incident list's `through` filter asks the same.
-    """
-    ranked = (
-        published_hits()
-        .values("customer")
-        .annotate(count=Count("incident"))  # one impact per customer and incident: no DISTINCT
-        .order_by("-count", "customer__name", "customer__slug")
-        .values("customer")
-    )
-    by_provider = list(
-        published_hits()
-        .filter(customer__in=ranked[:limit])
-        .values(
-            "customer",
-            "customer__slug",
-            "customer__name",
-            "incident__provider__slug",
-            "incident__provider__name",
-        )
-        .annotate(
-            count=Count("incident"),
-            customers=CountOf(published_hits().values("customer").distinct()),
-        )
-    )
-    shown = {row["customer"] for row in by_provider}
-
-    def counted(*fields):
-        # By customer id, not name: no join to the customers, and rows hash rather than sort.
-        # No DISTINCT: one impact per customer and incident, one row per impact and service it
-        # names (or incident and region), so each (customer, service, incident) row differs.
-        return list(
-            published_hits()
-            .filter(customer__in=shown)
-            .values("customer", *fields)
-            .annotate(count=Count("incident"))
-        )
-
-    return (
-        by_provider,
-        counted(
-            "incident__provider__slug",
-            "services__provider__slug",
-            "services__slug",
-            "services__name",
-        ),
-        counted(
-            "incident__regions__provider__slug",
-            "incident__regions__code",
-            "incident__regions__name",
-        ),
-    )
 
 
 def start_dates(**entity):

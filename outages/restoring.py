@@ -4,7 +4,7 @@ import reversion
 from django.db import transaction
 from django.utils import timezone
 
-from outages import page_cache, revisions, search
+from outages import page_cache, revisions, search, summaries
 from outages.models import Incident
 
 
@@ -67,6 +67,7 @@ def restore_incident(incident, version, user):
     """
     with (
         page_cache.changing([incident.pk]),
+        summaries.changing([incident.pk]),
         transaction.atomic(),
         reversion.create_revision(),
     ):

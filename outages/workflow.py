@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from outages import page_cache, search
+from outages import page_cache, search, summaries
 from outages.models import Incident
 
 Status = Incident.Status
@@ -96,7 +96,12 @@ def apply(incident, name, user, reason=None):
         raise ValidationError(f"There is no step called “{name}”.")
     if transition.needs_publisher and not is_publisher(user):
         raise PermissionDenied(f"Only publishers may {transition.label.lower()} an incident.")
-    with page_cache.changing([incident.pk]), transaction.atomic(), reversion.create_revision():
+    with (
+        page_cache.changing([incident.pk]),
+        summaries.changing([incident.pk]),
+        transaction.atomic(),
+        reversion.create_revision(),
+    ):
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if incident.status not in transition.sources:
             raise ValidationError(

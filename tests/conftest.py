@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.db import connections
 from reversion.models import Revision
 
+from outages import summaries
 from outages.models import (
     ActionItem,
     Customer,
@@ -271,6 +272,7 @@ def make_incidents(provider, service, region, customer, source):
             for number in range(1, count + 1)
         ]
         update_index([incident.pk for incident in incidents])
+        summaries.rebuild()  # factories write around the site's write paths
         return incidents
 
     return make
@@ -294,6 +296,7 @@ def varied_incidents(db):
     """Five published incidents, each of its own provider, with timelines and customer impacts."""
     incidents = IncidentFactory.create_batch(5)
     update_index([incident.pk for incident in incidents])
+    summaries.rebuild()
     return incidents
 
 
@@ -312,6 +315,7 @@ def shipped_data(django_db_setup, django_db_blocker):
         for model in [Source, Customer, Service, Region, Provider]:
             model.objects.all().delete()
         Revision.objects.all().delete()
+        summaries.rebuild()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import factory
 from django.utils.text import slugify
 
+from outages import page_cache, summaries
 from outages.models import (
     ActionItem,
     Correction,
@@ -188,3 +189,12 @@ class CorrectionFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n + 1)
     claim = factory.Faker("sentence")
     fact = factory.Faker("sentence")
+
+
+def update_incidents(incidents, **values):
+    """Update a queryset of incidents as the site's write paths do (`queryset.update()` alone
+    would leave cached pages and the statistics' kept counts behind):
+    `update_incidents(qs, status="draft")`."""
+    pks = list(incidents.values_list("pk", flat=True))
+    with page_cache.changing(pks), summaries.changing(pks):
+        incidents.update(**values)

@@ -7,9 +7,12 @@ from collections import Counter
 
 import pytest
 
-from outages import page_cache
+from outages import page_cache, summaries
 from outages.models import Customer, CustomerImpact, Incident
+from outages.web import hit_map
 from outages.web import stats as stats_views
+from tests.conftest import add_incident
+from tests.factories import RegionFactory, ServiceFactory, update_incidents
 
 NETWORK_2021 = "aws-us-east-1-network-2021-12-07"
 
@@ -126,7 +129,7 @@ def test_a_service_counts_only_where_the_impact_names_it(client, real_data):
 
     # Once the sources say so, it counts there, and only there.
     sts = network.incident.services.get(slug="sts")
-    with page_cache.changing([network.incident.pk]):
+    with page_cache.changing([network.incident.pk]), summaries.changing([network.incident.pk]):
         network.services.add(sts)
     html = client.get("/map/").content.decode()
     netflix = row_of(maps(html)[0], "Netflix")
@@ -168,7 +171,7 @@ def test_not_affected_customers_and_drafts_are_not_counted(client, real_data):
 
     network = Incident.objects.filter(slug=NETWORK_2021)
     with page_cache.changing(list(network.values_list("pk", flat=True))):
-        network.update(status=Incident.Status.DRAFT)
+        update_incidents(network, status=Incident.Status.DRAFT)
     html = client.get("/map/").content.decode()
 
     services = maps(html)[0]
@@ -222,7 +225,49 @@ def test_only_the_customers_hit_most_are_shown_with_a_link_to_the_rest(
     assert netflix["/incidents/?customer=netflix&provider=aws"][0] == 3
 
 
-def test_every_customer_is_shown_when_they_are_few(client, real_data):
+def test_only_the_providers_behind_the_most_hits_are_column_groups_the_rest_a_link(
+    client, real_data, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(hit_map, "MAP_PROVIDERS", 1)
+
+    with django_assert_num_queries(3):  # the columns are chosen before their rows are read
+        html = client.get("/map/").content.decode()
+
+    for table in maps(html):
+        groups = [th for th in table.iter("th") if th.get("scope") == "colgroup"]
+        assert [th.find("a").text for th in groups] == ["Amazon Web Services"]
+    assert "Incidents of 1 more provider hit these customers less often" in html
+    assert '<a href="/providers/">list of providers</a> has every one' in html
+    # A row keeps every provider's incidents in its total.
+    netflix = row_of(maps(html)[0], "Netflix")
+    assert netflix["/incidents/?customer=netflix"][0] == len(hits("netflix"))
+
+
+def test_only_the_services_and_regions_behind_the_most_hits_are_columns_the_rest_a_link(
+    client, provider, customer, source, monkeypatch
+):
+    monkeypatch.setattr(hit_map, "MAP_SERVICES", 1)
+    monkeypatch.setattr(hit_map, "MAP_REGIONS", 1)
+    update_incidents(Incident.objects.all(), status=Incident.Status.DRAFT)  # only those made here
+    services = ServiceFactory.create_batch(3, provider=provider)
+    regions = RegionFactory.create_batch(3, provider=provider)
+    for number, (service, region) in enumerate(zip(services, regions, strict=True), start=1):
+        add_incident(provider, service, region, customer, source, number)
+    summaries.rebuild()
+
+    html = client.get("/map/").content.decode()
+
+    services_table, regions_table = maps(html)
+    # Customer, All incidents; the provider's group: all of it and one service.
+    assert len(list(services_table.find("thead").iter("th"))) == 5
+    assert len(list(regions_table.find("thead").iter("tr"))[1].findall("th")) == 1
+    assert "2 more Example Cloud services hit these customers less often" in html
+    assert "2 more Example Cloud regions hit these customers less often" in html
+    assert html.count('the <a href="/providers/example-cloud/">page of Example Cloud</a>') == 2
+
+
+def test_every_customer_is_shown_when_they_are_few(client, real_data, monkeypatch):
+    monkeypatch.setattr(stats_views, "MAP_CUSTOMERS", 100)
     html = client.get("/map/").content.decode()
 
     hit = [slug for slug in Customer.objects.values_list("slug", flat=True) if hits(slug)]
@@ -245,7 +290,7 @@ def test_hostile_names_are_escaped(client, make_incidents, customer):
 
 
 def test_empty_map_says_so(client, db):
-    Incident.objects.update(status=Incident.Status.DRAFT)
+    update_incidents(Incident.objects.all(), status=Incident.Status.DRAFT)
 
     html = client.get("/map/").content.decode()
 

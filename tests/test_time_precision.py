@@ -8,10 +8,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from outages.aggregates import resolution_times
+from outages import summaries
 from outages.models import ZONE_UNSTATED, Incident, Precision, TimelineEvent, validate_time_zone
-from outages.web.figures import duration_chart
 from outages.web.stack import resolve_times
+from outages.web.stats import durations
 
 # 19 Jan 2017 in Los Angeles, stored as its first minute; resolved at midnight PST 22 Jan.
 DAY = datetime(2017, 1, 19, 8, 0, tzinfo=UTC)
@@ -127,8 +127,8 @@ def test_markdown_feed_and_json_do_not_claim_utc_for_an_unstated_zone(client, un
 
 
 def test_statistics_leave_out_durations_known_only_to_the_day_and_say_so(client, day_only):
-    rows = resolution_times()
-    chart = duration_chart(rows)
+    summaries.rebuild()
+    chart = durations()
 
     assert chart["imprecise"] == 1
     assert chart["known"] == 0
@@ -140,8 +140,9 @@ def test_statistics_count_exact_durations_beside_one_left_out(client, make_incid
     first, second = make_incidents(2)
     second.started_precision = Precision.DATE
     second.save()
+    summaries.rebuild()
 
-    chart = duration_chart(resolution_times())
+    chart = durations()
 
     assert (chart["known"], chart["imprecise"], chart["total"]) == (1, 1, 2)
     html = client.get(reverse("outages:statistics")).content.decode()

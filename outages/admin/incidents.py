@@ -16,7 +16,7 @@ from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 from reversion.models import Version
 
-from outages import page_cache, search, text, workflow
+from outages import page_cache, search, summaries, text, workflow
 from outages.admin.figures import FigureInline
 from outages.admin.forms import (
     TEXT_AS_TYPED,
@@ -271,16 +271,18 @@ class IncidentAdmin(HistoryAdmin):
         return self.then_transition(request, super().add_view(request, form_url, extra_context))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        with page_cache.changing(changed_pks(request, object_id)):
+        pks = changed_pks(request, object_id)
+        with page_cache.changing(pks), summaries.changing(pks):
             response = super().change_view(request, object_id, form_url, extra_context)
             return self.then_transition(request, response)
 
     def delete_model(self, request, obj):
-        with page_cache.changing([obj.pk]):
+        with page_cache.changing([obj.pk]), summaries.changing([obj.pk]):
             super().delete_model(request, obj)
 
     def delete_queryset(self, request, queryset):
-        with page_cache.changing(list(queryset.values_list("pk", flat=True))):
+        pks = list(queryset.values_list("pk", flat=True))
+        with page_cache.changing(pks), summaries.changing(pks):
             super().delete_queryset(request, queryset)
 
     def then_transition(self, request, response):
@@ -404,7 +406,8 @@ class IncidentAdmin(HistoryAdmin):
 
     def recover_view(self, request, version_id, extra_context=None):
         version = get_object_or_404(Version, pk=version_id)
-        with page_cache.changing(changed_pks(request, version.object_id)):
+        pks = changed_pks(request, version.object_id)
+        with page_cache.changing(pks), summaries.changing(pks):
             return super().recover_view(request, version_id, extra_context)
 
 

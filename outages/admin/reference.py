@@ -4,15 +4,17 @@ with its aliases inline, history, compare and restore."""
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.forms.models import BaseInlineFormSet
 
-from outages import page_cache, search, workflow
+from outages import page_cache, search, summaries, workflow
 from outages.admin.archive import ArchivedCopiesShown
 from outages.admin.forms import TEXT_AS_TYPED
 from outages.admin.history import HistoryAdmin
 from outages.models import (
     Alias,
     Customer,
+    Incident,
     Provider,
     Region,
     Service,
@@ -63,12 +65,24 @@ class ReferenceAdmin(PublishersChange, HistoryAdmin):
             search.update_index_showing([obj])
 
     def delete_model(self, request, obj):
-        super().delete_model(request, obj)
+        with summaries.changing(counted_incidents([obj])):
+            super().delete_model(request, obj)
         page_cache.invalidate_all()
 
     def delete_queryset(self, request, queryset):
-        super().delete_queryset(request, queryset)
+        with summaries.changing(counted_incidents(queryset)):
+            super().delete_queryset(request, queryset)
         page_cache.invalidate_all()
+
+
+def counted_incidents(rows):
+    """The incidents whose kept counts deleting these rows changes: those naming one of these
+    services (theirs or an impact's) or regions. Providers and customers cannot go while an
+    incident names them."""
+    services = [row.pk for row in rows if isinstance(row, Service)]
+    regions = [row.pk for row in rows if isinstance(row, Region)]
+    named = Q(services__in=services) | Q(impacts__services__in=services) | Q(regions__in=regions)
+    return set(Incident.objects.filter(named).values_list("pk", flat=True))
 
 
 class AliasFormSet(BaseInlineFormSet):

@@ -34,7 +34,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from outages import page_cache, revisions, search
+from outages import page_cache, revisions, search, summaries
 from outages.interchange import conflicts
 from outages.interchange.fixtures_reading import ALLOWED_MODELS, ALLOWED_TEXT, check, key_text, read
 from outages.models import (
@@ -137,6 +137,7 @@ class Loader:
                     entries.append(entry)
             self.summary.files += objects is not None
         with transaction.atomic():
+            self.counts = summaries.Change()  # told of each stored incident before it changes
             for entry in self.once_each(entries):
                 self.apply(entry)
             # As loaddata does: references to rows that came later in the set (allowed only where
@@ -266,7 +267,10 @@ class Loader:
     def may_change(self, entry, incident_pk):
         """Whether an object may write to this incident: one created in this run, or a stored
         one with --update. Refused once per incident, with the way forward."""
-        if self.update or incident_pk in self.new_incidents:
+        if incident_pk in self.new_incidents:
+            return True
+        if self.update:
+            self.counts.touch([incident_pk])
             return True
         if incident_pk not in self.refused:
             self.refused.add(incident_pk)
@@ -446,6 +450,8 @@ class Loader:
         written = set(self.incidents) | self.naming_changed_references()
         if written:
             search.update_index(sorted(written))
+        self.counts.add(self.new_incidents)
+        self.counts.apply()
         if self.incidents or self.references:
             page_cache.invalidate_all()  # names and incidents on any page may have changed
 

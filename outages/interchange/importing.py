@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from django.db import DatabaseError, transaction
 
-from outages import duplicates, page_cache, search, workflow
+from outages import duplicates, page_cache, search, summaries, workflow
 from outages.interchange import bulk
 from outages.interchange.document_checks import check_schema
 from outages.interchange.documents import ImportFailed, Problem, gc_paused, path_text
@@ -138,6 +138,9 @@ class Importer(Planning, References):
             slugs = [data["slug"] for _, _, data in items]
             slugs += [data["same_as"] for _, _, data in items if "same_as" in data]
             self.stored = stored_incidents(slugs)
+            # The kept counts: what the stored incidents count for now, taken away at the end
+            # and replaced by what they and the new ones count for then.
+            self.counts = summaries.Change(stored.incident.pk for stored in self.stored.values())
             self.references = stored_references(mentioned(items))
             self.stored_keys = set(self.references)
             count = sum(1 for _, _, data in items if data["slug"] not in self.stored)
@@ -177,6 +180,7 @@ class Importer(Planning, References):
                 transaction.set_rollback(True)
             elif self.wrote:
                 self.record_references()
+                self.counts.apply()
                 page_cache.invalidate_all()  # names and incidents on any page may have changed
         # In the order of the files and of the lines in each, whichever check found them.
         order = {document.name: number for number, document in enumerate(documents)}
@@ -290,6 +294,7 @@ class Importer(Planning, References):
         if self.problems or self.dry_run or not changes:
             return
         bulk.record_revisions(changes, self.user)
+        self.counts.add(change.incident.pk for change in changes)
         search.update_index([change.incident.pk for change in changes])
 
     def refused(self, change, error):

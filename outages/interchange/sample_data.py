@@ -19,6 +19,7 @@ import time
 
 from django.db import transaction
 
+from outages import summaries
 from outages.interchange.sample_generator import Generator
 from outages.interchange.sample_words import (
     COMMON_WORD,
@@ -112,5 +113,6 @@ def generate(incident_count, seed, *, replace=False, progress=None):
             deleted = delete_sample_data()
             progress(f"  Deleted {counted(deleted, 'earlier sample incident')}.")
         summary = Generator(incident_count, seed, progress, started).run()
+        summaries.rebuild()  # the kept counts, from every incident now there
     summary.seconds = time.monotonic() - started
     return summary

@@ -81,6 +81,18 @@ from outages.models.reference import (
 )
 from outages.models.search_document import SearchDocument
 from outages.models.status_pages import StatusPage
+from outages.models.summaries import (
+    CustomerCount,
+    CustomerRegionCount,
+    CustomerServiceCount,
+    CustomerTotal,
+    DurationCount,
+    IncidentCount,
+    RegionCount,
+    ServiceCount,
+    Summary,
+    SummaryLock,
+)
 from outages.models.versioned import REVISION_OPTIONS, RevisionOptions, revision_options, versioned
 
 __all__ = [
@@ -102,12 +114,18 @@ __all__ = [
     "AliasManager",
     "Correction",
     "Customer",
+    "CustomerCount",
     "CustomerImpact",
     "CustomerImpactManager",
     "CustomerImpactQuerySet",
     "CustomerManager",
+    "CustomerRegionCount",
+    "CustomerServiceCount",
+    "CustomerTotal",
+    "DurationCount",
     "Figure",
     "Incident",
+    "IncidentCount",
     "IncidentChild",
     "IncidentChildManager",
     "IncidentManager",
@@ -120,14 +138,18 @@ __all__ = [
     "ProviderManager",
     "ProviderScoped",
     "Region",
+    "RegionCount",
     "RevisionOptions",
     "RegionManager",
     "SearchDocument",
     "Service",
+    "ServiceCount",
     "ServiceManager",
     "Source",
     "SourceManager",
     "StatusPage",
+    "Summary",
+    "SummaryLock",
     "TextChecked",
     "TimelineEvent",
     "TimelinePointer",

@@ -129,43 +129,66 @@ def year_chart(rows):
 IMPRECISE_WORDS = "whose start or resolution is known only to the day or more coarsely"
 
 
-def duration_chart(rows):
+def span_totals(counts):
+    """How many incidents of the counts by time to resolve (stats.span_counts()) have an exact
+    time, none known, and one known only to the day or more coarsely."""
+    totals = [0, 0, 0]
+    for span, exact, count in counts:
+        totals[0 if span is not None and exact else 1 if span is None else 2] += count
+    return totals
+
+
+def times_to_list(counts):
+    """Which incidents duration_chart() names, from the counts by time to resolve
+    (stats.span_counts()): those with an exact time when few enough for one dot each, those
+    whose time is not known when few enough to list. Keyword arguments of
+    stats.resolution_times(); none when there is nothing to name."""
+    known, unknown, _ = span_totals(counts)
+    which = {"exact": 0 < known <= DOTS_UP_TO, "unknown": 0 < unknown <= UNKNOWN_LISTED_UP_TO}
+    return which if any(which.values()) else None
+
+
+def duration_chart(counts, rows=()):
     """Time to resolve on a logarithmic axis, with the median and the 90th percentile when
     there are enough times to summarise (stats.SUMMARISE_FROM): one dot per incident when there
-    are few, a histogram beyond DOTS_UP_TO. Rows: (slug, title, start,
-    time to resolve, whether it is exact), in any order. Times known only to the day or more
-    coarsely at either end are left out, and counted as such."""
+    are few, a histogram beyond DOTS_UP_TO. Counts: (time to resolve or None, whether it is
+    exact, how many incidents), shortest first (stats.span_counts()); rows: (slug, title,
+    start, time to resolve, whether it is exact) of the incidents times_to_list() names, in any
+    order. Times known only to the day or more coarsely at either end are left out, and counted
+    as such."""
+    known_count, unknown_count, imprecise = span_totals(counts)
+    dots = known_count <= DOTS_UP_TO
     known = [
         (span, slug, title) for slug, title, _, span, exact in rows if span is not None and exact
     ]
     unknown = [(started, slug, title) for slug, title, started, span, _ in rows if span is None]
-    imprecise = sum(1 for _, _, _, span, exact in rows if span is not None and not exact)
-    dots = len(known) <= DOTS_UP_TO
     if dots:
         known.sort(key=lambda item: item[:2])  # shortest first, ties by slug
         spans = [span for span, _, _ in known]
-    else:  # only the spans are shown: sorting them alone is ten times as fast
-        spans = sorted(span for span, _, _ in known)
+    else:  # only the spans are shown, each as many times as incidents took it
+        spans = stats.Counted(
+            (span, count) for span, exact, count in counts if span is not None and exact
+        )
     median = stats.summary_percentile(spans, 0.5)
     ninetieth = stats.summary_percentile(spans, 0.9)
     listed = []
-    if len(unknown) <= UNKNOWN_LISTED_UP_TO:  # oldest first, those with no known start last
+    if unknown_count <= UNKNOWN_LISTED_UP_TO:  # oldest first, those with no known start last
         unknown.sort(key=lambda item: (item[0] is None, item[0] or 0, item[1]))
         listed = [{"title": title, "href": incident_url(slug)} for _, slug, title in unknown]
     result = {
         "svg": None,
         "dots": dots,
-        "known": len(known),
-        "unknown": len(unknown),
+        "known": known_count,
+        "unknown": unknown_count,
         "unknown_listed": listed,
         "imprecise": imprecise,
         "median": median,
         "ninetieth": ninetieth,
         "summarise_from": stats.SUMMARISE_FROM,
-        "total": len(rows),
+        "total": known_count + unknown_count + imprecise,
         "longest_href": incidents_url(sort="longest"),
     }
-    if not known:
+    if not spans:
         return result
     ticks = svg.span_ticks(
         max(hours(spans[0]), FLOOR), max(hours(spans[-1]), FLOOR), DURATION_TICKS
@@ -184,7 +207,7 @@ def duration_chart(rows):
     }
     shortest, longest = text.duration_text(spans[0]), text.duration_text(spans[-1])
     summary = (
-        f"{text.counted(len(known), 'incident')} with a known time to resolve, from "
+        f"{text.counted(known_count, 'incident')} with a known time to resolve, from "
         f"{shortest} to {longest}. "
         + (
             f"Median {text.duration_text(median)}; "
@@ -192,7 +215,7 @@ def duration_chart(rows):
             if median is not None
             else "Too few to summarise with a median: each is shown. "
         )
-        + f"Not known for {text.counted(len(unknown), 'incident')}."
+        + f"Not known for {text.counted(unknown_count, 'incident')}."
     )
     if imprecise:
         summary += f" Left out: {text.counted(imprecise, 'incident')} {IMPRECISE_WORDS}."

@@ -2,6 +2,7 @@
 providers, services and regions, and how often, each count linking to the incidents it counts.
 Built from strings made once per row and column: a map has tens of thousands of cells."""
 
+from collections import Counter
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -10,7 +11,13 @@ from outages.models import ProviderScoped
 from outages.web.figures import incidents_url
 from outages.web.filters import NOT_STATED
 
-MAP_SERVICES = 30  # service columns per provider on the map; any more are named below it
+# The map's size is bounded by design, whatever the data: the customers hit most as rows
+# (outages.web.stats.MAP_CUSTOMERS), the providers behind the most of their hits as column
+# groups, and within each the services and regions behind the most. The rest are counted in
+# words below the tables, with a link to the pages that list them all.
+MAP_PROVIDERS = 4
+MAP_SERVICES = 3  # per provider
+MAP_REGIONS = 3  # per provider
 # Heat shading of the map's cells: the lowest count of each bucket, darkest first.
 HEAT = [(5, "heat-4", "5 or more"), (3, "heat-3", "3–4"), (2, "heat-2", "2"), (1, "heat-1", "1")]
 
@@ -72,40 +79,50 @@ def map_rows(providers, customers):
     return rows
 
 
+def provider_order(by_provider):
+    """The providers' slugs, those behind the most hits of the customers shown first (ties by
+    name): the order of the map's column groups, of which it shows the first MAP_PROVIDERS."""
+    hits, names = Counter(), {}
+    for row in by_provider:
+        hits[row["provider__slug"]] += row["count"]
+        names[row["provider__slug"]] = row["provider__name"]
+    return sorted(hits, key=lambda slug: (-hits[slug], names[slug]))
+
+
 def map_data(by_provider, by_service, by_region):
-    """The map's columns (providers, each with its services and regions, those hitting most
-    customers first, and how many hits name no service) and its customers by id, each with its
+    """The map's columns (providers, each with its services and regions, those behind the most
+    hits first, and how many hits name no service) and its customers by id, each with its
     counts by provider slug and by ("service", key), ("not-stated", provider slug) and
-    ("region", key)."""
+    ("region", key). Rows as aggregates.customers_by_provider() and
+    customers_by_service_and_region() give them. Every provider is returned, in
+    provider_order(); the map shows the first MAP_PROVIDERS."""
     customers, providers = {}, {}
     for row in by_provider:
-        slug, provider = row["customer__slug"], row["incident__provider__slug"]
+        slug, provider = row["customer__slug"], row["provider__slug"]
         customer = customers.setdefault(
             row["customer"],
             {"slug": slug, "name": row["customer__name"], "total": 0, "counts": {}},
         )
         customer["total"] += row["count"]  # an incident has one provider: no double counting
         customer["counts"][provider] = row["count"]
-        column = providers.setdefault(
+        providers.setdefault(
             provider,
             {
                 "slug": provider,
-                "name": row["incident__provider__name"],
-                "hits": 0,
+                "name": row["provider__name"],
                 "not_stated": 0,
                 "service": {},
                 "region": {},
             },
         )
-        column["hits"] += row["count"]
     for row in by_service:
-        if row["services__slug"] is None:  # the impact names no service
-            slug = row["incident__provider__slug"]
+        if row["service__slug"] is None:  # the impact names no service
+            slug = row["provider__slug"]
             providers[slug]["not_stated"] += row["count"]
             customers[row["customer"]]["counts"]["not-stated", slug] = row["count"]
     for kind, rows, prefix, field in [
-        ("service", by_service, "services__", "slug"),
-        ("region", by_region, "incident__regions__", "code"),
+        ("service", by_service, "service__", "slug"),
+        ("region", by_region, "region__", "code"),
     ]:
         for row in rows:
             if row[prefix + field] is None:
@@ -121,7 +138,7 @@ def map_data(by_provider, by_service, by_region):
             column["hits"] += row["count"]
             customers[row["customer"]]["counts"][kind, key] = row["count"]
 
-    ordered = sorted(providers.values(), key=lambda p: (-p["hits"], p["name"]))
+    ordered = [providers[slug] for slug in provider_order(by_provider)]
     for provider in ordered:
         slug = provider["slug"]
         services = sorted(provider.pop("service").values(), key=lambda s: (-s["hits"], s["name"]))
@@ -129,13 +146,10 @@ def map_data(by_provider, by_service, by_region):
             service["page"] = reverse("outages:service", args=[slug, service["slug"]])
             service["param"] = urlencode({"through": service["key"]})
         provider["shown"] = services[:MAP_SERVICES]
-        provider["omitted"] = [
-            {"name": s["name"], "href": incidents_url(service=s["key"])}
-            for s in services[MAP_SERVICES:]
-        ]
-        provider["regions"] = sorted(
-            provider.pop("region").values(), key=lambda r: (-r["hits"], r["slug"])
-        )
+        provider["more_services"] = len(services) - len(provider["shown"])
+        regions = sorted(provider.pop("region").values(), key=lambda r: (-r["hits"], r["slug"]))
+        provider["regions"] = regions[:MAP_REGIONS]
+        provider["more_regions"] = len(regions) - len(provider["regions"])
         for region in provider["regions"]:
             region["page"] = reverse("outages:region", args=[slug, region["slug"]])
             region["param"] = urlencode({"region": region["key"]})

@@ -12,28 +12,38 @@ from outages.web.figures import (
     bar_figure,
     duration_chart,
     incidents_url,
+    times_to_list,
     year_chart,
 )
 
 # Customers on the map, those hit by the most incidents; the customer list has every one. A
-# matrix of thousands of rows would be a page of megabytes that no reader could take in.
-MAP_CUSTOMERS = 100
+# matrix of thousands of rows would be a page of megabytes that no reader could take in, and
+# a phone shows about this many rows in a few screens.
+MAP_CUSTOMERS = 20
 
 
 def statistics(request):
-    """Six queries: years by provider, durations, causes, customers, services and regions."""
+    """Six or seven queries, over the kept counts: years by provider, durations (and the
+    incidents the chart names, when few enough), causes, customers, services and regions."""
     years = year_chart(stats.incidents_by_year_and_provider())
-    durations = duration_chart(stats.resolution_times())
+    figure = durations()
     return render(
         request,
         "outages/statistics.html",
         {
-            "total": durations["total"],
+            "total": figure["total"],
             "years": years,
-            "durations": durations,
+            "durations": figure,
             "bar_figures": bar_figures(),
         },
     )
+
+
+def durations():
+    """The chart of times to resolve: one query, and one more for the incidents it names."""
+    counts = stats.span_counts()
+    which = times_to_list(counts)
+    return duration_chart(counts, stats.resolution_times(**which) if which else ())
 
 
 def bar_figures():
@@ -74,15 +84,14 @@ def bar_figures():
             "Service",
             [
                 {
-                    "label": row["name"],
-                    "page": reverse("outages:service", args=[row["provider__slug"], row["slug"]]),
-                    "note": row["provider__name"],
+                    "label": row["service__name"],
+                    "page": reverse("outages:service", args=[provider, row["service__slug"]]),
+                    "note": row["service__provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(
-                        service=Service.make_key(row["provider__slug"], row["slug"])
-                    ),
+                    "href": incidents_url(service=Service.make_key(provider, row["service__slug"])),
                 }
                 for row in stats.services_involved_most()
+                for provider in [row["service__provider__slug"]]
             ],
             note_header="Provider",
         ),
@@ -93,15 +102,14 @@ def bar_figures():
             "Region",
             [
                 {
-                    "label": row["code"],
-                    "page": reverse("outages:region", args=[row["provider__slug"], row["code"]]),
-                    "note": row["provider__name"],
+                    "label": row["region__code"],
+                    "page": reverse("outages:region", args=[provider, row["region__code"]]),
+                    "note": row["region__provider__name"],
                     "count": row["count"],
-                    "href": incidents_url(
-                        region=Region.make_key(row["provider__slug"], row["code"])
-                    ),
+                    "href": incidents_url(region=Region.make_key(provider, row["region__code"])),
                 }
                 for row in stats.regions_involved_most()
+                for provider in [row["region__provider__slug"]]
             ],
             note_header="Provider",
         ),
@@ -109,21 +117,31 @@ def bar_figures():
 
 
 def customer_map(request):
-    """Three queries: the customers hit most, by provider; the same by service, and by region
-    (outages.aggregates)."""
-    by_provider, by_service, by_region = stats.customer_map_counts(MAP_CUSTOMERS)
+    """Three queries over the kept counts (outages.aggregates): the customers hit most, by
+    provider; the same by service, and by region, of the providers shown. Its size is bounded
+    whatever the data: MAP_CUSTOMERS rows, and hit_map's bounds on the columns."""
+    by_provider = stats.customers_by_provider(MAP_CUSTOMERS)
+    ranked = hit_map.provider_order(by_provider)
+    shown = ranked[: hit_map.MAP_PROVIDERS]
+    by_service, by_region = stats.customers_by_service_and_region(
+        {row["customer"] for row in by_provider}, shown
+    )
     providers, customers = hit_map.map_data(by_provider, by_service, by_region)
+    providers = providers[: hit_map.MAP_PROVIDERS]
     return render(
         request,
         "outages/customer_map.html",
         {
             "providers": providers,
+            "other_providers": len(ranked) - len(providers),
             "rows": hit_map.map_rows(providers, customers),
             "heat": hit_map.heat_legend(),
             "map_services": hit_map.MAP_SERVICES,
+            "map_regions": hit_map.MAP_REGIONS,
             # How many customers were hit in all (the map may show only some of them).
             "customers_hit": by_provider[0]["customers"] if by_provider else 0,
             "customer_list": reverse("outages:customer_list"),
+            "provider_list": reverse("outages:provider_list"),
             "with_regions": any(provider["regions"] for provider in providers),
         },
     )

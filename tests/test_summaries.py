@@ -1,0 +1,201 @@
+"""The counts the statistics page and the customer map read are kept by every write
+(outages.summaries), and after each kind of write they equal their definitions over the
+published incidents (outages.aggregates.DEFINITIONS): the one rule, never a copy of it.
+
+Each write path of test_every_write_is_a_revision (every way content is written) runs on counts
+rebuilt after its setup (setups write around the site's paths); the paths below add the writes
+that change what is counted, and check that the counts did change."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+
+from outages import aggregates, revisions, summaries, workflow
+from outages.models import CustomerImpact, Incident, Service
+from tests.test_every_write_is_a_revision import (
+    WRITE_PATHS,
+    Context,
+    admin_save,
+    empty_database,
+    write_file,
+)
+from tests.test_import import NEW_INCIDENT, run
+from tests.test_search import admin_form_data
+
+
+def kept():
+    """Every kept count, by table and key."""
+    return {
+        model.__name__: {summaries.stored_key(model, row): row.count for row in model.objects.all()}
+        for model in aggregates.DEFINITIONS
+    }
+
+
+def change_form(ctx):
+    url = reverse("admin:outages_incident_change", args=[ctx.incident.pk])
+    return url, admin_form_data(ctx.client.get(url))
+
+
+def admin_change_of_how_a_customer_was_hit(ctx):
+    def write():
+        url, data = change_form(ctx)
+        data["impacts-0-level"] = CustomerImpact.Level.NOT_AFFECTED
+        assert ctx.client.post(url, data).status_code == 302
+
+    return write
+
+
+def admin_change_of_the_services_that_hit_a_customer(ctx):
+    def write():
+        url, data = change_form(ctx)
+        data["impacts-0-services"] = []  # now "not stated"
+        assert ctx.client.post(url, data).status_code == 302
+
+    return write
+
+
+def admin_change_then_withdrawal_in_one_save(ctx):
+    def write():
+        url, data = change_form(ctx)
+        data["impacts-0-level"] = CustomerImpact.Level.DEGRADED
+        data["_transition"] = "withdraw"
+        data["withdrawn_reason"] = "Taken down for a test."
+        assert ctx.client.post(url, data).status_code == 302
+        assert Incident.objects.get(pk=ctx.incident.pk).status == Incident.Status.WITHDRAWN
+
+    return write
+
+
+def admin_delete_of_an_incident(ctx):
+    def write():
+        url = reverse("admin:outages_incident_delete", args=[ctx.incident.pk])
+        assert ctx.client.post(url, {"post": "yes"}).status_code == 302
+
+    return write
+
+
+def admin_delete_of_incidents_from_the_list(ctx):
+    def write():
+        url = reverse("admin:outages_incident_changelist")
+        data = {"action": "delete_selected", "_selected_action": [ctx.incident.pk], "post": "yes"}
+        assert ctx.client.post(url, data).status_code == 302
+        assert not Incident.objects.filter(pk=ctx.incident.pk).exists()
+
+    return write
+
+
+def admin_delete_of_a_service_an_impact_names(ctx):
+    service = Service.objects.get()
+
+    def write():
+        url = reverse("admin:outages_service_delete", args=[service.pk])
+        assert ctx.client.post(url, {"post": "yes"}).status_code == 302
+        assert not Service.objects.exists()
+
+    return write
+
+
+def publication_of_a_draft(ctx):
+    Incident.objects.filter(pk=ctx.incident.pk).update(status=Incident.Status.DRAFT)
+
+    def write():
+        workflow.apply(ctx.incident, "publish", ctx.user)
+
+    return write
+
+
+def restore_of_how_a_customer_was_hit(ctx):
+    admin_save(ctx.client, ctx.incident)  # the revision to go back to: hit
+    url, data = change_form(ctx)
+    data["impacts-0-level"] = CustomerImpact.Level.NOT_AFFECTED
+    assert ctx.client.post(url, data).status_code == 302
+    older = revisions.versions(ctx.incident).last()
+
+    def write():
+        url = reverse("admin:outages_incident_restore", args=[ctx.incident.pk, older.pk])
+        assert ctx.client.post(url).status_code == 302
+
+    return write
+
+
+def import_published(ctx):
+    def write():
+        run("import_incidents", write_file(ctx, NEW_INCIDENT), "--publish")
+
+    return write
+
+
+def sample_data(ctx):
+    empty_database()
+
+    def write():
+        call_command("generate_sample_data", "--incidents", "4", verbosity=0)
+
+    return write
+
+
+COUNTING_PATHS = [
+    admin_change_of_how_a_customer_was_hit,
+    admin_change_of_the_services_that_hit_a_customer,
+    admin_change_then_withdrawal_in_one_save,
+    admin_delete_of_an_incident,
+    admin_delete_of_incidents_from_the_list,
+    admin_delete_of_a_service_an_impact_names,
+    publication_of_a_draft,
+    restore_of_how_a_customer_was_hit,
+    import_published,
+    sample_data,
+]
+
+
+@pytest.mark.parametrize("path", WRITE_PATHS + COUNTING_PATHS, ids=lambda path: path.__name__)
+def test_every_write_keeps_the_counts_equal_to_their_definitions(
+    admin_client, admin_user, incident, tmp_path, path
+):
+    ctx = Context(admin_client, admin_user, incident, tmp_path)
+    write = path(ctx)
+    summaries.rebuild()  # the setup wrote around the site's paths
+    before = kept()
+
+    write()
+
+    assert summaries.differences() == []
+    if path in COUNTING_PATHS:
+        assert kept() != before, "the write should have changed what is counted"
+
+
+def test_counts_are_those_of_published_hits_only(incident, customer):
+    counts = kept()
+    assert counts["CustomerTotal"] == {(customer.pk,): 1}
+    assert counts["IncidentCount"] == {
+        (incident.provider_id, 2012, incident.root_cause_category): 1
+    }
+
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.DRAFT)
+    summaries.rebuild()
+
+    assert all(not rows for rows in kept().values())
+
+
+def test_a_write_around_the_site_is_found_by_the_check_and_repaired(incident):
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.WITHDRAWN)
+
+    with pytest.raises(CommandError, match="differ from the incidents"):
+        call_command("rebuild_summaries", "--check", verbosity=0)
+
+    call_command("rebuild_summaries", verbosity=0)
+
+    assert summaries.differences() == []
+    call_command("rebuild_summaries", "--check", verbosity=0)
+
+
+def test_a_migrated_database_is_counted_once(incident):
+    for model in aggregates.DEFINITIONS:
+        model.objects.all().delete()  # as after the migration that made the tables
+
+    call_command("rebuild_summaries", "--if-empty", verbosity=0)
+    assert kept()["CustomerTotal"] and summaries.differences() == []
+
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.DRAFT)
+    call_command("rebuild_summaries", "--if-empty", verbosity=0)  # kept already: not recounted
+    assert kept()["CustomerTotal"]
