@@ -229,6 +229,7 @@ def prepare_corpus(env, url, incidents, seed):
     """Make url's database hold exactly this sample corpus; say whether it was reused."""
     create_database(url)
     manage(env, "migrate", "--noinput")
+    manage(env, "rebuild_summaries", "--if-empty")  # as `make migrate`: a corpus from before them
     wanted = CORPUS_MARK.format(incidents, seed)
     comment, total, samples = query(
         url,
