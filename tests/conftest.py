@@ -2,7 +2,6 @@ import importlib
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
-from glob import glob
 
 import factory.random
 import pytest
@@ -10,7 +9,6 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.core.management import call_command
 from django.db import connections
 from reversion.models import Revision
 
@@ -39,6 +37,7 @@ from tests.factories import (
     SourceFactory,
     TimelineEventFactory,
 )
+from tests.shipped import load_shipped
 
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise refuse
 # database access from the live-server tests. Tests only, never in settings.
@@ -302,13 +301,14 @@ def varied_incidents(db):
 
 @pytest.fixture(scope="module")
 def shipped_data(django_db_setup, django_db_blocker):
-    """The shipped fixtures, loaded and indexed once for a whole test module (read-only use).
+    """The shipped fixtures, loaded and indexed once for a whole test module (read-only use),
+    copied from the session's one load (tests/shipped.py).
 
     Tests still run in their own transactions, so writes roll back; the rows, and the revisions
     loading them recorded, are removed when the module ends.
     """
     with django_db_blocker.unblock():
-        call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+        load_shipped()
     yield
     with django_db_blocker.unblock():
         Incident.objects.all().delete()

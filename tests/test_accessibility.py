@@ -7,13 +7,13 @@ without Chromium (see conftest.py), these tests skip with the reason rather than
 """
 
 import shutil
-from glob import glob
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from outages.models import Source
+from tests.shipped import load_shipped
 from tests.test_archive_pages import versions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,7 +64,7 @@ PAGES = [
 
 @pytest.fixture
 def shipped(transactional_db):
-    call_command("load_fixtures", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
+    load_shipped()
     call_command("update_search_index", verbosity=0)
 
 

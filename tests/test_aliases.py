@@ -4,7 +4,7 @@ accent-insensitively, kept in the admin, and used by the importer to resolve nam
 import pytest
 import reversion
 from django.core.exceptions import ValidationError
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from reversion.models import Version
@@ -13,12 +13,13 @@ from outages.interchange.documents import ImportFailed, read
 from outages.interchange.importing import Importer
 from outages.models import Alias, Customer, Incident, Provider, Region, Service
 from outages.names import normalise_name
+from tests.shipped import load_shipped
 from tests.test_import import NEW_INCIDENT, run, write
 
 
 @pytest.fixture
 def reference(db):
-    call_command("load_fixtures", "fixtures/reference.json", verbosity=0)
+    load_shipped("fixtures/reference.json")
 
 
 def document(text, name="a.yaml"):

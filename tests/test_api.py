@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 
@@ -7,8 +5,8 @@ from outages.models import Customer, CustomerImpact, Incident, Provider, Timelin
 from outages.search import update_index
 from outages.web import results
 from outages.web.views import PAGE_SIZE
+from tests.shipped import load_shipped
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ELB = "aws-elb-us-east-2012-12-24"
 
 
@@ -408,9 +406,7 @@ def test_query_count_does_not_grow_with_incidents(
 
 @pytest.fixture
 def loaded(db):
-    call_command(
-        "load_fixtures", *sorted(str(path) for path in FIXTURES.glob("*.json")), verbosity=0
-    )
+    load_shipped()
     call_command("update_search_index", verbosity=0)
 
 

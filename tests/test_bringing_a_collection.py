@@ -8,7 +8,6 @@ every problem. The import must list everything, refuse until it is answered, and
 nothing curated beyond what the documents ask.
 """
 
-from glob import glob
 from io import StringIO
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from outages.models import (
     Source,
     TimelineEvent,
 )
+from tests.shipped import load_shipped
 
 CORPUS = Path(__file__).parent / "corpus"
 FOREIGN = CORPUS / "foreign" / "outage-archive.yaml"
@@ -55,7 +55,7 @@ ELB_SOURCE_TITLE = "Summary of the December 24, 2012 Amazon ELB Service Event in
 
 @pytest.fixture
 def shipped(db):
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
 
 
 def curated():

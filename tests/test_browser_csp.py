@@ -1,17 +1,14 @@
 """The Content-Security-Policy in a real browser: public pages and the editors' admin screens
 (scripts, inlines, the Markdown preview) work with no violation reported."""
 
-from glob import glob
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from playwright.sync_api import expect
 
 from outages.models import Incident
+from tests.shipped import load_shipped
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "a-long-enough-password"
 ELB = "aws-elb-us-east-2012-12-24"
 
@@ -29,7 +26,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 @pytest.fixture
 def shipped(transactional_db, settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    call_command("load_fixtures", *sorted(glob(str(ROOT / "fixtures" / "*.json"))), verbosity=0)
+    load_shipped()
     call_command("update_search_index", verbosity=0)
     User.objects.create_superuser("chief", password=PASSWORD)
 

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from outages import text
 from outages.models import Incident
-from tests.test_shipped_fixtures_load import ALL_FILES
+from tests.shipped import load_shipped
 
 pytestmark = [
     pytest.mark.browser,
@@ -26,7 +26,7 @@ expect.set_options(timeout=10_000)
 
 @pytest.fixture
 def loaded(transactional_db):
-    call_command("load_fixtures", *[str(path) for path in ALL_FILES], verbosity=0)
+    load_shipped()
     call_command("update_search_index", verbosity=0)
     return Incident.objects.in_full().get(slug=ELB)
 

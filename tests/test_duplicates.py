@@ -3,12 +3,11 @@ second copy is created, and `same_as` / `not_duplicate_of` say what to do with i
 
 import itertools
 from datetime import UTC, datetime
-from glob import glob
 from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -16,6 +15,7 @@ from outages import duplicates, revisions
 from outages.interchange.documents import ImportFailed, read
 from outages.interchange.importing import Importer
 from outages.models import Incident, Provider, SearchDocument, TimelineEvent
+from tests.shipped import load_shipped
 from tests.test_import import DOCS, ELB_DOC, run, write
 from tests.test_workflow import editor, publisher  # noqa: F401 (fixtures)
 
@@ -26,7 +26,7 @@ SHIPPED = sorted(DOCS.glob("*.yaml"))
 
 @pytest.fixture
 def shipped(db):
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
 
 
 def elb_again(**changes):

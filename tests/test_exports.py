@@ -1,12 +1,11 @@
 import re
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from outages.models import ActionItem, Incident, Source, TimelineEvent
+from tests.shipped import load_shipped
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ELB = "aws-elb-us-east-2012-12-24"
 HEADINGS = [
     "## Milestones",
@@ -164,9 +163,7 @@ def test_query_count_does_not_grow_with_incidents(
 
 @pytest.fixture
 def loaded(db):
-    call_command(
-        "load_fixtures", *sorted(str(path) for path in FIXTURES.glob("*.json")), verbosity=0
-    )
+    load_shipped()
     call_command("update_search_index", verbosity=0)
 
 

@@ -1,6 +1,5 @@
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
@@ -12,10 +11,10 @@ from outages.models import Customer, CustomerImpact, Incident, TimelineEvent
 from outages.search import update_index
 from outages.web import results
 from outages.web.feeds import xml_text
+from tests.shipped import load_shipped
 
 from .conftest import START
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 FEEDS = {
@@ -278,7 +277,7 @@ def test_repeat_requests_get_304_until_an_incident_changes(client, make_incident
 
 
 def test_fixture_netflix_feed_carries_the_elb_incident(client, db):
-    call_command("load_fixtures", *sorted(map(str, FIXTURES.glob("*.json"))), verbosity=0)
+    load_shipped()
     call_command("update_search_index", stdout=StringIO())
     elb = "http://testserver/incidents/aws-elb-us-east-2012-12-24/"
 

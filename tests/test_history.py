@@ -1,16 +1,14 @@
 """History: every admin save is a revision; revisions can be compared and restored, timeline
 included; a deleted incident can be recovered by a superuser."""
 
-from glob import glob
-
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 from reversion.models import Version
 
 from outages import revisions
 from outages.models import Incident, TimelineEvent
+from tests.shipped import load_shipped
 from tests.test_search import admin_form_data
 from tests.test_workflow import change_url, editor, publisher  # noqa: F401 (fixtures)
 
@@ -150,7 +148,7 @@ def test_markdown_preview_is_for_staff_only(client, db):
 
 def test_saving_unchanged_from_a_browser_changes_nothing_readers_see(admin_client, db):
     # Browsers send a textarea's line breaks as CR LF; the stored Markdown has LF.
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
     incident = Incident.objects.get(slug="aws-elb-us-east-2012-12-24")
     page = Client().get(incident.get_absolute_url()).content
     data = admin_form_data(admin_client.get(change_url(incident)))
@@ -175,7 +173,7 @@ def test_saving_unchanged_from_a_browser_changes_nothing_readers_see(admin_clien
 
 
 def test_a_revision_keeps_exactly_the_rows_history_compares(db):
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
     incident = max(
         Incident.objects.all(),
         key=lambda row: sum(bool(getattr(row, name).exists()) for name in CHILDREN),

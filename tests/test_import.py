@@ -3,7 +3,6 @@
 import io
 import json
 import sys
-from glob import glob
 from pathlib import Path
 
 import jsonschema
@@ -25,6 +24,7 @@ from outages.models import (
     Source,
     TimelineEvent,
 )
+from tests.shipped import load_shipped
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "incidents"
 ELB_DOC = DOCS / "aws-elb-us-east-2012-12-24.yaml"
@@ -378,7 +378,7 @@ def test_ten_megabytes_of_text_is_refused_cleanly(db, tmp_path):
 
 
 def test_the_shipped_documents_give_exactly_the_fixture_records(db):
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
     from_fixtures = snapshot()
     for model in reversed(MODELS):
         model.objects.all().delete()

@@ -7,7 +7,6 @@ from glob import glob
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from reversion.models import Revision
 
 from outages import revisions as history
@@ -16,6 +15,7 @@ from outages.interchange.documents import read
 from outages.interchange.importing import Importer
 from outages.interchange.yaml_export import dump, incidents_for_export
 from outages.models import REVISION_OPTIONS, Incident
+from tests.shipped import load_shipped
 from tests.test_import import MODELS
 from tests.test_workflow import publisher  # noqa: F401 (fixture)
 
@@ -139,7 +139,7 @@ def test_the_shipped_documents_new_and_changed(db, written):
 
 
 def test_the_shipped_fixtures_as_documents_imported_by_a_publisher(db, written, publisher):  # noqa: F811
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
     text = dump(incidents_for_export())
     for model in reversed(MODELS):
         model.objects.all().delete()
@@ -153,6 +153,6 @@ def test_the_shipped_fixtures_as_documents_imported_by_a_publisher(db, written, 
 
 
 def test_the_test_corpus(db, written):
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
 
     assert_reversion_agrees(importing(files(RESOLVED), written))

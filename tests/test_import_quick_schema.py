@@ -8,12 +8,12 @@ from glob import glob
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from bench import import_doc
 from outages.interchange import document_checks, quick_schema
 from outages.interchange.documents import read
 from outages.interchange.yaml_export import dump, incidents_for_export
+from tests.shipped import load_shipped
 
 FILES = sorted(glob("docs/incidents/*.yaml") + glob("tests/corpus/*/*.yaml"))
 VALUES = [None, True, 0, 1.0, -1, 40000, "", "x y", "http://x", "a" * 301, [], {}, [1]]
@@ -27,7 +27,7 @@ def data_of(name, text):
 
 @pytest.fixture
 def exported_fixtures(db):
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
     return data_of("fixtures.yaml", dump(incidents_for_export()))
 
 

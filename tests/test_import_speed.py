@@ -5,13 +5,12 @@ time."""
 
 import json
 from datetime import date, timedelta
-from glob import glob
 from pathlib import Path
 
 import pytest
 import reversion
 import yaml
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from reversion.models import Version
@@ -21,6 +20,7 @@ from outages import revisions as history
 from outages.interchange import bulk as importing_bulk
 from outages.interchange import documents, markdown_process
 from outages.models import Incident, Source, TimelineEvent
+from tests.shipped import load_shipped
 from tests.test_import import DOCS, MODELS, NEW_INCIDENT, run, snapshot, write
 
 SHIPPED = sorted(str(path) for path in DOCS.glob("*.yaml"))
@@ -68,7 +68,7 @@ def reversions_own(incident):
 @pytest.fixture
 def from_fixtures(db):
     """The shipped fixtures' records as snapshot() gives them, the database empty again."""
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
     rows = snapshot()
     for model in reversed(MODELS):
         model.objects.all().delete()

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from outages.interchange import markdown_export, yaml_export
 from outages.interchange.document_checks import check_schema
@@ -22,6 +21,7 @@ from outages.interchange.status_pages.documents import (
     to_document,
 )
 from outages.models import Incident, Provider
+from tests.shipped import load_shipped
 
 DATA = Path(__file__).parent / "data" / "status_pages"
 FETCHED = datetime(2026, 12, 5, 0, 10, tzinfo=UTC)
@@ -133,12 +133,7 @@ def test_an_import_keeps_the_providers_rating_and_its_words(providers, client):
 
 @pytest.fixture
 def shipped_gcp(db):
-    call_command(
-        "load_fixtures",
-        "fixtures/reference.json",
-        "fixtures/gcp-networking-2019-06-02.json",
-        verbosity=0,
-    )
+    load_shipped("fixtures/reference.json", "fixtures/gcp-networking-2019-06-02.json")
 
 
 def test_the_recorded_june_2019_incident_is_recognised_and_merges(shipped_gcp):

@@ -6,7 +6,6 @@ page's source and events instead of being duplicated."""
 import copy
 import json
 from datetime import UTC, datetime
-from glob import glob
 from io import StringIO
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from outages.models import (
     TimelineEvent,
 )
 from tests.factories import IncidentFactory, ServiceFactory
+from tests.shipped import load_shipped
 
 DATA = Path(__file__).parent / "data" / "status_pages"
 PATH = "/api/v2/incidents.json"
@@ -298,7 +298,7 @@ def test_updates_held_for_the_next_sync_are_not_hidden_behind_a_304(page, httpse
 
 @pytest.fixture
 def shipped(db):
-    call_command("load_fixtures", *sorted(glob("fixtures/*.json")), verbosity=0)
+    load_shipped()
 
 
 def test_an_outage_already_known_gains_the_source_and_events_instead_of_a_duplicate(

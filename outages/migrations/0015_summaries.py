@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('count', models.PositiveIntegerField()),
-                ('span', models.DurationField(null=True)),
+                ('span', models.DurationField(blank=True, null=True)),
                 ('exact', models.BooleanField()),
             ],
             options={

@@ -59,7 +59,7 @@ class DurationCount(Summary):
     """Published incidents by time to resolve (None when either end is not known) and whether
     both ends have a clock time: the statistics page's durations."""
 
-    span = models.DurationField(null=True)
+    span = models.DurationField(null=True, blank=True)
     exact = models.BooleanField()
 
     key = ("span", "exact")
