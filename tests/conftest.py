@@ -84,10 +84,21 @@ def _release_leftover_connections(django_db_setup, django_db_blocker):
         connections.close_all()
 
 
+def empties_tables(item):
+    """Transactional tests (the browser tests, Varnish's, any live server) empty every table when
+    they end, which would take the migrations' rows (the editorial groups) from tests after them."""
+    marker = item.get_closest_marker("django_db")
+    return (
+        item.get_closest_marker("browser") is not None
+        or "live_server" in getattr(item, "fixturenames", ())
+        or "transactional_db" in getattr(item, "fixturenames", ())
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+
+
 def pytest_collection_modifyitems(config, items):
-    # Browser tests run last: as transactional tests they empty every table when they end,
-    # which would take the migrations' rows (the editorial groups) from the tests after them.
-    items.sort(key=lambda item: "browser" in item.keywords)
+    # So they run last. (A test's keywords also hold its name, so markers are asked for.)
+    items.sort(key=empties_tables)
     if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM):
         return
     skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM}; apt-get install chromium")

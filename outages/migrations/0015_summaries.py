@@ -90,7 +90,7 @@ class Migration(migrations.Migration):
                 ('count', models.PositiveIntegerField()),
                 ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='outages.customer')),
                 ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='outages.provider')),
-                ('service', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='outages.service')),
+                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='outages.service')),
             ],
             options={
                 'constraints': [models.UniqueConstraint(fields=('customer', 'provider', 'service'), name='customer_service_count_once'), models.UniqueConstraint(condition=models.Q(('service__isnull', True)), fields=('customer', 'provider'), name='customer_service_count_once_unknown')],
@@ -101,7 +101,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('count', models.PositiveIntegerField()),
-                ('year', models.IntegerField(null=True)),
+                ('year', models.IntegerField(blank=True, null=True)),
                 ('cause', models.CharField(max_length=30)),
                 ('provider', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='outages.provider')),
             ],

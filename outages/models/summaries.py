@@ -46,7 +46,7 @@ class IncidentCount(Summary):
     cause: the statistics page's years and causes, and its total."""
 
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
-    year = models.IntegerField(null=True)
+    year = models.IntegerField(null=True, blank=True)
     cause = models.CharField(max_length=30)
 
     key = ("provider", "year", "cause")
@@ -123,7 +123,9 @@ class CustomerServiceCount(Summary):
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, null=True, related_name="+")
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
 
     key = ("customer", "provider", "service")
 
