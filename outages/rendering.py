@@ -16,10 +16,12 @@ loads a stranger's file and never loses what the image was meant to say. An imag
 paragraph with a title (`![alt](/media/… "Caption")`) becomes a figure with that caption.
 """
 
+import contextvars
 import re
 import subprocess
 import sys
 import threading
+import time
 from html import escape, unescape
 
 import markdown
@@ -34,6 +36,20 @@ MAX_BRACKET_RUN = 50
 # child process that is killed after RENDER_TIMEOUT_SECONDS.
 INLINE_BRACKET_LIMIT = 100
 RENDER_TIMEOUT_SECONDS = 3
+# python-markdown splits a paragraph at each line that could start another block (a heading, a
+# rule, a setext underline) and tests the rest again: quadratic in such lines per paragraph
+# (2,000 take half a second). No real paragraph has this many.
+MAX_BLOCK_BREAKS = 50
+# Each "[", "(" or tag-like "<" makes the inline parser scan ahead for its closer, to the end of
+# the paragraph when there is none: the characters so scanned, added up, are its cost
+# (6 million, 2,000 unclosed "[" in one paragraph, took 1.5 s).
+MAX_SCAN = 2_000_000
+# What one save (a form with its inlines, one imported or synced incident) may spend rendering,
+# all its fields together; a field that would go beyond it is refused at that field.
+SAVE_RENDER_SECONDS = 4
+# Text this long or with this many brackets is rendered while the save is validated, under the
+# save's budget; shorter, plainer text is rendered when saved (the limits above keep it cheap).
+COSTLY_LENGTH = 5_000
 MARKDOWN_EXTENSIONS = ["tables", "fenced_code", "footnotes", "sane_lists"]
 _CHILD_RENDERER = (
     "import sys, markdown; sys.setrecursionlimit(2000); "
@@ -45,24 +61,38 @@ ALLOWED_TAGS = {
     "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "strong", "sub", "sup", "table",
     "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 }  # fmt: skip
+# No attribute on every tag: ammonia's default would keep "title" and "lang" anywhere.
 ALLOWED_ATTRIBUTES = {
+    "*": set(),
     "a": {"href", "title", "id", "class"},
     "abbr": {"title"},
+    "code": {"class"},
     "div": {"class"},
     "img": {"src", "alt", "title", "width", "height"},
     "li": {"id"},
     "ol": {"start"},
-    "sup": {"id", "class"},
+    "sup": {"id"},
     "td": {"align"},
     "th": {"align"},
-    "code": {"class"},
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
-# Footnote markup links within the page ("#fn:1"); ammonia keeps relative URLs by default.
+# Every id an editor's text brings is prefixed, as GitHub does, so none can take the name of
+# something the page or a script relies on (DOM clobbering: <a id="csrf"> becomes a global
+# `csrf`); links within the text ("#fn:1", the footnotes' own) are rewritten to match.
+ID_PREFIX = "user-content-"
+# The only classes kept: those the enabled extensions write (footnotes; fenced_code's language
+# of a code block). Never the site's own (notice, badge, chip...), so no text can dress up as
+# the site. The language class has no style here; it is kept for readers' own tools.
+ALLOWED_CLASSES = {"a": {"footnote-ref", "footnote-backref"}, "div": {"footnote"}}
+_CODE_LANGUAGE_RE = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 
 _NESTING_RE = re.compile(r"^[ \t]*((?:>[ \t]*){%d,})" % (MAX_NESTING + 1), re.MULTILINE)
 _DEEP_LIST_RE = re.compile(r"^[ \t]{%d,}\S" % (4 * MAX_NESTING), re.MULTILINE)
 _BRACKET_RUN_RE = re.compile(r"[\[\]()<>*_`]{%d,}" % (MAX_BRACKET_RUN + 1))
+_BLOCK_BREAK_RE = re.compile(r"^ {0,3}(?:#|=+[ \t]*$|-+[ \t]*$|(?:[*_-][ \t]*){3,}$)", re.M)
+_BLANK_LINE_RE = re.compile(r"\n[ \t]*\n")
+_SCANNED_RE = re.compile(r"\n[ \t]*\n|[\[\]()>]|<(?=[A-Za-z/!?])")
+_CLOSES = {"]": "[", ")": "(", ">": "<"}
 
 
 def check_markdown(text):
@@ -79,7 +109,48 @@ def check_markdown(text):
             f"A run of more than {MAX_BRACKET_RUN} brackets or emphasis marks in a row; "
             "shorten it or put it in a code block."
         )
+    if _too_many_block_breaks(text):
+        problems.append(
+            f"A paragraph has more than {MAX_BLOCK_BREAKS} headings, rules or underlines without "
+            "a blank line between; separate them with blank lines."
+        )
+    if _scan_cost(text) > MAX_SCAN:
+        problems.append(
+            "Too many unclosed brackets ([, ( or <) in one paragraph; close them, "
+            "split the paragraph, or put the text in a code block."
+        )
     return problems
+
+
+def _too_many_block_breaks(text):
+    if len(_BLOCK_BREAK_RE.findall(text)) <= MAX_BLOCK_BREAKS:
+        return False  # the usual case: one pass over the text
+    return any(
+        len(_BLOCK_BREAK_RE.findall(block)) > MAX_BLOCK_BREAKS
+        for block in _BLANK_LINE_RE.split(text)
+    )
+
+
+def _scan_cost(text):
+    """How far the inline parser scans for closers, added up over the openers (see MAX_SCAN):
+    the distance to the closer, or to the end of the paragraph for an opener left open."""
+    openers = text.count("[") + text.count("(") + text.count("<")
+    if openers * len(text) <= MAX_SCAN:
+        return 0  # cannot reach the limit: most texts stop here
+    cost = 0
+    open_at = {"[": [], "(": [], "<": []}
+    for found in _SCANNED_RE.finditer(text):
+        mark, at = found.group(), found.start()
+        if mark in open_at:
+            open_at[mark].append(at)
+        elif mark in _CLOSES:
+            if open_at[_CLOSES[mark]]:
+                cost += at - open_at[_CLOSES[mark]].pop()
+        else:  # a blank line ends the paragraph, and the scans of what it left open
+            cost += sum(at - start for starts in open_at.values() for start in starts)
+            for starts in open_at.values():
+                starts.clear()
+    return cost + sum(len(text) - start for starts in open_at.values() for start in starts)
 
 
 # The page's own headings: h1 its title, h2 its sections. Editors' headings go below them.
@@ -95,12 +166,29 @@ _ATTRIBUTE_RE = re.compile(r"([\w-]+)=\"([^\"]*)\"")
 _CAPTIONED_RE = re.compile(r"<p>(<img[^>]*?) title=\"([^\"]*)\"([^>]*>)</p>")
 
 
+def _kept_attribute(tag, name, value):
+    """nh3's attribute_filter: keep only allowed classes; point in-text links at prefixed ids."""
+    if name == "class":
+        allowed = ALLOWED_CLASSES.get(tag, ())
+        kept = [
+            word
+            for word in value.split()
+            if word in allowed or (tag == "code" and _CODE_LANGUAGE_RE.fullmatch(word))
+        ]
+        return " ".join(kept) or None
+    if name == "href" and value.startswith("#") and not value.startswith("#" + ID_PREFIX):
+        return f"#{ID_PREFIX}{value[1:]}"
+    return value
+
+
 # Built once: nh3.clean() converts the allowlists on every call, which costs five times the
 # cleaning of a timeline entry.
 _CLEANER = nh3.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
+    attribute_filter=_kept_attribute,
     url_schemes=ALLOWED_URL_SCHEMES,
+    id_prefix=ID_PREFIX,
     link_rel="noopener noreferrer",
     strip_comments=True,
 )
@@ -172,13 +260,28 @@ def _convert(text):
 
 def render_markdown(text, media_url=None):
     """Render editor Markdown to sanitised HTML. Never raises; unsafe input is shown escaped.
-    Images are kept when their source is under `media_url` (settings.MEDIA_URL by default)."""
+    Images are kept when their source is under `media_url` (settings.MEDIA_URL by default).
+    Under a save's RenderBudget the time is charged to it, and text it cannot afford is shown
+    escaped (validation has refused such text before any save: budget_problem)."""
     if not text:
         return ""
     if check_markdown(text):
         return sanitise_html(_escaped_paragraphs(text[:MAX_MARKDOWN_LENGTH]), media_url)
+    budget = _budget.get()
+    if budget is not None:
+        html = budget.render(text, media_url)
+    else:
+        html = _render(text, media_url, RENDER_TIMEOUT_SECONDS)
+    return html if html is not None else sanitise_html(_escaped_paragraphs(text), media_url)
+
+
+def _render(text, media_url, timeout):
+    """Sanitised HTML, or None when the child parser ran out of `timeout` seconds."""
     if text.count("[") + text.count("<") > INLINE_BRACKET_LIMIT:
-        html = _render_in_child(text)
+        try:
+            html = _render_in_child(text, timeout)
+        except subprocess.TimeoutExpired:
+            return None
     else:
         try:
             html = _convert(text)
@@ -187,7 +290,7 @@ def render_markdown(text, media_url=None):
     return sanitise_html(html if html is not None else _escaped_paragraphs(text), media_url)
 
 
-def _render_in_child(text):
+def _render_in_child(text, timeout):
     try:
         done = subprocess.run(
             [sys.executable, "-c", _CHILD_RENDERER],
@@ -195,9 +298,89 @@ def _render_in_child(text):
             capture_output=True,
             text=True,
             encoding="utf-8",
-            timeout=RENDER_TIMEOUT_SECONDS,
+            timeout=timeout,
             check=True,
         )
-    except (subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError):
+    except (subprocess.CalledProcessError, OSError):
         return None
     return done.stdout
+
+
+# --- The rendering budget of one save ----------------------------------------------------------
+
+_budget = contextvars.ContextVar("render_budget", default=None)
+
+
+class RenderBudget:
+    """The rendering time one save may spend, all its fields together. While it is active
+    (`with RenderBudget():`), every render is charged to it, each parse in a child process is
+    given no more than what is left, and results are kept so that validation's render is the
+    one the save stores. Counts what it did (`renders`, `spent`, `refused`) for the tests."""
+
+    def __init__(self, seconds=SAVE_RENDER_SECONDS, clock=time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self.spent = 0.0
+        self.renders = 0  # renders started
+        self.refused = 0  # texts not rendered: the budget was spent, or ran out on them
+        self.rendered = {}  # (text, media address) -> sanitised HTML
+        self.token = None
+
+    def __enter__(self):
+        self.token = _budget.set(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        _budget.reset(self.token)
+
+    def remaining(self):
+        return self.seconds - self.spent
+
+    def render(self, text, media_url=None):
+        """Sanitised HTML of checked text, or None when the budget cannot afford it. Text that
+        is not costly is always rendered (and charged): the structural limits keep it cheap."""
+        key = (text, media_url)
+        if key in self.rendered:
+            return self.rendered[key]
+        if is_costly(text) and self.remaining() <= 0:
+            self.refused += 1
+            return None
+        began = self.clock()
+        self.renders += 1
+        html = _render(text, media_url, min(RENDER_TIMEOUT_SECONDS, self.remaining()))
+        self.spent += self.clock() - began
+        if html is None:
+            self.refused += 1
+        else:
+            self.rendered[key] = html
+        return html
+
+
+def is_costly(text):
+    return len(text) > COSTLY_LENGTH or text.count("[") + text.count("<") > INLINE_BRACKET_LIMIT
+
+
+def kept_render(text, media_url=None):
+    """The HTML the active budget already rendered for `text` (at validation), else None."""
+    budget = _budget.get()
+    return None if budget is None else budget.rendered.get((text, media_url))
+
+
+def budget_problem(text, media_url=None):
+    """At validation, under a save's budget: render costly text now (charged, kept for the
+    save) and say plainly when the save cannot afford it, or when nothing is left for any
+    more text. None when all is well or when no budget is active; short plain text is
+    rendered when saved."""
+    budget = _budget.get()
+    if budget is None or not text or check_markdown(text):
+        return None
+    if is_costly(text):
+        if budget.render(text, media_url) is not None:
+            return None
+    elif budget.remaining() > 0:
+        return None
+    return (
+        "Rendering this text would take this save past its rendering budget "
+        f"({budget.seconds:g} seconds for all its fields together). Save it on its own, or "
+        "simplify its formatting."
+    )

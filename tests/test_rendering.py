@@ -52,7 +52,7 @@ def test_tables_code_and_footnotes_survive():
 
     assert "<table>" in html and "<td>1</td>" in html
     assert "<pre><code>code &lt;here&gt;" in html
-    assert 'href="#fn:1"' in html
+    assert 'href="#user-content-fn:1"' in html and 'id="user-content-fn:1"' in html
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ from outages.models import (
     far_off,
     validate_time_zone,
 )
-from outages.rendering import check_markdown, render_markdown
+from outages.rendering import RenderBudget, budget_problem, check_markdown, render_markdown
 
 # Stacked rows folded to one line each (outages.admin.rows).
 FOLDED_ROWS = "admin/outages/edit_inline/folded_stacked.html"
@@ -267,6 +267,12 @@ class IncidentAdmin(HistoryAdmin):
         super().save_model(request, obj, form, change)
         request.saved_incident = obj
 
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # One save, the incident with its inlines: all its fields share one rendering budget,
+        # drawn on while the forms are validated and spent on saving what they rendered.
+        with RenderBudget():
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def add_view(self, request, form_url="", extra_context=None):
         return self.then_transition(request, super().add_view(request, form_url, extra_context))
 
@@ -401,8 +407,10 @@ class IncidentAdmin(HistoryAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         text = request.POST.get("text", "")
-        problems = check_markdown(text)
-        return JsonResponse({"html": "" if problems else render_markdown(text), "errors": problems})
+        with RenderBudget():
+            problems = check_markdown(text) or list(filter(None, [budget_problem(text)]))
+            html = "" if problems else render_markdown(text)
+        return JsonResponse({"html": html, "errors": problems})
 
     def recover_view(self, request, version_id, extra_context=None):
         version = get_object_or_404(Version, pk=version_id)

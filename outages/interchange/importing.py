@@ -29,6 +29,7 @@ from outages.interchange.planning import Invalid, Planning
 from outages.interchange.reference_rows import References
 from outages.interchange.stored import stored_incidents, stored_references
 from outages.models import Customer, Provider, Region, Service, Source
+from outages.rendering import RenderBudget
 
 # The incident a problem's path is in: "incidents[3].timeline[0].at" is in incident 3.
 INCIDENT_PATH = re.compile(r"incidents\[(\d+)\]")
@@ -147,17 +148,19 @@ class Importer(Planning, References):
             self.renderer = Renderer(count)
             try:
                 for document, index, data in self.progress(items):
-                    try:
-                        change = self.plan(document, index, data)
-                    except Invalid:
-                        continue
-                    report.incidents.append(change.report)
-                    if change.action == "created":
-                        self.renderer.add(change)
-                        new.append(change)
-                    elif change.action == "updated":
-                        self.write_changed(change)
-                        changed.append(change)
+                    # An incident is one save: all its fields share one rendering budget.
+                    with RenderBudget():
+                        try:
+                            change = self.plan(document, index, data)
+                        except Invalid:
+                            continue
+                        report.incidents.append(change.report)
+                        if change.action == "created":
+                            self.renderer.add(change)
+                            new.append(change)
+                        elif change.action == "updated":
+                            self.write_changed(change)
+                            changed.append(change)
                     if len(new) >= CHUNK:
                         # Written once the next chunk is planned: rendered meanwhile.
                         waiting.append((new, self.renderer.send()))

@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from outages.models import CustomerImpact, Incident, TimelineEvent
-from outages.rendering import render_markdown
+from outages.rendering import kept_render, render_markdown
 
 # New incidents from which their Markdown is rendered in a second process; for fewer, starting
 # one costs more than it saves.
@@ -90,7 +90,13 @@ class Renderer:
         ]:
             for row in rows:
                 for name in model.markdown_fields:
-                    self.queue.append((row, f"{name}_html", getattr(row, name)))
+                    text = getattr(row, name)
+                    # Costly text was rendered at validation, under the incident's budget.
+                    html = kept_render(text)
+                    if html is None:
+                        self.queue.append((row, f"{name}_html", text))
+                    else:
+                        setattr(row, f"{name}_html", html)
         if len(self.queue) >= RENDER_BATCH:
             self.send()
 

@@ -13,7 +13,12 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from outages import text
-from outages.rendering import MAX_MARKDOWN_LENGTH, check_markdown, render_markdown
+from outages.rendering import (
+    MAX_MARKDOWN_LENGTH,
+    budget_problem,
+    check_markdown,
+    render_markdown,
+)
 
 
 def validate_markdown(text):
@@ -128,7 +133,9 @@ def render_markdown_fields(sender, instance, **kwargs):
 
 class TextChecked(models.Model):
     """Refuses control characters in every text field (text.CONTROL_CHARACTERS), whichever
-    path saves the row: the admin, the importer and load_fixtures all run full_clean()."""
+    path saves the row: the admin, the importer and load_fixtures all run full_clean(). Under a
+    save's rendering budget (rendering.RenderBudget), also refuses Markdown the save cannot
+    afford to render, at its field."""
 
     class Meta:
         abstract = True
@@ -148,5 +155,11 @@ class TextChecked(models.Model):
                 errors.setdefault(model_field.name, []).append(
                     ValidationError(f"This {problem}.", code="control_character")
                 )
+        for name in getattr(self, "markdown_fields", ()):
+            if name in errors or name in (exclude or ()):
+                continue
+            problem = budget_problem(getattr(self, name))
+            if problem:
+                errors[name] = [ValidationError(problem, code="render_budget")]
         if errors:
             raise ValidationError(errors)
