@@ -270,6 +270,8 @@ class IncidentAdmin(HistoryAdmin):
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # One save, the incident with its inlines: all its fields share one rendering budget,
         # drawn on while the forms are validated and spent on saving what they rendered.
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
         with RenderBudget():
             return super().changeform_view(request, object_id, form_url, extra_context)
 
