@@ -5,9 +5,13 @@ an explicit allowlist, so no editor input can run script in a reader's browser.
 
 python-markdown has known slow paths on crafted input: deep nesting overflows the stack, and
 many unclosed brackets make link parsing quadratic (README's performance section has figures).
-`check_markdown` refuses the obvious cases before a save. `render_markdown` never raises and
-never hangs: text with many brackets is parsed in a separate process with a time limit, and
-whatever the parser cannot handle is shown escaped instead.
+`check_markdown` refuses the known slow shapes before a save. `render_markdown` never raises
+and never hangs: text with many brackets is parsed in a separate process with a time limit, and
+whatever the parser cannot handle is shown escaped instead. One save's fields share one
+RenderBudget: costly text is rendered at validation and charged to it, and a field the save
+cannot afford is refused there (README's security section).
+
+docs/sanitiser.md writes down the policy below (tags, attributes, classes, ids, schemes).
 
 Editors' headings sit under the page's own (h1 the title, h2 its sections): `# Heading`
 becomes h3, `##` h4, and so on down to h6. Images are kept only when they are the site's own

@@ -3,6 +3,7 @@ follow, classes are only the renderer's own, and no name an element could clobbe
 with reaches a page, whichever field or write path the text came through."""
 
 import copy
+import importlib
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -315,3 +316,26 @@ def test_synced_provider_text_is_clean(httpserver, fetch_locally, provider):
         for html in markdown_html(incident):
             clean_html(html)
     assert any("HOSTILE-MARK" in html for html in markdown_html(synced[0]))
+
+
+def test_html_stored_under_the_old_policy_is_made_again(incident):
+    from django.apps import apps
+
+    migration = importlib.import_module("outages.migrations.0020_sanitiser_policy")
+    old = '<p><a id="csrf" class="notice">Verified</a></p>'
+    Incident.objects.filter(pk=incident.pk).update(
+        summary='<a id="csrf" class="notice">Verified</a>', summary_html=old
+    )
+    TimelineEvent.objects.filter(incident=incident).update(
+        description="Plain words.", description_html="<p>Plain words.</p>"
+    )
+
+    migration.rerender(apps, None)
+
+    incident.refresh_from_db()
+    assert incident.summary_html == (
+        f'<p><a id="{ID_PREFIX}csrf" rel="noopener noreferrer">Verified</a></p>'
+    )
+    assert set(incident.events.values_list("description_html", flat=True)) == {
+        "<p>Plain words.</p>"
+    }
