@@ -28,14 +28,17 @@ def revoke(apps, schema_editor):
     roles.revoke_from_both_roles(apps, CODENAMES)
 
 
-def rerender(apps, schema_editor):
+def rerender(apps, schema_editor, holding=None):
     """Stored HTML made again by today's renderer: editors' headings move under the page's
     (h1 -> h3) and an image becomes its alt text rather than nothing. Only rows whose HTML
-    changes are written; it is derived data, so no revision is recorded."""
+    changes are written; it is derived data, so no revision is recorded. `holding(names)`, when
+    given, is a filter for the rows worth rendering again (a later migration's)."""
     for model_name, names in MARKDOWN_FIELDS.items():
         model = apps.get_model("outages", model_name)
         changed = []
         rows = model.objects.only("pk", *names, *[f"{name}_html" for name in names])
+        if holding is not None:
+            rows = rows.filter(holding(names))
         for row in rows.iterator(chunk_size=2000):
             fresh = {f"{name}_html": render_markdown(getattr(row, name)) for name in names}
             if any(getattr(row, key) != html for key, html in fresh.items()):

@@ -1,41 +1,28 @@
+import importlib
 from functools import reduce
 from operator import or_
 
 from django.db import migrations
 from django.db.models import Q
 
-from outages.rendering import render_markdown
+# The re-rendering of 0010, which derives each stored Markdown field as saving does.
+figures = importlib.import_module("outages.migrations.0010_figures")
 
-# Every stored Markdown field, as models.render_markdown_fields derives it on save.
-MARKDOWN_FIELDS = {
-    "incident": ["summary", "impact", "root_cause", "detection", "response", "lessons"],
-    "timelineevent": ["description"],
-    "customerimpact": ["description"],
-}
-# What the stricter policy changes: ids (now prefixed), classes (now only the renderer's own),
-# and the title and lang that were kept on every tag. HTML without these stays as it was.
+# What the stricter policy (docs/sanitiser.md) changes: ids (now prefixed), classes (now only
+# the renderer's own), and the title and lang that were kept on every tag. HTML without any of
+# these renders the same, so only rows holding one are rendered again.
 CHANGED_BY_POLICY = ['id="', 'class="', 'title="', 'lang="']
 
 
+def holding(names):
+    return reduce(
+        or_,
+        (Q(**{f"{name}_html__contains": mark}) for name in names for mark in CHANGED_BY_POLICY),
+    )
+
+
 def rerender(apps, schema_editor):
-    """Stored HTML made again by today's sanitiser (docs/sanitiser.md), for the rows whose HTML
-    holds what it changes; only rows whose HTML changes are written. It is derived data, so no
-    revision is recorded."""
-    for model_name, names in MARKDOWN_FIELDS.items():
-        model = apps.get_model("outages", model_name)
-        holding = reduce(
-            or_,
-            (Q(**{f"{name}_html__contains": mark}) for name in names for mark in CHANGED_BY_POLICY),
-        )
-        rows = model.objects.filter(holding).only("pk", *names, *[f"{name}_html" for name in names])
-        changed = []
-        for row in rows.iterator(chunk_size=2000):
-            fresh = {f"{name}_html": render_markdown(getattr(row, name)) for name in names}
-            if any(getattr(row, key) != html for key, html in fresh.items()):
-                for key, html in fresh.items():
-                    setattr(row, key, html)
-                changed.append(row)
-        model.objects.bulk_update(changed, [f"{name}_html" for name in names], batch_size=500)
+    figures.rerender(apps, schema_editor, holding=holding)
 
 
 class Migration(migrations.Migration):
