@@ -56,6 +56,9 @@ MIDDLEWARE = [
     # What shared caches in front may keep: `private, no-store` unless the page cache says so.
     "outages.front_cache.CacheHeaders",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Fresh stored pages leave here, with the headers above, skipping everything below.
+    "outages.page_cache.ServeHits",
     # Compresses pages, feeds and JSON; WhiteNoise above serves static files precompressed.
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,7 +70,6 @@ MIDDLEWARE = [
     # Readers get the site's own 404 and 500 pages even under DEBUG; staff keep the debug pages.
     "postmortems.error_pages.ReaderErrorPages",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -129,6 +131,9 @@ if DATABASE_POOLING:
 CACHES = {"default": django_cache_url.parse(env("CACHE_URL", "locmem://postmortems"))}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 20000
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, without a new Redis client object per operation.
+    CACHES["default"]["BACKEND"] = "postmortems.redis_cache.RedisCache"
 # How long a rendered page may be kept at most; changes invalidate it long before that.
 PAGE_CACHE_SECONDS = env("PAGE_CACHE_SECONDS", 600)
 # A page that misses is rendered by one request at a time: the others get the previous version,
