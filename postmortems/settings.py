@@ -153,10 +153,26 @@ FRONT_CACHE_SECONDS = env("FRONT_CACHE_SECONDS", 60)
 FRONT_CACHE_STALE_WHILE_REVALIDATE = env("FRONT_CACHE_STALE_WHILE_REVALIDATE", 30)
 FRONT_CACHE_STALE_IF_ERROR = env("FRONT_CACHE_STALE_IF_ERROR", 86400)
 FRONT_CACHE_MISSING_SECONDS = env("FRONT_CACHE_MISSING_SECONDS", 10)
+# Each entry's scheme says the kind (outages/front_purges.py): http(s)://… is Varnish,
+# fastly://SERVICE_ID and cloudflare://ZONE_ID the CDNs' APIs, with their tokens from these.
 FRONT_CACHE_PURGE_URLS = env("FRONT_CACHE_PURGE_URLS", [])
+FASTLY_API_TOKEN = env("FASTLY_API_TOKEN", "")
+CLOUDFLARE_API_TOKEN = env("CLOUDFLARE_API_TOKEN", "")
+purge_tokens = {
+    "http": True,
+    "https": True,
+    "fastly": FASTLY_API_TOKEN,
+    "cloudflare": CLOUDFLARE_API_TOKEN,
+}
 for url in FRONT_CACHE_PURGE_URLS:
-    if not url.startswith(("http://", "https://")):
-        raise ImproperlyConfigured(f"FRONT_CACHE_PURGE_URLS must be http(s) URLs, not {url!r}.")
+    scheme, _, where = url.partition("://")
+    if scheme not in purge_tokens or not where or " " in where:
+        raise ImproperlyConfigured(
+            "FRONT_CACHE_PURGE_URLS entries are http(s)://… (Varnish), fastly://SERVICE_ID or "
+            f"cloudflare://ZONE_ID, not {url!r}."
+        )
+    if not purge_tokens[scheme]:
+        raise ImproperlyConfigured(f"{url} needs {scheme.upper()}_API_TOKEN.")
 FRONT_CACHE_PURGE_TIMEOUT = env("FRONT_CACHE_PURGE_TIMEOUT", 2.0)  # seconds, per attempt
 FRONT_CACHE_PURGE_ATTEMPTS = 3
 FRONT_CACHE_PURGE_RETRY_SECONDS = 0.5  # before the second attempt, doubling after
