@@ -4,7 +4,8 @@ Pages the page cache stores (outages/page_cache.py) tell shared caches they may 
 FRONT_CACHE_SECONDS, and name their tags in `Surrogate-Key` (space-separated: Fastly, and
 Varnish's xkey through the VCL in deploy/) and `Cache-Tag` (comma-separated: Cloudflare). When
 a change bumps tags, the same tag names are purged from every front cache in
-FRONT_CACHE_PURGE_URLS once the transaction commits, so a publish shows at once even there.
+FRONT_CACHE_PURGE_URLS once the transaction commits, so a publish shows at once even there
+(outages/front_purges.py says what each kind of front cache is sent).
 
 Browsers get `max-age=0` and revalidate every page with its ETag (a 304). `must-revalidate` is
 left out on purpose: it forbids every cache, shared ones included, to serve a stale page, and
@@ -27,13 +28,13 @@ import httpx
 from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from outages import front_purges
+
 logger = logging.getLogger(__name__)
 
 EVERY_PAGE = "site"  # the tag every page carries: purging it empties the front caches
 SURROGATE_KEY = "Surrogate-Key"  # Fastly; Varnish's VCL copies it to xkey
 CACHE_TAG = "Cache-Tag"  # Cloudflare
-PURGE_HEADER = "xkey-purge"  # what deploy/'s VCL hands to xkey.purge()
-PURGE_METHOD = "PURGE"
 HEADERS = (SURROGATE_KEY, CACHE_TAG)
 STORED_HEADERS = (*HEADERS, "Vary")  # what the page cache keeps of shared() with the page
 # Longer than this, the tags of one purge are replaced by EVERY_PAGE: Varnish refuses request
@@ -189,37 +190,46 @@ class Purger:
 
 
 def send(tags):
-    """One purge of these tags to each front cache, each tried FRONT_CACHE_PURGE_ATTEMPTS times.
-    Never raises: a purge that fails is logged, and the pages expire after FRONT_CACHE_SECONDS."""
-    names = " ".join(sorted(tags))
+    """Purge these tags from each front cache, each request tried FRONT_CACHE_PURGE_ATTEMPTS
+    times. Never raises: a purge that fails is logged, and the pages expire after
+    FRONT_CACHE_SECONDS."""
     timeout = httpx.Timeout(settings.FRONT_CACHE_PURGE_TIMEOUT)
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        for url in settings.FRONT_CACHE_PURGE_URLS:
-            _send_one(client, url, names)
+        for address in settings.FRONT_CACHE_PURGE_URLS:
+            for purge in front_purges.requests(address, tags):
+                _send_one(client, purge)
 
 
-def _send_one(client, url, names):
+def _send_one(client, purge):
+    # Logs name the front cache by purge.name: the request's headers hold the API tokens.
+    names, where = " ".join(purge.tags), purge.name
     attempts = settings.FRONT_CACHE_PURGE_ATTEMPTS
     pause = settings.FRONT_CACHE_PURGE_RETRY_SECONDS
     for attempt in range(1, attempts + 1):
         try:
-            response = client.request(PURGE_METHOD, url, headers={PURGE_HEADER: names})
+            response = client.request(
+                purge.method, purge.url, headers=purge.headers, json=purge.json
+            )
         except httpx.HTTPError as error:
             problem = f"{type(error).__name__}: {error}"
         else:
-            if response.is_success:
-                logger.info("Purged %s from %s", names, url)
+            problem = (
+                front_purges.refusal(response)
+                if response.is_success
+                else f"answered {response.status_code}"
+            )
+            if problem is None:
+                logger.info("Purged %s from %s", names, where)
                 return True
-            problem = f"answered {response.status_code}"
         if attempt == attempts:
             logger.error(
-                "Gave up purging %s from %s after %d attempts: %s", names, url, attempt, problem
+                "Gave up purging %s from %s after %d attempts: %s", names, where, attempt, problem
             )
             return False
         logger.warning(
             "Purging %s from %s failed (attempt %d of %d): %s",
             names,
-            url,
+            where,
             attempt,
             attempts,
             problem,

@@ -31,7 +31,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.http import HttpResponse
+from django.middleware.common import CommonMiddleware
 from django.middleware.gzip import re_accepts_gzip
+from django.middleware.http import ConditionalGetMiddleware
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_vary_headers
 from django.utils.http import quote_etag
 from django.utils.text import compress_string
@@ -50,6 +53,7 @@ KNOWN_PARAMETERS = frozenset(
     + ["through", "impact", "sort", "page", "p"]
 )
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "Content-Disposition", "Content-Language")
+REMEMBERED_PAGES = 10000  # addresses whose tags a process remembers, to fetch them with the page
 FIRST_POLL_SECONDS = 0.02  # a reader waiting for another's render looks again after this,
 LAST_POLL_SECONDS = 0.25  # doubling up to this
 
@@ -218,7 +222,8 @@ def cached(*tags_from_url):
     """Cache a reader view's 200 responses, tagged by functions of its URL arguments.
 
     Each function in tags_from_url takes the view's keyword arguments and returns a tag; the view
-    may add more tags while it renders with depends_on().
+    may add more tags while it renders with depends_on(). Fresh pages are usually served by
+    ServeHits before the request reaches the view; this serves the rest.
     """
 
     def decorator(view):
@@ -228,15 +233,57 @@ def cached(*tags_from_url):
             if not _cacheable(request):
                 return view(request, *args, **kwargs)
             key = _page_key(request)
-            tags = {SITE, *(tag(kwargs) for tag in tags_from_url)}
-            entry, fresh = _stored_page(key, tags)
+            tags = _url_tags(tags_from_url, kwargs)
+            # ServeHits has looked already when the request came through it.
+            entry, fresh = getattr(request, "stored_page", None) or _stored_page(key, tags)
             if fresh:
                 return _replay(request, entry)
             return _single_flight(request, key, tags, entry, lambda: view(request, *args, **kwargs))
 
+        wrapper.page_tags_from_url = tags_from_url
         return wrapper
 
     return decorator
+
+
+def _url_tags(tags_from_url, kwargs):
+    return {SITE, *(tag(kwargs) for tag in tags_from_url)}
+
+
+class ServeHits:
+    """Middleware: a fresh stored page, answered before the rest of the stack runs.
+
+    It sits after the middleware that put headers on every response (security, CSP,
+    X-Frame-Options, CacheHeaders), so a hit leaves with the same headers as before, and before
+    sessions, CSRF, authentication, messages, the error pages and the view, none of which a
+    stored page needs: together they cost more than the hit itself. Only addresses routed to a
+    cached() view are looked up, so the probes and the admin never wait on the cache. Misses
+    and stale pages go on to the view, where cached() renders them once.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        # What the middleware below would still have done to a hit: a 304 for a matching
+        # If-None-Match, and Content-Length.
+        self.conditional = ConditionalGetMiddleware(get_response)
+        self.common = CommonMiddleware(get_response)
+
+    def __call__(self, request):
+        if request.method in ("GET", "HEAD") and _cacheable(request):
+            try:
+                match = resolve(request.path_info, getattr(request, "urlconf", None))
+            except Resolver404:
+                match = None
+            tags_from_url = getattr(match and match.func, "page_tags_from_url", None)
+            if tags_from_url is not None:
+                request.stored_page = _stored_page(
+                    _page_key(request), _url_tags(tags_from_url, match.kwargs)
+                )
+                entry, fresh = request.stored_page
+                if fresh:
+                    response = self.conditional.process_response(request, _replay(request, entry))
+                    return self.common.process_response(request, response)
+        return self.get_response(request)
 
 
 def _stored_page(key, tags):
@@ -244,21 +291,31 @@ def _stored_page(key, tags):
     rendered, and it is younger than PAGE_CACHE_SECONDS. A page that is not fresh is the
     previous version, served while one request renders the next.
 
-    The page and the versions of the tags its address implies come in one round trip to the
-    cache; only tags the view added (an incident page's services, say) need a second.
+    The page and the versions of its tags come in one round trip to the cache: those its
+    address implies, and those the view added when it was last seen by this process (an
+    incident page's services, say). Remembering them is only a guess of which keys to fetch:
+    freshness is always decided by the versions in the cache, and a tag not guessed costs a
+    second round trip.
     """
-    keys = {tag: _tag_key(tag) for tag in tags}
+    keys = {tag: _tag_key(tag) for tag in {*tags, *_seen_tags.get(key, ())}}
     found = cache.get_many([key, *keys.values()])
     entry = found.get(key)
     if entry is None:
         return None, False
-    if entry.get("fresh_until", 0) < time.time():
+    if len(_seen_tags) >= REMEMBERED_PAGES:
+        _seen_tags.clear()
+    _seen_tags[key] = tuple(entry["tags"])
+    if entry.get("fresh_until", 0) < time.time() or not tags <= entry["tags"].keys():
         return entry, False
     current = {tag: found.get(tag_key) for tag, tag_key in keys.items()}
     added = entry["tags"].keys() - current.keys()
     if added:
         current.update(_versions(added))
-    return entry, current == entry["tags"]
+    return entry, all(current[tag] == version for tag, version in entry["tags"].items())
+
+
+# Page key: the tags of the page last stored there (see _stored_page). One per process.
+_seen_tags = {}
 
 
 def _single_flight(request, key, tags, stale, render):

@@ -56,6 +56,9 @@ MIDDLEWARE = [
     # What shared caches in front may keep: `private, no-store` unless the page cache says so.
     "outages.front_cache.CacheHeaders",
     "csp.middleware.CSPMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Fresh stored pages leave here, with the headers above, skipping everything below.
+    "outages.page_cache.ServeHits",
     # Compresses pages, feeds and JSON; WhiteNoise above serves static files precompressed.
     "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,7 +70,6 @@ MIDDLEWARE = [
     # Readers get the site's own 404 and 500 pages even under DEBUG; staff keep the debug pages.
     "postmortems.error_pages.ReaderErrorPages",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into its lockout response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -129,6 +131,9 @@ if DATABASE_POOLING:
 CACHES = {"default": django_cache_url.parse(env("CACHE_URL", "locmem://postmortems"))}
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 20000
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # The same backend, without a new Redis client object per operation.
+    CACHES["default"]["BACKEND"] = "postmortems.redis_cache.RedisCache"
 # How long a rendered page may be kept at most; changes invalidate it long before that.
 PAGE_CACHE_SECONDS = env("PAGE_CACHE_SECONDS", 600)
 # A page that misses is rendered by one request at a time: the others get the previous version,
@@ -148,10 +153,26 @@ FRONT_CACHE_SECONDS = env("FRONT_CACHE_SECONDS", 60)
 FRONT_CACHE_STALE_WHILE_REVALIDATE = env("FRONT_CACHE_STALE_WHILE_REVALIDATE", 30)
 FRONT_CACHE_STALE_IF_ERROR = env("FRONT_CACHE_STALE_IF_ERROR", 86400)
 FRONT_CACHE_MISSING_SECONDS = env("FRONT_CACHE_MISSING_SECONDS", 10)
+# Each entry's scheme says the kind (outages/front_purges.py): http(s)://… is Varnish,
+# fastly://SERVICE_ID and cloudflare://ZONE_ID the CDNs' APIs, with their tokens from these.
 FRONT_CACHE_PURGE_URLS = env("FRONT_CACHE_PURGE_URLS", [])
+FASTLY_API_TOKEN = env("FASTLY_API_TOKEN", "")
+CLOUDFLARE_API_TOKEN = env("CLOUDFLARE_API_TOKEN", "")
+purge_tokens = {
+    "http": True,
+    "https": True,
+    "fastly": FASTLY_API_TOKEN,
+    "cloudflare": CLOUDFLARE_API_TOKEN,
+}
 for url in FRONT_CACHE_PURGE_URLS:
-    if not url.startswith(("http://", "https://")):
-        raise ImproperlyConfigured(f"FRONT_CACHE_PURGE_URLS must be http(s) URLs, not {url!r}.")
+    scheme, _, where = url.partition("://")
+    if scheme not in purge_tokens or not where or " " in where:
+        raise ImproperlyConfigured(
+            "FRONT_CACHE_PURGE_URLS entries are http(s)://… (Varnish), fastly://SERVICE_ID or "
+            f"cloudflare://ZONE_ID, not {url!r}."
+        )
+    if not purge_tokens[scheme]:
+        raise ImproperlyConfigured(f"{url} needs {scheme.upper()}_API_TOKEN.")
 FRONT_CACHE_PURGE_TIMEOUT = env("FRONT_CACHE_PURGE_TIMEOUT", 2.0)  # seconds, per attempt
 FRONT_CACHE_PURGE_ATTEMPTS = 3
 FRONT_CACHE_PURGE_RETRY_SECONDS = 0.5  # before the second attempt, doubling after

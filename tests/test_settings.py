@@ -12,6 +12,7 @@ from postmortems.client_address import client_address
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES = "postgres://postgres@127.0.0.1:5432/postmortems"
+TOKENS = ["FASTLY_API_TOKEN", "CLOUDFLARE_API_TOKEN"]
 
 
 def check_with(script=None, **env):
@@ -61,7 +62,7 @@ def test_a_bad_debug_value_fails_loudly():
 
 def settings_with(monkeypatch, **env):
     """The settings module's names, as it reads them from this environment."""
-    for name in ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_PROXY", "ADMINS"]:
+    for name in ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "BEHIND_PROXY", "ADMINS", *TOKENS]:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -107,7 +108,21 @@ def test_every_whole_number_is_read_by_the_same_helper(monkeypatch, name):
         ),
         (
             {"FRONT_CACHE_PURGE_URLS": "varnish:6081"},
-            "FRONT_CACHE_PURGE_URLS must be http(s) URLs, not 'varnish:6081'.",
+            "FRONT_CACHE_PURGE_URLS entries are http(s)://… (Varnish), fastly://SERVICE_ID or "
+            "cloudflare://ZONE_ID, not 'varnish:6081'.",
+        ),
+        (
+            {"FRONT_CACHE_PURGE_URLS": "fastly://", "FASTLY_API_TOKEN": "t"},
+            "FRONT_CACHE_PURGE_URLS entries are http(s)://… (Varnish), fastly://SERVICE_ID or "
+            "cloudflare://ZONE_ID, not 'fastly://'.",
+        ),
+        (
+            {"FRONT_CACHE_PURGE_URLS": "fastly://SU1Z0isxPaozGVKXdv0eY", "FASTLY_API_TOKEN": ""},
+            "fastly://SU1Z0isxPaozGVKXdv0eY needs FASTLY_API_TOKEN.",
+        ),
+        (
+            {"FRONT_CACHE_PURGE_URLS": "cloudflare://023e105f4ecef8ad9ca31a8372d0c353"},
+            "cloudflare://023e105f4ecef8ad9ca31a8372d0c353 needs CLOUDFLARE_API_TOKEN.",
         ),
     ],
 )
@@ -234,3 +249,20 @@ def test_front_cache_settings_are_read_from_the_environment(monkeypatch):
 
     assert read["FRONT_CACHE_SECONDS"] == 3600
     assert read["FRONT_CACHE_PURGE_URLS"] == ["http://10.0.0.5:6081/", "http://10.0.0.6:6081/"]
+
+
+def test_cdn_purges_are_configured_by_scheme_with_tokens_from_the_environment(monkeypatch):
+    read = settings_with(
+        monkeypatch,
+        FRONT_CACHE_PURGE_URLS="http://10.0.0.5:6081/, fastly://SU1Z0isxPaozGVKXdv0eY, "
+        "cloudflare://023e105f4ecef8ad9ca31a8372d0c353",
+        FASTLY_API_TOKEN="fastly-token",
+        CLOUDFLARE_API_TOKEN="cloudflare-token",
+    )
+
+    assert read["FRONT_CACHE_PURGE_URLS"][1:] == [
+        "fastly://SU1Z0isxPaozGVKXdv0eY",
+        "cloudflare://023e105f4ecef8ad9ca31a8372d0c353",
+    ]
+    assert read["FASTLY_API_TOKEN"] == "fastly-token"
+    assert read["CLOUDFLARE_API_TOKEN"] == "cloudflare-token"
