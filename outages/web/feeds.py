@@ -169,7 +169,7 @@ class ProviderFeed(IncidentFeed):
     kind = "provider"
 
     def get_object(self, request, slug):
-        return get_object_or_404(Provider, slug=slug)
+        return get_object_or_404(Provider.objects.visible(), slug=slug)
 
 
 class ServiceFeed(IncidentFeed):
@@ -177,7 +177,9 @@ class ServiceFeed(IncidentFeed):
 
     def get_object(self, request, provider_slug, slug):
         return get_object_or_404(
-            Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
+            Service.objects.visible().select_related("provider"),
+            provider__slug=provider_slug,
+            slug=slug,
         )
 
 
@@ -186,7 +188,9 @@ class RegionFeed(IncidentFeed):
 
     def get_object(self, request, provider_slug, code):
         return get_object_or_404(
-            Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
+            Region.objects.visible().select_related("provider"),
+            provider__slug=provider_slug,
+            code=code,
         )
 
 
@@ -194,7 +198,7 @@ class CustomerFeed(IncidentFeed):
     kind = "customer"
 
     def get_object(self, request, slug):
-        return get_object_or_404(Customer, slug=slug)
+        return get_object_or_404(Customer.objects.visible(), slug=slug)
 
 
 class IncidentsAtom(IncidentsFeed):
