@@ -132,16 +132,20 @@ def incident_tags(pks):
     tags = {INCIDENTS}
     for slug, provider in Incident.objects.filter(pk__in=pks).values_list("slug", "provider__slug"):
         tags.update((incident_tag(slug), provider_tag(provider)))
-    through = Incident.services.through.objects.filter(incident_id__in=pks)
-    tags.update(
-        service_tag(provider, slug)
-        for provider, slug in through.values_list("service__provider__slug", "service__slug")
+    # A service or region, and so its provider, exists for readers while a published incident
+    # names it (Provider.objects.visible()): its provider's page comes and goes with it, even
+    # when that provider is not the incident's. An impact's services count as named too.
+    services = Incident.services.through.objects.filter(incident_id__in=pks).values_list(
+        "service__provider__slug", "service__slug"
     )
-    through = Incident.regions.through.objects.filter(incident_id__in=pks)
-    tags.update(
-        region_tag(provider, code)
-        for provider, code in through.values_list("region__provider__slug", "region__code")
-    )
+    named = CustomerImpact.services.through.objects.filter(
+        customerimpact__incident_id__in=pks
+    ).values_list("service__provider__slug", "service__slug")
+    for provider, slug in [*services, *named]:
+        tags.update((service_tag(provider, slug), provider_tag(provider)))
+    regions = Incident.regions.through.objects.filter(incident_id__in=pks)
+    for provider, code in regions.values_list("region__provider__slug", "region__code"):
+        tags.update((region_tag(provider, code), provider_tag(provider)))
     impacts = CustomerImpact.objects.filter(incident_id__in=pks)
     tags.update(customer_tag(slug) for slug in impacts.values_list("customer__slug", flat=True))
     return tags

@@ -63,9 +63,12 @@ def can_edit(user, incident):
 
 def can_edit_reference(user, row):
     """A provider, service, region, customer or source that a published or withdrawn incident
-    shows is what readers see, so it is the publishers' too. A new row is anyone's."""
+    shows, or that a publisher published on its own, is what readers see, so it is the
+    publishers' too. A new row is anyone's."""
     if row is None or row.pk is None or is_publisher(user):
         return True
+    if getattr(row, "published", False):
+        return False
     public = [Status.PUBLISHED, Status.WITHDRAWN]
     return not any(
         found.filter(status__in=public).exists() for found in search.incidents_showing([row])

@@ -220,13 +220,21 @@ WHITENOISE_USE_FINDERS = DEBUG
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 # Login throttling (django-axes): after AXES_FAILURE_LIMIT failed logins for one user name from
-# one address, that pair is refused for AXES_COOLOFF_MINUTES. Keying on the pair means a
-# stranger cannot lock a colleague out from elsewhere, and one address cannot guess on forever.
+# one address, that pair is refused for AXES_COOLOFF_MINUTES; and after as many failures from one
+# address, whatever names they tried, that address is refused too, so trying name after name
+# gains nothing. Neither key is the name alone: a stranger cannot lock a colleague out from
+# elsewhere.
 AXES_FAILURE_LIMIT = env("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env("AXES_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# A successful login would clear every failure its keys match, the address's included: anyone
+# with an account could then sign in between guesses and never reach the limit. Failures only
+# expire after the cool-off.
+AXES_RESET_ON_SUCCESS = False
+# After signing in, an unsafe or missing ?next= leads to the admin, the only signed-in area
+# (Django's default, /accounts/profile/, does not exist here).
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Behind a proxy every request comes from the proxy's address, so locking on it would let a
 # stranger lock an editor out from anywhere. The client's address is the one the proxy itself

@@ -124,7 +124,7 @@ def test_filters_are_those_of_the_list_page(client, make_incidents, customer):
     second.summary = "Expired Kerberos tickets locked every operator out."
     second.save()
     update_index([second.pk])
-    Provider.objects.create(name="Other Cloud", slug="other-cloud")
+    Provider.objects.create(name="Other Cloud", slug="other-cloud", published=True)
 
     def listed(**query):
         return titles(get_json(client, "/api/v1/incidents/", query))
@@ -292,7 +292,9 @@ def test_unknown_names_are_a_json_404(client, service, region, url):
 
 
 def test_provider_has_services_regions_links_and_incidents(client, incident, provider):
-    Customer.objects.create(name=provider.name, slug="example-customer", provider=provider)
+    Customer.objects.create(
+        name=provider.name, slug="example-customer", provider=provider, published=True
+    )
 
     data = get_json(client, "/api/v1/providers/example-cloud/")
 

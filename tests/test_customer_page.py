@@ -37,7 +37,10 @@ def test_customer_page_names_other_customers_hit_by_the_same_incidents(client, i
     assert f'href="{neighbour.get_absolute_url()}"' in html
 
 
-def test_customer_that_is_also_a_provider_links_to_its_provider_page(client, customer, provider):
+def test_customer_that_is_also_a_provider_links_to_its_provider_page(
+    client, incident, customer, provider
+):
+    customer.published = True
     customer.provider = provider
     customer.save()
 

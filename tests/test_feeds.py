@@ -1,4 +1,5 @@
 from datetime import timedelta
+from html import unescape
 from io import StringIO
 from xml.etree import ElementTree
 
@@ -33,7 +34,7 @@ def parse(response):
 
 
 def entries(response):
-    """(title, link, id) of each Atom entry or RSS item, in feed order."""
+    """(title as text, link, id) of each Atom entry or RSS item, in feed order."""
     root = parse(response)
     if root.tag == f"{ATOM}feed":
         return [
@@ -44,8 +45,9 @@ def entries(response):
             )
             for entry in root.iter(f"{ATOM}entry")
         ]
+    # An RSS title is HTML (outages.web.feeds): the text is what it shows.
     return [
-        (item.findtext("title"), item.findtext("link"), item.findtext("guid"))
+        (unescape(item.findtext("title")), item.findtext("link"), item.findtext("guid"))
         for item in root.iter("item")
     ]
 

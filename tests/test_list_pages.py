@@ -140,7 +140,7 @@ def test_provider_page_lists_services_and_regions_by_number_of_incidents(
 ):
     incidents = make_incidents(3)
     few = ServiceFactory(provider=provider, name="Aardvark", slug="aardvark")
-    none = ServiceFactory(provider=provider, name="Abacus", slug="abacus")
+    none = ServiceFactory(provider=provider, name="Abacus", slug="abacus", published=True)
     incidents[0].services.add(few)
     busy = RegionFactory(provider=provider, code="zz-busy")
     quiet = RegionFactory(provider=provider, code="aa-quiet")
@@ -184,7 +184,7 @@ def test_lists_of_names_say_they_are_alphabetical_and_are(
     incident = make_incidents(1)[0]
     for name in ["Zebra Media", "Acme Media"]:
         incident.impacts.create(customer=CustomerFactory(name=name), level="degraded")
-        ProviderFactory(name=name.replace("Media", "Cloud"))
+        ProviderFactory(name=name.replace("Media", "Cloud"), published=True)
 
     response = client.get(url)
     names = [str(row) for row in response.context["page"]]

@@ -1,4 +1,5 @@
-"""Failed admin logins pause one user name from one client address, never everyone's logins."""
+"""Failed admin logins pause one user name from one client address, and one client address
+whatever names it tries; never everyone's logins."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -21,10 +22,10 @@ def editor(db):
     return User.objects.create_user("edna", password=PASSWORD, is_staff=True)
 
 
-def log_in(client, password, forwarded_for):
+def log_in(client, password, forwarded_for, username="edna", next_url="/admin/"):
     return client.post(
-        "/admin/login/?next=/admin/",
-        {"username": "edna", "password": password},
+        f"/admin/login/?next={next_url}",
+        {"username": username, "password": password},
         headers={"x-forwarded-for": forwarded_for},
     )
 
@@ -69,3 +70,50 @@ def test_without_a_proxy_the_forwarded_header_is_ignored(client, settings, edito
     fail_until_locked(client, settings, CLIENT_A)
 
     assert log_in(client, PASSWORD, CLIENT_B).status_code == 429
+
+
+def test_trying_many_names_from_one_client_locks_that_client(
+    client, settings, behind_proxy, editor
+):
+    for attempt in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "wrong", CLIENT_A, username=f"guess{attempt}")
+
+    refused = log_in(client, PASSWORD, CLIENT_A)
+
+    # The same lockout page as for one name.
+    assert refused.status_code == 429
+    assert "Too many failed sign-ins" in refused.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert log_in(client, PASSWORD, CLIENT_B).status_code == 302
+
+
+def test_signing_in_between_guesses_does_not_reset_the_client_count(
+    client, settings, behind_proxy, editor
+):
+    # Someone with an account of their own must not clear the address's failures by using it.
+    for attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        log_in(client, "wrong", CLIENT_A, username=f"guess{attempt}")
+    assert log_in(client, PASSWORD, CLIENT_A).status_code == 302
+    client.logout()
+
+    log_in(client, "wrong", CLIENT_A, username="one-more-guess")
+
+    assert log_in(client, PASSWORD, CLIENT_A).status_code == 429
+
+
+@pytest.mark.parametrize(
+    "next_url", ["https://attacker.example/", "//attacker.example/", "javascript:alert(1)"]
+)
+def test_after_login_an_unsafe_next_leads_to_the_admin(client, editor, next_url):
+    response = log_in(client, PASSWORD, CLIENT_A, next_url=next_url)
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_after_login_without_a_next_the_admin_opens(client, editor):
+    response = client.post("/admin/login/", {"username": "edna", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"

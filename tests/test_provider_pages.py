@@ -26,8 +26,10 @@ def test_region_page_lists_its_incidents(client, incident, region):
     assert f'href="{incident.get_absolute_url()}"' in html
 
 
-def test_provider_that_is_also_a_customer_links_to_its_customer_page(client, provider):
-    also = Customer.objects.create(name=provider.name, slug="example-customer", provider=provider)
+def test_provider_that_is_also_a_customer_links_to_its_customer_page(client, incident, provider):
+    also = Customer.objects.create(
+        name=provider.name, slug="example-customer", provider=provider, published=True
+    )
 
     html = client.get(provider.get_absolute_url()).content.decode()
 
@@ -82,7 +84,7 @@ def test_query_counts_do_not_grow_with_incidents(
 
 def test_provider_list_counts_each_incident_once(client, incident, provider):
     # Two services on the provider must not double the incident count (two joined relations).
-    provider.services.create(name="Second", slug="second")
+    provider.services.create(name="Second", slug="second", published=True)
 
     response = client.get("/providers/")
 

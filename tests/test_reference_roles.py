@@ -230,3 +230,46 @@ def test_a_restore_refuses_an_alias_another_row_has_taken_since(admin_client, pr
     provider.refresh_from_db()
     assert provider.description == "Changed since."  # nothing written
     assert revisions.versions(provider).count() == 1
+
+
+# --- Publishing a row on its own is a publisher's act ----------------------------------------
+
+VISIBLE_MODELS = [Provider, Service, Region, Customer]
+
+
+@pytest.mark.parametrize("model", VISIBLE_MODELS)
+def test_an_editor_may_not_publish_a_row_on_its_own(client, admin_client, editor, draft, model):
+    row = model.objects.get()
+    client.force_login(editor)
+    page = client.get(url(row, "change"))
+    assert 'name="published"' not in page.content.decode()  # shown read-only
+    data = admin_form_data(admin_client.get(url(row, "change")))
+    data["published"] = "on"
+
+    response = client.post(url(row, "change"), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert not model.objects.get().published
+
+
+@pytest.mark.parametrize("model", VISIBLE_MODELS)
+def test_a_publisher_publishes_a_row_on_its_own_as_a_revision(client, publisher, draft, model):
+    row = model.objects.get()
+    client.force_login(publisher)
+    data = admin_form_data(client.get(url(row, "change")))
+    data["published"] = "on"
+
+    response = client.post(url(row, "change"), data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert model.objects.visible().filter(pk=row.pk).exists()
+    assert revisions.versions(row).first().field_dict["published"] is True
+    # What readers see is the publishers' from now on.
+    assert not workflow.can_edit_reference(User.objects.get(username="edna"), model.objects.get())
+
+
+@pytest.fixture
+def draft(incident, editor):
+    """The conftest incident in draft: its rows are anyone's, and no reader sees them."""
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.DRAFT)
+    return incident

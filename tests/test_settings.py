@@ -168,7 +168,7 @@ def test_behind_a_proxy_logins_are_throttled_by_the_forwarded_address(monkeypatc
 
     assert read["AXES_CLIENT_IP_CALLABLE"] == "postmortems.client_address.client_address"
     assert read["PROXY_CLIENT_IP_HEADER"] == "X-Real-IP"
-    assert read["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"]]
+    assert read["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"], "ip_address"]
 
 
 @pytest.mark.parametrize(

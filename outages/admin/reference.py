@@ -39,6 +39,15 @@ class PublishersChange:
             request.user, obj
         )
 
+    def get_readonly_fields(self, request, obj=None):
+        """Publishing a row on its own (Provider.objects.visible()) is a publisher's act, as
+        publishing an incident is."""
+        fields = list(super().get_readonly_fields(request, obj))
+        has_flag = any(field.name == "published" for field in self.model._meta.fields)
+        if has_flag and not workflow.is_publisher(request.user):
+            fields.append("published")
+        return fields
+
 
 class ReferenceAdmin(PublishersChange, HistoryAdmin):
     """A reference row's screens: every save a revision, with history, compare and restore
@@ -178,7 +187,7 @@ class RegionInline(ReferenceRowsInline):
 @admin.register(Provider)
 class ProviderAdmin(ReferenceAdmin):
     formfield_overrides = HTTPS_URLS
-    list_display = ["name", "slug", "homepage_url"]
+    list_display = ["name", "slug", "homepage_url", "published"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [ProviderAliasInline, ServiceInline, RegionInline]
@@ -186,7 +195,7 @@ class ProviderAdmin(ReferenceAdmin):
 
 @admin.register(Service)
 class ServiceAdmin(ReferenceAdmin):
-    list_display = ["name", "provider", "slug"]
+    list_display = ["name", "provider", "slug", "published"]
     list_filter = ["provider"]
     list_select_related = ["provider"]
     search_fields = ["name", "slug", "provider__name"]
@@ -197,7 +206,7 @@ class ServiceAdmin(ReferenceAdmin):
 
 @admin.register(Region)
 class RegionAdmin(ReferenceAdmin):
-    list_display = ["code", "name", "provider"]
+    list_display = ["code", "name", "provider", "published"]
     list_filter = ["provider"]
     list_select_related = ["provider"]
     search_fields = ["code", "name", "provider__name"]
@@ -208,7 +217,7 @@ class RegionAdmin(ReferenceAdmin):
 @admin.register(Customer)
 class CustomerAdmin(ReferenceAdmin):
     formfield_overrides = HTTPS_URLS
-    list_display = ["name", "slug", "url", "provider"]
+    list_display = ["name", "slug", "url", "provider", "published"]
     list_select_related = ["provider"]
     search_fields = ["name", "slug"]
     autocomplete_fields = ["provider"]

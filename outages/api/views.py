@@ -216,12 +216,18 @@ def provider_data(request, provider):
 
 
 def providers():
-    return Provider.objects.annotate(
-        incident_count=Count(
-            "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
-        ),
-        service_count=Count("services", distinct=True),
-    ).order_by("name", "slug")
+    return (
+        Provider.objects.visible()
+        .annotate(
+            incident_count=Count(
+                "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
+            ),
+            service_count=Count(
+                "services", filter=Q(services__in=Service.objects.visible()), distinct=True
+            ),
+        )
+        .order_by("name", "slug")
+    )
 
 
 @api_view
@@ -233,12 +239,10 @@ def provider_list(request):
 def provider_detail(request, slug):
     # Queries: 1 the provider with its counts and customer entry, 2 its services, 3 its regions,
     # 4 the count of its published incidents, 5 the page of them.
-    provider = get_or_404(
-        providers().select_related("as_customer"), f"provider “{slug}”", slug=slug
-    )
-    services = provider.services.annotate(incident_count=published_count("incidents"))
-    regions = provider.regions.annotate(incident_count=published_count("incidents"))
-    also = provider.as_customer if hasattr(provider, "as_customer") else None
+    provider = get_or_404(providers().with_customer_entry(), f"provider “{slug}”", slug=slug)
+    services = provider.services.visible().annotate(incident_count=published_count("incidents"))
+    regions = provider.regions.visible().annotate(incident_count=published_count("incidents"))
+    also = provider.as_customer if provider.customer_entry_shown else None
     return {
         **provider_data(request, provider),
         "also_a_customer": customer_ref(request, also) if also else None,
@@ -273,7 +277,8 @@ def service_data(request, service):
 
 def services():
     return (
-        Service.objects.select_related("provider")
+        Service.objects.visible()
+        .select_related("provider")
         .annotate(incident_count=published_count("incidents"))
         .order_by("provider__name", "name", "pk")
     )
@@ -319,7 +324,8 @@ def region_data(request, region):
 
 def regions():
     return (
-        Region.objects.select_related("provider")
+        Region.objects.visible()
+        .select_related("provider")
         .annotate(incident_count=published_count("incidents"))
         .order_by("provider__name", "code", "pk")
     )
@@ -345,10 +351,11 @@ def region_detail(request, provider_slug, code):
 
 
 def customers():
-    """Customers named by at least one published incident, however they were hit. Their
-    `incident_count` counts those that hit them (the one rule, as every page counts and as the
-    filtered list they link to holds); `named_count` every one that names them."""
-    return counted_customers().filter(named_count__gt=0).order_by("name", "slug")
+    """Customers readers may see (named by a published incident, however they were hit, or
+    published on their own). Their `incident_count` counts the incidents that hit them (the one
+    rule, as every page counts and as the filtered list they link to holds); `named_count` every
+    one that names them."""
+    return counted_customers().visible().order_by("name", "slug")
 
 
 def customer_data(request, customer):
@@ -379,7 +386,7 @@ def customer_detail(request, slug):
     # Queries: 1 the customer with its count and provider entry, 2 the count of its impacts in
     # published incidents, 3 the page of them with incident, provider and source, 4 their
     # services with providers.
-    customer = get_or_404(customers().select_related("provider"), f"customer “{slug}”", slug=slug)
+    customer = get_or_404(customers().with_provider_entry(), f"customer “{slug}”", slug=slug)
     impacts = (
         customer.impacts.filter(incident__in=Incident.objects.published())
         .select_related("incident__provider", "source")
@@ -388,7 +395,9 @@ def customer_detail(request, slug):
     )
     return {
         **customer_data(request, customer),
-        "also_a_provider": provider_ref(request, customer.provider) if customer.provider else None,
+        "also_a_provider": (
+            provider_ref(request, customer.provider) if customer.provider_entry_shown else None
+        ),
         # The filtered list holds the incidents that hit this customer; `incidents` below also
         # has those that name it as not affected, each with how it was hit.
         **filtered_list(request, "customer", customer.slug),

@@ -94,6 +94,13 @@ from outages.models.summaries import (
     SummaryLock,
 )
 from outages.models.versioned import REVISION_OPTIONS, RevisionOptions, revision_options, versioned
+from outages.models.visibility import (
+    CustomerQuerySet,
+    ProviderQuerySet,
+    RegionQuerySet,
+    ServiceQuerySet,
+    VisibleQuerySet,
+)
 
 __all__ = [
     "EARLIEST_CONTENT_DAY",
@@ -119,6 +126,7 @@ __all__ = [
     "CustomerImpactManager",
     "CustomerImpactQuerySet",
     "CustomerManager",
+    "CustomerQuerySet",
     "CustomerRegionCount",
     "CustomerServiceCount",
     "CustomerTotal",
@@ -136,15 +144,18 @@ __all__ = [
     "Precision",
     "Provider",
     "ProviderManager",
+    "ProviderQuerySet",
     "ProviderScoped",
     "Region",
     "RegionCount",
     "RevisionOptions",
     "RegionManager",
+    "RegionQuerySet",
     "SearchDocument",
     "Service",
     "ServiceCount",
     "ServiceManager",
+    "ServiceQuerySet",
     "Source",
     "SourceManager",
     "StatusPage",
@@ -153,6 +164,7 @@ __all__ = [
     "TextChecked",
     "TimelineEvent",
     "TimelinePointer",
+    "VisibleQuerySet",
     "message_day",
     "derive_alias_fields",
     "derive_milestones",

@@ -12,10 +12,17 @@ from django.urls import reverse
 
 from outages.models.base import TextChecked, from_1970, validate_content_date
 from outages.models.versioned import versioned
+from outages.models.visibility import (
+    CustomerQuerySet,
+    ProviderQuerySet,
+    RegionQuerySet,
+    ServiceQuerySet,
+    published_field,
+)
 from outages.names import normalise_name
 
 
-class ProviderManager(models.Manager):
+class ProviderManager(models.Manager.from_queryset(ProviderQuerySet)):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
@@ -26,6 +33,7 @@ class Provider(TextChecked):
     slug = models.SlugField(max_length=100, unique=True)
     homepage_url = models.URLField("homepage URL", blank=True)
     description = models.TextField(blank=True, help_text="One or two plain sentences.")
+    published = published_field()
 
     objects = ProviderManager()
 
@@ -74,7 +82,7 @@ class ProviderScoped(TextChecked):
         return {"provider__slug": provider_slug, cls.own_key: own}
 
 
-class ServiceManager(models.Manager):
+class ServiceManager(models.Manager.from_queryset(ServiceQuerySet)):
     def get_by_natural_key(self, provider_slug, slug):
         return self.get(provider__slug=provider_slug, slug=slug)
 
@@ -85,6 +93,7 @@ class Service(ProviderScoped):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100)
     description = models.TextField(blank=True)
+    published = published_field()
 
     objects = ServiceManager()
 
@@ -108,7 +117,7 @@ class Service(ProviderScoped):
     natural_key.dependencies = ["outages.provider"]
 
 
-class RegionManager(models.Manager):
+class RegionManager(models.Manager.from_queryset(RegionQuerySet)):
     def get_by_natural_key(self, provider_slug, code):
         return self.get(provider__slug=provider_slug, code=code)
 
@@ -118,6 +127,7 @@ class Region(ProviderScoped):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="regions")
     code = models.SlugField(max_length=50, help_text="The provider's own code, e.g. us-east-1.")
     name = models.CharField(max_length=100, help_text="e.g. US East (N. Virginia).")
+    published = published_field()
 
     objects = RegionManager()
 
@@ -143,7 +153,7 @@ class Region(ProviderScoped):
     natural_key.dependencies = ["outages.provider"]
 
 
-class CustomerManager(models.Manager):
+class CustomerManager(models.Manager.from_queryset(CustomerQuerySet)):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
 
@@ -162,6 +172,7 @@ class Customer(TextChecked):
         related_name="as_customer",
         help_text="When this organisation is also a provider (Heroku), its provider entry.",
     )
+    published = published_field()
 
     objects = CustomerManager()
 

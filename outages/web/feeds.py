@@ -1,6 +1,13 @@
 """Atom and RSS feeds of published incidents: all of them (with the incident list's filters), and
 those of one provider, service, region or customer; and the Atom feed of one incident's changes
-(its public change log and its sources' revisions)."""
+(its public change log and its sources' revisions).
+
+Every text field carries plain text as its format defines it, and the generator escapes it for
+XML once. Atom's titles and subtitles are text constructs (type="text"), author names and
+category terms plain text; RSS's titles and descriptions are read as HTML by readers, so they
+carry the text HTML-escaped first (rss_text); RSS's categories and dc:creator are plain text.
+Entry summaries are stored sanitised HTML in either format (Atom's type="html").
+"""
 
 import re
 from dataclasses import dataclass
@@ -13,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from outages import revisions, text
 from outages.models import (
@@ -42,6 +50,16 @@ def xml_text(text):
     return NOT_XML.sub("", str(text))
 
 
+class PlainText:
+    """Names and words in the fields of a feed that readers render: as they are in Atom, whose
+    text constructs are plain text, and HTML-escaped in RSS, whose titles and descriptions are
+    HTML (a provider named "<b>Acme</b>" must not turn bold, nor "AT&T" into an entity)."""
+
+    def text(self, text):
+        text = xml_text(text)
+        return text if issubclass(self.feed_type, Atom1Feed) else escape(text)
+
+
 def feed_items(incidents):
     """The first incidents, with everything an item shows preloaded: a fixed number of queries
     (the sources and their latest copies, for the drift line, are two)."""
@@ -56,7 +74,7 @@ def feed_items(incidents):
     )[:FEED_SIZE]
 
 
-class IncidentFeed(Feed):
+class IncidentFeed(PlainText, Feed):
     """What every item looks like; subclasses choose the object (`kind` names it, as
     Incident.objects.involving() takes it) and its incidents."""
 
@@ -73,21 +91,19 @@ class IncidentFeed(Feed):
         return text.incidents_of(self.kind, obj)
 
     def title(self, obj):
-        return xml_text(f"postmortems: {self.name(obj)}")
+        return self.text(f"postmortems: {self.name(obj)}")
 
     def link(self, obj):
         return obj.get_absolute_url()
 
     def description(self, obj):
-        return xml_text(f"{self.name(obj)}, from postmortems, a knowledge base of cloud outages.")
+        return self.text(f"{self.name(obj)}, from postmortems, a knowledge base of cloud outages.")
 
     def subtitle(self, obj):
         return self.description(obj)
 
     def item_title(self, incident):
-        # Plain text, escaped once by the generator. Django's default escapes twice (#6533) for
-        # readers that render RSS titles as HTML, which shows every other reader "AT&amp;T".
-        return xml_text(incident.title)
+        return self.text(incident.title)
 
     def item_description(self, incident):
         # The summary and key events are stored sanitised HTML (rendering.py); the template
@@ -124,6 +140,7 @@ class IncidentFeed(Feed):
         return max([incident.updated_at, *(copy.fetched_at for _, copy in revised)])
 
     def item_author_name(self, incident):
+        # Plain text in both formats (Atom's <name>, RSS's dc:creator).
         return xml_text(incident.provider.name)
 
     def item_categories(self, incident):
@@ -169,7 +186,7 @@ class ProviderFeed(IncidentFeed):
     kind = "provider"
 
     def get_object(self, request, slug):
-        return get_object_or_404(Provider, slug=slug)
+        return get_object_or_404(Provider.objects.visible(), slug=slug)
 
 
 class ServiceFeed(IncidentFeed):
@@ -177,7 +194,9 @@ class ServiceFeed(IncidentFeed):
 
     def get_object(self, request, provider_slug, slug):
         return get_object_or_404(
-            Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
+            Service.objects.visible().select_related("provider"),
+            provider__slug=provider_slug,
+            slug=slug,
         )
 
 
@@ -186,7 +205,9 @@ class RegionFeed(IncidentFeed):
 
     def get_object(self, request, provider_slug, code):
         return get_object_or_404(
-            Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
+            Region.objects.visible().select_related("provider"),
+            provider__slug=provider_slug,
+            code=code,
         )
 
 
@@ -194,7 +215,7 @@ class CustomerFeed(IncidentFeed):
     kind = "customer"
 
     def get_object(self, request, slug):
-        return get_object_or_404(Customer, slug=slug)
+        return get_object_or_404(Customer.objects.visible(), slug=slug)
 
 
 class IncidentsAtom(IncidentsFeed):
@@ -313,7 +334,8 @@ class IncidentChangesAtom(Feed):
                 link=f"{page}#changes",
                 updated=when,
                 guid=f"urn:postmortems:incident:{incident.pk}:revision:{revision.pk}",
-                description=xml_text(what),
+                # The summary is HTML (type="html"); the change is words an editor typed.
+                description=escape(xml_text(what)),
             )
             for when, what, revision in revisions.public_changes(incident)
         ]

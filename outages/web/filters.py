@@ -82,24 +82,24 @@ SORTS = {
 class IncidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search")
     provider = django_filters.ModelChoiceFilter(
-        queryset=Provider.objects.all(),
+        queryset=Provider.objects.visible(),
         to_field_name="slug",
         error_messages={"invalid_choice": "There is no provider by that name."},
     )
     service = KeyFilter(
-        queryset=Service.objects.all(),
+        queryset=Service.objects.visible(),
         field_name="service",
         label="Services",
         error_messages={"invalid_choice": "There is no service by that name."},
     )
     region = KeyFilter(
-        queryset=Region.objects.all(),
+        queryset=Region.objects.visible(),
         field_name="region",
         label="Regions",
         error_messages={"invalid_choice": "There is no region by that name."},
     )
     customer = django_filters.ModelChoiceFilter(
-        queryset=Customer.objects.all(),
+        queryset=Customer.objects.visible(),
         to_field_name="slug",
         method="filter_customer",
         label="Customer hit",
@@ -108,7 +108,7 @@ class IncidentFilter(django_filters.FilterSet):
     # Hit through a service as the sources state it (the customer map's cells link here): with
     # `customer`, that customer's impact names the service; alone, any customer's does.
     through = ThroughFilter(
-        queryset=Service.objects.all(),
+        queryset=Service.objects.visible(),
         method="filter_through",
         label="Hit through",
         error_messages={"invalid_choice": "There is no service by that name."},

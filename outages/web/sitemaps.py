@@ -8,7 +8,7 @@ from django.contrib.sitemaps import Sitemap
 from django.db.models import Max
 from django.urls import reverse
 
-from outages.models import Customer, CustomerImpact, Incident, Provider, Region, Service
+from outages.models import Customer, Incident, Provider, Region, Service
 
 PAGE_LIMIT = 5000
 
@@ -31,24 +31,24 @@ class IncidentSitemap(Paged):
 
 class ProviderSitemap(Paged):
     def items(self):
-        return Provider.objects.order_by("slug")
+        return Provider.objects.visible().order_by("slug")
 
 
 class ServiceSitemap(Paged):
     def items(self):
-        return Service.objects.select_related("provider").order_by("provider__slug", "slug")
+        services = Service.objects.visible().select_related("provider")
+        return services.order_by("provider__slug", "slug")
 
 
 class RegionSitemap(Paged):
     def items(self):
-        return Region.objects.select_related("provider").order_by("provider__slug", "code")
+        regions = Region.objects.visible().select_related("provider")
+        return regions.order_by("provider__slug", "code")
 
 
 class CustomerSitemap(Paged):
     def items(self):
-        # As on the customer list: only customers named in a published incident.
-        named = CustomerImpact.objects.filter(incident__in=Incident.objects.published())
-        return Customer.objects.filter(pk__in=named.values("customer")).order_by("slug")
+        return Customer.objects.visible().order_by("slug")
 
 
 class ListSitemap(Paged):

@@ -125,10 +125,14 @@ def query_of(choices):
 
 def read_stack(params):
     """The selection a query string names, in three queries (providers, services, regions)."""
-    providers = Provider.objects.order_by("name").prefetch_related(
-        # The prefetch sets each service's and region's provider, so their keys cost nothing.
-        Prefetch("services", queryset=Service.objects.order_by("name")),
-        Prefetch("regions", queryset=Region.objects.order_by("code")),
+    providers = (
+        Provider.objects.visible()
+        .order_by("name")
+        .prefetch_related(
+            # The prefetch sets each service's and region's provider, so their keys cost nothing.
+            Prefetch("services", queryset=Service.objects.visible().order_by("name")),
+            Prefetch("regions", queryset=Region.objects.visible().order_by("code")),
+        )
     )
     choices = {parameter: {} for parameter in PARAMETERS}
     groups = []

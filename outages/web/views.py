@@ -188,13 +188,16 @@ def postmortem_sections(incident):
 
 def provider_list(request):
     providers = (
-        Provider.objects.annotate(
+        Provider.objects.visible()
+        .with_customer_entry()
+        .annotate(
             incident_count=Count(
                 "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
             ),
-            service_count=Count("services", distinct=True),
+            service_count=Count(
+                "services", filter=Q(services__in=Service.objects.visible()), distinct=True
+            ),
         )
-        .select_related("as_customer")
         .order_by("name")
     )
     page = paginate(request, providers, NAMES_PAGE_SIZE)
@@ -202,15 +205,19 @@ def provider_list(request):
 
 
 def provider_detail(request, slug):
-    provider = get_object_or_404(Provider.objects.select_related("as_customer"), slug=slug)
+    provider = get_object_or_404(Provider.objects.visible().with_customer_entry(), slug=slug)
     published = Incident.objects.published()
     # Most incidents first, as the headings say; a grouped query ignores Meta.ordering.
-    services = provider.services.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__in=published))
-    ).order_by("-incident_count", "name")
-    regions = provider.regions.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__in=published))
-    ).order_by("-incident_count", "code")
+    services = (
+        provider.services.visible()
+        .annotate(incident_count=Count("incidents", filter=Q(incidents__in=published)))
+        .order_by("-incident_count", "name")
+    )
+    regions = (
+        provider.regions.visible()
+        .annotate(incident_count=Count("incidents", filter=Q(incidents__in=published)))
+        .order_by("-incident_count", "code")
+    )
     page = paginate(request, published.involving(provider=provider).newest_first().for_lists())
     return render(
         request,
@@ -227,7 +234,9 @@ def provider_detail(request, slug):
 
 def service_detail(request, provider_slug, slug):
     service = get_object_or_404(
-        Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
+        Service.objects.visible().select_related("provider"),
+        provider__slug=provider_slug,
+        slug=slug,
     )
     incidents = Incident.objects.published().involving(service=service)
     page = paginate(request, incidents.newest_first().for_lists())
@@ -240,7 +249,9 @@ def service_detail(request, provider_slug, slug):
 
 def region_detail(request, provider_slug, code):
     region = get_object_or_404(
-        Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
+        Region.objects.visible().select_related("provider"),
+        provider__slug=provider_slug,
+        code=code,
     )
     incidents = Incident.objects.published().involving(region=region)
     page = paginate(request, incidents.newest_first().for_lists())
@@ -252,16 +263,17 @@ def region_detail(request, provider_slug, code):
 
 
 def customer_list(request):
-    """Every customer a published incident names. Its count is of the incidents that hit it (the
-    one rule, as on its page, the map and the statistics); one named only as "not affected" is
-    listed, since its page has something to read, and says so rather than counting it."""
-    customers = counted_customers().filter(named_count__gt=0).order_by("name")
+    """Every customer readers may see: those a published incident names, and those published on
+    their own. Its count is of the incidents that hit it (the one rule, as on its page, the map
+    and the statistics); one named only as "not affected" is listed, since its page has something
+    to read, and says so rather than counting it."""
+    customers = counted_customers().visible().order_by("name")
     page = paginate(request, customers, NAMES_PAGE_SIZE)
     return render(request, "outages/customer_list.html", {"customers": page, "page": page})
 
 
 def customer_detail(request, slug):
-    customer = get_object_or_404(Customer.objects.select_related("provider"), slug=slug)
+    customer = get_object_or_404(Customer.objects.visible().with_provider_entry(), slug=slug)
     published = Incident.objects.published()
     impacts = (
         customer.impacts.filter(incident__in=published)
