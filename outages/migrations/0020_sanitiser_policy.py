@@ -26,6 +26,6 @@ def rerender(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("outages", "0015_summaries")]
+    dependencies = [("outages", "0016_reference_rows_published_on_their_own")]
 
     operations = [migrations.RunPython(rerender, migrations.RunPython.noop)]
