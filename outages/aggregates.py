@@ -40,6 +40,7 @@ from outages.models import (
     DurationCount,
     Incident,
     IncidentCount,
+    Provider,
     RegionCount,
     ServiceCount,
 )
@@ -176,6 +177,31 @@ def incidents_by_year_and_provider():
         .annotate(count=Sum("count"))
         .order_by()
     )
+
+
+def providers_by_incidents(limit=None):
+    """One query over the kept counts: the providers with published incidents, as Providers
+    with `incident_count`, most first and ties by name; the first `limit` of them if given."""
+    counted = (
+        Provider.objects.annotate(
+            incident_count=Subquery(
+                IncidentCount.objects.filter(provider=OuterRef("pk"))
+                .order_by()
+                .values("provider")
+                .annotate(total=Sum("count"))
+                .values("total"),
+                output_field=IntegerField(),
+            )
+        )
+        .filter(incident_count__gt=0)
+        .order_by("-incident_count", "name")
+    )
+    return list(counted[:limit] if limit else counted)
+
+
+def published_total():
+    """One query: how many incidents are published (kept counts)."""
+    return IncidentCount.objects.aggregate(total=Sum("count"))["total"] or 0
 
 
 def span_counts():
@@ -372,13 +398,28 @@ class CountOf(Subquery):
     output_field = IntegerField()
 
 
-def start_dates(**entity):
+def start_dates(limit=None, **entity):
     """One query: (slug, title, started_at, started_precision, time_zone) of the published
     incidents of one provider, service, region or customer (`entity`, as Incident.objects.
-    involving() takes it), oldest first (unknown starts last)."""
-    return list(
+    involving() takes it), oldest first (unknown starts last); the first `limit` if given."""
+    rows = (
         published()
         .involving(**entity)
         .oldest_first()
         .values_list("slug", "title", "started_at", "started_precision", "time_zone")
     )
+    return list(rows[:limit] if limit else rows)
+
+
+def start_years(**entity):
+    """One query: (year, count) of the published incidents of one provider, service, region or
+    customer (as start_dates() takes it), by the year of their start in the site's time zone
+    (as the `year` filter reads it; None for an unknown start), oldest first."""
+    rows = (
+        published()
+        .involving(**entity)
+        .order_by()
+        .values_list(ExtractYear("started_at"))
+        .annotate(count=Count("pk"))
+    )
+    return sorted(rows, key=lambda row: (row[0] is None, row[0] or 0))

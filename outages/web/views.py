@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 
+from outages import aggregates as stats
 from outages import page_cache, revisions, search
 from outages.aggregates import counted_customers
 from outages.models import (
@@ -35,26 +36,23 @@ NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a
 NEIGHBOURS_SHOWN = 24
 
 
+HOME_PROVIDERS = 12  # the providers with most incidents; the rest are a link away
+HOME_CUSTOMERS = 12
+
+
 def home(request):
+    """Bounded lists, counted by the kept counts (outages.aggregates), so the page costs the
+    same at a hundred incidents as at a hundred thousand."""
     incidents = Incident.objects.published().newest_first().for_lists()[:8]
-    providers = (
-        Provider.objects.annotate(
-            incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
-        )
-        .filter(incident_count__gt=0)
-        .order_by("-incident_count", "name")
-    )
-    customers = (
-        counted_customers().filter(incident_count__gt=1).order_by("-incident_count", "name")[:12]
-    )
+    customers = stats.customers_hit_most(limit=HOME_CUSTOMERS)
     return render(
         request,
         "outages/home.html",
         {
             "incidents": incidents,
-            "providers": providers,
-            "customers": customers,
-            "incident_total": Incident.objects.published().count(),
+            "providers": stats.providers_by_incidents(limit=HOME_PROVIDERS),
+            "customers": [customer for customer in customers if customer.count > 1],
+            "incident_total": stats.published_total(),
         },
     )
 
