@@ -28,7 +28,7 @@ from django.db.models import (
     Sum,
     When,
 )
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import Coalesce, ExtractYear
 
 from outages.models import (
     Customer,
@@ -197,6 +197,13 @@ def providers_by_incidents(limit=None):
         .order_by("-incident_count", "name")
     )
     return list(counted[:limit] if limit else counted)
+
+
+def with_kept_counts(rows, kept, field, *ties):
+    """Services or regions (a queryset) with `incident_count`, how many published incidents
+    involve each (kept: ServiceCount or RegionCount; 0 for none), most first, then by `ties`."""
+    count = Subquery(kept.objects.filter(**{field: OuterRef("pk")}).values("count"))
+    return rows.annotate(incident_count=Coalesce(count, 0)).order_by("-incident_count", *ties)
 
 
 def published_total():
@@ -414,12 +421,21 @@ def start_dates(limit=None, **entity):
 def start_years(**entity):
     """One query: (year, count) of the published incidents of one provider, service, region or
     customer (as start_dates() takes it), by the year of their start in the site's time zone
-    (as the `year` filter reads it; None for an unknown start), oldest first."""
-    rows = (
-        published()
-        .involving(**entity)
-        .order_by()
-        .values_list(ExtractYear("started_at"))
-        .annotate(count=Count("pk"))
-    )
+    (as the `year` filter reads it; None for an unknown start), oldest first. A provider's are
+    kept (IncidentCount, which counts by that year)."""
+    if "provider" in entity:
+        rows = (
+            IncidentCount.objects.filter(provider=entity["provider"])
+            .values_list("year")
+            .annotate(total=Sum("count"))
+            .order_by()
+        )
+    else:
+        rows = (
+            published()
+            .involving(**entity)
+            .order_by()
+            .values_list(ExtractYear("started_at"))
+            .annotate(count=Count("pk"))
+        )
     return sorted(rows, key=lambda row: (row[0] is None, row[0] or 0))

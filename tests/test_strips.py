@@ -145,9 +145,9 @@ def test_past_its_bound_the_strip_counts_incidents_by_year_each_a_link(
 ):
     monkeypatch.setattr(strips, "STRIP_MARKS", 2)
     incidents = make_incidents(4)
-    old = incidents[3]
-    old.started_at = datetime(2009, 3, 1, tzinfo=UTC)
-    old.save()
+    update_incidents(
+        Incident.objects.filter(pk=incidents[3].pk), started_at=datetime(2009, 3, 1, tzinfo=UTC)
+    )
     update_incidents(
         Incident.objects.filter(pk=incidents[2].pk),
         started_at=None,

@@ -17,8 +17,9 @@ from outages.models import (
     Incident,
     Provider,
     Region,
+    RegionCount,
     Service,
-    incident_order,
+    ServiceCount,
     latest_copies,
     latest_copy,
     latest_revision,
@@ -34,6 +35,7 @@ from outages.web.strips import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
 NEIGHBOURS_SHOWN = 24
+NEIGHBOURS_FROM = 500  # the newest incidents that hit a customer, among which its neighbours
 
 
 HOME_PROVIDERS = 12  # the providers with most incidents; the rest are a link away
@@ -202,13 +204,9 @@ def provider_list(request):
 def provider_detail(request, slug):
     provider = get_object_or_404(Provider.objects.select_related("as_customer"), slug=slug)
     published = Incident.objects.published()
-    # Most incidents first, as the headings say; a grouped query ignores Meta.ordering.
-    services = provider.services.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__in=published))
-    ).order_by("-incident_count", "name")
-    regions = provider.regions.annotate(
-        incident_count=Count("incidents", filter=Q(incidents__in=published))
-    ).order_by("-incident_count", "code")
+    # Most incidents first, as the headings say, by the kept counts.
+    services = stats.with_kept_counts(provider.services.all(), ServiceCount, "service", "name")
+    regions = stats.with_kept_counts(provider.regions.all(), RegionCount, "region", "code")
     page = paginate(request, published.involving(provider=provider).newest_first().for_lists())
     return render(
         request,
@@ -259,22 +257,27 @@ def customer_list(request):
 
 
 def customer_detail(request, slug):
+    """The incidents that name a customer, newest first, a page at a time, each with how it was
+    hit. A page is found by walking the incidents' newest-first index, so the customer hit by a
+    fifth of a hundred thousand incidents costs no more than one hit by twenty."""
     customer = get_object_or_404(Customer.objects.select_related("provider"), slug=slug)
     published = Incident.objects.published()
-    impacts = (
-        customer.impacts.filter(incident__in=published)
-        .select_related("incident__provider", "source")
+    impacts = customer.impacts.select_related("source").prefetch_related(services_with_provider())
+    incidents = (
+        published.filter(pk__in=customer.impacts.values("incident"))
+        .newest_first()
+        .select_related("provider")
         .prefetch_related(
-            services_with_provider(),
-            Prefetch("incident__regions", queryset=Region.objects.select_related("provider")),
+            Prefetch("regions", queryset=Region.objects.select_related("provider")),
+            Prefetch("impacts", queryset=impacts, to_attr="of_customer"),
         )
-        .order_by(*incident_order(via="incident__"))
     )
-    page = paginate(request, impacts)
-    # Customers hit by the incidents that hit this one.
-    hit_together = CustomerImpact.objects.hits().filter(
-        incident__in=published.involving(customer=customer)
-    )
+    page = paginate(request, incidents)
+    strip = incident_strip(customer=customer)
+    # Customers hit by the incidents that hit this one: by its NEIGHBOURS_FROM newest, so that
+    # the busiest customer's page does not count every customer of tens of thousands.
+    latest = published.involving(customer=customer).newest_first().values("pk")
+    hit_together = CustomerImpact.objects.hits().filter(incident__in=latest[:NEIGHBOURS_FROM])
     neighbours = (
         Customer.objects.exclude(pk=customer.pk)
         .filter(impacts__in=hit_together)
@@ -288,6 +291,7 @@ def customer_detail(request, slug):
             "customer": customer,
             "page": page,
             "neighbours": neighbours,
-            "strip": incident_strip(customer=customer),
+            "neighbours_from": NEIGHBOURS_FROM if strip["count"] > NEIGHBOURS_FROM else None,
+            "strip": strip,
         },
     )
