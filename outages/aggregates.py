@@ -37,12 +37,15 @@ from outages.models import (
     CustomerRegionCount,
     CustomerServiceCount,
     CustomerTotal,
+    CustomerYearCount,
     DurationCount,
     Incident,
     IncidentCount,
     Provider,
     RegionCount,
+    RegionYearCount,
     ServiceCount,
+    ServiceYearCount,
 )
 from outages.text import CLOCK_PRECISIONS
 
@@ -151,6 +154,27 @@ def hits_in_regions_counted(incidents):
     )
 
 
+def services_by_year_counted(incidents):
+    """ServiceYearCount: the incidents that involve each service, by year of start (as
+    IncidentCount's year)."""
+    links = Incident.services.through.objects.filter(incident__in=incidents.values("pk"))
+    year = ExtractYear("incident__started_at")
+    return links.values("service", year=year).annotate(count=Count("incident")).order_by()
+
+
+def regions_by_year_counted(incidents):
+    """RegionYearCount: the incidents that involve each region, by year of start."""
+    links = Incident.regions.through.objects.filter(incident__in=incidents.values("pk"))
+    year = ExtractYear("incident__started_at")
+    return links.values("region", year=year).annotate(count=Count("incident")).order_by()
+
+
+def customers_by_year_counted(incidents):
+    """CustomerYearCount: the incidents that hit each customer, by year of start."""
+    year = ExtractYear("incident__started_at")
+    return hits_of(incidents).values("customer", year=year).annotate(count=Count("incident"))
+
+
 DEFINITIONS = {
     IncidentCount: incidents_counted,
     DurationCount: spans_counted,
@@ -160,6 +184,9 @@ DEFINITIONS = {
     CustomerCount: hits_counted,
     CustomerServiceCount: hits_through_services_counted,
     CustomerRegionCount: hits_in_regions_counted,
+    ServiceYearCount: services_by_year_counted,
+    RegionYearCount: regions_by_year_counted,
+    CustomerYearCount: customers_by_year_counted,
 }
 
 
@@ -419,23 +446,24 @@ def start_dates(limit=None, **entity):
 
 
 def start_years(**entity):
-    """One query: (year, count) of the published incidents of one provider, service, region or
-    customer (as start_dates() takes it), by the year of their start in the site's time zone
-    (as the `year` filter reads it; None for an unknown start), oldest first. A provider's are
-    kept (IncidentCount, which counts by that year)."""
-    if "provider" in entity:
-        rows = (
-            IncidentCount.objects.filter(provider=entity["provider"])
-            .values_list("year")
-            .annotate(total=Sum("count"))
-            .order_by()
-        )
-    else:
-        rows = (
-            published()
-            .involving(**entity)
-            .order_by()
-            .values_list(ExtractYear("started_at"))
-            .annotate(count=Count("pk"))
-        )
-    return sorted(rows, key=lambda row: (row[0] is None, row[0] or 0))
+    """One query over the kept counts: (year, count) of the published incidents of one
+    provider, service, region or customer (a single keyword argument), by the year of their
+    start in the site's time zone (as the `year` filter reads it; None for an unknown start),
+    oldest first."""
+    ((kind, obj),) = entity.items()
+    kept = {
+        "provider": IncidentCount,
+        "service": ServiceYearCount,
+        "region": RegionYearCount,
+        "customer": CustomerYearCount,
+    }[kind]
+    rows = kept.objects.filter(**{kind: obj}).values_list("year").annotate(Sum("count"))
+    return sorted(rows.order_by(), key=lambda row: (row[0] is None, row[0] or 0))
+
+
+def kept_total(**entity):
+    """One query over the kept counts: how many published incidents one provider, service or
+    region (a single keyword argument) has, the length of its page's list."""
+    ((kind, obj),) = entity.items()
+    kept = {"provider": IncidentCount, "service": ServiceCount, "region": RegionCount}[kind]
+    return kept.objects.filter(**{kind: obj}).aggregate(total=Sum("count"))["total"] or 0

@@ -89,7 +89,8 @@ def test_query_counts_do_not_grow_with_incidents(
     # 1 customer with its provider, 2 paginator count, 3 a page of incidents with providers,
     # 4 their regions with providers, 5 the customer's impacts with sources, 6 impact services
     # with providers, 7 the strip's incidents that hit it (slug, title, start), 8 other customers
-    # hit by the same incidents.
+    # hit by the same incidents. Past strips.STRIP_MARKS incidents, one more: the strip's years
+    # (kept).
     with django_assert_num_queries(8):
         client.get(customer.get_absolute_url())
     # 1 paginator count, 2 a page of customers with incident counts.

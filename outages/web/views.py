@@ -207,7 +207,11 @@ def provider_detail(request, slug):
     # Most incidents first, as the headings say, by the kept counts.
     services = stats.with_kept_counts(provider.services.all(), ServiceCount, "service", "name")
     regions = stats.with_kept_counts(provider.regions.all(), RegionCount, "region", "code")
-    page = paginate(request, published.involving(provider=provider).newest_first().for_lists())
+    page = paginate(
+        request,
+        published.involving(provider=provider).newest_first().for_lists(),
+        count=stats.kept_total(provider=provider),
+    )
     return render(
         request,
         "outages/provider_detail.html",
@@ -226,7 +230,9 @@ def service_detail(request, provider_slug, slug):
         Service.objects.select_related("provider"), provider__slug=provider_slug, slug=slug
     )
     incidents = Incident.objects.published().involving(service=service)
-    page = paginate(request, incidents.newest_first().for_lists())
+    page = paginate(
+        request, incidents.newest_first().for_lists(), count=stats.kept_total(service=service)
+    )
     return render(
         request,
         "outages/service_detail.html",
@@ -239,7 +245,9 @@ def region_detail(request, provider_slug, code):
         Region.objects.select_related("provider"), provider__slug=provider_slug, code=code
     )
     incidents = Incident.objects.published().involving(region=region)
-    page = paginate(request, incidents.newest_first().for_lists())
+    page = paginate(
+        request, incidents.newest_first().for_lists(), count=stats.kept_total(region=region)
+    )
     return render(
         request,
         "outages/region_detail.html",
