@@ -61,6 +61,21 @@ def test_other_customers_of_a_busy_customer_come_from_its_newest_incidents(
     assert f'href="/incidents/?customer={customer.slug}"' in html
 
 
+def test_the_pages_of_a_busy_customer_reach_its_newest_and_link_to_every_one(
+    client, make_incidents, customer, monkeypatch
+):
+    monkeypatch.setattr(views, "CUSTOMER_LISTED", 1)
+    newer, older = sorted(make_incidents(2), key=lambda i: i.started_at, reverse=True)
+
+    html = client.get(customer.get_absolute_url()).content.decode()
+
+    assert f'href="{newer.get_absolute_url()}"' in html
+    assert "The pages above reach the 1 newest." in html
+    assert f'<a href="/incidents/?customer={customer.slug}">The incident list filtered' in html
+    listed = client.get(f"/incidents/?customer={customer.slug}").content.decode()
+    assert f'href="{older.get_absolute_url()}"' in listed
+
+
 def test_customer_that_is_also_a_provider_links_to_its_provider_page(client, customer, provider):
     customer.provider = provider
     customer.save()

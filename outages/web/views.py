@@ -35,6 +35,7 @@ from outages.web.strips import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
 NEIGHBOURS_SHOWN = 24
+CUSTOMER_LISTED = 1000  # the newest incidents naming a customer that its pages reach
 NEIGHBOURS_FROM = 500  # the newest incidents that hit a customer, among which its neighbours
 
 
@@ -280,7 +281,11 @@ def customer_detail(request, slug):
             Prefetch("impacts", queryset=impacts, to_attr="of_customer"),
         )
     )
-    page = paginate(request, incidents)
+    # Counted no further than CUSTOMER_LISTED (one walk of the index, stopping there); past it,
+    # the pages reach the newest CUSTOMER_LISTED and the incident list filtered to the customer
+    # has every one that hit it (linked from the page).
+    count = incidents.order_by().values("pk")[: CUSTOMER_LISTED + 1].count()
+    page = paginate(request, incidents, count=min(count, CUSTOMER_LISTED))
     strip = incident_strip(customer=customer)
     # Customers hit by the incidents that hit this one: by its NEIGHBOURS_FROM newest, so that
     # the busiest customer's page does not count every customer of tens of thousands.
@@ -300,6 +305,7 @@ def customer_detail(request, slug):
             "page": page,
             "neighbours": neighbours,
             "neighbours_from": NEIGHBOURS_FROM if strip["count"] > NEIGHBOURS_FROM else None,
+            "listed_only": CUSTOMER_LISTED if count > CUSTOMER_LISTED else None,
             "strip": strip,
         },
     )
