@@ -116,6 +116,11 @@ INPROCESS_LABELS = {
     "search_common": "Search, common word",
     "cold_statistics": "Statistics, cold",
     "cold_map": "Customer map, cold",
+    "cold_home": "Home page, cold",
+    "cold_customer": "Busiest customer's page, cold",
+    "cold_provider": "Busiest provider's page, cold",
+    "cold_service": "Busiest service's page, cold",
+    "cold_region": "Busiest region's page, cold",
 }
 
 

@@ -10,8 +10,8 @@ so template compilation and the database connection are not counted as a page's 
 
 It also chooses the URLs that bench.bench loads with wrk, from the sample corpus: the provider
 and root cause with the most incidents together, a random (seeded) incident, a customer with
-the median number of incidents and the one hit most often, and the words of
-outages.interchange.sample_data for searches.
+the median number of incidents and the one hit most often, the provider, service and region
+with the most incidents, and the words of outages.interchange.sample_data for searches.
 
 Last, the cost of a page-cache hit in this process (local memory rather than the server's
 Redis), with and without Accept-Encoding: gzip. Stored pages are compressed once, when they are
@@ -34,7 +34,7 @@ import time
 
 PREFIX = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
 LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+\b")  # so one query with other values counts once
-SAMPLES = 20  # cold incident pages, lists, filtered lists, searches, statistics and maps each
+SAMPLES = 20  # cold incident pages, lists, searches, statistics, maps, home and entity pages each
 HITS = 200  # page-cache hits timed per page, with and without gzip
 # p95 ceilings (issue 16: lists and searches under 100 ms through the whole page at 100,000)
 TARGETS_MS = {
@@ -45,6 +45,11 @@ TARGETS_MS = {
     "search_common": 100,
     "cold_statistics": 200,
     "cold_map": 200,
+    "cold_home": 200,
+    "cold_customer": 200,
+    "cold_provider": 200,
+    "cold_service": 200,
+    "cold_region": 200,
 }
 
 
@@ -54,12 +59,20 @@ def main():
     django.setup()
     from django.core.cache import cache
     from django.db import connection
-    from django.db.models import Count
+    from django.db.models import Count, Sum
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from outages.interchange import sample_data
-    from outages.models import Customer, CustomerImpact, Incident, TimelineEvent
+    from outages.models import (
+        Customer,
+        CustomerImpact,
+        Incident,
+        IncidentCount,
+        RegionCount,
+        ServiceCount,
+        TimelineEvent,
+    )
 
     client = Client()
     published = Incident.objects.published()
@@ -86,6 +99,16 @@ def main():
         .values_list("slug", flat=True)
     )
     busiest, typical = customers[0], customers[len(customers) // 2]
+    # The provider, service and region with the most incidents (by the kept counts): the
+    # largest of their pages.
+    provider = (
+        IncidentCount.objects.values("provider__slug")
+        .annotate(total=Sum("count"))
+        .order_by("-total", "provider__slug")
+        .first()["provider__slug"]
+    )
+    service = ServiceCount.objects.select_related("service__provider").order_by("-count").first()
+    region = RegionCount.objects.select_related("region__provider").order_by("-count").first()
     common = sample_data.COMMON_WORD
     pages = {
         "home": "/",
@@ -96,6 +119,9 @@ def main():
         "incident page": f"/incidents/{incident_slug}/",
         "customer page": f"/customers/{typical}/",
         "busiest customer page": f"/customers/{busiest}/",
+        "busiest provider page": f"/providers/{provider}/",
+        "busiest service page": service.service.get_absolute_url(),
+        "busiest region page": region.region.get_absolute_url(),
         "search (common word)": f"/incidents/?q={common}",
         "statistics": "/statistics/",
         "customer map": "/map/",
@@ -147,6 +173,11 @@ def main():
         "search_common": [f"/incidents/?q={common}"] * SAMPLES,
         "cold_statistics": ["/statistics/"] * SAMPLES,
         "cold_map": ["/map/"] * SAMPLES,
+        "cold_home": ["/"] * SAMPLES,
+        "cold_customer": [pages["busiest customer page"]] * SAMPLES,
+        "cold_provider": [pages["busiest provider page"]] * SAMPLES,
+        "cold_service": [pages["busiest service page"]] * SAMPLES,
+        "cold_region": [pages["busiest region page"]] * SAMPLES,
     }
     always_profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
     for name, urls in runs.items():

@@ -28,7 +28,7 @@ from django.db.models import (
     Sum,
     When,
 )
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import Coalesce, ExtractYear
 
 from outages.models import (
     Customer,
@@ -37,11 +37,15 @@ from outages.models import (
     CustomerRegionCount,
     CustomerServiceCount,
     CustomerTotal,
+    CustomerYearCount,
     DurationCount,
     Incident,
     IncidentCount,
+    Provider,
     RegionCount,
+    RegionYearCount,
     ServiceCount,
+    ServiceYearCount,
 )
 from outages.text import CLOCK_PRECISIONS
 
@@ -150,6 +154,27 @@ def hits_in_regions_counted(incidents):
     )
 
 
+def services_by_year_counted(incidents):
+    """ServiceYearCount: the incidents that involve each service, by year of start (as
+    IncidentCount's year)."""
+    links = Incident.services.through.objects.filter(incident__in=incidents.values("pk"))
+    year = ExtractYear("incident__started_at")
+    return links.values("service", year=year).annotate(count=Count("incident")).order_by()
+
+
+def regions_by_year_counted(incidents):
+    """RegionYearCount: the incidents that involve each region, by year of start."""
+    links = Incident.regions.through.objects.filter(incident__in=incidents.values("pk"))
+    year = ExtractYear("incident__started_at")
+    return links.values("region", year=year).annotate(count=Count("incident")).order_by()
+
+
+def customers_by_year_counted(incidents):
+    """CustomerYearCount: the incidents that hit each customer, by year of start."""
+    year = ExtractYear("incident__started_at")
+    return hits_of(incidents).values("customer", year=year).annotate(count=Count("incident"))
+
+
 DEFINITIONS = {
     IncidentCount: incidents_counted,
     DurationCount: spans_counted,
@@ -159,6 +184,9 @@ DEFINITIONS = {
     CustomerCount: hits_counted,
     CustomerServiceCount: hits_through_services_counted,
     CustomerRegionCount: hits_in_regions_counted,
+    ServiceYearCount: services_by_year_counted,
+    RegionYearCount: regions_by_year_counted,
+    CustomerYearCount: customers_by_year_counted,
 }
 
 
@@ -176,6 +204,38 @@ def incidents_by_year_and_provider():
         .annotate(count=Sum("count"))
         .order_by()
     )
+
+
+def providers_by_incidents(limit=None):
+    """One query over the kept counts: the providers with published incidents, as Providers
+    with `incident_count`, most first and ties by name; the first `limit` of them if given."""
+    counted = (
+        Provider.objects.annotate(
+            incident_count=Subquery(
+                IncidentCount.objects.filter(provider=OuterRef("pk"))
+                .order_by()
+                .values("provider")
+                .annotate(total=Sum("count"))
+                .values("total"),
+                output_field=IntegerField(),
+            )
+        )
+        .filter(incident_count__gt=0)
+        .order_by("-incident_count", "name")
+    )
+    return list(counted[:limit] if limit else counted)
+
+
+def with_kept_counts(rows, kept, field, *ties):
+    """Services or regions (a queryset) with `incident_count`, how many published incidents
+    involve each (kept: ServiceCount or RegionCount; 0 for none), most first, then by `ties`."""
+    count = Subquery(kept.objects.filter(**{field: OuterRef("pk")}).values("count"))
+    return rows.annotate(incident_count=Coalesce(count, 0)).order_by("-incident_count", *ties)
+
+
+def published_total():
+    """One query: how many incidents are published (kept counts)."""
+    return IncidentCount.objects.aggregate(total=Sum("count"))["total"] or 0
 
 
 def span_counts():
@@ -372,13 +432,38 @@ class CountOf(Subquery):
     output_field = IntegerField()
 
 
-def start_dates(**entity):
+def start_dates(limit=None, **entity):
     """One query: (slug, title, started_at, started_precision, time_zone) of the published
     incidents of one provider, service, region or customer (`entity`, as Incident.objects.
-    involving() takes it), oldest first (unknown starts last)."""
-    return list(
+    involving() takes it), oldest first (unknown starts last); the first `limit` if given."""
+    rows = (
         published()
         .involving(**entity)
         .oldest_first()
         .values_list("slug", "title", "started_at", "started_precision", "time_zone")
     )
+    return list(rows[:limit] if limit else rows)
+
+
+def start_years(**entity):
+    """One query over the kept counts: (year, count) of the published incidents of one
+    provider, service, region or customer (a single keyword argument), by the year of their
+    start in the site's time zone (as the `year` filter reads it; None for an unknown start),
+    oldest first."""
+    ((kind, obj),) = entity.items()
+    kept = {
+        "provider": IncidentCount,
+        "service": ServiceYearCount,
+        "region": RegionYearCount,
+        "customer": CustomerYearCount,
+    }[kind]
+    rows = kept.objects.filter(**{kind: obj}).values_list("year").annotate(Sum("count"))
+    return sorted(rows.order_by(), key=lambda row: (row[0] is None, row[0] or 0))
+
+
+def kept_total(**entity):
+    """One query over the kept counts: how many published incidents one provider, service or
+    region (a single keyword argument) has, the length of its page's list."""
+    ((kind, obj),) = entity.items()
+    kept = {"provider": IncidentCount, "service": ServiceCount, "region": RegionCount}[kind]
+    return kept.objects.filter(**{kind: obj}).aggregate(total=Sum("count"))["total"] or 0

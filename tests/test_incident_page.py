@@ -92,16 +92,16 @@ def test_query_count_does_not_grow_with_incidents(
     # 8 action items, 9 corrections with the archived copy a claim was made in,
     # 10 the latest archived copy of each source (the "archived on" links and the drift
     # notice), 11-13 the candidates for related incidents: the most recent sharing a service,
-    # a region, a customer hit (one query each), 14 the candidates with provider, ranked by how
-    # many services, regions and customers hit they share (three subqueries in the one query),
-    # 15-17 the related incidents' services, regions and customers hit (their reasons come from
-    # these rows, with no query of their own), 18 the public change log (its revisions).
+    # a region, a customer hit (one query each), 14-16 which of its services, regions and
+    # customers hit each candidate shares (pairs of ids; ranked and named from these and the
+    # incident's own rows, with no query of their own), 17 the candidates with providers,
+    # 18 the public change log (its revisions).
     with django_assert_num_queries(18):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
-    # As above; with no candidates the ranking and its three prefetches are skipped.
+    # As above; with no candidates, what they share and the candidates themselves are not read.
     with django_assert_num_queries(14):
         client.get(incident.get_absolute_url())
 

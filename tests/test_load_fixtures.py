@@ -110,6 +110,9 @@ DERIVED = {
     "outages.customercount",
     "outages.customerservicecount",
     "outages.customerregioncount",
+    "outages.serviceyearcount",
+    "outages.regionyearcount",
+    "outages.customeryearcount",
     "outages.summarylock",
 }
 

@@ -66,13 +66,15 @@ def test_query_counts_do_not_grow_with_incidents(
     client, make_incidents, count, django_assert_num_queries, provider, service, region
 ):
     make_incidents(count)
-    # 1 provider, 2 paginator count, 3 the strip's incidents (slug, title, start), 4 incidents
-    # with providers, 5 their services, 6 their regions, 7 customers hit, 8 services with
-    # counts, 9 regions with counts.
+    # 1 provider, 2 its number of incidents (kept), 3 the strip's incidents (slug, title,
+    # start), 4 incidents with providers, 5 their services, 6 their regions, 7 customers hit,
+    # 8 services with counts, 9 regions with counts (kept). Past strips.STRIP_MARKS incidents,
+    # one more: the strip's years (kept).
     with django_assert_num_queries(9):
         client.get(provider.get_absolute_url())
-    # 1 service (or region) with provider, 2 paginator count, 3 the strip's incidents (slug,
-    # title, start), 4 incidents, 5-7 their services, regions and customers hit.
+    # 1 service (or region) with provider, 2 its number of incidents (kept), 3 the strip's
+    # incidents (slug, title, start), 4 incidents, 5-7 their services, regions and customers
+    # hit. Past strips.STRIP_MARKS incidents, one more: the strip's years (kept).
     with django_assert_num_queries(7):
         client.get(service.get_absolute_url())
     with django_assert_num_queries(7):

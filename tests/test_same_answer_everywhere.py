@@ -232,7 +232,7 @@ def test_the_statistics_count_the_same(client, world):
 
 def test_the_home_page_counts_the_same(client, world):
     response = client.get(reverse("outages:home"))
-    counts = {customer.name: customer.incident_count for customer in response.context["customers"]}
+    counts = {customer.name: customer.count for customer in response.context["customers"]}
     assert counts == {"Netflix": 3, "Heroku": 2}  # customers hit more than once
 
 

@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from outages.charts import svg
 from outages.models import Customer, CustomerImpact, Incident
+from outages.web import strips
+from tests.factories import update_incidents
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -135,6 +137,39 @@ def test_customer_strip_with_hostile_name_is_escaped(client, make_incidents, cus
 
     assert "<b>Evil" not in html
     assert strip_of(html).find(f"{SVG}title").text.startswith("Incidents that hit <b>Evil</b> & co")
+
+
+@pytest.mark.parametrize("kind", ["provider", "service", "region", "customer"])
+def test_past_its_bound_the_strip_counts_incidents_by_year_each_a_link(
+    client, make_incidents, provider, service, region, customer, kind, monkeypatch
+):
+    monkeypatch.setattr(strips, "STRIP_MARKS", 2)
+    incidents = make_incidents(4)
+    update_incidents(
+        Incident.objects.filter(pk=incidents[3].pk), started_at=datetime(2009, 3, 1, tzinfo=UTC)
+    )
+    update_incidents(
+        Incident.objects.filter(pk=incidents[2].pk),
+        started_at=None,
+        mitigated_at=None,
+        resolved_at=None,
+    )
+    url, parameter = entity_urls(provider, service, region, customer)[kind]
+
+    html = client.get(url).content.decode()
+    strip = strip_of(html)
+
+    assert marks(strip) == []  # no mark per incident: a column per year
+    links = {a.get("href") for a in strip.iter(f"{SVG}a")}
+    assert f"/incidents/?{parameter}&year=2009" in links
+    assert f"/incidents/?{parameter}&year=2012" in links
+    assert not any("year=2010" in link for link in links)  # a year without incidents
+    assert "2009 (1), 2012 (2)" in strip.find(f"{SVG}desc").text
+    assert ": 4, counted by the year they started (1 with an unknown start not shown)" in html
+    assert f'href="/incidents/?{parameter}"' in html
+    # Each column's count equals the length of the list it links to.
+    listed = client.get(f"/incidents/?{parameter}&year=2012").context["page"].paginator.count
+    assert listed == 2
 
 
 # --- The drawing functions, from plain data ---------------------------------------------------

@@ -26,6 +26,6 @@ def rerender(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("outages", "0016_reference_rows_published_on_their_own")]
+    dependencies = [("outages", "0017_kept_year_counts")]
 
     operations = [migrations.RunPython(rerender, migrations.RunPython.noop)]

@@ -147,6 +147,45 @@ class CustomerRegionCount(Summary):
         constraints = unique("customer_region_count_once", "customer", "region")
 
 
+class ServiceYearCount(Summary):
+    """Published incidents that involve each service, by the year of their start in the site's
+    time zone (None when not known): the service page's strip, past its marks."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    year = models.IntegerField(null=True, blank=True)
+
+    key = ("service", "year")
+
+    class Meta:
+        constraints = unique("service_year_count_once", "service", "year", unknown="year")
+
+
+class RegionYearCount(Summary):
+    """Published incidents that involve each region, by the year of their start, as
+    ServiceYearCount: the region page's strip."""
+
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    year = models.IntegerField(null=True, blank=True)
+
+    key = ("region", "year")
+
+    class Meta:
+        constraints = unique("region_year_count_once", "region", "year", unknown="year")
+
+
+class CustomerYearCount(Summary):
+    """Published incidents that hit each customer, by the year of their start, as
+    ServiceYearCount: the customer page's strip."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    year = models.IntegerField(null=True, blank=True)
+
+    key = ("customer", "year")
+
+    class Meta:
+        constraints = unique("customer_year_count_once", "customer", "year", unknown="year")
+
+
 class SummaryLock(models.Model):
     """One row, locked by every change to the counts until its transaction ends, so that
     changes are counted one after another (outages.summaries.lock)."""

@@ -6,15 +6,14 @@ The candidates are bounded: the RELATED_POOL most recent incidents sharing a ser
 for regions and for customers hit (one query each, only for the kinds the incident has). A busy
 region or customer is shared by tens of thousands of incidents, and counting what each of them
 shares cost more than a second at 100,000 incidents; a pool of each kind is found by walking
-the newest-first index and stops early. Ranking those candidates is one query plus the three
-prefetches of a list. Below RELATED_POOL incidents of a kind, the ranking is over every
-incident that shares anything, as before.
+the newest-first index and stops early. What each candidate shares is then read from the
+narrow link tables (one query per kind, pairs of ids), counted and ranked here, and the ten
+shown are loaded with their providers (one query): the reasons name the shared rows by this
+incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is over
+every incident that shares anything, as before.
 """
 
 from dataclasses import dataclass
-
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 
 from outages.apart import apart_text
 from outages.models import CustomerImpact, Incident
@@ -37,50 +36,51 @@ class Related:
 def related_incidents(incident, limit=RELATED_SHOWN):
     """The published incidents sharing a service, a region or a customer hit with `incident`
     (loaded in_full()), most shared first, each with its reasons."""
-    services = {service.pk for service in incident.services.all()}
-    regions = {region.pk for region in incident.regions.all()}
-    customers = {impact.customer_id for impact in incident.impacts.all() if impact.was_hit}
+    names = {
+        "service": {service.pk: service.name for service in incident.services.all()},
+        "region": {region.pk: region.code for region in incident.regions.all()},
+        "customer": {
+            impact.customer_id: impact.customer.name
+            for impact in incident.impacts.all()
+            if impact.was_hit
+        },
+    }
     links = [
-        (Incident.services.through.objects, "service", services),
-        (Incident.regions.through.objects, "region", regions),
-        (CustomerImpact.objects.hits(), "customer", customers),
+        (Incident.services.through.objects, "service", names["service"]),
+        (Incident.regions.through.objects, "region", names["region"]),
+        (CustomerImpact.objects.hits(), "customer", names["customer"]),
     ]
-    # Each shared service, region and customer hit counts one; a subquery per kind counts them.
-    shared = Value(0, output_field=IntegerField())
-    for rows, field, keys in links:
-        if keys:
-            shared = shared + shared_count(rows, field, keys)
     candidates = related_candidates(incident, links)
     if not candidates:
         return []
-    ranked = (
-        Incident.objects.published()
-        .filter(pk__in=candidates)
-        .annotate(shared=shared)
-        .newest_first("-shared")
-        .for_lists()[:limit]
+    # {incident id: {kind: ids of the rows of that kind it shares}}
+    shares = {pk: {} for pk in candidates}
+    for rows, field, keys in links:
+        if keys:
+            pairs = rows.filter(incident__in=candidates, **{f"{field}__in": list(keys)})
+            for pk, key in pairs.order_by().values_list("incident_id", f"{field}_id"):
+                shares[pk].setdefault(field, set()).add(key)
+    others = list(Incident.objects.published().filter(pk__in=candidates).select_related("provider"))
+    ranked = sorted(
+        newest_first(others), key=lambda other: -sum(map(len, shares[other.pk].values()))
     )
     return [
         Related(
             incident=other,
-            reasons=reasons(other, services, regions, customers),
+            reasons=reasons(shares[other.pk], names),
             apart=apart_text(incident.started_at, other.started_at),
         )
-        for other in ranked
+        for other in ranked[:limit]
     ]
 
 
-def shared_count(rows, field, keys):
-    """How many of `keys` the rows (links to services or regions, or hits) of each incident
-    name, as a subquery on the outer incident."""
-    counted = (
-        rows.filter(incident=OuterRef("pk"), **{f"{field}__in": keys})
-        .order_by()
-        .values("incident")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+def newest_first(incidents):
+    """Incidents in the one order (NEWEST_FIRST): the latest start first, unknown starts last,
+    ties by slug."""
+    by_slug = sorted(incidents, key=lambda incident: incident.slug)
+    known = [incident for incident in by_slug if incident.started_at is not None]
+    unknown = [incident for incident in by_slug if incident.started_at is None]
+    return sorted(known, key=lambda incident: incident.started_at, reverse=True) + unknown
 
 
 def related_candidates(incident, links):
@@ -102,17 +102,15 @@ def related_candidates(incident, links):
     return found
 
 
-def reasons(other, services, regions, customers):
-    """Why `other` (loaded for_lists()) is related, in words, from the rows it already holds."""
+def reasons(shared, names):
+    """Why an incident is related, in words: `shared`, {kind: ids of the rows it shares}; the
+    rows named as `names` ({kind: {id: name}}, in their own order) has them."""
     found = []
-    named = [
-        ("service", [s.name for s in other.services.all() if s.pk in services]),
-        ("region", [r.code for r in other.regions.all() if r.pk in regions]),
-    ]
-    for noun, names in named:
-        if names:
-            found.append(f"same {noun}{'' if len(names) == 1 else 's'}: {', '.join(names)}")
-    hit = [i.customer.name for i in other.customers_hit if i.customer_id in customers]
+    for kind, noun in [("service", "same service"), ("region", "same region")]:
+        named = [name for pk, name in names[kind].items() if pk in shared.get(kind, ())]
+        if named:
+            found.append(f"{noun}{'' if len(named) == 1 else 's'}: {', '.join(named)}")
+    hit = [name for pk, name in names["customer"].items() if pk in shared.get("customer", ())]
     if hit:
         found.append(f"hit the same customer{'' if len(hit) == 1 else 's'}: {', '.join(hit)}")
     return found

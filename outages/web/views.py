@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 
+from outages import aggregates as stats
 from outages import page_cache, revisions, search
 from outages.aggregates import counted_customers
 from outages.models import (
@@ -16,8 +17,9 @@ from outages.models import (
     Incident,
     Provider,
     Region,
+    RegionCount,
     Service,
-    incident_order,
+    ServiceCount,
     latest_copies,
     latest_copy,
     latest_revision,
@@ -33,28 +35,27 @@ from outages.web.strips import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
 NEIGHBOURS_SHOWN = 24
+CUSTOMER_LISTED = 1000  # the newest incidents naming a customer that its pages reach
+NEIGHBOURS_FROM = 500  # the newest incidents that hit a customer, among which its neighbours
+
+
+HOME_PROVIDERS = 12  # the providers with most incidents; the rest are a link away
+HOME_CUSTOMERS = 12
 
 
 def home(request):
+    """Bounded lists, counted by the kept counts (outages.aggregates), so the page costs the
+    same at a hundred incidents as at a hundred thousand."""
     incidents = Incident.objects.published().newest_first().for_lists()[:8]
-    providers = (
-        Provider.objects.annotate(
-            incident_count=Count("incidents", filter=Q(incidents__in=Incident.objects.published()))
-        )
-        .filter(incident_count__gt=0)
-        .order_by("-incident_count", "name")
-    )
-    customers = (
-        counted_customers().filter(incident_count__gt=1).order_by("-incident_count", "name")[:12]
-    )
+    customers = stats.customers_hit_most(limit=HOME_CUSTOMERS)
     return render(
         request,
         "outages/home.html",
         {
             "incidents": incidents,
-            "providers": providers,
-            "customers": customers,
-            "incident_total": Incident.objects.published().count(),
+            "providers": stats.providers_by_incidents(limit=HOME_PROVIDERS),
+            "customers": [customer for customer in customers if customer.count > 1],
+            "incident_total": stats.published_total(),
         },
     )
 
@@ -207,18 +208,14 @@ def provider_list(request):
 def provider_detail(request, slug):
     provider = get_object_or_404(Provider.objects.visible().with_customer_entry(), slug=slug)
     published = Incident.objects.published()
-    # Most incidents first, as the headings say; a grouped query ignores Meta.ordering.
-    services = (
-        provider.services.visible()
-        .annotate(incident_count=Count("incidents", filter=Q(incidents__in=published)))
-        .order_by("-incident_count", "name")
+    # Most incidents first, as the headings say, by the kept counts.
+    services = stats.with_kept_counts(provider.services.visible(), ServiceCount, "service", "name")
+    regions = stats.with_kept_counts(provider.regions.visible(), RegionCount, "region", "code")
+    page = paginate(
+        request,
+        published.involving(provider=provider).newest_first().for_lists(),
+        count=stats.kept_total(provider=provider),
     )
-    regions = (
-        provider.regions.visible()
-        .annotate(incident_count=Count("incidents", filter=Q(incidents__in=published)))
-        .order_by("-incident_count", "code")
-    )
-    page = paginate(request, published.involving(provider=provider).newest_first().for_lists())
     return render(
         request,
         "outages/provider_detail.html",
@@ -239,7 +236,9 @@ def service_detail(request, provider_slug, slug):
         slug=slug,
     )
     incidents = Incident.objects.published().involving(service=service)
-    page = paginate(request, incidents.newest_first().for_lists())
+    page = paginate(
+        request, incidents.newest_first().for_lists(), count=stats.kept_total(service=service)
+    )
     return render(
         request,
         "outages/service_detail.html",
@@ -254,7 +253,9 @@ def region_detail(request, provider_slug, code):
         code=code,
     )
     incidents = Incident.objects.published().involving(region=region)
-    page = paginate(request, incidents.newest_first().for_lists())
+    page = paginate(
+        request, incidents.newest_first().for_lists(), count=stats.kept_total(region=region)
+    )
     return render(
         request,
         "outages/region_detail.html",
@@ -273,22 +274,31 @@ def customer_list(request):
 
 
 def customer_detail(request, slug):
+    """The incidents that name a customer, newest first, a page at a time, each with how it was
+    hit. A page is found by walking the incidents' newest-first index, so the customer hit by a
+    fifth of a hundred thousand incidents costs no more than one hit by twenty."""
     customer = get_object_or_404(Customer.objects.visible().with_provider_entry(), slug=slug)
     published = Incident.objects.published()
-    impacts = (
-        customer.impacts.filter(incident__in=published)
-        .select_related("incident__provider", "source")
+    impacts = customer.impacts.select_related("source").prefetch_related(services_with_provider())
+    incidents = (
+        published.filter(pk__in=customer.impacts.values("incident"))
+        .newest_first()
+        .select_related("provider")
         .prefetch_related(
-            services_with_provider(),
-            Prefetch("incident__regions", queryset=Region.objects.select_related("provider")),
+            Prefetch("regions", queryset=Region.objects.select_related("provider")),
+            Prefetch("impacts", queryset=impacts, to_attr="of_customer"),
         )
-        .order_by(*incident_order(via="incident__"))
     )
-    page = paginate(request, impacts)
-    # Customers hit by the incidents that hit this one.
-    hit_together = CustomerImpact.objects.hits().filter(
-        incident__in=published.involving(customer=customer)
-    )
+    # Counted no further than CUSTOMER_LISTED (one walk of the index, stopping there); past it,
+    # the pages reach the newest CUSTOMER_LISTED and the incident list filtered to the customer
+    # has every one that hit it (linked from the page).
+    count = incidents.order_by().values("pk")[: CUSTOMER_LISTED + 1].count()
+    page = paginate(request, incidents, count=min(count, CUSTOMER_LISTED))
+    strip = incident_strip(customer=customer)
+    # Customers hit by the incidents that hit this one: by its NEIGHBOURS_FROM newest, so that
+    # the busiest customer's page does not count every customer of tens of thousands.
+    latest = published.involving(customer=customer).newest_first().values("pk")
+    hit_together = CustomerImpact.objects.hits().filter(incident__in=latest[:NEIGHBOURS_FROM])
     neighbours = (
         Customer.objects.exclude(pk=customer.pk)
         .filter(impacts__in=hit_together)
@@ -302,6 +312,8 @@ def customer_detail(request, slug):
             "customer": customer,
             "page": page,
             "neighbours": neighbours,
-            "strip": incident_strip(customer=customer),
+            "neighbours_from": NEIGHBOURS_FROM if strip["count"] > NEIGHBOURS_FROM else None,
+            "listed_only": CUSTOMER_LISTED if count > CUSTOMER_LISTED else None,
+            "strip": strip,
         },
     )
