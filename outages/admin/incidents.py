@@ -28,6 +28,12 @@ from outages.admin.forms import (
     TimelineFormSet,
 )
 from outages.admin.history import HistoryAdmin
+from outages.admin.preloaded import (
+    PreloadedAutocompleteSelect,
+    PreloadedAutocompleteSelectMultiple,
+    PreloadedChoiceField,
+    PreloadedMultipleChoiceField,
+)
 from outages.admin.rows import IncidentRowForm
 from outages.interchange.documents import ImportFailed, precision_key, read
 from outages.interchange.importing import Importer
@@ -47,7 +53,31 @@ from outages.rendering import check_markdown, render_markdown
 FOLDED_ROWS = "admin/outages/edit_inline/folded_stacked.html"
 
 
-class TimelineEventInline(admin.StackedInline):
+class RowInline(admin.StackedInline):
+    """An incident's rows: the rows each names (its source, its customer) read once for all
+    (outages.admin.preloaded)."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            using = kwargs.get("using")
+            kwargs.setdefault(
+                "widget", PreloadedAutocompleteSelect(db_field, self.admin_site, using=using)
+            )
+        kwargs.setdefault("form_class", PreloadedChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            using = kwargs.get("using")
+            kwargs.setdefault(
+                "widget",
+                PreloadedAutocompleteSelectMultiple(db_field, self.admin_site, using=using),
+            )
+        kwargs.setdefault("form_class", PreloadedMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
+class TimelineEventInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = TimelineEvent
     form = TimelineEventForm
@@ -62,7 +92,7 @@ class TimelineEventInline(admin.StackedInline):
     ]
 
 
-class CustomerImpactInline(admin.StackedInline):
+class CustomerImpactInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = CustomerImpact
     form = CustomerImpactForm
@@ -78,11 +108,11 @@ class CustomerImpactInline(admin.StackedInline):
     ]
 
     def get_queryset(self, request):
-        # Each folded row's summary names its customer.
-        return super().get_queryset(request).select_related("customer")
+        # Each folded row's summary names its customer; each row shows its services.
+        return super().get_queryset(request).select_related("customer").prefetch_related("services")
 
 
-class ActionItemInline(admin.StackedInline):
+class ActionItemInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = ActionItem
     form = IncidentRowForm
@@ -93,7 +123,7 @@ class ActionItemInline(admin.StackedInline):
     fields = [("position", "kind", "status", "source"), "description"]
 
 
-class CorrectionInline(admin.StackedInline):
+class CorrectionInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = Correction
     form = IncidentRowForm

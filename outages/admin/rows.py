@@ -16,6 +16,7 @@ from django.utils.text import Truncator
 
 from outages import text
 from outages.admin.local_times import set_zone, submitted_zone
+from outages.admin.preloaded import preload, preloaded
 from outages.models import ActionItem, Correction, CustomerImpact, TimelineEvent
 
 # How much of a row's text its summary line carries; the line is also cut to its width in CSS.
@@ -31,6 +32,15 @@ class IncidentRowForm(forms.ModelForm):
     @property
     def summary(self):
         return summary(self.instance, self.zone_name or "UTC")
+
+    def _post_clean(self):
+        # A stored row the editor left as it was is not saved (the formset skips it), and the
+        # database already holds it valid: checking it again as a model would cost a query per
+        # foreign key and three per check constraint, for every row of a long postmortem, on
+        # every save. A row changed in any way, even only by a new zone for its times, is.
+        if self.instance.pk is not None and not self.has_changed():
+            return
+        super()._post_clean()
 
     @property
     def starts_open(self):
@@ -51,7 +61,13 @@ class ZonedFormSet(BaseInlineFormSet):
 
     @cached_property
     def forms(self):
-        return [self.zoned(form) for form in super().forms]
+        forms = [self.zoned(form) for form in super().forms]
+        preload(forms)
+        return forms
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        preloaded(self, form)
 
     @property
     def empty_form(self):
