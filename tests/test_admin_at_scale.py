@@ -3,7 +3,10 @@ customers and sources the site holds, and however many rows the incident has: a 
 every row of a table, or a query per row of the form, makes them slow at 100,000 incidents and
 on long postmortems, and each query is a round trip that a loaded server pays dearly."""
 
+from datetime import timedelta
+
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -93,3 +96,24 @@ def test_a_row_naming_no_such_source_is_refused_at_the_row(admin_client, inciden
     assert response.status_code == 200
     errors = response.context["inline_admin_formsets"][0].formset.forms[0].errors
     assert "Select a valid choice" in str(errors["source"])
+
+
+def test_a_rows_check_constraints_are_checked_in_one_query(incident, django_assert_num_queries):
+    incident.resolved_at = incident.started_at - timedelta(days=1)
+    incident.detected_at = None  # unknown: passes, as in the database
+
+    # One query for all eleven checks, inside a savepoint (the test's transaction is open).
+    with django_assert_num_queries(3), pytest.raises(ValidationError) as refused:
+        incident.validate_constraints()
+
+    assert refused.value.messages == [
+        "Constraint “incident_resolved_after_start” is violated.",
+        "Constraint “incident_resolved_after_mitigated” is violated.",
+    ]
+    incident.resolved_at = incident.started_at + timedelta(days=1)
+    with django_assert_num_queries(3):
+        incident.validate_constraints()
+    with django_assert_num_queries(0):
+        incident.validate_constraints(
+            exclude={"resolved_at", "started_at", "detected_at", "mitigated_at"}
+        )

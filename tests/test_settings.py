@@ -191,17 +191,20 @@ print(Client(raise_request_exception=False).get("/incidents/?q=anything").status
 """
 
 
+# Production settings for SERVER_ERROR_SCRIPT.
+DEBUG_OFF = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "testserver",
+    "HTTPS": "false",
+    "DJANGO_SETTINGS_MODULE": "postmortems.settings",
+    "PYTHONWARNINGS": "ignore",  # WhiteNoise warns of the uncollected static folder
+    "DATABASE_URL": "sqlite://:memory:",  # connecting to the default would create db.sqlite3
+}
+
+
 def test_with_debug_off_a_server_error_is_logged_to_stderr_with_its_traceback():
-    result = check_with(
-        DEBUG="false",
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="testserver",
-        HTTPS="false",
-        DJANGO_SETTINGS_MODULE="postmortems.settings",
-        PYTHONWARNINGS="ignore",  # WhiteNoise warns of the uncollected static folder
-        DATABASE_URL="sqlite://:memory:",  # connecting to the default would create db.sqlite3
-        script=SERVER_ERROR_SCRIPT,
-    )
+    result = check_with(**DEBUG_OFF, script=SERVER_ERROR_SCRIPT)
 
     assert result.stdout.strip() == "500", result.stderr
     records = [json.loads(line) for line in result.stderr.splitlines()]  # one per line
@@ -220,16 +223,7 @@ def test_a_503_of_a_lost_database_is_logged_as_one_line_without_a_traceback():
         "from django.db import OperationalError\n"
         '    raise OperationalError("connection to server failed\\nIs the server running?")',
     )
-    result = check_with(
-        DEBUG="false",
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="testserver",
-        HTTPS="false",
-        DJANGO_SETTINGS_MODULE="postmortems.settings",
-        PYTHONWARNINGS="ignore",
-        DATABASE_URL="sqlite://:memory:",
-        script=script,
-    )
+    result = check_with(**DEBUG_OFF, script=script)
 
     assert result.stdout.strip() == "503", result.stderr
     assert "Traceback" not in result.stderr
