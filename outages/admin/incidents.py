@@ -28,12 +28,7 @@ from outages.admin.forms import (
     TimelineFormSet,
 )
 from outages.admin.history import HistoryAdmin
-from outages.admin.preloaded import (
-    PreloadedAutocompleteSelect,
-    PreloadedAutocompleteSelectMultiple,
-    PreloadedChoiceField,
-    PreloadedMultipleChoiceField,
-)
+from outages.admin.preloaded import RowInline
 from outages.admin.rows import IncidentRowForm
 from outages.interchange.documents import ImportFailed, precision_key, read
 from outages.interchange.importing import Importer
@@ -51,30 +46,6 @@ from outages.rendering import check_markdown, render_markdown
 
 # Stacked rows folded to one line each (outages.admin.rows).
 FOLDED_ROWS = "admin/outages/edit_inline/folded_stacked.html"
-
-
-class RowInline(admin.StackedInline):
-    """An incident's rows: the rows each names (its source, its customer) read once for all
-    (outages.admin.preloaded)."""
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name in self.get_autocomplete_fields(request):
-            using = kwargs.get("using")
-            kwargs.setdefault(
-                "widget", PreloadedAutocompleteSelect(db_field, self.admin_site, using=using)
-            )
-        kwargs.setdefault("form_class", PreloadedChoiceField)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if db_field.name in self.get_autocomplete_fields(request):
-            using = kwargs.get("using")
-            kwargs.setdefault(
-                "widget",
-                PreloadedAutocompleteSelectMultiple(db_field, self.admin_site, using=using),
-            )
-        kwargs.setdefault("form_class", PreloadedMultipleChoiceField)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 class TimelineEventInline(RowInline):

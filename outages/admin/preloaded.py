@@ -9,6 +9,7 @@ values of one field name, for every form of a formset, in one query; a value it 
 """
 
 from django import forms
+from django.contrib import admin
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import ValidationError
 
@@ -27,10 +28,11 @@ class PreloadedChoiceField(forms.ModelChoiceField):
 class PreloadedMultipleChoiceField(forms.ModelMultipleChoiceField):
     known = None
 
-    def _check_values(self, value):
-        keys = [str(key) for key in value]
-        if self.known is None or any(key not in self.known for key in keys):
-            return super()._check_values(value)
+    def clean(self, value):
+        keys = [str(key) for key in value] if isinstance(value, list | tuple) else []
+        if self.known is None or not keys or any(key not in self.known for key in keys):
+            return super().clean(value)
+        self.run_validators(value)
         return [self.known[key] for key in dict.fromkeys(keys)]
 
 
@@ -67,9 +69,33 @@ class PreloadedAutocompleteSelectMultiple(PreloadedAutocomplete, AutocompleteSel
 PRELOADED_FIELDS = (PreloadedChoiceField, PreloadedMultipleChoiceField)
 
 
+class RowInline(admin.StackedInline):
+    """An incident's rows on its form, with the rows each names (its source, its customer, its
+    services) read once for all rows (preload())."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            using = kwargs.get("using")
+            kwargs.setdefault(
+                "widget", PreloadedAutocompleteSelect(db_field, self.admin_site, using=using)
+            )
+        kwargs.setdefault("form_class", PreloadedChoiceField)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            using = kwargs.get("using")
+            kwargs.setdefault(
+                "widget",
+                PreloadedAutocompleteSelectMultiple(db_field, self.admin_site, using=using),
+            )
+        kwargs.setdefault("form_class", PreloadedMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+
 def preloaded(formset, form):
     """For BaseModelFormSet.add_fields: the row's id field checked against preloaded rows."""
-    name = formset._pk_field.name
+    name = formset.model._meta.pk.name
     field = form.fields.get(name)
     if type(field) is forms.ModelChoiceField:
         form.fields[name] = PreloadedChoiceField(

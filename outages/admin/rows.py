@@ -33,15 +33,6 @@ class IncidentRowForm(forms.ModelForm):
     def summary(self):
         return summary(self.instance, self.zone_name or "UTC")
 
-    def _post_clean(self):
-        # A stored row the editor left as it was is not saved (the formset skips it), and the
-        # database already holds it valid: checking it again as a model would cost a query per
-        # foreign key and three per check constraint, for every row of a long postmortem, on
-        # every save. A row changed in any way, even only by a new zone for its times, is.
-        if self.instance.pk is not None and not self.has_changed():
-            return
-        super()._post_clean()
-
     @property
     def starts_open(self):
         if self.instance.pk is None or self.errors:

@@ -167,9 +167,7 @@ class ChecksInOneQuery(models.Model):
 def failed_checks(row, checks, exclude, using):
     """The CheckConstraints the row's values fail, read with one query (Q.check's, for all)."""
     query = Query(None)
-    for name, value in row._get_field_expression_map(meta=row._meta, exclude=exclude).items():
-        if not hasattr(value, "resolve_expression"):
-            value = Value(value)
+    for name, value in row_values(row, exclude).items():
         query.add_annotation(value, name, select=False)
     named = {}
     for number, constraint in enumerate(checks):
@@ -191,6 +189,19 @@ def failed_checks(row, checks, exclude, using):
     return [
         constraint for constraint, passed in zip(named.values(), results, strict=True) if not passed
     ]
+
+
+def row_values(row, exclude):
+    """{field name: the row's value} for a check, as Django's own check reads them (the row's
+    models have no generated fields)."""
+    exclude = exclude or set()
+    values = {}
+    for field in row._meta.local_concrete_fields:
+        if field.name not in exclude:
+            values[field.name] = Value(getattr(row, field.attname), field)
+    if "pk" not in exclude:
+        values["pk"] = Value(row.pk, row._meta.pk)
+    return values
 
 
 class TextChecked(ChecksInOneQuery):
