@@ -312,7 +312,8 @@ EMAIL_USE_TLS = env("EMAIL_USE_TLS", False)
 
 # Errors, security warnings and the app's own messages go to stderr as one JSON object per line
 # (time, level, logger, message, traceback), which log collectors read without a parser of their
-# own. Each 500 also goes to ADMINS by email when DEBUG is off.
+# own. Each 500 also goes to ADMINS by email when DEBUG is off. A 503 of a lost database is one
+# line naming the error, without a traceback (health.DatabaseUnavailableFilter).
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(
@@ -321,7 +322,10 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "database_unavailable": {"()": "postmortems.health.DatabaseUnavailableFilter"},
+    },
     "formatters": {"json": {"()": "postmortems.log_format.JSONFormatter"}},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "formatter": "json"},
@@ -334,6 +338,7 @@ LOGGING = {
     "loggers": {
         "django.request": {
             "handlers": ["stderr", "mail_admins"],
+            "filters": ["database_unavailable"],
             "level": "WARNING",
             "propagate": False,
         },

@@ -2,6 +2,7 @@
 
 import logging
 
+import httpx
 import pytest
 from django.core.management import CommandError
 from django.db import transaction
@@ -362,3 +363,21 @@ def test_a_purge_too_long_for_one_header_purges_every_page(purges):
     front_cache.purge({f"incident:incident-number-{n}" for n in range(1000)})
 
     assert purged(purges) == [("PURGE", "/.purge", {"site"})]
+
+
+def test_purges_share_one_kept_http_client(purges, monkeypatch):
+    made = []
+    real_client = httpx.Client
+
+    def counted(*args, **kwargs):
+        made.append(kwargs)
+        return real_client(*args, **kwargs)
+
+    monkeypatch.setattr(front_cache, "_purger", front_cache.Purger())
+    monkeypatch.setattr(httpx, "Client", counted)
+    for tag in ("incident:one", "incident:two"):
+        front_cache.purge({tag})
+        front_cache.flush()
+
+    assert [tags for _, _, tags in purged(purges)] == [{"incident:one"}, {"incident:two"}]
+    assert len(made) == 1

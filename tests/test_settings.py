@@ -206,17 +206,20 @@ print(Client(raise_request_exception=False).get("/incidents/?q=anything").status
 """
 
 
+# Production settings for SERVER_ERROR_SCRIPT.
+DEBUG_OFF = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "testserver",
+    "HTTPS": "false",
+    "DJANGO_SETTINGS_MODULE": "postmortems.settings",
+    "PYTHONWARNINGS": "ignore",  # WhiteNoise warns of the uncollected static folder
+    "DATABASE_URL": "sqlite://:memory:",  # connecting to the default would create db.sqlite3
+}
+
+
 def test_with_debug_off_a_server_error_is_logged_to_stderr_with_its_traceback():
-    result = check_with(
-        DEBUG="false",
-        SECRET_KEY="x" * 50,
-        ALLOWED_HOSTS="testserver",
-        HTTPS="false",
-        DJANGO_SETTINGS_MODULE="postmortems.settings",
-        PYTHONWARNINGS="ignore",  # WhiteNoise warns of the uncollected static folder
-        DATABASE_URL="sqlite://:memory:",  # connecting to the default would create db.sqlite3
-        script=SERVER_ERROR_SCRIPT,
-    )
+    result = check_with(**DEBUG_OFF, script=SERVER_ERROR_SCRIPT)
 
     assert result.stdout.strip() == "500", result.stderr
     records = [json.loads(line) for line in result.stderr.splitlines()]  # one per line
@@ -227,6 +230,27 @@ def test_with_debug_off_a_server_error_is_logged_to_stderr_with_its_traceback():
     assert "ValueError: a bug only production shows" in error["traceback"]
     assert error["status"] == 500
     assert {"time", "level", "logger", "message"} <= set(error)
+
+
+def test_a_503_of_a_lost_database_is_logged_as_one_line_without_a_traceback():
+    script = SERVER_ERROR_SCRIPT.replace(
+        'raise ValueError("a bug only production shows")',
+        "from django.db import OperationalError\n"
+        '    raise OperationalError("connection to server failed\\nIs the server running?")',
+    )
+    result = check_with(**DEBUG_OFF, script=script)
+
+    assert result.stdout.strip() == "503", result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    records = [json.loads(line) for line in lines]  # one per line
+    (error,) = [record for record in records if record["level"] == "ERROR"]
+    assert error["logger"] == "django.request"
+    assert error["message"] == (
+        "Service Unavailable: /incidents/ (database unavailable: connection to server failed)"
+    )
+    assert "traceback" not in error
+    assert error["status"] == 503
 
 
 def test_behind_pgbouncer_in_transaction_mode_no_server_side_cursors(monkeypatch):

@@ -27,12 +27,22 @@ sub vcl_recv {
         if (!req.http.xkey-purge) {
             return (synth(400, "An xkey-purge header naming the tags is required"));
         }
-        # A soft purge expires the pages but keeps them for grace: the first reader after a
-        # publish gets the previous page at once (X-Cache: stale) and starts one background
-        # fetch; every reader after it gets the new page, so a publish shows within a render's
-        # time (well under 1 s for a page) and nobody waits for it. A hard purge would make the
-        # readers of a slow page (the map, seconds cold) queue behind its render instead.
-        set req.http.X-Purged = xkey.softpurge(req.http.xkey-purge);
+        # The changed incident's own pages (its page, its Markdown, its changes feed, tagged
+        # "incident:<slug>") go at once: the next reader of each waits for its one render (a
+        # page's, well under a second; Varnish fetches it once for all who wait), so the
+        # publish shows to everyone after the purge, not from the second reader on.
+        set req.http.X-Own = regsuball(" " + req.http.xkey-purge, "\s+(?!incident:)\S+", "");
+        set req.http.X-Purged = 0;
+        if (req.http.X-Own ~ "\S") {
+            set req.http.X-Purged = xkey.purge(req.http.X-Own);
+        }
+        # Every other page with the tags is soft-purged: expired but kept for grace, so the
+        # first reader after a publish gets the previous page at once (X-Cache: stale) and
+        # starts one background fetch, and every reader after it gets the new page. A hard
+        # purge would make the readers of a slow page (the map, seconds cold) queue behind
+        # its render instead.
+        set req.http.X-Purged = std.integer(req.http.X-Purged, 0)
+            + xkey.softpurge(req.http.xkey-purge);
         return (synth(200, "Purged"));
     }
     set req.backend_hint = app.backend();

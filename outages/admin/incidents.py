@@ -28,6 +28,7 @@ from outages.admin.forms import (
     TimelineFormSet,
 )
 from outages.admin.history import HistoryAdmin
+from outages.admin.preloaded import RowInline
 from outages.admin.rows import IncidentRowForm
 from outages.interchange.documents import ImportFailed, precision_key, read
 from outages.interchange.importing import Importer
@@ -47,7 +48,7 @@ from outages.rendering import RenderBudget, budget_problem, check_markdown, rend
 FOLDED_ROWS = "admin/outages/edit_inline/folded_stacked.html"
 
 
-class TimelineEventInline(admin.StackedInline):
+class TimelineEventInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = TimelineEvent
     form = TimelineEventForm
@@ -62,7 +63,7 @@ class TimelineEventInline(admin.StackedInline):
     ]
 
 
-class CustomerImpactInline(admin.StackedInline):
+class CustomerImpactInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = CustomerImpact
     form = CustomerImpactForm
@@ -78,11 +79,11 @@ class CustomerImpactInline(admin.StackedInline):
     ]
 
     def get_queryset(self, request):
-        # Each folded row's summary names its customer.
-        return super().get_queryset(request).select_related("customer")
+        # Each folded row's summary names its customer; each row shows its services.
+        return super().get_queryset(request).select_related("customer").prefetch_related("services")
 
 
-class ActionItemInline(admin.StackedInline):
+class ActionItemInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = ActionItem
     form = IncidentRowForm
@@ -93,7 +94,7 @@ class ActionItemInline(admin.StackedInline):
     fields = [("position", "kind", "status", "source"), "description"]
 
 
-class CorrectionInline(admin.StackedInline):
+class CorrectionInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = Correction
     form = IncidentRowForm

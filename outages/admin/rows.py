@@ -16,6 +16,7 @@ from django.utils.text import Truncator
 
 from outages import text
 from outages.admin.local_times import set_zone, submitted_zone
+from outages.admin.preloaded import preload, preloaded
 from outages.models import ActionItem, Correction, CustomerImpact, TimelineEvent
 
 # How much of a row's text its summary line carries; the line is also cut to its width in CSS.
@@ -51,7 +52,13 @@ class ZonedFormSet(BaseInlineFormSet):
 
     @cached_property
     def forms(self):
-        return [self.zoned(form) for form in super().forms]
+        forms = [self.zoned(form) for form in super().forms]
+        preload(forms)
+        return forms
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        preloaded(self, form)
 
     @property
     def empty_form(self):

@@ -26,6 +26,6 @@ def rerender(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("outages", "0017_kept_year_counts")]
+    dependencies = [("outages", "0018_every_incident_newest_first_index")]
 
     operations = [migrations.RunPython(rerender, migrations.RunPython.noop)]
