@@ -111,33 +111,29 @@ SIZES = [(1280, "light"), (1280, "dark"), (375, "light"), (375, "dark")]
 def test_no_serious_or_critical_axe_violations(page, archived_pages):
     SCREENSHOTS.mkdir(exist_ok=True)
     problems = []
-    for name, url, status in PAGES:
-        problems += check_page(page, name, url.format(**archived_pages), status)
+    for width, scheme in SIZES:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.emulate_media(color_scheme=scheme)
+        problems += check_pages(page, archived_pages, width, scheme)
 
     assert not problems, f"{len(problems)} problems (serious or critical axe violations):\n" + (
         "\n".join(problems)
     )
 
 
-def check_page(page, name, url, status):
-    """Each page is loaded once and checked at every width and scheme: public pages run no
-    script, so their layout follows the window and the colour scheme as they change, as a new
-    load at that size would lay it out."""
+def check_pages(page, archived_pages, width, scheme):
     problems = []
-    page.set_viewport_size({"width": SIZES[0][0], "height": 800})
-    page.emulate_media(color_scheme=SIZES[0][1])
-    response = page.goto(url)
-    if response.status != status:
-        # Noted, and the page checked all the same, so one run reports every problem.
-        problems.append(f"{name}: {url} answered {response.status}, not {status}")
-    # Evaluated through the DevTools protocol: the site's Content-Security-Policy rightly
-    # refuses an injected <script> element, and the check must not weaken the policy.
-    page.evaluate(AXE_SOURCE)
-    for width, scheme in SIZES:
-        page.set_viewport_size({"width": width, "height": 800})
-        page.emulate_media(color_scheme=scheme)
+    for name, url, status in PAGES:
+        url = url.format(**archived_pages)
+        response = page.goto(url)
+        if response.status != status:
+            # Noted, and the page checked all the same, so one run reports every problem.
+            problems.append(f"{name} ({width} px): {url} answered {response.status}, not {status}")
         if (overflow := page.evaluate(OVERFLOW)) > 0:
             problems.append(f"{name} ({width} px, {scheme}): scrolls sideways by {overflow} px")
+        # Evaluated through the DevTools protocol: the site's Content-Security-Policy rightly
+        # refuses an injected <script> element, and the check must not weaken the policy.
+        page.evaluate(AXE_SOURCE)
         # Every rule runs; only violations are gathered in full (passes cost time on big pages).
         results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         problems += [
