@@ -10,17 +10,12 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connections
-from reversion.models import Revision
 
 from outages import summaries
 from outages.models import (
     ActionItem,
-    Customer,
     CustomerImpact,
     Incident,
-    Provider,
-    Region,
-    Service,
     Source,
     TimelineEvent,
 )
@@ -37,7 +32,7 @@ from tests.factories import (
     SourceFactory,
     TimelineEventFactory,
 )
-from tests.shipped import load_shipped
+from tests.shipped import empty_content_tables, load_shipped
 
 # Playwright's sync API runs an event loop in the test thread; Django would otherwise refuse
 # database access from the live-server tests. Tests only, never in settings.
@@ -315,18 +310,16 @@ def shipped_data(django_db_setup, django_db_blocker):
     """The shipped fixtures, loaded and indexed once for a whole test module (read-only use),
     copied from the session's one load (tests/shipped.py).
 
-    Tests still run in their own transactions, so writes roll back; the rows, and the revisions
-    loading them recorded, are removed when the module ends.
+    Tests still run in their own transactions, so writes roll back; every row of the content
+    tables is removed when the module ends, the counts' lock row included: one row left behind
+    would make every later load_shipped() run the command itself (seconds each) instead of
+    copying.
     """
     with django_db_blocker.unblock():
         load_shipped()
     yield
     with django_db_blocker.unblock():
-        Incident.objects.all().delete()
-        for model in [Source, Customer, Service, Region, Provider]:
-            model.objects.all().delete()
-        Revision.objects.all().delete()
-        summaries.rebuild()
+        empty_content_tables()
 
 
 @pytest.fixture
