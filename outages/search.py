@@ -86,11 +86,18 @@ def is_postgresql():
 # --- Building the index -------------------------------------------------------------------
 
 
+# One paragraph with no tag, entity or ampersand inside: most rendered texts. strip_tags leaves
+# exactly its inside and unescape() changes nothing in it, so it needs no HTML parser.
+PLAIN_PARAGRAPH = re.compile(r"<p>([^<>&]*)</p>")
+
+
 # Timeline entries repeat a great deal across incidents, and strip_tags parses HTML in Python.
 @lru_cache(maxsize=50_000)
 def plain(html_text):
     """Readable text of rendered HTML: no tags, entities decoded, whitespace folded."""
-    return " ".join(html.unescape(strip_tags(html_text)).split())
+    paragraph = PLAIN_PARAGRAPH.fullmatch(html_text)
+    text = paragraph[1] if paragraph else html.unescape(strip_tags(html_text))
+    return " ".join(text.split())
 
 
 def clean(text):
