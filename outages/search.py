@@ -155,9 +155,37 @@ def update_index(incident_ids):
         for incident in incidents.select_related("provider")
     ]
     SearchDocument.objects.filter(pk__in=incident_ids).delete()
-    SearchDocument.objects.bulk_create(documents)
-    if is_postgresql():
-        SearchDocument.objects.filter(pk__in=incident_ids).update(vector=VECTOR)
+    write_documents(documents)
+
+
+def write_documents(documents):
+    """Store search documents of incidents that have none. On PostgreSQL each row is written
+    once, its vector (VECTOR) computed in the same statement from arrays of the columns; on
+    SQLite, triggers fill the FTS table."""
+    if not documents:
+        return
+    if not is_postgresql():
+        SearchDocument.objects.bulk_create(documents)
+        return
+    fields = [field for field in SearchDocument._meta.concrete_fields if field.name != "vector"]
+    quote = connection.ops.quote_name
+    query = SearchDocument.objects.all().query
+    vector, vector_params = query.get_compiler(connection=connection).compile(
+        VECTOR.resolve_expression(query)
+    )
+    columns = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    table = quote(SearchDocument._meta.db_table)
+    with connection.cursor() as cursor:
+        # The arrays take the table's name, so that VECTOR's columns are read from them.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, {quote('vector')}) SELECT {columns}, {vector} "
+            f"FROM unnest({arrays}) AS {table} ({columns})",
+            [
+                *vector_params,
+                *([getattr(document, field.attname) for document in documents] for field in fields),
+            ],
+        )
 
 
 # How an incident reaches each kind of reference row whose names and titles its document copies.

@@ -8,10 +8,12 @@ from django.db import connections, router
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from outages.interchange import bulk_revisions, copying
+from outages.interchange import bulk_revisions, copying, indexing
 from outages.interchange.documents import base_name
 from outages.interchange.stored import NUMBERED, RELATED, batches
 from outages.models import (
+    ActionItem,
+    Correction,
     CustomerImpact,
     Incident,
     TimelineEvent,
@@ -52,6 +54,18 @@ def insert(model, rows, render=True):
 def link(model, name, pairs):
     """Add many-to-many links for new rows: [(row, [linked rows])], duplicates dropped."""
     copying.link(model, name, [(owner.pk, other.pk) for owner, others in pairs for other in others])
+
+
+def written(change):
+    """A new incident as inserted (insert_new), for its search document."""
+    return indexing.Written(
+        change.incident,
+        **{name: change.related[name] for name in RELATED},
+        impacts=[impact for impact, _, _ in change.impacts],
+        events=change.rows[TimelineEvent][0],
+        action_items=change.rows[ActionItem][0],
+        corrections=change.rows[Correction][0],
+    )
 
 
 def forget_ids(change):
