@@ -14,8 +14,12 @@ from outages.interchange.stored import NUMBERED, RELATED, batches
 from outages.models import (
     ActionItem,
     Correction,
+    Customer,
     CustomerImpact,
     Incident,
+    Region,
+    Service,
+    Source,
     TimelineEvent,
     render_markdown_fields,
 )
@@ -118,12 +122,15 @@ def clear_moving_marks(changed_rows, gone):
 # --- Revisions ------------------------------------------------------------------------------
 
 
-def record_revisions(changes, user):
+def record_revisions(changes, user, new=False):
     """A revision for each changed incident, "Imported from FILE", holding the incident and the
-    rows reversion follows from it, written in bulk (bulk_revisions.py). The incidents are read
-    back with those rows preloaded, a thousand at a time, so that following them reads nothing
-    more."""
-    incidents = reload([change.incident.pk for change in changes])
+    rows reversion follows from it, written in bulk (bulk_revisions.py). Changed incidents are
+    read back with those rows preloaded, a thousand at a time, so that following them reads
+    nothing more; `new` ones (insert_new) are as inserted, their rows in memory (as_inserted)."""
+    if new:
+        incidents = as_inserted(changes)
+    else:
+        incidents = reload([change.incident.pk for change in changes])
     groups = []
     for change in changes:
         comment = f"Imported from {change.document.base_name}"
@@ -144,6 +151,48 @@ def record_reference_revisions(written, user):
     ]
     bulk_revisions.preload([row for _, rows in groups for row in rows])
     bulk_revisions.write(groups, user)
+
+
+def as_inserted(changes):
+    """{pk: incident} of new incidents just inserted, holding as preloaded rows what reload()
+    would read back: the rows inserted with them, each relation in its model's order as the
+    database sorts it (indexing.database_order), each linked row once. What was inserted is
+    what is stored (copying.insert writes each field's value, after pre_save, as it is)."""
+    impacts = [entry for change in changes for entry in change.impacts]
+    order = indexing.reference_order(
+        {
+            Service: [row for change in changes for row in change.related["services"]]
+            + [service for _, _, services in impacts for service in services],
+            Region: [row for change in changes for row in change.related["regions"]],
+            Source: [row for change in changes for row in change.related["sources"]],
+            Customer: [impact.customer for impact, _, _ in impacts],
+        }
+    )
+    found = {}
+    for change in changes:
+        incident = change.incident
+        preload(incident, **{name: order.ordered(change.related[name]) for name in RELATED})
+        impacts = [impact for impact, _, _ in change.impacts]
+        for impact, _, services in change.impacts:
+            preload(impact, services=order.ordered(services))
+        events = change.rows[TimelineEvent][0]
+        preload(
+            incident,
+            events=sorted(events, key=lambda event: (event.occurred_at, event.position)),
+            impacts=order.ordered(impacts, key=lambda impact: impact.customer),
+            action_items=sorted(change.rows[ActionItem][0], key=lambda row: row.position),
+            corrections=sorted(change.rows[Correction][0], key=lambda row: row.position),
+            figures=[],  # documents give none
+        )
+        found[incident.pk] = incident
+    return found
+
+
+def preload(obj, **related):
+    """Give `obj` these rows as prefetch_related() gives them: its related managers' all()."""
+    cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in related.items():
+        cache[name] = indexing.InMemory(rows)
 
 
 def reload(pks):

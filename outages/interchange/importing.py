@@ -294,7 +294,7 @@ class Importer(Planning, References):
         just created, whose rows are all in memory."""
         if self.problems or self.dry_run or not changes:
             return
-        bulk.record_revisions(changes, self.user)
+        bulk.record_revisions(changes, self.user, new=new)
         self.counts.add(change.incident.pk for change in changes)
         if new:
             indexing.index([bulk.written(change) for change in changes])

@@ -27,38 +27,53 @@ def index(written, stored_order=None):
     """Write the search documents of these incidents (Written), the same as
     search.update_index() makes. `stored_order`: {model: database_order(...)} of reference rows
     already read; the others are read here, one query per model."""
-    order = dict(stored_order or {})
-    used = {
-        Service: [row for one in written for row in one.services],
-        Region: [row for one in written for row in one.regions],
-        Customer: [impact.customer for one in written for impact in one.impacts],
-        Source: [row for one in written for row in one.sources],
-    }
-    for model, rows in used.items():
-        if model not in order:
-            order[model] = database_order(model.objects.filter(pk__in={row.pk for row in rows}))
-
-    def ordered(rows, model, key=lambda row: row):
-        # The order of the related manager's rows: the model's ordering, as the database
-        # sorts it (its collation), each linked row once.
-        unique = {key(row).pk: row for row in rows}.values()
-        return InMemory(sorted(unique, key=lambda row: order[model][key(row).pk]))
-
+    order = reference_order(
+        {
+            Service: [row for one in written for row in one.services],
+            Region: [row for one in written for row in one.regions],
+            Customer: [impact.customer for one in written for impact in one.impacts],
+            Source: [row for one in written for row in one.sources],
+        },
+        stored_order,
+    )
     documents = []
     for one in written:
         preloaded = Preloaded(
             one.incident,
-            services=ordered(one.services, Service),
-            regions=ordered(one.regions, Region),
-            impacts=ordered(one.impacts, Customer, lambda impact: impact.customer),
+            services=order.ordered(one.services),
+            regions=order.ordered(one.regions),
+            impacts=order.ordered(one.impacts, key=lambda impact: impact.customer),
             # Timeline order (occurred_at, position) needs no collation.
             events=InMemory(sorted(one.events, key=lambda e: (e.occurred_at, e.position))),
-            sources=ordered(one.sources, Source),
+            sources=order.ordered(one.sources),
             action_items=InMemory(sorted(one.action_items, key=lambda item: item.position)),
             corrections=InMemory(sorted(one.corrections, key=lambda row: row.position)),
         )
         documents.append(SearchDocument(incident=one.incident, **search.document_fields(preloaded)))
     search.write_documents(documents)
+
+
+def reference_order(rows, known=None):
+    """An Order of these reference rows ({model: rows}): one query per model, except those
+    `known` ({model: database_order(...)}) already."""
+    ranks = dict(known or {})
+    for model, found in rows.items():
+        if model not in ranks:
+            ranks[model] = database_order(model.objects.filter(pk__in={row.pk for row in found}))
+    return Order(ranks)
+
+
+class Order:
+    """Reference rows in their model's ordering as the database sorts them (its collation),
+    as a related manager returns them."""
+
+    def __init__(self, ranks):
+        self.ranks = ranks  # {model: {pk: rank}}
+
+    def ordered(self, rows, key=lambda row: row):
+        """The rows sorted by the reference row each is (or names, `key`), each one once."""
+        unique = {key(row).pk: row for row in rows}.values()
+        return InMemory(sorted(unique, key=lambda row: self.ranks[type(key(row))][key(row).pk]))
 
 
 class InMemory(list):
