@@ -51,10 +51,10 @@ def written(monkeypatch):
     calls = []
     write = bulk_revisions.write
 
-    def spy(groups, user=None):
+    def spy(groups, user=None, related=None):
         groups = [(comment, list(objects)) for comment, objects in groups]
         calls.append(len(groups))
-        write(groups, user)
+        write(groups, user, related)
 
     monkeypatch.setattr(bulk_revisions, "write", spy)
     return calls

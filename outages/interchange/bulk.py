@@ -126,9 +126,12 @@ def record_revisions(changes, user, new=False):
     """A revision for each changed incident, "Imported from FILE", holding the incident and the
     rows reversion follows from it, written in bulk (bulk_revisions.py). Changed incidents are
     read back with those rows preloaded, a thousand at a time, so that following them reads
-    nothing more; `new` ones (insert_new) are as inserted, their rows in memory (as_inserted)."""
+    nothing more; `new` ones (insert_new) are as inserted, their rows in memory
+    (rows_inserted)."""
+    related = {}
     if new:
-        incidents = as_inserted(changes)
+        incidents = {change.incident.pk: change.incident for change in changes}
+        related = rows_inserted(changes)
     else:
         incidents = reload([change.incident.pk for change in changes])
     groups = []
@@ -137,7 +140,7 @@ def record_revisions(changes, user, new=False):
         if change.merged:
             comment += " (merged)"
         groups.append((comment, [incidents[change.incident.pk]]))
-    bulk_revisions.write(groups, user)
+    bulk_revisions.write(groups, user, related)
 
 
 def record_reference_revisions(written, user):
@@ -153,11 +156,12 @@ def record_reference_revisions(written, user):
     bulk_revisions.write(groups, user)
 
 
-def as_inserted(changes):
-    """{pk: incident} of new incidents just inserted, holding as preloaded rows what reload()
-    would read back: the rows inserted with them, each relation in its model's order as the
-    database sorts it (indexing.database_order), each linked row once. What was inserted is
-    what is stored (copying.insert writes each field's value, after pre_save, as it is)."""
+def rows_inserted(changes):
+    """What reload() would read back of new incidents just inserted, from the rows inserted
+    with them ({id(row): {relation: rows}}, as bulk_revisions.write takes them): each relation
+    in its model's order as the database sorts it (indexing.database_order), each linked row
+    once. What was inserted is what is stored (copying.insert writes each field's value, after
+    pre_save, as it is)."""
     impacts = [entry for change in changes for entry in change.impacts]
     order = indexing.reference_order(
         {
@@ -168,31 +172,21 @@ def as_inserted(changes):
             Customer: [impact.customer for impact, _, _ in impacts],
         }
     )
-    found = {}
+    related = {}
     for change in changes:
-        incident = change.incident
-        preload(incident, **{name: order.ordered(change.related[name]) for name in RELATED})
         impacts = [impact for impact, _, _ in change.impacts]
         for impact, _, services in change.impacts:
-            preload(impact, services=order.ordered(services))
+            related[id(impact)] = {"services": order.ordered(services)}
         events = change.rows[TimelineEvent][0]
-        preload(
-            incident,
-            events=sorted(events, key=lambda event: (event.occurred_at, event.position)),
-            impacts=order.ordered(impacts, key=lambda impact: impact.customer),
-            action_items=sorted(change.rows[ActionItem][0], key=lambda row: row.position),
-            corrections=sorted(change.rows[Correction][0], key=lambda row: row.position),
-            figures=[],  # documents give none
-        )
-        found[incident.pk] = incident
-    return found
-
-
-def preload(obj, **related):
-    """Give `obj` these rows as prefetch_related() gives them: its related managers' all()."""
-    cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
-    for name, rows in related.items():
-        cache[name] = indexing.InMemory(rows)
+        related[id(change.incident)] = {
+            **{name: order.ordered(change.related[name]) for name in RELATED},
+            "events": sorted(events, key=lambda event: (event.occurred_at, event.position)),
+            "impacts": order.ordered(impacts, key=lambda impact: impact.customer),
+            "action_items": sorted(change.rows[ActionItem][0], key=lambda row: row.position),
+            "corrections": sorted(change.rows[Correction][0], key=lambda row: row.position),
+            "figures": [],  # documents give none
+        }
+    return related
 
 
 def reload(pks):
