@@ -133,7 +133,9 @@ def take_related_ids(meta, objs):
                         raise ValueError(
                             f"{meta.label}.{field.name} names an unsaved {type(related).__name__}"
                         )
-                    setattr(obj, field.attname, related.pk)
+                    # Through the relation, as bulk_create does: setting only the id would
+                    # forget the row given, and reading it again would cost a query.
+                    setattr(obj, field.name, related)
 
 
 def new_ids(connection, meta, count):
