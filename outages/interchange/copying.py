@@ -133,9 +133,10 @@ def take_related_ids(meta, objs):
                         raise ValueError(
                             f"{meta.label}.{field.name} names an unsaved {type(related).__name__}"
                         )
-                    # Through the relation, as bulk_create does: setting only the id would
-                    # forget the row given, and reading it again would cost a query.
-                    setattr(obj, field.name, related)
+                    setattr(obj, field.attname, related.pk)
+                    # Setting the id forgets the row given; keep it, as bulk_create does (it
+                    # sets the relation), or reading it again costs a query.
+                    field.set_cached_value(obj, related)
 
 
 def new_ids(connection, meta, count):
