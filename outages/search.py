@@ -86,11 +86,18 @@ def is_postgresql():
 # --- Building the index -------------------------------------------------------------------
 
 
+# One paragraph with no tag, entity or ampersand inside: most rendered texts. strip_tags leaves
+# exactly its inside and unescape() changes nothing in it, so it needs no HTML parser.
+PLAIN_PARAGRAPH = re.compile(r"<p>([^<>&]*)</p>")
+
+
 # Timeline entries repeat a great deal across incidents, and strip_tags parses HTML in Python.
 @lru_cache(maxsize=50_000)
 def plain(html_text):
     """Readable text of rendered HTML: no tags, entities decoded, whitespace folded."""
-    return " ".join(html.unescape(strip_tags(html_text)).split())
+    paragraph = PLAIN_PARAGRAPH.fullmatch(html_text)
+    text = paragraph[1] if paragraph else html.unescape(strip_tags(html_text))
+    return " ".join(text.split())
 
 
 def clean(text):
@@ -148,9 +155,37 @@ def update_index(incident_ids):
         for incident in incidents.select_related("provider")
     ]
     SearchDocument.objects.filter(pk__in=incident_ids).delete()
-    SearchDocument.objects.bulk_create(documents)
-    if is_postgresql():
-        SearchDocument.objects.filter(pk__in=incident_ids).update(vector=VECTOR)
+    write_documents(documents)
+
+
+def write_documents(documents):
+    """Store search documents of incidents that have none. On PostgreSQL each row is written
+    once, its vector (VECTOR) computed in the same statement from arrays of the columns; on
+    SQLite, triggers fill the FTS table."""
+    if not documents:
+        return
+    if not is_postgresql():
+        SearchDocument.objects.bulk_create(documents)
+        return
+    fields = [field for field in SearchDocument._meta.concrete_fields if field.name != "vector"]
+    quote = connection.ops.quote_name
+    query = SearchDocument.objects.all().query
+    vector, vector_params = query.get_compiler(connection=connection).compile(
+        VECTOR.resolve_expression(query)
+    )
+    columns = ", ".join(quote(field.column) for field in fields)
+    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    table = quote(SearchDocument._meta.db_table)
+    with connection.cursor() as cursor:
+        # The arrays take the table's name, so that VECTOR's columns are read from them.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}, {quote('vector')}) SELECT {columns}, {vector} "
+            f"FROM unnest({arrays}) AS {table} ({columns})",
+            [
+                *vector_params,
+                *([getattr(document, field.attname) for document in documents] for field in fields),
+            ],
+        )
 
 
 # How an incident reaches each kind of reference row whose names and titles its document copies.

@@ -1,5 +1,6 @@
 """copying.py: rows written with COPY (on PostgreSQL) read back exactly as bulk_create's do."""
 
+import warnings
 from datetime import UTC, date, datetime
 
 from django.db import connection
@@ -79,3 +80,37 @@ def test_links_are_written_once(incident):
 
 def test_uses_copy_only_on_postgresql(db):
     assert copying.uses_copy(Source) == (connection.vendor == "postgresql")
+
+
+def test_quick_values_are_what_get_db_prep_save_gives(db):
+    """Every field of every model the COPY path writes, with values of every common type."""
+    from django.apps import apps
+
+    values = [
+        None,
+        "",
+        "text",
+        0,
+        7,
+        True,
+        False,
+        date(2024, 1, 2),
+        datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    ]
+    checked = 0
+    for model in apps.get_models():
+        for field in model._meta.concrete_fields:
+            if copying.unchanged_type(field) is None:
+                continue  # always through get_db_prep_save
+            quick = copying.database_value(field, connection)
+            for value in values:
+                try:  # a value the field refuses, or warns of (a naive datetime), is not written
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error")
+                        expected = field.get_db_prep_save(value, connection)
+                except Exception:
+                    continue
+                got = quick(value)
+                assert (type(got), got) == (type(expected), expected), (field, value)
+                checked += 1
+    assert checked > 500

@@ -7,14 +7,18 @@ from glob import glob
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from reversion.models import Revision
 
 from outages import revisions as history
+from outages import search
 from outages.interchange import bulk_revisions
 from outages.interchange.documents import read
 from outages.interchange.importing import Importer
 from outages.interchange.yaml_export import dump, incidents_for_export
-from outages.models import REVISION_OPTIONS, Incident
+from outages.models import REVISION_OPTIONS, Incident, SearchDocument
 from tests.shipped import load_shipped
 from tests.test_import import MODELS
 from tests.test_workflow import publisher  # noqa: F401 (fixture)
@@ -47,10 +51,10 @@ def written(monkeypatch):
     calls = []
     write = bulk_revisions.write
 
-    def spy(groups, user=None):
+    def spy(groups, user=None, related=None):
         groups = [(comment, list(objects)) for comment, objects in groups]
         calls.append(len(groups))
-        write(groups, user)
+        write(groups, user, related)
 
     monkeypatch.setattr(bulk_revisions, "write", spy)
     return calls
@@ -122,8 +126,27 @@ def assert_reversion_agrees(imported):
     assert times == sorted(times)
 
 
+def assert_search_documents_agree():
+    """The search documents the import wrote (from the rows in memory, for new incidents) are
+    those search.update_index() makes from the database, vectors included."""
+
+    def documents():
+        fields = [f.attname for f in SearchDocument._meta.concrete_fields if f.name != "vector"]
+        rows = SearchDocument.objects.order_by("pk")
+        if connection.vendor == "postgresql":
+            rows = rows.annotate(text=Cast("vector", TextField()))
+            fields.append("text")
+        return list(rows.values_list(*fields))
+
+    imported = documents()
+    assert len(imported) == Incident.objects.count()
+    search.update_index(Incident.objects.values_list("pk", flat=True))
+    assert documents() == imported
+
+
 def test_the_shipped_documents_new_and_changed(db, written):
     assert_reversion_agrees(importing(files(*SHIPPED), written))
+    assert_search_documents_agree()
 
     changed = []
     for item in files(*SHIPPED):
@@ -136,6 +159,7 @@ def test_the_shipped_documents_new_and_changed(db, written):
 
     assert {item.action for item in imported[1].incidents} == {"updated"}
     assert_reversion_agrees(imported)
+    assert_search_documents_agree()
 
 
 def test_the_shipped_fixtures_as_documents_imported_by_a_publisher(db, written, publisher):  # noqa: F811
@@ -150,9 +174,11 @@ def test_the_shipped_fixtures_as_documents_imported_by_a_publisher(db, written, 
     models = [models_held(revision) for revision in imported[0]]
     assert any(Incident not in held_models for held_models in models)  # reference rows' own
     assert_reversion_agrees(imported)
+    assert_search_documents_agree()
 
 
 def test_the_test_corpus(db, written):
     load_shipped()
 
     assert_reversion_agrees(importing(files(RESOLVED), written))
+    assert_search_documents_agree()

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count
 
 from outages import search
-from outages.interchange import copying, sample_data, sample_search, sample_words
+from outages.interchange import copying, indexing, sample_data, sample_words
 from outages.models import (
     POSTMORTEM_SECTIONS,
     ActionItem,
@@ -238,10 +238,10 @@ def test_copy_writes_what_bulk_create_writes(db, monkeypatch):
 
 
 def test_a_failure_part_way_writes_nothing(db, monkeypatch):
-    def fail(drafts, order):
+    def fail(written, order):
         raise RuntimeError("the disk is full")
 
-    monkeypatch.setattr(sample_search, "index", fail)
+    monkeypatch.setattr(indexing, "index", fail)
     with pytest.raises(RuntimeError):
         generate()
     for model in [Provider, Customer, Source, Incident, TimelineEvent, SearchDocument]:

@@ -1,9 +1,12 @@
 """Search: the same page and results on SQLite (FTS5) and PostgreSQL (tsvector + GIN)."""
 
+import html
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from outages import search
 from outages.models import CustomerImpact, Incident, SearchDocument, TimelineEvent
@@ -221,3 +224,25 @@ def admin_form_data(response):
             elif value is not None:
                 data[key] = value
     return data
+
+
+@pytest.mark.parametrize(
+    "html_text",
+    [
+        "<p>Plain sentence.</p>",
+        "<p>Two\nlines,  spaced   out </p>",
+        '<p>It\'s a "quote" -- ok</p>',
+        "<p>a &amp; b</p>",
+        "<p>&lt;not a tag&gt;</p>",
+        "<p><strong>Update:</strong> x</p>",
+        "<ul>\n<li>one</li>\n<li>two</li>\n</ul>",
+        "<p>one</p>\n<p>two</p>",
+        "<p></p>",
+        "",
+        "no tags at all",
+    ],
+)
+def test_plain_text_of_a_simple_paragraph_is_what_the_html_parser_gives(html_text):
+    parsed = " ".join(html.unescape(strip_tags(html_text)).split())
+
+    assert search.plain.__wrapped__(html_text) == parsed

@@ -8,12 +8,18 @@ from django.db import connections, router
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from outages.interchange import bulk_revisions, copying
+from outages.interchange import bulk_revisions, copying, indexing
 from outages.interchange.documents import base_name
 from outages.interchange.stored import NUMBERED, RELATED, batches
 from outages.models import (
+    ActionItem,
+    Correction,
+    Customer,
     CustomerImpact,
     Incident,
+    Region,
+    Service,
+    Source,
     TimelineEvent,
     render_markdown_fields,
 )
@@ -52,6 +58,18 @@ def insert(model, rows, render=True):
 def link(model, name, pairs):
     """Add many-to-many links for new rows: [(row, [linked rows])], duplicates dropped."""
     copying.link(model, name, [(owner.pk, other.pk) for owner, others in pairs for other in others])
+
+
+def written(change):
+    """A new incident as inserted (insert_new), for its search document."""
+    return indexing.Written(
+        change.incident,
+        **{name: change.related[name] for name in RELATED},
+        impacts=[impact for impact, _, _ in change.impacts],
+        events=change.rows[TimelineEvent][0],
+        action_items=change.rows[ActionItem][0],
+        corrections=change.rows[Correction][0],
+    )
 
 
 def forget_ids(change):
@@ -104,19 +122,25 @@ def clear_moving_marks(changed_rows, gone):
 # --- Revisions ------------------------------------------------------------------------------
 
 
-def record_revisions(changes, user):
+def record_revisions(changes, user, new=False):
     """A revision for each changed incident, "Imported from FILE", holding the incident and the
-    rows reversion follows from it, written in bulk (bulk_revisions.py). The incidents are read
-    back with those rows preloaded, a thousand at a time, so that following them reads nothing
-    more."""
-    incidents = reload([change.incident.pk for change in changes])
+    rows reversion follows from it, written in bulk (bulk_revisions.py). Changed incidents are
+    read back with those rows preloaded, a thousand at a time, so that following them reads
+    nothing more; `new` ones (insert_new) are as inserted, their rows in memory
+    (rows_inserted)."""
+    related = {}
+    if new:
+        incidents = {change.incident.pk: change.incident for change in changes}
+        related = rows_inserted(changes)
+    else:
+        incidents = reload([change.incident.pk for change in changes])
     groups = []
     for change in changes:
         comment = f"Imported from {change.document.base_name}"
         if change.merged:
             comment += " (merged)"
         groups.append((comment, [incidents[change.incident.pk]]))
-    bulk_revisions.write(groups, user)
+    bulk_revisions.write(groups, user, related)
 
 
 def record_reference_revisions(written, user):
@@ -130,6 +154,39 @@ def record_reference_revisions(written, user):
     ]
     bulk_revisions.preload([row for _, rows in groups for row in rows])
     bulk_revisions.write(groups, user)
+
+
+def rows_inserted(changes):
+    """What reload() would read back of new incidents just inserted, from the rows inserted
+    with them ({id(row): {relation: rows}}, as bulk_revisions.write takes them): each relation
+    in its model's order as the database sorts it (indexing.database_order), each linked row
+    once. What was inserted is what is stored (copying.insert writes each field's value, after
+    pre_save, as it is)."""
+    impacts = [entry for change in changes for entry in change.impacts]
+    order = indexing.reference_order(
+        {
+            Service: [row for change in changes for row in change.related["services"]]
+            + [service for _, _, services in impacts for service in services],
+            Region: [row for change in changes for row in change.related["regions"]],
+            Source: [row for change in changes for row in change.related["sources"]],
+            Customer: [impact.customer for impact, _, _ in impacts],
+        }
+    )
+    related = {}
+    for change in changes:
+        impacts = [impact for impact, _, _ in change.impacts]
+        for impact, _, services in change.impacts:
+            related[id(impact)] = {"services": order.ordered(services)}
+        events = change.rows[TimelineEvent][0]
+        related[id(change.incident)] = {
+            **{name: order.ordered(change.related[name]) for name in RELATED},
+            "events": sorted(events, key=lambda event: (event.occurred_at, event.position)),
+            "impacts": order.ordered(impacts, key=lambda impact: impact.customer),
+            "action_items": sorted(change.rows[ActionItem][0], key=lambda row: row.position),
+            "corrections": sorted(change.rows[Correction][0], key=lambda row: row.position),
+            "figures": [],  # documents give none
+        }
+    return related
 
 
 def reload(pks):

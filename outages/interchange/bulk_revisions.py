@@ -25,12 +25,15 @@ from outages.interchange import copying
 from outages.models import revision_options
 
 
-def write(groups, user=None):
+def write(groups, user=None, related=None):
     """A revision for each (comment, objects) of `groups` holding the objects and the rows they
     follow (outages.models.versioned), as revisions.record(objects, comment, user) writes it.
 
     The objects must be as stored, read in this transaction; preload what they follow and their
-    many-to-many links (prefetch_related), or reading them costs a query each."""
+    many-to-many links (prefetch_related), or reading them costs a query each. Or give those
+    rows in `related`: {id(obj): {relation name: [rows, in the relation's order]}}, for objects
+    just written whose rows are in memory."""
+    related = related or {}
     db = router.db_for_write(Revision)
     held = []  # (revision, [(obj, model_db)])
     for comment, objects in groups:
@@ -38,10 +41,11 @@ def write(groups, user=None):
         revision = Revision(date_created=timezone.now(), user=user, comment=comment)
         rows = {}
         for obj in objects:
-            add(rows, obj, router.db_for_write(type(obj), instance=obj), explicit=True)
+            add(rows, obj, router.db_for_write(type(obj), instance=obj), related, explicit=True)
         if rows:  # reversion writes no revision that holds nothing
             held.append((revision, list(rows.values())))
-    made = iter(versions([(revision, *row) for revision, rows in held for row in rows], db))
+    entries = [(revision, *row) for revision, rows in held for row in rows]
+    made = iter(versions(entries, db, related))
     written = [(revision, [next(made) for _ in rows]) for revision, rows in held]
     for revision, revision_versions in written:
         pre_revision_commit.send(
@@ -70,7 +74,7 @@ def preload(objs):
         prefetch_related_objects(rows, *revision_options(model).follow)
 
 
-def add(held, obj, model_db, explicit=False):
+def add(held, obj, model_db, related_rows, explicit=False):
     """Add `obj` and, recursively, the rows it follows to `held` ({(model, id): (obj, db)}), in
     reversion's order. A row already held is kept, unless it is added again explicitly."""
     if obj.pk is None:
@@ -86,13 +90,21 @@ def add(held, obj, model_db, explicit=False):
         except ObjectDoesNotExist:
             continue
         if isinstance(related, models.Model):
-            add(held, related, model_db)
+            add(held, related, model_db, related_rows)
         elif related is not None:
-            for row in related.all():
-                add(held, row, model_db)
+            for row in rows_of(obj, name, related_rows):
+                add(held, row, model_db, related_rows)
 
 
-def versions(entries, db):
+def rows_of(obj, name, related):
+    """The rows of a relation of `obj`: given in `related`, or its related manager's."""
+    given = related.get(id(obj))
+    if given is not None and name in given:
+        return given[name]
+    return getattr(obj, name).all()
+
+
+def versions(entries, db, related):
     """Unsaved Version rows of [(revision, obj, model_db)], as add_to_revision() makes them,
     each model's objects serialised together."""
     by_model = defaultdict(list)
@@ -100,7 +112,8 @@ def versions(entries, db):
         by_model[type(obj)].append(number)
     data = [None] * len(entries)
     for model, numbers in by_model.items():
-        texts = serialised([entries[number][1] for number in numbers], revision_options(model))
+        objs = [entries[number][1] for number in numbers]
+        texts = serialised(objs, revision_options(model), related)
         for number, text in zip(numbers, texts, strict=True):
             data[number] = text
     content_types = ContentType.objects.db_manager(db).get_for_models(*by_model)
@@ -118,12 +131,13 @@ def versions(entries, db):
     ]
 
 
-def serialised(objs, options):
+def serialised(objs, options, related=None):
     """serializers.serialize(options.format, [obj], fields=options.fields) of each object."""
     if options.format != "json":
         return [serializers.serialize(options.format, [obj], fields=options.fields) for obj in objs]
     # Django's JSON serialiser writes an object as json.dump() of its Python serialiser's
-    # dictionary, with these options; json.dumps() writes the same text, in C. Its links
+    # dictionary, with these options; json.dumps() writes the same text, in C. The dictionary
+    # is made here as that serialiser makes it, without its calls per field. Its links
     # (many-to-many) are added here from the rows preloaded: the serialiser builds a query for
     # each link of each object even when it then reads the preloaded rows, a tenth of an import.
     meta = type(objs[0])._meta.concrete_model._meta
@@ -139,12 +153,53 @@ def serialised(objs, options):
         fields = [field.name for field in meta.local_fields]
     else:
         fields = [name for name in options.fields if name not in names]
+    label = str(meta)
+    pk = field_value(meta.pk)
+    # The Python serialiser's fields: local ones it serialises (links by their attname without
+    # "_id"), in its order.
+    values = [
+        (field.name, field_value(field))
+        for field in meta.local_fields
+        if field.serialize
+        and (
+            fields is None
+            or (field.attname if field.remote_field is None else field.attname[:-3]) in fields
+        )
+    ]
     texts = []
-    for obj, data in zip(objs, serializers.serialize("python", objs, fields=fields), strict=True):
+    for obj in objs:
+        data = {
+            "model": label,
+            "pk": pk(obj),
+            "fields": {name: value(obj) for name, value in values},
+        }
         for field in links:
-            data["fields"][field.name] = [link_value(row) for row in getattr(obj, field.name).all()]
+            rows = rows_of(obj, field.name, related or {})
+            data["fields"][field.name] = [link_value(row) for row in rows]
         texts.append("[" + json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "]")
     return texts
+
+
+def field_value(field):
+    """obj -> the field's value as Django's Python serialiser gives it (its _value_from_field):
+    as it is if a protected type (None, numbers, dates), else value_to_string(), which for a
+    string of a field that does not override it is the string itself."""
+    attname = field.attname
+    if type(field).value_from_object is not models.Field.value_from_object:
+        return lambda obj: serialised_value(field, obj, field.value_from_object(obj))
+    plain_text = type(field).value_to_string is models.Field.value_to_string
+
+    def value(obj):
+        found = getattr(obj, attname)
+        if type(found) is str and plain_text:
+            return found
+        return serialised_value(field, obj, found)
+
+    return value
+
+
+def serialised_value(field, obj, found):
+    return found if is_protected_type(found) else field.value_to_string(obj)
 
 
 def link_value(row):

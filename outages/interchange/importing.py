@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 
 from outages import duplicates, page_cache, search, summaries, workflow
-from outages.interchange import bulk
+from outages.interchange import bulk, indexing
 from outages.interchange.document_checks import check_schema
 from outages.interchange.documents import ImportFailed, Problem, gc_paused, path_text
 from outages.interchange.markdown_process import Renderer
@@ -279,7 +279,7 @@ class Importer(Planning, References):
                     self.refused(change, error)
         for change in changes:
             change.report.incident_pk = change.incident.pk
-        self.record(changes)
+        self.record(changes, new=True)
 
     def write_changed(self, change):
         if not self.save_references():
@@ -291,14 +291,18 @@ class Importer(Planning, References):
         except DatabaseError as error:
             self.refused(change, error)
 
-    def record(self, changes):
+    def record(self, changes, new=False):
         """The revisions and search documents of incidents just written, a chunk at a time,
-        in the same transaction (so gone again if a problem turns up later)."""
+        in the same transaction (so gone again if a problem turns up later). `new`: incidents
+        just created, whose rows are all in memory."""
         if self.problems or self.dry_run or not changes:
             return
-        bulk.record_revisions(changes, self.user)
+        bulk.record_revisions(changes, self.user, new=new)
         self.counts.add(change.incident.pk for change in changes)
-        search.update_index([change.incident.pk for change in changes])
+        if new:
+            indexing.index([bulk.written(change) for change in changes])
+        else:
+            search.update_index([change.incident.pk for change in changes])
 
     def refused(self, change, error):
         path = ["incidents", change.index]

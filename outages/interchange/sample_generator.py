@@ -11,8 +11,8 @@ from functools import lru_cache
 
 from django.db import reset_queries
 
-from outages.interchange import copying, sample_search
-from outages.interchange.sample_search import database_order
+from outages.interchange import copying, indexing
+from outages.interchange.indexing import database_order
 from outages.interchange.sample_words import (
     ACTIONS,
     CAUSE_CATEGORIES,
@@ -103,6 +103,17 @@ class Draft:
     impacts: list = field(default_factory=list)  # (impact, [its services]) pairs
     action_items: list = field(default_factory=list)
 
+    def written(self):
+        return indexing.Written(
+            self.incident,
+            services=self.services,
+            regions=self.regions,
+            sources=self.sources,
+            impacts=[impact for impact, _ in self.impacts],
+            events=self.events,
+            action_items=self.action_items,
+        )
+
 
 class Generator:
     def __init__(self, incident_count, seed, progress, started):
@@ -143,7 +154,7 @@ class Generator:
             numbers = range(first, min(first + CHUNK_SIZE, self.incident_count))
             drafts = [self.make_incident(number) for number in numbers]
             self.write(drafts)
-            sample_search.index(drafts, self.order)
+            indexing.index([draft.written() for draft in drafts], self.order)
             # With DEBUG on, Django keeps every query (each bulk INSERT is megabytes of SQL).
             reset_queries()
             done = self.summary.incidents

@@ -9,8 +9,9 @@ from outages.models.incidents import Incident
 class SearchDocument(models.Model):
     """The plain text search reads for one incident, gathered from it and its rows.
 
-    Written only by outages.search.update_index(). On PostgreSQL `vector` holds the weighted
-    tsvector (GIN-indexed by migration 0002); on SQLite an FTS5 table mirrors these columns.
+    Written only through outages.search.write_documents(). On PostgreSQL `vector` holds the
+    weighted tsvector (GIN-indexed by migration 0002); on SQLite an FTS5 table mirrors these
+    columns.
     """
 
     incident = models.OneToOneField(
