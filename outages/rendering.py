@@ -252,8 +252,12 @@ _LIST_START_RE = re.compile(r"\d+[.)](\s|$)")
 _converters = threading.local()
 
 
+def is_plain_line(text):
+    return bool(_PLAIN_LINE_RE.fullmatch(text)) and not _LIST_START_RE.match(text)
+
+
 def _convert(text):
-    if _PLAIN_LINE_RE.fullmatch(text) and not _LIST_START_RE.match(text):
+    if is_plain_line(text):
         return f"<p>{escape(text)}</p>"
     converter = getattr(_converters, "markdown", None)
     if converter is None:
@@ -279,9 +283,9 @@ def render_markdown(text, media_url=None):
     return html if html is not None else sanitise_html(_escaped_paragraphs(text), media_url)
 
 
-def _render(text, media_url, timeout):
+def _render(text, media_url, timeout, in_child=False):
     """Sanitised HTML, or None when the child parser ran out of `timeout` seconds."""
-    if text.count("[") + text.count("<") > INLINE_BRACKET_LIMIT:
+    if in_child or text.count("[") + text.count("<") > INLINE_BRACKET_LIMIT:
         try:
             html = _render_in_child(text, timeout)
         except subprocess.TimeoutExpired:
@@ -319,11 +323,17 @@ class RenderBudget:
     """The rendering time one save may spend, all its fields together. While it is active
     (`with RenderBudget():`), every render is charged to it, each parse in a child process is
     given no more than what is left, and results are kept so that validation's render is the
-    one the save stores. Counts what it did (`renders`, `spent`, `refused`) for the tests."""
+    one the save stores. Counts what it did (`renders`, `spent`, `refused`) for the tests.
 
-    def __init__(self, seconds=SAVE_RENDER_SECONDS, clock=time.monotonic):
+    With `everything`, validation renders all text but plain lines, not only costly text: an
+    admin form may carry some ninety texts just under COSTLY_LENGTH, each a few hundredths of
+    a second, which rendered when saved would take the save past its budget with no field
+    refused. Imports leave such text to their renderer process (markdown_process)."""
+
+    def __init__(self, seconds=SAVE_RENDER_SECONDS, clock=time.monotonic, everything=False):
         self.seconds = seconds
         self.clock = clock
+        self.everything = everything
         self.spent = 0.0
         self.renders = 0  # renders started
         self.refused = 0  # texts not rendered: the budget was spent, or ran out on them
@@ -340,18 +350,25 @@ class RenderBudget:
     def remaining(self):
         return self.seconds - self.spent
 
-    def render(self, text, media_url=None):
+    def render(self, text, media_url=None, validating=False):
         """Sanitised HTML of checked text, or None when the budget cannot afford it. Text that
-        is not costly is always rendered (and charged): the structural limits keep it cheap."""
+        is not costly is always rendered (and charged) when saved: the structural limits keep
+        it cheap; at validation it too is refused once the budget is spent."""
         key = (text, media_url)
         if key in self.rendered:
             return self.rendered[key]
-        if is_costly(text) and self.remaining() <= 0:
+        if (validating or is_costly(text)) and self.remaining() <= 0:
             self.refused += 1
             return None
         began = self.clock()
         self.renders += 1
-        html = _render(text, media_url, min(RENDER_TIMEOUT_SECONDS, self.remaining()))
+        # Costly text is parsed here only while the budget could absorb the slowest the checks
+        # let through (50,000 characters of "*a*", no bracket: some 2.5 s on a busy machine);
+        # past that, in the child, stopped when the budget runs out. Starting the child costs
+        # a tenth of a second or more, too much to pay for every long section.
+        limit = min(RENDER_TIMEOUT_SECONDS, self.remaining())
+        in_child = is_costly(text) and limit < RENDER_TIMEOUT_SECONDS
+        html = _render(text, media_url, limit, in_child=in_child)
         self.spent += self.clock() - began
         if html is None:
             self.refused += 1
@@ -371,15 +388,15 @@ def kept_render(text, media_url=None):
 
 
 def budget_problem(text, media_url=None):
-    """At validation, under a save's budget: render costly text now (charged, kept for the
-    save) and say plainly when the save cannot afford it, or when nothing is left for any
-    more text. None when all is well or when no budget is active; short plain text is
-    rendered when saved."""
+    """At validation, under a save's budget: render costly text now (under a budget of
+    `everything`, all text but plain lines), charged and kept for the save, and say plainly
+    when the save cannot afford it, or when nothing is left for any more text. None when all
+    is well or when no budget is active; the rest is rendered when saved."""
     budget = _budget.get()
     if budget is None or not text or check_markdown(text):
         return None
-    if is_costly(text):
-        if budget.render(text, media_url) is not None:
+    if is_costly(text) or (budget.everything and not is_plain_line(text)):
+        if budget.render(text, media_url, validating=True) is not None:
             return None
     elif budget.remaining() > 0:
         return None

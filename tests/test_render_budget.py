@@ -68,8 +68,8 @@ class Budgets(list):
         self.use_clock(None)
 
     def use_clock(self, clock):
-        def make():
-            self.append(RenderBudget(clock=clock) if clock else RenderBudget())
+        def make(**options):
+            self.append(RenderBudget(clock=clock, **options) if clock else RenderBudget(**options))
             return self[-1]
 
         for module in self.MAKERS:
@@ -97,6 +97,27 @@ def test_ordinary_and_costly_text_passes_the_checks():
     assert check_markdown(COSTLY) == []
     assert check_markdown("(a) [b](https://example.com) <https://example.com> a < b\n---\n") == []
     assert rendering.is_costly(COSTLY)
+
+
+def test_costly_text_under_a_budget_is_parsed_in_a_child_stopped_when_the_budget_is_spent(
+    monkeypatch,
+):
+    # Few brackets, so parsed here while the budget is ample; once less is left than the
+    # slowest such text could take, in the child, so that it cannot run on past the budget.
+    assert COSTLY.count("[") + COSTLY.count("<") <= rendering.INLINE_BRACKET_LIMIT
+    limits = []
+    parse = rendering._render_in_child
+
+    def in_child(text, timeout):
+        limits.append(timeout)
+        return parse(text, timeout)
+
+    monkeypatch.setattr(rendering, "_render_in_child", in_child)
+    with RenderBudget(seconds=2, clock=Ticking(0.5)) as budget:
+        html = render_markdown(COSTLY)
+
+    assert limits == [2] and budget.spent == 0.5
+    assert html == render_markdown(COSTLY)  # the same HTML as parsed here
 
 
 # --- The admin's form: the incident with its inlines is one save ------------------------------
@@ -157,6 +178,27 @@ def test_the_whole_save_shares_one_budget_and_the_field_past_it_is_refused(
     assert "rendering budget (4 seconds for all its fields together)" in str(
         errors_at(response, refused[0])
     )
+    incident.refresh_from_db()
+    assert incident.version == version
+
+
+def test_short_formatted_texts_draw_on_the_budget_at_validation_too(
+    admin_client, incident, budgets
+):
+    # Each short text is far from costly, but a form holds some ninety of them: rendered only
+    # when saved, they took a save past its budget with no field refused.
+    budgets.use_clock(Ticking(1.5))
+    version = incident.version
+    texts = [f"A *short* entry with `code` ({name})" for name in MARKDOWN_FIELDS]
+    assert not any(rendering.is_costly(text) for text in texts)
+
+    response = post_every_field(admin_client, incident, texts)
+
+    assert response.status_code == 200
+    [budget] = budgets
+    assert budget.renders == 3 and budget.spent == 4.5
+    refused = [name for name in MARKDOWN_FIELDS if errors_at(response, name)]
+    assert refused == MARKDOWN_FIELDS[3:]
     incident.refresh_from_db()
     assert incident.version == version
 

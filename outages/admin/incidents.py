@@ -270,10 +270,11 @@ class IncidentAdmin(HistoryAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         # One save, the incident with its inlines: all its fields share one rendering budget,
-        # drawn on while the forms are validated and spent on saving what they rendered.
+        # drawn on while the forms are validated and spent on saving what they rendered. All
+        # formatted text is rendered at validation, short too: a form holds many fields.
         if request.method != "POST":
             return super().changeform_view(request, object_id, form_url, extra_context)
-        with RenderBudget():
+        with RenderBudget(everything=True):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def add_view(self, request, form_url="", extra_context=None):
