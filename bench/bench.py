@@ -121,6 +121,10 @@ INPROCESS_LABELS = {
     "cold_provider": "Busiest provider's page, cold",
     "cold_service": "Busiest service's page, cold",
     "cold_region": "Busiest region's page, cold",
+    "cold_name_lists": "Provider and customer lists, cold",
+    "cold_api_lists": "API lists of providers, services, regions, customers, cold",
+    "cold_sitemap": "Sitemap index, cold",
+    "cold_feeds": "Incident and stack feeds, cold",
 }
 
 

@@ -50,6 +50,10 @@ TARGETS_MS = {
     "cold_provider": 200,
     "cold_service": 200,
     "cold_region": 200,
+    "cold_name_lists": 200,
+    "cold_api_lists": 200,
+    "cold_sitemap": 200,
+    "cold_feeds": 200,
 }
 
 
@@ -178,6 +182,16 @@ def main():
         "cold_provider": [pages["busiest provider page"]] * SAMPLES,
         "cold_service": [pages["busiest service page"]] * SAMPLES,
         "cold_region": [pages["busiest region page"]] * SAMPLES,
+        "cold_name_lists": ["/providers/", "/customers/"] * (SAMPLES // 2),
+        "cold_api_lists": [
+            f"/api/v1/{kind}/" for kind in ["providers", "services", "regions", "customers"]
+        ]
+        * (SAMPLES // 4),
+        "cold_sitemap": ["/sitemap.xml"] * SAMPLES,
+        "cold_feeds": [
+            f"/{kind}/feed.{form}" for kind in ["incidents", "my-stack"] for form in ["atom", "rss"]
+        ]
+        * (SAMPLES // 4),
     }
     always_profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
     for name, urls in runs.items():

@@ -44,6 +44,7 @@ from outages.models import (
     Provider,
     RegionCount,
     RegionYearCount,
+    Service,
     ServiceCount,
     ServiceYearCount,
 )
@@ -206,20 +207,29 @@ def incidents_by_year_and_provider():
     )
 
 
+def provider_kept_count():
+    """How many published incidents the outer provider has (kept counts; 0 for none)."""
+    total = (
+        IncidentCount.objects.filter(provider=OuterRef("pk"))
+        .order_by()
+        .values("provider")
+        .annotate(total=Sum("count"))
+        .values("total")
+    )
+    return Coalesce(Subquery(total, output_field=IntegerField()), 0)
+
+
+def kept_count(kept, field):
+    """How many published incidents the outer row has (kept: a table keyed by `field` alone)."""
+    count = Subquery(kept.objects.filter(**{field: OuterRef("pk")}).values("count"))
+    return Coalesce(count, 0)
+
+
 def providers_by_incidents(limit=None):
     """One query over the kept counts: the providers with published incidents, as Providers
     with `incident_count`, most first and ties by name; the first `limit` of them if given."""
     counted = (
-        Provider.objects.annotate(
-            incident_count=Subquery(
-                IncidentCount.objects.filter(provider=OuterRef("pk"))
-                .order_by()
-                .values("provider")
-                .annotate(total=Sum("count"))
-                .values("total"),
-                output_field=IntegerField(),
-            )
-        )
+        Provider.objects.annotate(incident_count=provider_kept_count())
         .filter(incident_count__gt=0)
         .order_by("-incident_count", "name")
     )
@@ -229,8 +239,25 @@ def providers_by_incidents(limit=None):
 def with_kept_counts(rows, kept, field, *ties):
     """Services or regions (a queryset) with `incident_count`, how many published incidents
     involve each (kept: ServiceCount or RegionCount; 0 for none), most first, then by `ties`."""
-    count = Subquery(kept.objects.filter(**{field: OuterRef("pk")}).values("count"))
-    return rows.annotate(incident_count=Coalesce(count, 0)).order_by("-incident_count", *ties)
+    return rows.annotate(incident_count=kept_count(kept, field)).order_by("-incident_count", *ties)
+
+
+def counted_providers():
+    """Providers readers may see, with `incident_count` (kept counts) and `service_count`, how
+    many of their services readers may see: one query, whose cost follows the providers and
+    services, not the incidents."""
+    shown = (
+        Service.objects.visible()
+        .filter(provider=OuterRef("pk"))
+        .order_by()
+        .values("provider")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
+    return Provider.objects.visible().annotate(
+        incident_count=provider_kept_count(),
+        service_count=Coalesce(Subquery(shown, output_field=IntegerField()), 0),
+    )
 
 
 def published_total():
@@ -322,14 +349,18 @@ def incidents_by_cause():
 
 def counted_customers():
     """Customers with `incident_count`, how many published incidents hit them (what every page
-    counts), and `named_count`, how many name them at all, "not affected" included. No
-    DISTINCT: one impact per customer and incident."""
-    published_impact = Q(impacts__incident__in=published())
+    counts; kept counts), and `named_count`, how many name them at all, "not affected" included
+    (counted for the rows asked for only, by the index of their impacts)."""
+    named = (
+        CustomerImpact.objects.filter(customer=OuterRef("pk"), incident__in=published())
+        .order_by()
+        .values("customer")
+        .annotate(total=Count("pk"))
+        .values("total")
+    )
     return Customer.objects.annotate(
-        named_count=Count("impacts", filter=published_impact),
-        incident_count=Count(
-            "impacts", filter=published_impact & CustomerImpact.hit_condition(via="impacts__")
-        ),
+        named_count=Coalesce(Subquery(named, output_field=IntegerField()), 0),
+        incident_count=kept_count(CustomerTotal, "customer"),
     )
 
 

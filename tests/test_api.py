@@ -5,6 +5,7 @@ from outages.models import Customer, CustomerImpact, Incident, Provider, Timelin
 from outages.search import update_index
 from outages.web import results
 from outages.web.views import PAGE_SIZE
+from tests.factories import update_incidents
 from tests.shipped import load_shipped
 
 ELB = "aws-elb-us-east-2012-12-24"
@@ -241,9 +242,8 @@ def test_json_is_utf8_not_escaped(client, incident):
 
 def test_drafts_are_invisible_everywhere(client, make_incidents, provider, service, region):
     make_incidents(2)
+    update_incidents(Incident.objects.filter(slug="incident-2"), status=Incident.Status.DRAFT)
     draft = Incident.objects.get(slug="incident-2")
-    draft.status = Incident.Status.DRAFT
-    draft.save()
     only_in_draft = Customer.objects.create(name="Hidden Co", slug="hidden-co")
     CustomerImpact.objects.create(
         incident=draft, customer=only_in_draft, level="outage", description="Down."

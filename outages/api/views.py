@@ -15,12 +15,11 @@ anything unknown (drafts included), 400 {"errors": {field: [messages]}} for a ba
 import functools
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, Q
 from django.http import JsonResponse, QueryDict
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from outages.aggregates import counted_customers
+from outages import aggregates as stats
 from outages.api.serialisers import (
     customer_ref,
     impact_data,
@@ -33,9 +32,10 @@ from outages.api.serialisers import (
 )
 from outages.models import (
     Incident,
-    Provider,
     Region,
+    RegionCount,
     Service,
+    ServiceCount,
     incident_order,
     services_with_provider,
 )
@@ -120,11 +120,6 @@ def filtered_list(request, name, value):
         f"incidents_{kind}": request.build_absolute_uri(f"{reverse(route)}?{query.urlencode()}")
         for kind, route in [("url", "outages:incident_list"), ("api", "outages:api_incidents")]
     }
-
-
-def published_count(relation):
-    """Count one relation's published incidents, as an annotation (drafts never count)."""
-    return Count(relation, filter=Q(**{f"{relation}__in": Incident.objects.published()}))
 
 
 # --- The index ------------------------------------------------------------------------------
@@ -216,18 +211,7 @@ def provider_data(request, provider):
 
 
 def providers():
-    return (
-        Provider.objects.visible()
-        .annotate(
-            incident_count=Count(
-                "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
-            ),
-            service_count=Count(
-                "services", filter=Q(services__in=Service.objects.visible()), distinct=True
-            ),
-        )
-        .order_by("name", "slug")
-    )
+    return stats.counted_providers().order_by("name", "slug")
 
 
 @api_view
@@ -240,8 +224,12 @@ def provider_detail(request, slug):
     # Queries: 1 the provider with its counts and customer entry, 2 its services, 3 its regions,
     # 4 the count of its published incidents, 5 the page of them.
     provider = get_or_404(providers().with_customer_entry(), f"provider “{slug}”", slug=slug)
-    services = provider.services.visible().annotate(incident_count=published_count("incidents"))
-    regions = provider.regions.visible().annotate(incident_count=published_count("incidents"))
+    services = provider.services.visible().annotate(
+        incident_count=stats.kept_count(ServiceCount, "service")
+    )
+    regions = provider.regions.visible().annotate(
+        incident_count=stats.kept_count(RegionCount, "region")
+    )
     also = provider.as_customer if provider.customer_entry_shown else None
     return {
         **provider_data(request, provider),
@@ -279,7 +267,7 @@ def services():
     return (
         Service.objects.visible()
         .select_related("provider")
-        .annotate(incident_count=published_count("incidents"))
+        .annotate(incident_count=stats.kept_count(ServiceCount, "service"))
         .order_by("provider__name", "name", "pk")
     )
 
@@ -326,7 +314,7 @@ def regions():
     return (
         Region.objects.visible()
         .select_related("provider")
-        .annotate(incident_count=published_count("incidents"))
+        .annotate(incident_count=stats.kept_count(RegionCount, "region"))
         .order_by("provider__name", "code", "pk")
     )
 
@@ -355,7 +343,7 @@ def customers():
     published on their own). Their `incident_count` counts the incidents that hit them (the one
     rule, as every page counts and as the filtered list they link to holds); `named_count` every
     one that names them."""
-    return counted_customers().visible().order_by("name", "slug")
+    return stats.counted_customers().visible().order_by("name", "slug")
 
 
 def customer_data(request, customer):

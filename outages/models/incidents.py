@@ -308,6 +308,8 @@ class Incident(TextChecked):
                 include=["provider", "root_cause_category", "started_at"],
                 name="incident_published_facets",
             ),
+            # The sitemap index's last change: one end of an index, not every published incident.
+            models.Index(fields=["status", "updated_at"], name="incident_published_updated"),
         ]
 
     def __str__(self):

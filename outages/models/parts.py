@@ -172,6 +172,9 @@ class CustomerImpact(TextChecked):
                 condition=Q(level__in=["outage", "degraded", "affected"]),
                 name="impact_hits",
             ),
+            # Whether a published incident names a customer (visibility.CustomerQuerySet), one
+            # probe per customer of a list: its first impact's incident, from the index alone.
+            models.Index(fields=["customer", "incident"], name="impact_by_customer"),
         ]
 
     def __str__(self):

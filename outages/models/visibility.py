@@ -12,6 +12,16 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 
+class Probe(Exists):
+    """EXISTS that PostgreSQL asks row by row. Beside `published = true` (an OR), or as a
+    column, it would otherwise hash every published incident's links, or every visible
+    customer, before reading the first row: a third of a second for the customer list at
+    100,000 incidents, where probing an index per row takes a tenth of that. OFFSET 0 changes
+    no answer and keeps the planner from that rewrite."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
+
+
 def published_incidents():
     from outages.models.incidents import Incident
 
@@ -24,8 +34,8 @@ class VisibleQuerySet(models.QuerySet):
         return self.filter(Q(published=True) | self.referred())
 
     def referred(self):
-        """The condition "a published incident refers to the row", as EXISTS subqueries: a
-        page of one row probes an index and stops at the first incident, where IN would
+        """The condition "a published incident refers to the row", as EXISTS subqueries (Probe):
+        a page of one row probes an index and stops at the first incident, where IN would
         gather every row's incidents first (a quarter of a second at 100,000 incidents)."""
         raise NotImplementedError
 
@@ -37,9 +47,9 @@ class ProviderQuerySet(VisibleQuerySet):
 
         row = OuterRef("pk")
         return (
-            Exists(published_incidents().filter(provider=row))
-            | Exists(Service.objects.visible().filter(provider=row))
-            | Exists(Region.objects.visible().filter(provider=row))
+            Probe(published_incidents().filter(provider=row))
+            | Probe(Service.objects.visible().filter(provider=row))
+            | Probe(Region.objects.visible().filter(provider=row))
         )
 
     def with_customer_entry(self):
@@ -48,7 +58,7 @@ class ProviderQuerySet(VisibleQuerySet):
         from outages.models.reference import Customer
 
         shown = Customer.objects.visible().filter(provider=OuterRef("pk"))
-        return self.select_related("as_customer").annotate(customer_entry_shown=Exists(shown))
+        return self.select_related("as_customer").annotate(customer_entry_shown=Probe(shown))
 
 
 class ServiceQuerySet(VisibleQuerySet):
@@ -64,7 +74,7 @@ class ServiceQuerySet(VisibleQuerySet):
         named = CustomerImpact.services.through.objects.filter(
             service=OuterRef("pk"), customerimpact__incident__in=published
         )
-        return Exists(listed) | Exists(named)
+        return Probe(listed) | Probe(named)
 
 
 class RegionQuerySet(VisibleQuerySet):
@@ -74,7 +84,7 @@ class RegionQuerySet(VisibleQuerySet):
         listed = Incident.regions.through.objects.filter(
             region=OuterRef("pk"), incident__in=published_incidents()
         )
-        return Exists(listed)
+        return Probe(listed)
 
 
 class CustomerQuerySet(VisibleQuerySet):
@@ -85,7 +95,7 @@ class CustomerQuerySet(VisibleQuerySet):
         named = CustomerImpact.objects.filter(
             customer=OuterRef("pk"), incident__in=published_incidents()
         )
-        return Exists(named)
+        return Probe(named)
 
     def with_provider_entry(self):
         """With the provider entry of the same organisation (`provider`) and whether readers may
@@ -93,7 +103,7 @@ class CustomerQuerySet(VisibleQuerySet):
         from outages.models.reference import Provider
 
         shown = Provider.objects.visible().filter(pk=OuterRef("provider"))
-        return self.select_related("provider").annotate(provider_entry_shown=Exists(shown))
+        return self.select_related("provider").annotate(provider_entry_shown=Probe(shown))
 
 
 PUBLISHED_HELP = (

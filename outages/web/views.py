@@ -3,14 +3,13 @@ template touches, so the number of queries per page does not grow with the data.
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 from django.utils.text import slugify
 
 from outages import aggregates as stats
 from outages import page_cache, revisions, search
-from outages.aggregates import counted_customers
 from outages.models import (
     Customer,
     CustomerImpact,
@@ -188,19 +187,8 @@ def postmortem_sections(incident):
 
 
 def provider_list(request):
-    providers = (
-        Provider.objects.visible()
-        .with_customer_entry()
-        .annotate(
-            incident_count=Count(
-                "incidents", filter=Q(incidents__in=Incident.objects.published()), distinct=True
-            ),
-            service_count=Count(
-                "services", filter=Q(services__in=Service.objects.visible()), distinct=True
-            ),
-        )
-        .order_by("name")
-    )
+    """Every provider readers may see, with its counts (stats.counted_providers)."""
+    providers = stats.counted_providers().with_customer_entry().order_by("name")
     page = paginate(request, providers, NAMES_PAGE_SIZE)
     return render(request, "outages/provider_list.html", {"providers": page, "page": page})
 
@@ -268,7 +256,7 @@ def customer_list(request):
     their own. Its count is of the incidents that hit it (the one rule, as on its page, the map
     and the statistics); one named only as "not affected" is listed, since its page has something
     to read, and says so rather than counting it."""
-    customers = counted_customers().visible().order_by("name")
+    customers = stats.counted_customers().visible().order_by("name")
     page = paginate(request, customers, NAMES_PAGE_SIZE)
     return render(request, "outages/customer_list.html", {"customers": page, "page": page})
 
