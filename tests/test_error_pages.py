@@ -65,8 +65,11 @@ def test_a_withdrawn_incident_offers_no_feed_or_json(client, incident):
     assert alternate_links(response.content.decode()) == []
 
 
-def test_a_page_that_exists_still_offers_its_feeds_and_json(client, provider):
-    html = client.get(provider.get_absolute_url()).content.decode()
+def test_a_page_that_exists_still_offers_its_feeds_and_json(client, incident, provider):
+    response = client.get(provider.get_absolute_url())  # public: a published incident names it
+    html = response.content.decode()
+
+    assert response.status_code == 200
 
     assert len(alternate_links(html)) == 6  # Atom, RSS and JSON, in the head and as links
 
