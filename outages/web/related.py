@@ -24,11 +24,13 @@ RELATED_SHOWN = 10
 # kept small: at 60, a cold page at 100,000 incidents spent about twice as long on it as at 20,
 # and PostgreSQL started parallel workers for it.
 RELATED_POOL = 20
+# The columns the ranking (newest_first) and the page's related list read.
+SHOWN_FIELDS = ("slug", "title", "started_at", "time_zone", "started_precision", "provider__name")
 
 
 @dataclass
 class Related:
-    incident: object  # loaded for_lists()
+    incident: object  # with SHOWN_FIELDS and its provider's name only
     reasons: list  # words: “same service: Elastic Load Balancing (ELB)”
     apart: str  # “6 months earlier”, or "" when either start is not known
 
@@ -60,7 +62,14 @@ def related_incidents(incident, limit=RELATED_SHOWN):
             pairs = rows.filter(incident__in=candidates, **{f"{field}__in": list(keys)})
             for pk, key in pairs.order_by().values_list("incident_id", f"{field}_id"):
                 shares[pk].setdefault(field, set()).add(key)
-    others = list(Incident.objects.published().filter(pk__in=candidates).select_related("provider"))
+    # Only what is ranked and shown: a whole incident row carries its written postmortem, and
+    # loading up to 3 * RELATED_POOL of them cost more than all the rest of the ranking.
+    others = list(
+        Incident.objects.published()
+        .filter(pk__in=candidates)
+        .select_related("provider")
+        .only(*SHOWN_FIELDS)
+    )
     ranked = sorted(
         newest_first(others), key=lambda other: -sum(map(len, shares[other.pk].values()))
     )
