@@ -7,13 +7,15 @@ for regions and for customers hit (one query each, only for the kinds the incide
 region or customer is shared by tens of thousands of incidents, and counting what each of them
 shares cost more than a second at 100,000 incidents; a pool of each kind is found by walking
 the newest-first index and stops early. What each candidate shares is then read from the
-narrow link tables (one query per kind, pairs of ids), counted and ranked here, and the ten
+narrow link tables (one query for all kinds, pairs of ids), counted and ranked here, and the ten
 shown are loaded with their providers (one query): the reasons name the shared rows by this
 incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is over
 every incident that shares anything, as before.
 """
 
 from dataclasses import dataclass
+
+from django.db.models import CharField, Value
 
 from outages.apart import apart_text
 from outages.models import CustomerImpact, Incident
@@ -57,11 +59,17 @@ def related_incidents(incident, limit=RELATED_SHOWN):
         return []
     # {incident id: {kind: ids of the rows of that kind it shares}}
     shares = {pk: {} for pk in candidates}
-    for rows, field, keys in links:
-        if keys:
-            pairs = rows.filter(incident__in=candidates, **{f"{field}__in": list(keys)})
-            for pk, key in pairs.order_by().values_list("incident_id", f"{field}_id"):
-                shares[pk].setdefault(field, set()).add(key)
+    # One query for every kind (a UNION ALL), each row naming its kind.
+    pairs = [
+        rows.filter(incident__in=candidates, **{f"{field}__in": list(keys)})
+        .order_by()
+        .annotate(kind=Value(field, output_field=CharField()))
+        .values_list("incident_id", f"{field}_id", "kind")
+        for rows, field, keys in links
+        if keys
+    ]
+    for pk, key, kind in pairs[0].union(*pairs[1:], all=True):
+        shares[pk].setdefault(kind, set()).add(key)
     # Only what is ranked and shown: a whole incident row carries its written postmortem, and
     # loading up to 3 * RELATED_POOL of them cost more than all the rest of the ranking.
     others = list(
