@@ -36,6 +36,18 @@ def day(moment, zone_name="UTC", precision="minute"):
 
 
 @register.simple_tag
+def source_link(source, label=""):
+    """A link to a source, named by `label` or else its publisher; a dash when there is none.
+    A tag rather than an included template: an incident page links a source from each of its
+    timeline events, impacts and promised fixes."""
+    if not source:
+        return "—"
+    return format_html(
+        '<a href="{}" rel="noopener noreferrer">{}</a>', source.url, label or source.publisher
+    )
+
+
+@register.simple_tag
 def first_few(items, limit, without=None):
     """{% first_few services 4 as few %}: few.shown the first four, few.more how many more.
     `without` leaves out the one item the page is about (a service page's own service)."""
