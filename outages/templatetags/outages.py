@@ -3,22 +3,48 @@ words, and the feeds and JSON each page advertises."""
 
 from django import template
 from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from outages import text
 
 register = template.Library()
 
 
-@register.inclusion_tag("outages/includes/when.html")
+# `when` and `day` are simple tags formatting their markup here rather than inclusion tags: a
+# page shows dozens of times, and rendering a small template for each was a tenth of the time
+# of rendering an incident page.
+
+
+@register.simple_tag
 def when(moment, zone_name="UTC", precision="minute", with_date=True):
     """“24 Dec 2012, 12:24 PM PST · 20:24 UTC” in a <time> element (outages.text.when_said)."""
-    return {"said": text.when_said(moment, zone_name, precision, with_date)}
+    said = text.when_said(moment, zone_name, precision, with_date)
+    if said is None:
+        return mark_safe('<span class="unknown">unknown</span>')
+    utc = format_html(' <span class="utc">· {}</span>', said.utc) if said.utc else ""
+    return format_html('<time datetime="{}">{}</time>{}', said.machine, said.words, utc)
 
 
-@register.inclusion_tag("outages/includes/day.html")
+@register.simple_tag
 def day(moment, zone_name="UTC", precision="minute"):
     """The day an incident started, in its own zone, in a <time> element (text.day_said)."""
-    return {"said": text.day_said(moment, zone_name, precision)}
+    said = text.day_said(moment, zone_name, precision)
+    if said is None:
+        return "unknown"
+    return format_html('<time datetime="{}">{}</time>', said.machine, said.words)
+
+
+@register.simple_tag
+def source_link(source, label=""):
+    """A link to a source, named by `label` or else its publisher; a dash when there is none.
+    A tag rather than an included template: an incident page links a source from each of its
+    timeline events, impacts and promised fixes."""
+    if not source:
+        return "—"
+    return format_html(
+        '<a href="{}" rel="noopener noreferrer">{}</a>', source.url, label or source.publisher
+    )
 
 
 @register.simple_tag

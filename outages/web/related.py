@@ -7,13 +7,15 @@ for regions and for customers hit (one query each, only for the kinds the incide
 region or customer is shared by tens of thousands of incidents, and counting what each of them
 shares cost more than a second at 100,000 incidents; a pool of each kind is found by walking
 the newest-first index and stops early. What each candidate shares is then read from the
-narrow link tables (one query per kind, pairs of ids), counted and ranked here, and the ten
+narrow link tables (one query for all kinds, pairs of ids), counted and ranked here, and the ten
 shown are loaded with their providers (one query): the reasons name the shared rows by this
 incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is over
 every incident that shares anything, as before.
 """
 
 from dataclasses import dataclass
+
+from django.db.models import CharField, Value
 
 from outages.apart import apart_text
 from outages.models import CustomerImpact, Incident
@@ -24,11 +26,13 @@ RELATED_SHOWN = 10
 # kept small: at 60, a cold page at 100,000 incidents spent about twice as long on it as at 20,
 # and PostgreSQL started parallel workers for it.
 RELATED_POOL = 20
+# The columns the ranking (newest_first) and the page's related list read.
+SHOWN_FIELDS = ("slug", "title", "started_at", "time_zone", "started_precision", "provider__name")
 
 
 @dataclass
 class Related:
-    incident: object  # loaded for_lists()
+    incident: object  # with SHOWN_FIELDS and its provider's name only
     reasons: list  # words: “same service: Elastic Load Balancing (ELB)”
     apart: str  # “6 months earlier”, or "" when either start is not known
 
@@ -55,12 +59,25 @@ def related_incidents(incident, limit=RELATED_SHOWN):
         return []
     # {incident id: {kind: ids of the rows of that kind it shares}}
     shares = {pk: {} for pk in candidates}
-    for rows, field, keys in links:
-        if keys:
-            pairs = rows.filter(incident__in=candidates, **{f"{field}__in": list(keys)})
-            for pk, key in pairs.order_by().values_list("incident_id", f"{field}_id"):
-                shares[pk].setdefault(field, set()).add(key)
-    others = list(Incident.objects.published().filter(pk__in=candidates).select_related("provider"))
+    # One query for every kind (a UNION ALL), each row naming its kind.
+    pairs = [
+        rows.filter(incident__in=candidates, **{f"{field}__in": list(keys)})
+        .order_by()
+        .annotate(kind=Value(field, output_field=CharField()))
+        .values_list("incident_id", f"{field}_id", "kind")
+        for rows, field, keys in links
+        if keys
+    ]
+    for pk, key, kind in pairs[0].union(*pairs[1:], all=True):
+        shares[pk].setdefault(kind, set()).add(key)
+    # Only what is ranked and shown: a whole incident row carries its written postmortem, and
+    # loading up to 3 * RELATED_POOL of them cost more than all the rest of the ranking.
+    others = list(
+        Incident.objects.published()
+        .filter(pk__in=candidates)
+        .select_related("provider")
+        .only(*SHOWN_FIELDS)
+    )
     ranked = sorted(
         newest_first(others), key=lambda other: -sum(map(len, shares[other.pk].values()))
     )
