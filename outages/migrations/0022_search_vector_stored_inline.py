@@ -6,8 +6,10 @@ from django.db import migrations
 # test of a match read the document's row, then the TOAST index and its chunks. Stored as
 # "main", it stays compressed in the row, and the long text columns (read only for the
 # snippets of one page) go to the TOAST table instead. Existing rows are rewritten so that
-# their vectors move; new rows follow the column's storage. PostgreSQL only: SQLite searches
-# its FTS5 table.
+# their vectors move; new rows follow the column's storage. The rewrite leaves the old row
+# versions' space in the table until `VACUUM FULL outages_searchdocument` (which locks it, so
+# it is not run here); a corpus written after this migration is compact from the start.
+# PostgreSQL only: SQLite searches its FTS5 table.
 TABLE = "outages_searchdocument"
 
 
