@@ -199,6 +199,24 @@ def test_postgresql_uses_a_gin_index_on_the_stored_vector(db):
     assert "USING gin (vector)" in definitions
 
 
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="column storage is PostgreSQL's (migration 0022)"
+)
+def test_postgresql_keeps_the_vector_in_the_row_and_the_long_texts_out(db, incident):
+    """A common word's search tests thousands of vectors; kept in the row (storage "main"),
+    each test reads no TOAST chunks. The long texts are what leave the row instead."""
+    SearchDocument.objects.filter(pk=incident.pk).delete()
+    search.write_documents([SearchDocument(incident=incident, sections="outage " * 3000)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, attstorage FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attname IN ('vector', 'sections')",
+            [SearchDocument._meta.db_table],
+        )
+        assert dict(cursor.fetchall()) == {"vector": "m", "sections": "x"}
+    assert Incident.objects.filter(pk=incident.pk, search_document__vector="outage").exists()
+
+
 def admin_form_data(response):
     """The POST data an editor's browser would send for an admin change form, unchanged."""
     forms = [response.context["adminform"].form]
