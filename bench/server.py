@@ -8,6 +8,7 @@ listens on a free port of 127.0.0.1, in a process group of its own (so Ctrl-C in
 reaches only the benchmark, which then stops the server itself), and its log goes to a
 temporary file whose end is shown if it fails to start.
 
+Servers listen on BENCH_PORTS when set (e.g. 8130-8149), else on ports the system picks.
 The page cache is CACHE_URL when set, else Redis database 2 at 127.0.0.1:6379 if Redis answers,
 else local memory. gunicorn.conf.py then runs 2 worker processes per core (Redis) or 1 (local
 memory), each with 4 threads; WEB_CONCURRENCY and THREADS override both.
@@ -48,9 +49,32 @@ def exit_on_sigterm():
 
 
 def free_port():
+    """A port of 127.0.0.1 that nothing listens on: the first free one of BENCH_PORTS (a range
+    such as 8130-8149, for machines where each user keeps to ports of their own) not handed out
+    before by this run, else any the system gives."""
+    span = os.environ.get("BENCH_PORTS")
+    if not span:
+        with socket.socket() as sock:
+            sock.bind((HOST, 0))
+            return sock.getsockname()[1]
+    first, _, last = span.partition("-")
+    for port in range(int(first), int(last or first) + 1):
+        if port not in _handed_out and port_is_free(port):
+            _handed_out.add(port)
+            return port
+    raise Failed(f"No free port left in BENCH_PORTS={span}.")
+
+
+_handed_out = set()
+
+
+def port_is_free(port):
     with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind((HOST, port))
+        except OSError:
+            return False
+        return True
 
 
 def redis_answers(url, timeout=0.5):

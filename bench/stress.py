@@ -256,8 +256,19 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
             database.url, "SELECT slug FROM outages_incident WHERE status = 'published'"
         )
     ]
-    customers = [row[0] for row in query(database.url, "SELECT slug FROM outages_customer")]
-    providers = [row[0] for row in query(database.url, "SELECT slug FROM outages_provider")]
+    # Rows readers may see: published on their own, or named by a published incident (a subset
+    # of Provider.objects.visible() and Customer.objects.visible(), enough for the mix).
+    customers = visible(
+        database.url,
+        "outages_customer",
+        "SELECT customer_id FROM outages_customerimpact m"
+        " JOIN outages_incident i ON i.id = m.incident_id WHERE i.status = 'published'",
+    )
+    providers = visible(
+        database.url,
+        "outages_provider",
+        "SELECT provider_id FROM outages_incident WHERE status = 'published'",
+    )
     pk = query(database.url, "SELECT id FROM outages_incident WHERE slug = %s", [EDITED_INCIDENT])
     if not pk:
         raise Failed(f"The fixtures hold no incident {EDITED_INCIDENT}.")
@@ -332,6 +343,14 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
     failures = report(responses, events, editor, editor_errors, before, after, log)
     down = (events["stopped"], events["start called"])
     return failures + stress_front.report(site, watcher, responses, down)
+
+
+def visible(url, table, referring):
+    """Slugs of the rows of table published on their own or whose id the query referring gives."""
+    rows = query(
+        url, f"SELECT slug FROM {table} WHERE published OR id IN ({referring}) ORDER BY slug"
+    )
+    return [row[0] for row in rows]
 
 
 def sleep_until(clock, moment):

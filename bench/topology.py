@@ -36,6 +36,7 @@ from .server import (
     Server,
     choose_cache_url,
     free_port,
+    port_is_free,
     production_env,
     request,
 )
@@ -164,7 +165,7 @@ class Varnish(Child):
         backends = BACKENDS_VCL.read_text()
         for index, shipped in enumerate(SHIPPED_BACKEND_PORTS):
             port = self.app_ports[index % len(self.app_ports)]
-            backends = re.sub(rf'(\.port\s*=\s*)"{shipped}"', rf'\g<1>"{port}"', backends, count=1)
+            backends = re.sub(rf'(\.port\s*=\s*)"{shipped}"', rf'\g<1>"{port}"', backends)
         (self.folder / BACKENDS_VCL.name).write_text(backends)
 
     def command(self):
@@ -241,12 +242,10 @@ class PgBouncer(Child):
 
 
 def free_port_from(first):
-    """The first port from `first` up that nothing listens on."""
+    """The first port from `first` up that nothing listens on; within BENCH_PORTS when set."""
+    if os.environ.get("BENCH_PORTS"):
+        return free_port()
     for port in range(first, first + 100):
-        with socket.socket() as sock:
-            try:
-                sock.bind((HOST, port))
-            except OSError:
-                continue
+        if port_is_free(port):
             return port
     return free_port()

@@ -3,12 +3,15 @@ server: what it stores, what it passes, and what a purge drops. Skipped where va
 installed (apt-get install varnish varnish-modules), as browser tests are without Chromium."""
 
 import http.client
+import http.server
 import shutil
 import subprocess
+import threading
 from urllib.parse import urlsplit
 
 import pytest
 
+from bench.server import free_port
 from bench.topology import VCL, Varnish
 from outages.page_cache import INCIDENTS, incident_tag
 
@@ -105,3 +108,73 @@ def test_lists_are_soft_purged_and_the_incident_hard_purged_in_one_purge(varnish
     # fetches it once in the background; the incident's own page is fetched for its reader.
     assert ask(port, listing)[1]["X-Cache"] == "stale"
     assert ask(port, page)[1]["X-Cache"] == "miss"
+
+
+class SlowPage(http.server.ThreadingHTTPServer):
+    """A stand-in app server: /page is a shared, tagged page whose first render waits until
+    the test lets it go, as a render that began before a publish and ends after its purge."""
+
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", free_port()), SlowPageHandler)
+        self.renders = 0
+        self.arrived, self.release = threading.Event(), threading.Event()
+
+
+class SlowPageHandler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"ok\n"
+        if self.path == "/page":
+            self.server.renders += 1
+            number = self.server.renders
+            if number == 1:
+                self.server.arrived.set()
+                self.server.release.wait(10)
+            body = f"render {number}\n".encode()
+        self.send_response(200)
+        if self.path == "/page":
+            self.send_header("Cache-Control", "public, max-age=0, s-maxage=60")
+            self.send_header("Surrogate-Key", f"site {INCIDENTS}")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def slow_page():
+    server = SlowPage()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        parameters = {"thread_pool_min": 5, "thread_pool_max": 50}
+        with Varnish([server.server_address[1]], parameters=parameters, storage="malloc,16m") as v:
+            yield server, v.port
+    finally:
+        server.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_fetched_across_a_purge_is_not_stored(slow_page):
+    server, port = slow_page
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(ask(port, "/page")))
+    reader.start()
+    assert server.arrived.wait(10), "the first fetch reached the app"
+    # The publish's purge comes while that render is under way (nothing stored to drop yet).
+    assert ask(port, "/", method="PURGE", headers={"xkey-purge": INCIDENTS})[0] == 200
+    server.release.set()
+    reader.join(10)
+
+    status, headers, body = answers[0]
+    assert (status, body) == (200, b"render 1\n"), "its reader still gets it"
+    # It may show the rows before the publish, so the next reader gets a new render; that one
+    # began after the purge and is kept.
+    status, headers, body = ask(port, "/page")
+    assert (status, headers["X-Cache"], body) == (200, "miss", b"render 2\n")
+    status, headers, body = ask(port, "/page")
+    assert (status, headers["X-Cache"], body) == (200, "hit", b"render 2\n")

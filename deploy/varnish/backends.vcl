@@ -33,11 +33,35 @@ backend app2 {
     .first_byte_timeout = 30s;
 }
 
-# "app", the round-robin director postmortems.vcl sends readers to.
+# The same app servers for Varnish's background refreshes of stale pages, a few at a time on
+# each: with a server's threads (gunicorn.conf.py: workers x threads) well above this, a reader
+# Varnish fetches for in the foreground always finds one free. No probe: a refresh that fails
+# keeps the stale copy.
+backend app1_background {
+    .host = "127.0.0.1";
+    .port = "8001";
+    .connect_timeout = 1s;
+    .first_byte_timeout = 30s;
+    .max_connections = 2;
+}
+
+backend app2_background {
+    .host = "127.0.0.1";
+    .port = "8002";
+    .connect_timeout = 1s;
+    .first_byte_timeout = 30s;
+    .max_connections = 2;
+}
+
+# "app", the round-robin director postmortems.vcl sends readers to, and "background", the one
+# its background refreshes go through.
 sub vcl_init {
     new app = directors.round_robin();
     app.add_backend(app1);
     app.add_backend(app2);
+    new background = directors.round_robin();
+    background.add_backend(app1_background);
+    background.add_backend(app2_background);
 }
 
 # Who may send PURGE: the app servers (FRONT_CACHE_PURGE_URLS points them here). Add their

@@ -15,6 +15,7 @@ vcl 4.1;
 
 import directors;
 import std;
+import var;
 import xkey;
 
 include "./backends.vcl";
@@ -31,6 +32,10 @@ sub vcl_recv {
         # "incident:<slug>") go at once: the next reader of each waits for its one render (a
         # page's, well under a second; Varnish fetches it once for all who wait), so the
         # publish shows to everyone after the purge, not from the second reader on.
+        # When the last purge came (Varnish's own clock): a fetch that began before it may
+        # bring a page rendered from the rows before the change, and is not stored (see
+        # vcl_backend_response).
+        var.global_set("purged-at", "" + std.time2real(now, 0.0));
         set req.http.X-Own = regsuball(" " + req.http.xkey-purge, "\s+(?!incident:)\S+", "");
         set req.http.X-Purged = 0;
         if (req.http.X-Own ~ "\S") {
@@ -93,8 +98,34 @@ sub vcl_hit {
     return (restart);
 }
 
+sub vcl_backend_fetch {
+    # Background refreshes (a soft-purged list, say) go to the same app servers through
+    # backends limited to a few connections each (backends.vcl), so after a publish the app's
+    # threads are never all busy re-rendering stale pages while the changed incident's own page,
+    # which its readers wait for, queues behind them. A refresh refused for that stays a stale
+    # copy, and the next reader of the page starts another.
+    if (bereq.is_bgfetch) {
+        set bereq.backend = background.backend();
+    }
+    set bereq.http.X-Fetch-Started = "" + std.time2real(now, 0.0);
+}
+
 sub vcl_backend_response {
     if (bereq.uncacheable) {
+        return (deliver);
+    }
+    # A purge came while this page was being fetched: the app may have rendered it from the
+    # rows before the change, after its own check (a render that began before the commit and
+    # reached here after the purge). It goes to the readers waiting for it but is not stored,
+    # so the purged page cannot come back; a background refresh leaves the stale copy for the
+    # next reader to refresh again.
+    if (std.real(var.global_get("purged-at"), 0.0)
+        >= std.real(bereq.http.X-Fetch-Started, 0.0)) {
+        if (bereq.is_bgfetch) {
+            return (abandon);
+        }
+        set beresp.ttl = 0s;
+        set beresp.uncacheable = true;
         return (deliver);
     }
     if (beresp.status >= 500 && (bereq.is_bgfetch || bereq.http.X-Grace-Limit)) {
