@@ -57,8 +57,10 @@ Exit status 0 when every check passes, 1 when any fails.
 """
 
 import http.client
+import json
 import os
 import random
+import re
 import secrets
 import statistics
 import sys
@@ -66,6 +68,7 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlencode
 
 from . import stress_front
@@ -120,6 +123,7 @@ class Response:
     clean: bool = True  # no traceback; for a 503, the 503 page
     error: str = ""
     front: str = ""  # X-Cache from Varnish: hit, stale, miss or pass ("" without it)
+    plain: bool = False  # a plain-text answer: Varnish's own 503, not the app's page
 
     @property
     def seconds(self):
@@ -188,8 +192,11 @@ def reader(number, port, mix, clock, running, responses):
         # Served from a cache: Varnish's, or else the app's page cache.
         front = answer.getheader("X-Cache", "")
         cache = "hit" if front in ("hit", "stale") else answer.getheader("X-Page-Cache", "")
+        plain = answer.getheader("Content-Type", "").startswith("text/plain")
         responses.append(
-            Response(kind, url, started, clock(), answer.status, cache, clean, front=front)
+            Response(
+                kind, url, started, clock(), answer.status, cache, clean, front=front, plain=plain
+            )
         )
 
 
@@ -331,6 +338,7 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
             events["start called"] = clock()
             database.start()
             events["back"] = clock()
+            events["back at"] = time.time()  # to read the server log's times against
             print(f"  {events['back']:5.1f} s  database accepting connections again", flush=True)
         except BaseException:
             stopping.set()
@@ -339,6 +347,8 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
             for thread in threads:
                 thread.join()
         log = site.log_text()
+        if site.varnish is not None:
+            site.counters = site.varnish.counters()
     after = incident_state(database.url, pk)
     failures = report(responses, events, editor, editor_errors, before, after, log)
     down = (events["stopped"], events["start called"])
@@ -464,6 +474,15 @@ def report(responses, events, editor, editor_errors, before, after, log):
         failures.append(f"No uncached page succeeded within {RECOVERY_ALLOWED} s of recovery.")
     if last_error is not None and last_error - back > RECOVERY_ALLOWED:
         failures.append(f"Errors went on {last_error - back:.1f} s after the database came back.")
+    late = [r for r in errors_after if r.ended >= back]
+    if late:
+        print(
+            f"  Errors answered after ready: {len(late)}: "
+            f"{sum(r.status == 503 and not r.plain for r in late)} the app's 503 page, "
+            f"{sum(r.status == 503 and r.plain for r in late)} Varnish's own 503 (no app server "
+            f"answered), {sum(r.status is None for r in late)} no answer; the app's reasons: "
+            f"{unavailable_reasons(log, events['back at']) or 'none logged'}"
+        )
 
     failures += report_editor(editor, events, before, after)
     problems = [line for line in log.splitlines() if "Traceback" in line or "CRITICAL" in line]
@@ -473,6 +492,25 @@ def report(responses, events, editor, editor_errors, before, after, log):
     if problems:
         failures.append(f"The server logged {len(problems)} Traceback/CRITICAL lines.")
     return failures
+
+
+def unavailable_reasons(log, since):
+    """How often each reason the app logged for a lost database's 503 from `since` (a
+    time.time()) on: {reason: count}."""
+    reasons = {}
+    for line in log.splitlines():
+        try:
+            record = json.loads(line)
+            logged = datetime.fromisoformat(record["time"]).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        found = UNAVAILABLE_REASON.search(record.get("message", ""))
+        if found and logged >= since:
+            reasons[found.group(1)] = reasons.get(found.group(1), 0) + 1
+    return reasons
+
+
+UNAVAILABLE_REASON = re.compile(r"\(database unavailable: (.*)\)$")
 
 
 def phase_line(name, rows):

@@ -11,12 +11,15 @@ Checked, besides bench.stress's own checks:
   reads the incident's public page through Varnish every 50 ms until it shows the new title
   (the app purges the incident's tags in Varnish after the commit), and prints each delay;
 - the invalidation crosses app servers: after each save on the first server, the second
-  server, which had the page in the shared page cache, shows the new title too;
+  server, which had the page in the shared page cache, shows the new title too (or a later
+  save's; the previous version it serves marked stale while one request renders the new one is
+  asked for again until it is not);
 - while the database is down, Varnish keeps serving pages (X-Cache: hit or stale).
 """
 
 import http.client
 import os
+import re
 import secrets
 import statistics
 import time
@@ -46,6 +49,8 @@ class Site:
     description: str
     servers: list = field(default_factory=list)
     other_port: int | None = None  # the second app server, for the crossing check
+    varnish: object = None  # bench.topology.Varnish, for its counters
+    counters: dict = field(default_factory=dict)  # Varnish's, read at the end of the run
 
     def log_text(self):
         return "\n".join(server.log_text() for server in self.servers)
@@ -91,6 +96,7 @@ def serving(database_url, cache_url):
             description=description,
             servers=urls.servers,
             other_port=ports[1] if len(ports) > 1 else None,
+            varnish=urls.varnish,
         )
 
 
@@ -108,7 +114,21 @@ def get(port, path):
 class Seen:
     save: int
     delay: float | None  # seconds from the editor's answer to the new title through Varnish
-    other_server: bool | None  # the second app server showed the new title
+    other_server: bool | None  # the second app server showed the new title (or a later one)
+    other_shown: str = ""  # what it showed: the save in the title, and X-Page-Cache
+    older: dict = field(
+        default_factory=dict
+    )  # the answers with an older title, by X-Cache/X-Page-Cache
+    longest: float = 0.0  # the slowest single request through Varnish while following
+
+
+def shown_save(body):
+    """The number of the editor's save whose title the page shows (0: none of them)."""
+    found = SAVE_MARK.search(body)
+    return int(found.group(1)) if found else 0
+
+
+SAVE_MARK = re.compile(rb"\(stress save (\d+)\)")
 
 
 class Watcher:
@@ -130,25 +150,47 @@ class Watcher:
             time.sleep(POLL_SECONDS)
 
     def follow(self, save):
-        marker = f"(stress save {save.number})".encode()
-        delay = None
+        delay, before = None, {}  # before: how the older answers came, {"X-Cache/X-Page-Cache": n}
+        longest = 0.0
         while self.editor.clock() - save.ended < GIVE_UP_SECONDS:
+            asked = self.editor.clock()
             try:
-                status, _, body = get(self.site.reader_port, self.page)
+                status, headers, body = get(self.site.reader_port, self.page)
             except (OSError, http.client.HTTPException):
-                status, body = None, b""
-            if status == 200 and marker in body:
+                status, headers, body = None, {}, b""
+            longest = max(longest, self.editor.clock() - asked)
+            # This save's title, or a later one's: the editor goes on saving meanwhile.
+            if status == 200 and shown_save(body) >= save.number:
                 delay = max(0.0, self.editor.clock() - save.ended)
                 break
+            how = f"{headers.get('X-Cache', '-')}/{headers.get('X-Page-Cache', '-')}"
+            before[how] = before.get(how, 0) + 1
             time.sleep(POLL_SECONDS)
-        other = None
+        other, shown = None, ""
         if self.site.other_port:
+            other, shown = self.other_server(save)
+        self.seen.append(Seen(save.number, delay, other, shown, before, longest))
+
+    def other_server(self, save):
+        """Whether the second app server shows this save's title, or a later save's (the editor
+        goes on saving meanwhile). The previous version it serves marked stale while a request
+        renders the new one (single flight) is asked again, as a reader would be served the new
+        one once it is rendered; a stored page shown as fresh must be current."""
+        other, shown = None, ""
+        while self.editor.clock() - save.ended < GIVE_UP_SECONDS:
             try:
-                status, _, body = get(self.site.other_port, self.page)
-                other = marker in body if status == 200 else None
+                status, headers, body = get(self.site.other_port, self.page)
             except (OSError, http.client.HTTPException):
-                other = None
-        self.seen.append(Seen(save.number, delay, other))
+                return None, "no answer"
+            if status != 200:
+                return None, f"status {status}"
+            number, cache = shown_save(body), headers.get("X-Page-Cache", "")
+            other = number >= save.number
+            shown = f"save {number}, X-Page-Cache {cache}"
+            if cache != "stale":
+                break
+            time.sleep(POLL_SECONDS)
+        return other, shown
 
 
 def report(site, watcher, responses, down):
@@ -161,9 +203,12 @@ def report(site, watcher, responses, down):
     for seen in watcher.seen:
         shown = "never" if seen.delay is None else f"{seen.delay:.2f} s"
         crossed = {True: "yes", False: "NO", None: "—"}[seen.other_server]
+        if seen.other_shown:
+            crossed += f" ({seen.other_shown})"
+        older = ", ".join(f"{n} {how}" for how, n in seen.older.items()) or "none"
         print(
-            f"  save {seen.save:>2}: visible through Varnish after {shown}; "
-            f"second server: {crossed}"
+            f"  save {seen.save:>2}: visible through Varnish after {shown} (older answers "
+            f"before: {older}; slowest request {seen.longest:.2f} s); second server: {crossed}"
         )
     if delays:
         print(
@@ -195,4 +240,8 @@ def report(site, watcher, responses, down):
     )
     if not from_varnish:
         failures.append("Varnish served no cached page while the database was down.")
+    if site.counters:
+        print(
+            "  Varnish: " + ", ".join(f"{k.split('.')[-1]} {v}" for k, v in site.counters.items())
+        )
     return failures

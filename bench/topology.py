@@ -181,6 +181,31 @@ class Varnish(Child):
     def ready(self):
         return request(self.port, "/healthz", timeout=2)[0] == 200
 
+    COUNTERS = (
+        "MAIN.cache_hit",
+        "MAIN.cache_hit_grace",
+        "MAIN.cache_miss",
+        "MAIN.cache_hitmiss",
+        "MAIN.bgfetch",
+        "MAIN.backend_busy",
+        "MAIN.fetch_failed",
+        "MAIN.beresp_uncacheable",
+        "MAIN.n_object",
+        "MAIN.n_purges",
+    )
+
+    def counters(self):
+        """A few of varnishstat's counters ({name: value}), e.g. hits and background fetches."""
+        command = ["varnishstat", "-1", "-n", str(self.folder / "work")]
+        for name in self.COUNTERS:
+            command += ["-f", name]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        return {
+            parts[0]: int(parts[1])
+            for parts in (line.split() for line in done.stdout.splitlines())
+            if len(parts) >= 2 and parts[1].isdigit()
+        }
+
     def adm(self, *args):
         """varnishadm against this instance (e.g. "backend.list"); its output."""
         done = subprocess.run(
