@@ -68,7 +68,7 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from . import stress_front
@@ -295,7 +295,7 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
         page = f"/incidents/{EDITED_INCIDENT}/"
         if site.other_port:
             server_request(site.other_port, page)  # in the shared page cache, by the second
-        start = time.monotonic()
+        start, started_at = time.monotonic(), datetime.now(UTC)
 
         def clock():
             return time.monotonic() - start
@@ -322,7 +322,8 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
             threads.append(threading.Thread(target=watcher.run, args=(running,), daemon=True))
         print(
             f"{clients} readers and an editor for {seconds} s; the database stops at "
-            f"{outage_at} s for {outage_seconds} s",
+            f"{outage_at} s for {outage_seconds} s (0 s is {started_at:%H:%M:%S.%f} UTC in the "
+            "server logs)",
             flush=True,
         )
         for thread in threads:

@@ -400,7 +400,8 @@ def _store(key, tags, response):
     # Browsers ask again each time (a cheap 304 by ETag); shared caches keep it, tagged, unless a
     # change came during the render: the page may show the old rows, and the purge after that
     # change may reach the front caches before this page does.
-    if _moved(tags):
+    moved = _moved(tags)
+    if moved:
         front_cache.stale(response)
     else:
         front_cache.shared(response, tags)
@@ -423,4 +424,12 @@ def _store(key, tags, response):
         },
     }
     # Kept past its freshness as the previous version, served while the next is rendered.
-    cache.set(key, entry, settings.PAGE_CACHE_SECONDS + settings.PAGE_CACHE_STALE_SECONDS)
+    timeout = settings.PAGE_CACHE_SECONDS + settings.PAGE_CACHE_STALE_SECONDS
+    if moved:
+        # Rendered from rows older than a change, so never fresh: at most a previous version,
+        # where nothing is stored. A request that began after the change may have stored the
+        # new page meanwhile (on another server, say); replacing it would bring the old rows
+        # back as the previous version, served until the page is rendered once more.
+        cache.add(key, entry, timeout)
+    else:
+        cache.set(key, entry, timeout)

@@ -317,3 +317,21 @@ def test_a_reader_that_takes_the_lock_just_after_another_render_serves_that_rend
 
     assert response["X-Page-Cache"] == "hit"
     assert cache.get(lock) is None
+
+
+def test_a_render_overtaken_by_a_change_leaves_the_newer_page_stored(rf, db):
+    key, _ = keys_of("/page/")
+
+    def overtaken(request):
+        # A change commits, and a request on another server renders and stores the new page,
+        # all while this render, begun on the old rows, is still under way.
+        page_cache.bump(["incidents"])
+        newer = page_cache._versions({page_cache.SITE, "incidents"})
+        page_cache._store(key, newer, page("the new rows"))
+        return page("the old rows")
+
+    view = page_cache.cached(lambda kwargs: "incidents")(overtaken)
+
+    assert view(rf.get("/page/")).content == b"the old rows"  # its reader still gets it
+    again = view(rf.get("/page/"))
+    assert (again["X-Page-Cache"], again.content) == ("hit", b"the new rows")
