@@ -94,6 +94,9 @@ class CacheHeaders:
 
     def __call__(self, request):
         response = self.get_response(request)
+        # A save's answer comes once its purges are sent (or after FRONT_CACHE_PURGE_WAIT), so
+        # an editor who sees "saved" finds the new page through the front caches at once.
+        _purger.wait_for_own(settings.FRONT_CACHE_PURGE_WAIT)
         if settings.SESSION_COOKIE_NAME in request.COOKIES:
             private(response)  # an editor: never kept, whatever the view said
         elif not response.has_header("Cache-Control"):
@@ -139,6 +142,7 @@ class Purger:
         self.sending = False
         self.thread = None
         self.client = None
+        self.own = threading.local()  # whether this thread (a request's) asked for a purge
 
     def http(self):
         """The one HTTP client of this process's purges, kept: making one costs tens of
@@ -149,6 +153,7 @@ class Purger:
         return self.client
 
     def add(self, tags):
+        self.own.asked = True
         with self.changed:
             self.pending.update(tags)
             if EVERY_PAGE in self.pending or len(" ".join(self.pending)) > LONGEST_PURGE:
@@ -184,6 +189,17 @@ class Purger:
                 send(tags)
             finally:
                 self.sent()
+
+    def wait_for_own(self, timeout):
+        """If this thread asked for purges, wait up to timeout seconds until the background
+        thread has sent them (and whatever was merged with them). Never sends anything itself:
+        without the thread, purges wait for flush()."""
+        if not getattr(self.own, "asked", False):
+            return
+        self.own.asked = False
+        if timeout > 0 and self.background():
+            with self.changed:
+                self.changed.wait_for(lambda: not (self.pending or self.sending), timeout)
 
     def flush(self):
         with self.changed:

@@ -176,8 +176,10 @@ for url in FRONT_CACHE_PURGE_URLS:
 FRONT_CACHE_PURGE_TIMEOUT = env("FRONT_CACHE_PURGE_TIMEOUT", 2.0)  # seconds, per attempt
 FRONT_CACHE_PURGE_ATTEMPTS = 3
 FRONT_CACHE_PURGE_RETRY_SECONDS = 0.5  # before the second attempt, doubling after
-# Purges are sent by a thread of their own, so an editor's save never waits for them.
+# Purges are sent by a thread of their own, so an editor's save never fails on them; its answer
+# waits this long at most for them to be sent, so the editor then sees the new page everywhere.
 FRONT_CACHE_PURGE_IN_BACKGROUND = True
+FRONT_CACHE_PURGE_WAIT = env("FRONT_CACHE_PURGE_WAIT", 1.0)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,6 +1,7 @@
 """The front cache: what shared caches may keep, under which tags, and the purge after a commit."""
 
 import logging
+import time
 
 import httpx
 import pytest
@@ -381,3 +382,32 @@ def test_purges_share_one_kept_http_client(purges, monkeypatch):
 
     assert [tags for _, _, tags in purged(purges)] == [{"incident:one"}, {"incident:two"}]
     assert len(made) == 1
+
+
+def test_a_saves_answer_comes_once_its_purge_is_sent(settings, httpserver, rf):
+    settings.FRONT_CACHE_PURGE_URLS = [httpserver.url_for("/.purge")]
+    settings.FRONT_CACHE_PURGE_IN_BACKGROUND = True
+    settings.FRONT_CACHE_PURGE_WAIT = 30
+    # The front cache takes a moment to answer, as a busy one does.
+    httpserver.expect_request("/.purge", method="PURGE").respond_with_handler(
+        lambda request: time.sleep(0.3) or Response("purged")
+    )
+
+    def save(request):
+        front_cache.purge({"incident:a"})  # what a save's commit asks for
+        return HttpResponse(status=302)
+
+    response = front_cache.CacheHeaders(save)(rf.post("/admin/"))
+
+    assert response.status_code == 302
+    assert [request.headers["xkey-purge"] for request, _ in httpserver.log] == ["incident:a"]
+
+
+def test_a_readers_answer_waits_for_no_purge(settings, rf, monkeypatch):
+    settings.FRONT_CACHE_PURGE_WAIT = 30
+    waited = []
+    monkeypatch.setattr(front_cache._purger.changed, "wait_for", lambda *a: waited.append(a))
+
+    front_cache.CacheHeaders(lambda request: HttpResponse("page"))(rf.get("/"))
+
+    assert waited == []
