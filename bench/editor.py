@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from .server import HOST, Failed, query
 
 CLIENT_TIMEOUT = 15  # seconds; longer than bench.stress allows, so slow answers are seen, not cut
-EDITOR_INTERVAL = 1.0  # seconds from the start of one save to the start of the next, at least
+EDITOR_INTERVAL = 1.0  # seconds between the saves' planned starts (a fixed clock)
 UNAVAILABLE_TEXT = b"briefly unavailable"  # the heading of templates/503.html
 ROW_TABLES = {
     "timeline events": "outages_timelineevent",
@@ -160,7 +160,7 @@ class Editor:
         expected, self.baseline = self.shape(fields)
         # Without the mark of an earlier run's last save, so titles do not grow run after run.
         self.base_title = re.sub(r"( \(stress save \d+\))+$", "", expected)
-        number = 0
+        number, first = 0, self.clock()
         while running():
             number += 1
             save = Save(number, self.clock())
@@ -173,7 +173,9 @@ class Editor:
             save.ended = self.clock()
             if save.outcome == "saved":
                 expected = save.title
-            time.sleep(max(0.0, self.interval - (save.ended - save.started)))
+            # Saves start on a fixed clock, every interval from the first: one that ran late
+            # is followed at once, so the saves catch up rather than drift.
+            time.sleep(max(0.0, first + number * self.interval - self.clock()))
         self.last_title = expected
 
     def thread(self, running, errors):

@@ -21,8 +21,9 @@ render of each page, not one per reader. Takes about two minutes; everything is 
    URLs in turn, ask for those pages at random (with Accept-Encoding: gzip, as browsers do) for
    STAMPEDE_SECONDS (60), while the editor (bench.editor, signed into the admin at
    STAMPEDE_EDITOR_URL, else the first base URL) saves a published incident's change form every
-   STAMPEDE_INTERVAL (5) seconds. Every save of a published incident moves the "incidents" tag,
-   so all four pages go stale at each one.
+   STAMPEDE_INTERVAL (5) seconds, on a fixed clock (a save that ends late is followed at once,
+   so a slow one does not push every later publish back). Every save of a published incident
+   moves the "incidents" tag, so all four pages go stale at each one.
 5. Reported per page: how many times it was rendered (responses marked X-Page-Cache: miss, not
    counting answers a front cache replayed) against how many publishes there were (saves whose
    POST was answered, or got no answer and so may have published), stale and fresh answers,

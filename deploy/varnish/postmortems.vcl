@@ -107,25 +107,11 @@ sub vcl_backend_fetch {
     if (bereq.is_bgfetch) {
         set bereq.backend = background.backend();
     }
-    set bereq.http.X-Fetch-Started = "" + std.time2real(now, 0.0);
+    var.set_real("fetch-started", std.time2real(now, 0.0));
 }
 
 sub vcl_backend_response {
     if (bereq.uncacheable) {
-        return (deliver);
-    }
-    # A purge came while this page was being fetched: the app may have rendered it from the
-    # rows before the change, after its own check (a render that began before the commit and
-    # reached here after the purge). It goes to the readers waiting for it but is not stored,
-    # so the purged page cannot come back; a background refresh leaves the stale copy for the
-    # next reader to refresh again.
-    if (std.real(var.global_get("purged-at"), 0.0)
-        >= std.real(bereq.http.X-Fetch-Started, 0.0)) {
-        if (bereq.is_bgfetch) {
-            return (abandon);
-        }
-        set beresp.ttl = 0s;
-        set beresp.uncacheable = true;
         return (deliver);
     }
     if (beresp.status >= 500 && (bereq.is_bgfetch || bereq.http.X-Grace-Limit)) {
@@ -138,6 +124,19 @@ sub vcl_backend_response {
     # a draft that is about to be published, say), would otherwise stay default_ttl unpurged.
     if (beresp.status >= 500 || !beresp.http.Cache-Control
         || beresp.http.Cache-Control ~ "(private|no-store|no-cache)" || beresp.http.Set-Cookie) {
+        set beresp.ttl = 0s;
+        set beresp.uncacheable = true;
+        return (deliver);
+    }
+    # A purge came while this page was being fetched: the app may have rendered it from the
+    # rows before the change, after its own check (a render that began before the commit and
+    # reached here after the purge). It goes to the readers waiting for it but is not stored,
+    # so the purged page cannot come back; a background refresh leaves the stale copy for the
+    # next reader to refresh again.
+    if (std.real(var.global_get("purged-at"), 0.0) >= var.get_real("fetch-started")) {
+        if (bereq.is_bgfetch) {
+            return (abandon);
+        }
         set beresp.ttl = 0s;
         set beresp.uncacheable = true;
         return (deliver);
