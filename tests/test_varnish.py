@@ -7,6 +7,7 @@ import http.server
 import shutil
 import subprocess
 import threading
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -111,14 +112,15 @@ def test_lists_are_soft_purged_and_the_incident_hard_purged_in_one_purge(varnish
 
 
 class SlowPage(http.server.ThreadingHTTPServer):
-    """A stand-in app server: /page is a shared, tagged page whose first render waits until
-    the test lets it go, as a render that began before a publish and ends after its purge."""
+    """A stand-in app server: /page is a shared, tagged page whose render number `slow` waits
+    until the test lets it go, as a render that began before a publish and ends after its
+    purge."""
 
     daemon_threads = True
 
     def __init__(self):
         super().__init__(("127.0.0.1", free_port()), SlowPageHandler)
-        self.renders = 0
+        self.renders, self.slow = 0, 1
         self.arrived, self.release = threading.Event(), threading.Event()
 
 
@@ -128,13 +130,14 @@ class SlowPageHandler(http.server.BaseHTTPRequestHandler):
         if self.path == "/page":
             self.server.renders += 1
             number = self.server.renders
-            if number == 1:
+            if number == self.server.slow:
                 self.server.arrived.set()
                 self.server.release.wait(10)
             body = f"render {number}\n".encode()
         self.send_response(200)
         if self.path == "/page":
-            self.send_header("Cache-Control", "public, max-age=0, s-maxage=60")
+            control = "public, max-age=0, s-maxage=60, stale-while-revalidate=60"
+            self.send_header("Cache-Control", control)
             self.send_header("Surrogate-Key", f"site {INCIDENTS}")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -178,3 +181,28 @@ def test_a_page_fetched_across_a_purge_is_not_stored(slow_page):
     assert (status, headers["X-Cache"], body) == (200, "miss", b"render 2\n")
     status, headers, body = ask(port, "/page")
     assert (status, headers["X-Cache"], body) == (200, "hit", b"render 2\n")
+
+
+def test_a_background_refresh_across_a_purge_leaves_the_stale_copy(slow_page):
+    server, port = slow_page
+    server.slow = 2
+    assert ask(port, "/page")[2] == b"render 1\n"
+    purge = {"xkey-purge": INCIDENTS}  # a list's tag: soft-purged, served stale while refreshed
+    assert ask(port, "/", method="PURGE", headers=purge)[1]["X-Purged"] == "1"
+    status, headers, body = ask(port, "/page")
+    assert (headers["X-Cache"], body) == ("stale", b"render 1\n")
+    assert server.arrived.wait(10), "the background refresh reached the app"
+    # A second publish while that refresh renders: what it brings may predate the change.
+    ask(port, "/", method="PURGE", headers=purge)
+    server.release.set()
+
+    # Dropped: readers keep the stale copy, never that render, and the next reader's refresh,
+    # begun after the purge, is kept.
+    seen = []
+    for _ in range(50):
+        seen.append(ask(port, "/page")[2])
+        if seen[-1] == b"render 3\n":
+            break
+        time.sleep(0.1)
+    assert b"render 2\n" not in seen
+    assert seen[-1] == b"render 3\n"
