@@ -98,6 +98,8 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "postmortems.wsgi.application"
+# Django's, without rendering a template for each field's empty error list.
+FORM_RENDERER = "postmortems.form_renderer.FormRenderer"
 
 DATABASES = {
     "default": dj_database_url.parse(
