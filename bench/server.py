@@ -49,23 +49,26 @@ def exit_on_sigterm():
 
 
 def free_port():
-    """A port of 127.0.0.1 that nothing listens on: the first free one of BENCH_PORTS (a range
-    such as 8130-8149, for machines where each user keeps to ports of their own) not handed out
-    before by this run, else any the system gives."""
+    """A port of 127.0.0.1 that nothing listens on: from BENCH_PORTS (a range such as
+    8130-8149, for machines where each user keeps to ports of their own) when set, else any the
+    system gives. The range is taken in turn, from the port after the one given last, so ports
+    handed out together but not yet listened on are never given twice."""
     span = os.environ.get("BENCH_PORTS")
     if not span:
         with socket.socket() as sock:
             sock.bind((HOST, 0))
             return sock.getsockname()[1]
     first, _, last = span.partition("-")
-    for port in range(int(first), int(last or first) + 1):
-        if port not in _handed_out and port_is_free(port):
-            _handed_out.add(port)
+    ports = list(range(int(first), int(last or first) + 1))
+    start = (ports.index(_last_given[0]) + 1) if _last_given[0] in ports else 0
+    for port in ports[start:] + ports[:start]:
+        if port_is_free(port):
+            _last_given[0] = port
             return port
     raise Failed(f"No free port left in BENCH_PORTS={span}.")
 
 
-_handed_out = set()
+_last_given = [None]
 
 
 def port_is_free(port):
