@@ -50,6 +50,7 @@ is stopped for 10 s in the middle. Takes about two minutes; everything is on 127
 
 Settings: STRESS_CLIENTS (32), STRESS_SECONDS (60), STRESS_OUTAGE_AT (20), STRESS_OUTAGE_SECONDS
 (10), STRESS_PG_PORT (5499), STRESS_CLUSTER (pmstress; another name lets two runs coexist),
+BENCH_PORTS (a range such as 8130-8148 for every server started; else any free ports),
 STRESS_FRONT=0 (no front cache), STRESS_PROXY=1 (use the fallback even where a cluster could be
 made), DATABASE_URL (the fallback's server), CACHE_URL (else Redis database 2 if it answers,
 else local memory).
