@@ -145,11 +145,16 @@ def new_ids(connection, meta, count):
     if not count:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [connection.ops.quote_name(meta.db_table), meta.pk.column, count],
-        )
-        return [pk for (pk,) in cursor.fetchall()]
+        return next_ids(cursor, meta, count, connection.ops.quote_name)
+
+
+def next_ids(cursor, meta, count, quote):
+    """new_ids() with a cursor of the connection (Django's wrapper or psycopg2's own)."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [quote(meta.db_table), meta.pk.column, count],
+    )
+    return [pk for (pk,) in cursor.fetchall()]
 
 
 def copy(connection, table, columns, rows):

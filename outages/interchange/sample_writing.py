@@ -54,7 +54,8 @@ ORDER = [Source, Incident, TimelineEvent, CustomerImpact, ActionItem]
 WITH_IDS = [Source, Incident, CustomerImpact]
 # Columns that name a row of the same chunk by its index there.
 IN_CHUNK = {"incident_id": Incident, "source_id": Source}
-# (model, many-to-many field, Chunk attribute, model of the chunk index on the left).
+# (model, many-to-many field, Chunk attribute): the left of each pair is a row of the model
+# in the chunk, by its index there.
 LINKS = [
     (Incident, "services", "incident_services"),
     (Incident, "regions", "incident_regions"),
@@ -202,7 +203,9 @@ class CopyWriter:
             .query.sql_with_params()
         )
         self.source_order_sql = sql
-        self.links = [(attribute, *link_table(model, name)) for model, name, attribute in LINKS]
+        self.links = [
+            (model, attribute, *link_table(model, name)) for model, name, attribute in LINKS
+        ]
         self.pool = ThreadPoolExecutor(max_workers=1)
         self.pending = None
         return self
@@ -229,11 +232,13 @@ class CopyWriter:
         with self.raw.cursor() as cursor:
             ids = {}
             for model in WITH_IDS:
-                ids[model] = self.new_ids(cursor, model, len(chunk.rows(model)))
+                ids[model] = copying.next_ids(
+                    cursor, model._meta, len(chunk.rows(model)), self.quote
+                )
             for model in ORDER:
                 self.copy_rows(cursor, model, chunk, ids)
-            for attribute, table, columns in self.links:
-                left = ids[Incident if attribute.startswith("incident") else CustomerImpact]
+            for model, attribute, table, columns in self.links:
+                left = ids[model]
                 right = ids.get(LINKED_IN_CHUNK.get(attribute))
                 lines = "".join(
                     f"{left[a]}\t{b if right is None else right[b]}\n"
@@ -250,14 +255,6 @@ class CopyWriter:
                 for name in self.documents.columns
             ]
             self.documents.execute(cursor, arrays)
-
-    def new_ids(self, cursor, model, count):
-        meta = model._meta
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [self.quote(meta.db_table), meta.pk.column, count],
-        )
-        return [pk for (pk,) in cursor.fetchall()]
 
     def copy_rows(self, cursor, model, chunk, ids):
         columns = COLUMNS[model]
