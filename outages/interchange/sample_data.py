@@ -19,7 +19,7 @@ import time
 
 from django.db import connection, transaction
 
-from outages import summaries
+from outages import aggregates, summaries
 from outages.interchange import copying
 from outages.interchange.sample_generator import Generator
 from outages.interchange.sample_words import (
@@ -62,7 +62,7 @@ __all__ = [
 
 DELETE_CHUNK_SIZE = 5000
 # The tables that take rows by the hundred thousand (their many-to-many tables too), whose
-# foreign keys are checked once at the end on PostgreSQL.
+# foreign keys are checked once at the end on PostgreSQL, with those of the kept counts.
 BULK_TABLES = [Source, Incident, TimelineEvent, CustomerImpact, ActionItem, SearchDocument]
 
 
@@ -128,14 +128,15 @@ def generate(incident_count, seed, *, replace=False, progress=None):
             deleted = delete_sample_data()
             progress(f"  Deleted {counted(deleted, 'earlier sample incident')}.")
         # The incidents' tables hold no incident now (check_database, delete_sample_data).
-        with copying.foreign_keys_checked_at_end(BULK_TABLES):
+        with copying.foreign_keys_checked_at_end(BULK_TABLES + list(aggregates.DEFINITIONS)):
             summary = Generator(incident_count, seed, progress, started).run()
-        if connection.vendor == "postgresql":
-            # The counts are read by joins over the tables just filled: planned without their
-            # statistics (empty tables, as far as the planner knows), the rebuild took as long
-            # as the generating at 100,000 incidents. ANALYZE sees this transaction's rows.
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-        summaries.rebuild()  # the kept counts, from every incident now there
+            if connection.vendor == "postgresql":
+                # The counts are read by joins over the tables just filled: planned without
+                # their statistics (empty tables, as far as the planner knows), the rebuild
+                # took as long as the generating at 100,000 incidents. ANALYZE sees this
+                # transaction's rows.
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+            summaries.rebuild()  # the kept counts, from every incident now there
     summary.seconds = time.monotonic() - started
     return summary
