@@ -252,6 +252,23 @@ _LIST_START_RE = re.compile(r"\d+[.)](\s|$)")
 _converters = threading.local()
 
 
+# A plain line of printable ASCII: the sanitiser gives back exactly `<p>text</p>` for it (it
+# writes the quotes that escape() encodes as they were, and nothing else here needs encoding),
+# whatever check_markdown says of it (a refused single line is shown as that same paragraph),
+# so rendering it needs neither the escaping nor the sanitiser.
+_ASCII_PLAIN_LINE_RE = re.compile(r"[A-Za-z0-9\"'(][ -~]*")
+_NOT_PLAIN_RE = re.compile(r"[\\`*_{}\[\]<>#!|~&^]")
+
+
+def is_plain_ascii_line(text):
+    return (
+        len(text) <= MAX_MARKDOWN_LENGTH
+        and bool(_ASCII_PLAIN_LINE_RE.fullmatch(text))
+        and not _NOT_PLAIN_RE.search(text)
+        and not _LIST_START_RE.match(text)
+    )
+
+
 def is_plain_line(text):
     return bool(_PLAIN_LINE_RE.fullmatch(text)) and not _LIST_START_RE.match(text)
 
@@ -273,9 +290,11 @@ def render_markdown(text, media_url=None):
     escaped (validation has refused such text before any save: budget_problem)."""
     if not text:
         return ""
+    budget = _budget.get()
+    if budget is None and is_plain_ascii_line(text):
+        return f"<p>{text}</p>"
     if check_markdown(text):
         return sanitise_html(_escaped_paragraphs(text[:MAX_MARKDOWN_LENGTH]), media_url)
-    budget = _budget.get()
     if budget is not None:
         html = budget.render(text, media_url)
     else:

@@ -106,30 +106,59 @@ def clean(text):
 
 def document_fields(incident):
     """The searchable text of one incident whose rows are preloaded (see update_index)."""
-    names = [incident.provider.name]
-    names += [f"{service.name} {service.slug}" for service in incident.services.all()]
-    names += [f"{region.code} {region.name}" for region in incident.regions.all()]
-    names += [impact.customer.name for impact in incident.impacts.all()]
+    return document_text(
+        title=incident.title,
+        summary_html=incident.summary_html,
+        sections_html=[text for _, text in incident.postmortem_sections],
+        timeline=[
+            (event.description_html, event.time_as_stated) for event in incident.events.all()
+        ],
+        corrections=[(row.claim, row.fact) for row in incident.corrections.all()],
+        actions=[item.description for item in incident.action_items.all()],
+        provider=incident.provider.name,
+        services=[(service.name, service.slug) for service in incident.services.all()],
+        regions=[(region.code, region.name) for region in incident.regions.all()],
+        customers=[impact.customer.name for impact in incident.impacts.all()],
+        sources=[(source.title, source.publisher) for source in incident.sources.all()],
+    )
+
+
+def document_text(
+    *,
+    title,
+    summary_html,
+    sections_html,
+    timeline,
+    corrections,
+    actions,
+    provider,
+    services,
+    regions,
+    customers,
+    sources,
+):
+    """The searchable text of one incident from its values, each list in its relation's order:
+    timeline (description_html, time_as_stated), corrections (claim, fact), services (name,
+    slug), regions (code, name), sources (title, publisher). Bulk writers that hold the rows as
+    plain values call it directly."""
+    names = [provider]
+    names += [f"{name} {slug}" for name, slug in services]
+    names += [f"{code} {name}" for code, name in regions]
+    names += customers
     fields = {
-        "title": incident.title,
-        "summary": plain(incident.summary_html),
-        "sections": " ".join(plain(text) for _, text in incident.postmortem_sections),
-        "timeline": " ".join(
-            f"{plain(event.description_html)} {event.time_as_stated}"
-            for event in incident.events.all()
-        ),
+        "title": title,
+        "summary": plain(summary_html),
+        "sections": " ".join(plain(text) for text in sections_html),
+        "timeline": " ".join(f"{plain(html_text)} {stated}" for html_text, stated in timeline),
         # A correction is found by the claim as published (what a reader may have read and
         # searches for) as well as by the fact that settles it; the labels tell the two apart
         # in a result's passage.
         "corrections": " · ".join(
-            f"Claimed: {correction.claim} Corrected: {correction.fact}"
-            for correction in incident.corrections.all()
+            f"Claimed: {claim} Corrected: {fact}" for claim, fact in corrections
         ),
-        "actions": " · ".join(item.description for item in incident.action_items.all()),
+        "actions": " · ".join(actions),
         "names": " · ".join(names),
-        "sources": " · ".join(
-            f"{source.title} ({source.publisher})" for source in incident.sources.all()
-        ),
+        "sources": " · ".join(f"{title} ({publisher})" for title, publisher in sources),
     }
     return {name: clean(text) for name, text in fields.items()}
 
@@ -167,25 +196,38 @@ def write_documents(documents):
     if not is_postgresql():
         SearchDocument.objects.bulk_create(documents)
         return
-    fields = [field for field in SearchDocument._meta.concrete_fields if field.name != "vector"]
-    quote = connection.ops.quote_name
-    query = SearchDocument.objects.all().query
-    vector, vector_params = query.get_compiler(connection=connection).compile(
-        VECTOR.resolve_expression(query)
-    )
-    columns = ", ".join(quote(field.column) for field in fields)
-    arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
-    table = quote(SearchDocument._meta.db_table)
+    statement = DocumentInsert()
     with connection.cursor() as cursor:
-        # The arrays take the table's name, so that VECTOR's columns are read from them.
-        cursor.execute(
-            f"INSERT INTO {table} ({columns}, {quote('vector')}) SELECT {columns}, {vector} "
-            f"FROM unnest({arrays}) AS {table} ({columns})",
-            [
-                *vector_params,
-                *([getattr(document, field.attname) for document in documents] for field in fields),
-            ],
+        statement.execute(
+            cursor,
+            [[getattr(document, name) for document in documents] for name in statement.columns],
         )
+
+
+class DocumentInsert:
+    """PostgreSQL's INSERT of new search documents (see write_documents), compiled once: it can
+    then be run on any cursor of the connection, many times, with arrays of the columns."""
+
+    def __init__(self):
+        fields = [field for field in SearchDocument._meta.concrete_fields if field.name != "vector"]
+        quote = connection.ops.quote_name
+        query = SearchDocument.objects.all().query
+        vector, self.vector_params = query.get_compiler(connection=connection).compile(
+            VECTOR.resolve_expression(query)
+        )
+        self.columns = [field.attname for field in fields]  # the order of execute's arrays
+        columns = ", ".join(quote(field.column) for field in fields)
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        table = quote(SearchDocument._meta.db_table)
+        # The arrays take the table's name, so that VECTOR's columns are read from them.
+        self.sql = (
+            f"INSERT INTO {table} ({columns}, {quote('vector')}) SELECT {columns}, {vector} "
+            f"FROM unnest({arrays}) AS {table} ({columns})"
+        )
+
+    def execute(self, cursor, arrays):
+        """Insert the documents whose values `arrays` holds, one list per column (columns)."""
+        cursor.execute(self.sql, [*self.vector_params, *arrays])
 
 
 # How an incident reaches each kind of reference row whose names and titles its document copies.

@@ -21,7 +21,7 @@ import threading
 from collections import Counter
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from outages import aggregates
 from outages.models import SummaryLock
@@ -175,17 +175,28 @@ def changing(pks):
 def rebuild():
     """Compute every table anew from its definition over every published incident, in the
     current transaction: after a bulk load, or to repair. Changes no content row, so it
-    records no revision."""
+    records no revision. Each table is filled by one INSERT … SELECT over its definition's
+    query, in the database: at 100,000 incidents the tables hold some hundred thousand rows,
+    which as model instances cost more than the counting."""
     with transaction.atomic():
         lock()
-        live = counted(aggregates.published())
-        for model, counts in live.items():
+        for model, define in aggregates.DEFINITIONS.items():
             model.objects.all().delete()
+            counts, params = define(aggregates.published()).query.sql_with_params()
+            quote = connection.ops.quote_name
+            keys = ", ".join(quote(field) for field in model.key)
+            columns = ", ".join(quote(column) for column in model.key_columns())
             # In the key's order, so that the rows a page reads together (a customer's) are
-            # stored together.
-            ordered = sorted(counts.items(), key=lambda item: [(v is None, v) for v in item[0]])
-            rows = [new_row(model, key, count) for key, count in ordered if count]
-            model.objects.bulk_create(rows, batch_size=BATCH)
+            # stored together; a definition gives each key once (summed all the same, as
+            # counted() does).
+            order = ", ".join(f"{quote(field)} IS NULL, {quote(field)}" for field in model.key)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {quote(model._meta.db_table)} ({columns}, {quote('count')}) "
+                    f"SELECT {keys}, SUM({quote('count')}) FROM ({counts}) AS counts "
+                    f"GROUP BY {keys} HAVING SUM({quote('count')}) > 0 ORDER BY {order}",
+                    params,
+                )
 
 
 def kept():

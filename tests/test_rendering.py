@@ -1,3 +1,4 @@
+import random
 import time
 
 import markdown
@@ -7,7 +8,9 @@ from outages.rendering import (
     INLINE_BRACKET_LIMIT,
     MARKDOWN_EXTENSIONS,
     MAX_MARKDOWN_LENGTH,
+    RenderBudget,
     check_markdown,
+    is_plain_ascii_line,
     render_markdown,
     sanitise_html,
 )
@@ -199,3 +202,24 @@ def test_the_media_address_is_the_sites_setting_unless_given(settings):
     assert "<img" in render_markdown("![a](/uploads/figures/a.png)")
     assert "<img" not in render_markdown("![a](/media/figures/a.png)")
     assert "<img" in render_markdown("![a](/media/figures/a.png)", "/media/")
+
+
+def test_a_plain_ascii_line_renders_as_the_sanitiser_would_give_it():
+    # The shortcut for plain lines of printable ASCII against the full path (taken under a
+    # save's budget): the same HTML for lines of every character that matters, at random.
+    rng = random.Random(5)
+    plain_alphabet = "aZ09 .,;:'\"()-+=/?%$@"
+    alphabet = plain_alphabet + "*_`[]{}<>#!|~&^\\\t\u00a0\u00e9"
+    texts = ['It\'s "quoted" (twice).', "1. a list", "2) another", "(" * 60, "x" * 10]
+    texts += [
+        "".join(rng.choices(letters, k=rng.randint(1, 30)))
+        for letters in [plain_alphabet, alphabet]
+        for _ in range(1500)
+    ]
+    plain = 0
+    for text in texts:
+        with RenderBudget(seconds=1e9):
+            expected = render_markdown(text)
+        assert render_markdown(text) == expected, text
+        plain += is_plain_ascii_line(text)
+    assert 100 < plain < len(texts) - 100  # both paths were taken

@@ -6,10 +6,17 @@ from statistics import mean
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection
 from django.db.models import Count
 
 from outages import search
-from outages.interchange import copying, indexing, sample_data, sample_words
+from outages.interchange import (
+    copying,
+    sample_data,
+    sample_generator,
+    sample_words,
+    sample_writing,
+)
 from outages.models import (
     POSTMORTEM_SECTIONS,
     ActionItem,
@@ -237,12 +244,74 @@ def test_copy_writes_what_bulk_create_writes(db, monkeypatch):
     assert digest() == copied
 
 
-def test_a_failure_part_way_writes_nothing(db, monkeypatch):
-    def fail(written, order):
-        raise RuntimeError("the disk is full")
+def foreign_keys():
+    """Every foreign key of the database as PostgreSQL defines it (none on SQLite)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid), convalidated "
+            "FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"
+        )
+        return cursor.fetchall()
 
-    monkeypatch.setattr(indexing, "index", fail)
-    with pytest.raises(RuntimeError):
+
+@pytest.mark.parametrize("chunk", [1, 7])
+def test_a_failure_part_way_writes_nothing(db, monkeypatch, chunk):
+    # The search documents are made as each chunk is written (on PostgreSQL by the writer's
+    # thread): failing in the first chunk, or in a later one while the next is being made.
+    keys = foreign_keys()
+    calls = []
+
+    def fail(**text):
+        calls.append(text)
+        if len(calls) > chunk * 3:
+            raise RuntimeError("the disk is full")
+        return search.document_text(**text)
+
+    monkeypatch.setattr(sample_generator, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(sample_writing.search, "document_text", fail)
+    with pytest.raises(RuntimeError, match="the disk is full"):
         generate()
     for model in [Provider, Customer, Source, Incident, TimelineEvent, SearchDocument]:
         assert not model.objects.exists(), model
+    assert foreign_keys() == keys
+
+
+def test_foreign_keys_are_dropped_while_loading_and_back_after(db, monkeypatch):
+    keys = foreign_keys()
+    during = []
+    run = sample_generator.Generator.run
+
+    def watched(generator):
+        during.append(foreign_keys())
+        return run(generator)
+
+    monkeypatch.setattr(sample_generator.Generator, "run", watched)
+    generate()
+    assert foreign_keys() == keys
+    if connection.vendor == "postgresql":
+        dropped = set(keys) - set(during[0])
+        tables = {table for table, *_ in dropped}
+        assert {"outages_timelineevent", "outages_incident_sources"} <= tables
+        assert "outages_correction" not in tables  # no row is written there
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="keys are dropped while loading on PostgreSQL only"
+)
+def test_foreign_keys_check_the_rows_loaded(db, monkeypatch):
+    # A row naming no row is refused when the keys come back, and nothing is kept.
+    keys = foreign_keys()
+    send = sample_writing.CopyWriter.send
+
+    def broken(writer, chunk):
+        row = chunk.impacts[0]
+        chunk.impacts[0] = (row[0], 10**9, *row[2:])  # a customer id no row has
+        return send(writer, chunk)
+
+    monkeypatch.setattr(sample_writing.CopyWriter, "send", broken)
+    with pytest.raises(IntegrityError, match="customer"):
+        generate()
+    assert not Incident.objects.exists()
+    assert foreign_keys() == keys

@@ -17,6 +17,7 @@ import datetime
 import decimal
 import io
 import uuid
+from contextlib import contextmanager
 
 from django.db import connections, models, router
 
@@ -144,11 +145,16 @@ def new_ids(connection, meta, count):
     if not count:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [connection.ops.quote_name(meta.db_table), meta.pk.column, count],
-        )
-        return [pk for (pk,) in cursor.fetchall()]
+        return next_ids(cursor, meta, count, connection.ops.quote_name)
+
+
+def next_ids(cursor, meta, count, quote):
+    """new_ids() with a cursor of the connection (Django's wrapper or psycopg2's own)."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [quote(meta.db_table), meta.pk.column, count],
+    )
+    return [pk for (pk,) in cursor.fetchall()]
 
 
 def copy(connection, table, columns, rows):
@@ -157,13 +163,17 @@ def copy(connection, table, columns, rows):
     for row in rows:
         text.write("\t".join([TEXT.get(type(value), copy_text)(value) for value in row]))
         text.write("\n")
-    text.seek(0)
-    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        # psycopg2's copy_expert, reached through Django's cursor wrapper.
-        cursor.copy_expert(
-            f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN", text
-        )
+        copy_text_rows(cursor, table, columns, text.getvalue(), connection.ops.quote_name)
+
+
+def copy_text_rows(cursor, table, columns, text, quote):
+    """COPY rows already in COPY's text format (a line each) into the table's columns, with
+    a cursor of the connection: psycopg2's copy_expert (through Django's cursor wrapper, or
+    psycopg2's own cursor)."""
+    cursor.copy_expert(
+        f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN", io.StringIO(text)
+    )
 
 
 def copy_text(value):
@@ -202,3 +212,45 @@ TEXT = {
     datetime.datetime: datetime.datetime.isoformat,
     datetime.date: datetime.date.isoformat,
 }
+
+
+@contextmanager
+def foreign_keys_checked_at_end(models):
+    """On PostgreSQL, inside the current transaction: drop the foreign keys of these models'
+    tables (and of their many-to-many tables), and add them again on leaving, which checks every
+    row with one query per key instead of one check per row written at COMMIT (Django's keys
+    are DEFERRABLE INITIALLY DEFERRED: a million rows queue a million checks). The bulk
+    loader's usual way, for a load into tables that hold few rows. Nothing is dropped for good:
+    an error, or a row whose key names no row, rolls the whole transaction back, keys
+    included. The tables are locked against other sessions until the transaction ends."""
+    connection = connections[router.db_for_write(models[0])]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("Foreign keys are dropped only inside a transaction.")
+    tables = [model._meta.db_table for model in models]
+    tables += [
+        field.remote_field.through._meta.db_table
+        for model in models
+        for field in model._meta.local_many_to_many
+    ]
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+            "ORDER BY 1, 2",
+            [sorted(set(tables))],
+        )
+        keys = cursor.fetchall()
+        # A table with checks still pending in this transaction (rows deleted before) cannot
+        # be altered: run them now, then defer again as Django's keys are declared.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        for table, name, _ in keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    yield
+    with connection.cursor() as cursor:
+        for table, name, definition in keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")

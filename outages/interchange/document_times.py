@@ -1,5 +1,6 @@
 """Times as incident documents write them: reading one, and what is wrong with one."""
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +65,13 @@ class Written:
 
 def read_time(value):
     """The Written form of a document's time text, or None if it is not a time."""
+    # A pure function of the text with an immutable result, asked about each time more than
+    # once (checked, then planned): the recent texts are remembered.
+    return read_text(value) if type(value) is str else read_text.__wrapped__(value)
+
+
+@functools.lru_cache(maxsize=100_000)
+def read_text(value):
     for pattern, precision in PERIOD_FORMS:
         match = pattern.match(value)
         if match:

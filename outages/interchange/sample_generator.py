@@ -1,17 +1,22 @@
 """Generating sample incidents: every choice from one random.Random(seed), every time from a
-fixed epoch, written a chunk at a time in bulk (COPY on PostgreSQL, copying.py) with their search
-documents."""
+fixed epoch, written a chunk at a time in bulk with their search documents (sample_writing.py).
+
+The reference rows (providers, services, regions, customers: a few thousand) are model
+instances. The rows of incidents (about a million timeline events for 100,000 incidents) are
+plain tuples in the column order sample_writing.COLUMNS names: making a model instance per row
+cost more than everything else the generator does. A row names a row of its own chunk by its
+index in the chunk (an event's incident and source), and a reference row by its id."""
 
 import random
 import time
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from django.db import reset_queries
 
-from outages.interchange import copying, indexing
+from outages.interchange import copying, sample_writing
 from outages.interchange.indexing import database_order
 from outages.interchange.sample_words import (
     ACTIONS,
@@ -47,9 +52,9 @@ from outages.interchange.sample_words import (
     zipf,
 )
 from outages.models import (
+    POSTMORTEM_SECTIONS,
     ActionItem,
     Customer,
-    CustomerImpact,
     Incident,
     Provider,
     Region,
@@ -58,7 +63,6 @@ from outages.models import (
     TimelineEvent,
 )
 from outages.rendering import render_markdown
-from outages.text import counted
 
 # Incidents start between these times; with their durations and publication delays they all
 # end before 2026.
@@ -71,48 +75,20 @@ CUSTOMERS_PER_INCIDENT = 1 / 10
 CHUNK_SIZE = 1000
 PROGRESS_EVERY = 10 * CHUNK_SIZE
 START_MINUTES = int((LAST_START - FIRST_START).total_seconds()) // 60
-
-
-@dataclass
-class Summary:
-    incidents: int = 0
-    events: int = 0
-    impacts: int = 0
-    action_items: int = 0
-    sources: int = 0
-    customers: int = 0
-    seconds: float = 0.0
-
-    def __str__(self):
-        return (
-            f"Created {counted(self.incidents, 'sample incident')}, "
-            f"{counted(self.events, 'event')}, {counted(self.customers, 'customer')} "
-            f"in {self.seconds:.1f} s."
-        )
+PUBLISHED = Incident.Status.PUBLISHED.value
+ACTION_KINDS = ActionItem.Kind.values
+ACTION_STATUSES = ActionItem.Status.values
 
 
 @dataclass
 class Draft:
-    """One incident and its rows, in memory until the chunk they belong to is written."""
+    """What the rows of one incident are made from while they are made."""
 
-    incident: Incident
+    index: int  # in its chunk
+    incident: dict  # the values the timeline and impacts read
     services: list
     regions: list
-    sources: list
-    events: list = field(default_factory=list)
-    impacts: list = field(default_factory=list)  # (impact, [its services]) pairs
-    action_items: list = field(default_factory=list)
-
-    def written(self):
-        return indexing.Written(
-            self.incident,
-            services=self.services,
-            regions=self.regions,
-            sources=self.sources,
-            impacts=[impact for impact, _ in self.impacts],
-            events=self.events,
-            action_items=self.action_items,
-        )
+    sources: list  # indexes in the chunk
 
 
 class Generator:
@@ -120,7 +96,7 @@ class Generator:
         self.incident_count = incident_count
         self.rng = random.Random(seed)
         self.progress = progress
-        self.summary = Summary()
+        self.summary = sample_writing.Summary()
         self.started = started  # for progress reports
         # render_markdown is a pure function of the text and sample texts repeat a great deal
         # (lessons, short timeline entries), so rendering each text once saves most of the time.
@@ -150,26 +126,22 @@ class Generator:
             count = min(RARE_WORD_INCIDENTS, self.incident_count)
             for number in self.rng.sample(range(self.incident_count), count):
                 self.rare_words.setdefault(number, []).append(word)
-        for first in range(0, self.incident_count, CHUNK_SIZE):
-            numbers = range(first, min(first + CHUNK_SIZE, self.incident_count))
-            drafts = [self.make_incident(number) for number in numbers]
-            self.write(drafts)
-            indexing.index([draft.written() for draft in drafts], self.order)
-            # With DEBUG on, Django keeps every query (each bulk INSERT is megabytes of SQL).
-            reset_queries()
-            done = self.summary.incidents
-            if done % PROGRESS_EVERY == 0 or done == self.incident_count:
-                self.progress(
-                    f"  {done}/{self.incident_count} incidents, {self.summary.events} events "
-                    f"({time.monotonic() - self.started:.1f} s)"
-                )
+        with sample_writing.writer() as writer:
+            for first in range(0, self.incident_count, CHUNK_SIZE):
+                chunk = sample_writing.Chunk()
+                for number in range(first, min(first + CHUNK_SIZE, self.incident_count)):
+                    self.make_incident(number, chunk)
+                writer.write(chunk)
+                self.summary.add(chunk)
+                # With DEBUG on, Django keeps every query (each bulk INSERT is megabytes of SQL).
+                reset_queries()
+                done = self.summary.incidents
+                if done % PROGRESS_EVERY == 0 or done == self.incident_count:
+                    self.progress(
+                        f"  {done}/{self.incident_count} incidents, {self.summary.events} "
+                        f"events ({time.monotonic() - self.started:.1f} s)"
+                    )
         return self.summary
-
-    def fill_html(self, row):
-        """Set each `<field>_html` from its Markdown as a save() would (see the pre_save
-        receiver models.render_markdown_fields), through the cache."""
-        for name in type(row).markdown_fields:
-            setattr(row, f"{name}_html", self.render(getattr(row, name)))
 
     # Reference rows
 
@@ -229,7 +201,8 @@ class Generator:
 
     # One incident
 
-    def make_incident(self, number):
+    def make_incident(self, number, chunk):
+        """Add the rows of one incident to the chunk."""
         rng = self.rng
         provider = pick(rng, self.provider_table)
         services = pick_some(rng, self.service_tables[provider], rng.randint(1, 4))
@@ -251,48 +224,93 @@ class Generator:
             cause=pick(rng, self.causes),
             component=pick(rng, self.components),
         )
-        incident = Incident(
-            title=(
+        incident = {
+            "title": (
                 f"{NAME_PREFIX}incident {number + 1}: {story.service.name} {story.symptom} in "
                 f"{story.region.code}"
             ),
-            slug=f"{provider.slug}-{started:%Y-%m-%d}-{number + 1}",
-            provider=provider,
-            time_zone=rng.choice(ZONES),
-            started_at=started,
-            detected_at=detected,
-            mitigated_at=mitigated,
-            resolved_at=resolved,
-            root_cause_category=pick(rng, self.cause_categories),
-            status=Incident.Status.PUBLISHED,
-            published_at=published,
-            updated_at=published,
+            "slug": f"{provider.slug}-{started:%Y-%m-%d}-{number + 1}",
+            "provider": provider,
+            "time_zone": rng.choice(ZONES),
+            "started_at": started,
+            "detected_at": detected,
+            "mitigated_at": mitigated,
+            "resolved_at": resolved,
+            "root_cause_category": str(pick(rng, self.cause_categories)),
+            "published_at": published,
+        }
+        texts = self.sections(incident, services, regions, story)
+        html = [self.render(texts[name]) for name in POSTMORTEM_SECTIONS]
+        index = len(chunk.incidents)
+        chunk.incidents.append(
+            (
+                incident["title"],
+                incident["slug"],
+                provider.pk,
+                incident["time_zone"],
+                started,
+                detected,
+                mitigated,
+                resolved,
+                incident["root_cause_category"],
+                PUBLISHED,
+                published,
+                published,  # updated_at
+                *[texts[name] for name in POSTMORTEM_SECTIONS],
+                *html,
+            )
         )
-        for name, text in self.sections(incident, services, regions, story).items():
-            setattr(incident, name, text)
-        self.fill_html(incident)
-        draft = Draft(incident, services, regions, self.make_sources(incident, published))
-        self.add_events(draft, story, self.rare_words.get(number, []))
-        self.add_impacts(draft)
+        chunk.incident_services += [(index, service.pk) for service in services]
+        chunk.incident_regions += [(index, region.pk) for region in regions]
+        sources = self.make_sources(chunk, incident)
+        draft = Draft(index, incident, services, regions, sources)
+        chunk.incident_sources += [(index, source) for source in draft.sources]
+        timeline = self.add_events(chunk, draft, story, self.rare_words.get(number, []))
+        customers = self.add_impacts(chunk, draft)
+        actions = []
         for position in range(1, rng.randint(0, 4) + 1):
-            draft.action_items.append(
-                ActionItem(
-                    incident=incident,
-                    position=position,
-                    description=(
-                        f"{rng.choice(['Add', 'Improve', 'Automate', 'Review'])} the "
-                        f"{pick(rng, self.details)} handling of the {pick(rng, self.components)}."
-                    ),
-                    kind=rng.choice(ActionItem.Kind.values),
-                    status=rng.choice(ActionItem.Status.values),
-                    source=draft.sources[0],
+            description = (
+                f"{rng.choice(['Add', 'Improve', 'Automate', 'Review'])} the "
+                f"{pick(rng, self.details)} handling of the {pick(rng, self.components)}."
+            )
+            actions.append(description)
+            chunk.action_items.append(
+                (
+                    index,
+                    position,
+                    description,
+                    rng.choice(ACTION_KINDS),
+                    rng.choice(ACTION_STATUSES),
+                    draft.sources[0],
                 )
             )
-        return draft
+        chunk.documents.append(
+            (
+                index,
+                {
+                    "title": incident["title"],
+                    "summary_html": html[0],
+                    "sections_html": html[1:],
+                    "timeline": timeline,
+                    "corrections": [],
+                    "actions": actions,
+                    "provider": provider.name,
+                    "services": [(row.name, row.slug) for row in self.ordered(Service, services)],
+                    "regions": [(row.code, row.name) for row in self.ordered(Region, regions)],
+                    "customers": [row.name for row in self.ordered(Customer, customers)],
+                },
+                draft.sources,
+            )
+        )
+
+    def ordered(self, model, rows):
+        """Reference rows in their model's order as the database sorts them."""
+        ranks = self.order[model]
+        return sorted(rows, key=lambda row: ranks[row.pk])
 
     def sections(self, incident, services, regions, story):
         rng = self.rng
-        started, resolved = incident.started_at, incident.resolved_at
+        started, resolved = incident["started_at"], incident["resolved_at"]
         summary = (
             f"On {started:%B} {started.day}, {started.year}, {story.service.name} in "
             f"{story.region.code} suffered {story.symptom} for {duration(resolved - started)}, "
@@ -300,10 +318,10 @@ class Generator:
         )
         if rng.random() < COMMON_WORD_SHARE:
             summary += f" Customers lost {COMMON_WORD} connectivity to the {story.component}."
-        if incident.detected_at:
+        if incident["detected_at"]:
             detection = (
                 f"Alarms on {pick(rng, self.metrics)} fired "
-                f"{duration(incident.detected_at - started)} after the trigger."
+                f"{duration(incident['detected_at'] - started)} after the trigger."
             )
         else:
             detection = "The sources do not say when the provider noticed."
@@ -330,46 +348,53 @@ class Generator:
             "lessons": "\n".join(f"- {text}" for text in lessons),
         }
 
-    def make_sources(self, incident, published):
+    def make_sources(self, chunk, incident):
+        """Add the incident's sources to the chunk; return their indexes."""
         rng = self.rng
-        sources = []
+        provider_name, published = incident["provider"].name, incident["published_at"]
+        first = len(chunk.sources)
         for index in range(rng.choice([1, 1, 2, 2, 3])):
             kind, publisher = [
-                (Source.Kind.OFFICIAL, incident.provider.name),
-                (Source.Kind.STATUS, f"{incident.provider.name} status page"),
+                (Source.Kind.OFFICIAL, provider_name),
+                (Source.Kind.STATUS, f"{provider_name} status page"),
                 (Source.Kind.NEWS, rng.choice(PUBLISHERS)),
             ][index]
             dated = rng.random() < 0.9
-            sources.append(
-                Source(
-                    title=f"{NAME_PREFIX}{kind.label.lower()} {index + 1} on {incident.title}",
-                    publisher=publisher,
-                    author=rng.choice(["", "", "Sample Author"]),
-                    published_on=(published + timedelta(days=index)).date() if dated else None,
-                    date_note="" if dated else "Not shown on the page (sample).",
-                    url=f"{URL_PREFIX}{incident.slug}/{index + 1}/",
-                    kind=kind,
+            chunk.sources.append(
+                (
+                    f"{NAME_PREFIX}{kind.label.lower()} {index + 1} on {incident['title']}",
+                    publisher,
+                    rng.choice(["", "", "Sample Author"]),
+                    (published + timedelta(days=index)).date() if dated else None,
+                    "" if dated else "Not shown on the page (sample).",
+                    f"{URL_PREFIX}{incident['slug']}/{index + 1}/",
+                    kind.value,
                 )
             )
-        return sources
+        return list(range(first, len(chunk.sources)))
 
-    def add_events(self, draft, story, rare_words):
+    def add_events(self, chunk, draft, story, rare_words):
+        """Add the incident's timeline to the chunk; return its (HTML, time as stated) pairs,
+        in timeline order."""
         rng, incident = self.rng, draft.incident
-        started, resolved = incident.started_at, incident.resolved_at
+        started, resolved = incident["started_at"], incident["resolved_at"]
         # (time, kind, key event): the known milestones, then others in between.
         moments = [(started, TimelineEvent.Kind.TRIGGER, True)]
-        if incident.detected_at:
-            moments.append((incident.detected_at, TimelineEvent.Kind.DETECTION, True))
-        if incident.mitigated_at:
-            moments.append((incident.mitigated_at, TimelineEvent.Kind.MITIGATION, True))
+        if incident["detected_at"]:
+            moments.append((incident["detected_at"], TimelineEvent.Kind.DETECTION, True))
+        if incident["mitigated_at"]:
+            moments.append((incident["mitigated_at"], TimelineEvent.Kind.MITIGATION, True))
         moments.append((resolved, TimelineEvent.Kind.RECOVERY, True))
         count = min(30, 5 + int(rng.expovariate(1 / 5)))  # 5 to 30, about 10 on average
         minutes = int((resolved - started).total_seconds()) // 60
         while len(moments) < count:
             at = started + timedelta(minutes=rng.randint(0, minutes))
             moments.append((at, rng.choice(FILLER_KINDS), False))
-        moments.sort(key=lambda moment: moment[0])  # stable: milestones first on a tie
-        zone = self.zones[incident.time_zone]
+        # Stable: milestones first on a tie. The positions follow, so this is also the
+        # timeline's order (occurred_at, position).
+        moments.sort(key=lambda moment: moment[0])
+        zone = self.zones[incident["time_zone"]]
+        timeline = []
         for position, (at, kind, key) in enumerate(moments, start=1):
             text = self.event_text(kind, draft, story)
             if position == 2 and rare_words:
@@ -378,19 +403,15 @@ class Generator:
                     for word in rare_words
                 )
             precision = rng.choices(PRECISIONS, weights=[80, 15, 5])[0]
-            event = TimelineEvent(
-                incident=incident,
-                position=position,
-                occurred_at=at,
-                precision=precision,
-                time_as_stated=stated(at.astimezone(zone), precision),
-                kind=kind,
-                description=text,
-                source=rng.choice(draft.sources) if rng.random() < 0.9 else None,
-                is_key_event=key,
+            as_stated = stated(at.astimezone(zone), precision)
+            source = rng.choice(draft.sources) if rng.random() < 0.9 else None
+            html = self.render(text)
+            chunk.events.append(
+                (draft.index, position, at, precision.value, as_stated, kind.value, text, html)
+                + (source, key)
             )
-            self.fill_html(event)
-            draft.events.append(event)
+            timeline.append((html, as_stated))
+        return timeline
 
     def event_text(self, kind, draft, story):
         rng = self.rng
@@ -419,55 +440,28 @@ class Generator:
             text = f"**Update:** {text}"
         return text
 
-    def add_impacts(self, draft):
+    def add_impacts(self, chunk, draft):
+        """Add the incident's customer impacts to the chunk; return their customers."""
         rng, incident = self.rng, draft.incident
         wanted = min(rng.choice([0, 1, 1, 2, 2, 3, 4, 5]), len(self.customers))
-        for customer in pick_some(rng, self.customer_table, wanted):
+        customers = pick_some(rng, self.customer_table, wanted)
+        for customer in customers:
             started = ended = None
             if rng.random() < 0.8:
-                started = incident.started_at + timedelta(minutes=rng.randint(0, 30))
+                started = incident["started_at"] + timedelta(minutes=rng.randint(0, 30))
                 if rng.random() < 0.9:
                     ended = started + timedelta(minutes=rng.randint(0, 600))
-            impact = CustomerImpact(
-                incident=incident,
-                customer=customer,
-                level=pick(rng, self.impact_levels),
-                description=f"{customer.name} reported {pick(rng, self.symptoms)}.",
-                started_at=started,
-                ended_at=ended,
-                source=rng.choice(draft.sources),
+            level = str(pick(rng, self.impact_levels))
+            description = f"{customer.name} reported {pick(rng, self.symptoms)}."
+            index = len(chunk.impacts)
+            chunk.impacts.append(
+                (draft.index, customer.pk, level, description, self.render(description))
+                + (started, ended, rng.choice(draft.sources))
             )
-            self.fill_html(impact)
-            hit = []
             if rng.random() < 0.6:
                 hit = rng.sample(draft.services, rng.randint(1, min(2, len(draft.services))))
-            draft.impacts.append((impact, hit))
-
-    # Writing and indexing a chunk
-
-    def write(self, drafts):
-        def rows(name):
-            return [row for draft in drafts for row in getattr(draft, name)]
-
-        copying.insert(Source, rows("sources"))
-        copying.insert(Incident, [d.incident for d in drafts])
-        impacts = [pair for draft in drafts for pair in draft.impacts]
-        copying.insert(TimelineEvent, rows("events"))
-        copying.insert(CustomerImpact, [i for i, _ in impacts])
-        copying.insert(ActionItem, rows("action_items"))
-        # The many-to-many links, now that both ends have ids.
-        for model, name, pairs in [
-            (Incident, "services", [(d.incident, s) for d in drafts for s in d.services]),
-            (Incident, "regions", [(d.incident, r) for d in drafts for r in d.regions]),
-            (Incident, "sources", [(d.incident, s) for d in drafts for s in d.sources]),
-            (CustomerImpact, "services", [(i, s) for i, hit in impacts for s in hit]),
-        ]:
-            copying.link(model, name, [(row.pk, other.pk) for row, other in pairs])
-        self.summary.incidents += len(drafts)
-        self.summary.events += len(rows("events"))
-        self.summary.impacts += len(impacts)
-        self.summary.action_items += len(rows("action_items"))
-        self.summary.sources += len(rows("sources"))
+                chunk.impact_services += [(index, service.pk) for service in hit]
+        return customers
 
 
 @dataclass

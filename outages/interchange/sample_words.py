@@ -2,6 +2,7 @@
 the words search benchmarks look for, and the vocabulary incidents are written in."""
 
 from bisect import bisect
+from datetime import date
 from itertools import accumulate
 
 from outages.models import CustomerImpact, Incident, TimelineEvent
@@ -166,9 +167,14 @@ def duration(delta):
     return f"{hours} hours {minutes} minutes" if hours else f"{minutes} minutes"
 
 
+# English month names, as strftime's %B gives them in the C locale, without strftime's cost.
+MONTHS = [None, *(date(2000, month, 1).strftime("%B") for month in range(1, 13))]
+
+
 def stated(local, precision):
     """A time as a source would write it, in the incident's own zone."""
     if precision == TimelineEvent.Precision.DATE:
-        return f"{local:%B} {local.day}, {local.year}"
-    clock = f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'} {local:%Z}"
+        return f"{MONTHS[local.month]} {local.day}, {local.year}"
+    hour = local.hour
+    clock = f"{hour % 12 or 12}:{local.minute:02d} {'AM' if hour < 12 else 'PM'} {local.tzname()}"
     return f"about {clock}" if precision == TimelineEvent.Precision.APPROXIMATE else clock
