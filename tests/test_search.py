@@ -217,19 +217,6 @@ def test_postgresql_keeps_the_vector_in_the_row_and_the_long_texts_out(db, incid
     assert Incident.objects.filter(pk=incident.pk, search_document__vector="outage").exists()
 
 
-@pytest.mark.skipif(
-    "connection.vendor != 'postgresql'", reason="parallel query is PostgreSQL's (migration 0028)"
-)
-def test_postgresql_walks_incidents_without_parallel_workers(db):
-    """A common word's matches are found by walking the incidents newest first; started in
-    parallel workers, that walk cost two to three times what it cost in one process."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [Incident._meta.db_table]
-        )
-        assert cursor.fetchone()[0] == ["parallel_workers=0"]
-
-
 def admin_form_data(response):
     """The POST data an editor's browser would send for an admin change form, unchanged."""
     forms = [response.context["adminform"].form]
