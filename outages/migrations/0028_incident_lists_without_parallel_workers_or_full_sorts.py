@@ -5,14 +5,14 @@ from django.db.models import DurationField, ExpressionWrapper, F, Q
 # and testing each one's stored vector until a page's limit of matches is found
 # (outages.web.results). With a common word the planner expects tens of thousands of matches
 # and splits that walk between parallel workers: starting them cost more than the walk itself.
-# At 100,000 incidents, the first 1,001 matches of a word in 60% of them took 20-28 ms with two
-# workers and 8.5 ms in one process, on an otherwise idle two-core server; under load the
-# workers also compete with the other requests for the same cores. So no scan of this table
+# At 100,000 incidents, the first 1,001 matches of a word in 60% of them took 23 ms with two
+# workers and 8.6 ms in one process (medians of ten), on a lightly loaded two-core server; the
+# workers also take cores from the other requests. So no scan of this table
 # is planned with parallel workers.
 #
-# The one list that sorted every published incident, and so gained from parallel workers, is
-# "longest first" (outages.web.filters.sort): this index gives it in that order, so a page of
-# it reads its own rows rather than sorting 100,000 (0.6-1.2 s at 100,000 incidents under load).
+# The list that gained from them, because it sorted every published incident, is "longest
+# first" (outages.web.filters.sort): this index gives it in that order, so a page of it reads
+# its own rows rather than sorting 100,000 (0.6 s with the workers, 1.2 s without, under load).
 # PostgreSQL only, as 0014 and 0018: SQLite has no parallel query, and its lists are small.
 TABLE = "outages_incident"
 LONGEST_FIRST = models.Index(
