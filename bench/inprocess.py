@@ -19,6 +19,10 @@ stored, so a gzip hit should cost no more than a plain one; this shows that it d
 
 When a target is missed, the JSON holds a cProfile of the missed measurement (top functions by
 cumulative and by own time); BENCH_PROFILE=1 adds the profiles whatever the timings.
+
+BENCH_ONLY (comma-separated names of TARGETS_MS, e.g. `list,filtered_list,search_rare,
+search_common`) times only those measurements and skips the page-cache hits: a quicker run when
+working on a few pages. bench.bench never sets it.
 """
 
 import cProfile
@@ -194,7 +198,12 @@ def main():
         * (SAMPLES // 4),
     }
     always_profile = os.environ.get("BENCH_PROFILE", "") not in ("", "0")
+    only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
+    if unknown := sorted(set(only) - set(runs)):
+        raise SystemExit(f"BENCH_ONLY names no measurement {', '.join(unknown)}.")
     for name, urls in runs.items():
+        if only and name not in only:
+            continue
         measured = [get(url) for url in urls]
         times = [m[0] for m in measured]
         result["timings"][name] = {
@@ -221,7 +230,7 @@ def main():
             raise SystemExit(f"{url} was not served from the page cache.")
         return statistics.median(times), len(response.content)
 
-    for name, url in {"/healthz": "/healthz", **pages}.items():
+    for name, url in {} if only else {"/healthz": "/healthz", **pages}.items():
         plain_ms, plain_bytes = hit(url, {})
         gzip_ms, gzip_bytes = hit(url, {"HTTP_ACCEPT_ENCODING": "gzip"})
         result["hits"][name] = {

@@ -6,8 +6,10 @@ from django.db import connection
 
 from outages import search
 from outages.models import Customer, CustomerImpact, Incident
-from outages.web import results, views
+from outages.web import filters, results, views
+from outages.web.filters import sort
 from outages.web.views import PAGE_SIZE
+from tests.factories import CustomerFactory, CustomerImpactFactory
 
 
 def test_list_shows_newest_first_with_provider_services_regions_duration_customers(
@@ -119,6 +121,64 @@ def test_facets_count_the_current_results_and_link_to_narrower_lists(
     assert href == "/incidents/"  # choosing a selected value again removes it
     _, _, bug_link, _ = facets["Root cause"][1]
     assert "cause=software-bug" in bug_link and f"provider={provider.slug}" in bug_link
+
+
+def test_customer_facet_lists_those_hit_most_then_by_name_and_counts_reported_levels(
+    client, make_incidents, monkeypatch
+):
+    """The customers hit most lead (ties at the limit by name), counted among the results with
+    the impact levels in one query over their impacts; a customer only affected counts as hit
+    but not as reported down or degraded."""
+    monkeypatch.setattr(filters, "FACET_LIMIT", 2)
+    incidents = make_incidents(3)  # each with an outage for the same customer
+    names = {"zed": "Zed Bank", "amy": "Amy Air", "bob": "Bob Books"}
+    customers = {key: CustomerFactory(name=name, slug=key) for key, name in names.items()}
+    levels = [("zed", 0, "degraded"), ("zed", 1, "affected"), ("bob", 2, "outage")]
+    levels += [("amy", 0, "affected"), ("amy", 1, "affected"), ("amy", 2, "not-affected")]
+    for key, number, level in levels:
+        CustomerImpactFactory(incident=incidents[number], customer=customers[key], level=level)
+
+    facets = dict(client.get("/incidents/").context["facets"])
+
+    hit = incidents[0].impacts.get(level="outage").customer
+    assert [(title, count) for title, count, _, _ in facets["Customer hit"]] == [
+        (hit.name, 3),
+        ("Amy Air", 2),  # ties with Zed Bank, and comes first by name; Bob Books, 1, is left out
+    ]
+    assert [(title, count) for title, count, _, _ in facets["Customers reported"]] == [
+        ("Down", 4),
+        ("Degraded", 1),
+    ]
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="parallel query is PostgreSQL's (migration 0028)"
+)
+def test_postgresql_walks_incidents_without_parallel_workers(db):
+    """A common word's matches are found by walking the incidents newest first; started in
+    parallel workers, that walk cost two to three times what it cost in one process."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [Incident._meta.db_table]
+        )
+        assert cursor.fetchone()[0] == ["parallel_workers=0"]
+
+
+@pytest.mark.skipif(
+    "connection.vendor != 'postgresql'", reason="the index is PostgreSQL's (migration 0028)"
+)
+def test_postgresql_reads_longest_first_from_an_index_not_a_sort(make_incidents):
+    """Without parallel workers, sorting every published incident by duration would be slow:
+    the order comes from an index instead, so the page's query has nothing to sort."""
+    make_incidents(3)
+    page = sort(Incident.objects.published(), "longest")[:20]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test's rows fit in one page
+        sql, params = page.query.sql_with_params()
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "incident_published_longest" in plan
+    assert "Sort" not in plan
 
 
 def test_year_and_date_range(client, make_incidents):
