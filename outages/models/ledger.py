@@ -91,6 +91,18 @@ class ActionItemState(IncidentChild):
         return f"{self.get_state_display()} ({self.date_text})"
 
     @property
+    def date_written(self):
+        """The date as precisely as it is known, as documents and the API write it: "2012",
+        "2012-12" or "2012-12-29"; None when unknown."""
+        if self.stated_on is None:
+            return None
+        if self.stated_on_precision == Precision.YEAR:
+            return f"{self.stated_on.year:04d}"
+        if self.stated_on_precision == Precision.MONTH:
+            return f"{self.stated_on.year:04d}-{self.stated_on.month:02d}"
+        return self.stated_on.isoformat()
+
+    @property
     def date_text(self):
         """“Dec 2012”, “24 Dec 2012”, “2012” or “date unknown”."""
         if self.stated_on is None:

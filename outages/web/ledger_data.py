@@ -12,7 +12,6 @@ from outages.models import (
     ActionItem,
     ActionItemState,
     Outcome,
-    Precision,
     Provider,
     history,
     incident_order,
@@ -104,17 +103,6 @@ def year_rows(items):
     return rows, {"total": sum(totals), "counts": totals}
 
 
-def machine_date(entry):
-    """A history entry's date as precisely as it is known: "2012-12-29", "2012-12", "2012"."""
-    if entry.stated_on is None:
-        return None
-    if entry.stated_on_precision == Precision.YEAR:
-        return f"{entry.stated_on.year:04d}"
-    if entry.stated_on_precision == Precision.MONTH:
-        return f"{entry.stated_on.year:04d}-{entry.stated_on.month:02d}"
-    return entry.stated_on.isoformat()
-
-
 def incident_ref(incident, absolute):
     return {
         "slug": incident.slug,
@@ -150,7 +138,7 @@ def fix_data(item, absolute):
             {
                 "state": entry.state,
                 "state_label": entry.get_state_display(),
-                "date": machine_date(entry),
+                "date": entry.date_written,
                 "date_text": entry.date_text,
                 "source": entry.source.url if entry.source else None,
                 "source_title": entry.source.title if entry.source else None,
