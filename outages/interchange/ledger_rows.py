@@ -68,14 +68,14 @@ class Ledger:
                     f"(“{history[-1]['state']}”); give the same",
                 )
             for number, entry in enumerate(history):
-                entries.append((row, entry, at + ["history", number]))
+                entries.append({"row": row, "data": entry, "at": at + ["history", number]})
             links += [
                 (row, link, at + ["links", n]) for n, link in enumerate(item.get("links", []))
             ]
         self.planned_links.append(PlannedLinks(change, self.document, self.base, links))
 
         def values(entry, _):
-            row, data, at = entry
+            row, data, at = entry["row"], entry["data"], entry["at"]
             read = read_date(data.get("date"))
             if read is None:
                 self.fail(at + ["date"], f"“{data['date']}” is not a date such as 2012-12-29")
