@@ -5,7 +5,7 @@ fix as plain data. The rules themselves are outages.models.ledger's."""
 from dataclasses import dataclass, field
 
 from django import forms
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.urls import reverse
 
 from outages.models import (
@@ -14,6 +14,7 @@ from outages.models import (
     Outcome,
     Provider,
     history,
+    implicit_state,
     incident_order,
     ledger_counts,
     ledger_items,
@@ -160,4 +161,26 @@ def fix_data(item, absolute):
             }
             for link in item.links.all()
         ],
+    }
+
+
+def incident_ledger(incident):
+    """What an incident page shows of the ledger, in two queries: each of its action items'
+    history entries (set on the items loaded with it, as `ledger_history`), the links from its
+    items to later incidents, and the links from earlier incidents' items to it (both ends
+    published)."""
+    entries = {}
+    for entry in ActionItemState.objects.filter(incident=incident).select_related("source"):
+        entries.setdefault(entry.action_item_id, []).append(entry)
+    links = (
+        shown_links()
+        .filter(Q(incident=incident) | Q(later_incident=incident))
+        .select_related("incident", "later_incident", "action_item", "source")
+    )
+    links = list(links)
+    for item in incident.action_items.all():
+        item.ledger_history = entries.get(item.pk) or [implicit_state(item)]
+    return {
+        "later": [link for link in links if link.incident_id == incident.pk],
+        "earlier": [link for link in links if link.later_incident_id == incident.pk],
     }
