@@ -46,7 +46,14 @@ def test_admin_refuses_resolution_before_start_with_a_readable_message(admin_cli
             "root_cause_category": "operational-error",
             **{
                 f"{prefix}-{key}": "0"
-                for prefix in ["events", "impacts", "action_items", "corrections"]
+                for prefix in [
+                    "events",
+                    "impacts",
+                    "action_items",
+                    "corrections",
+                    "action_states",
+                    "promise_links",
+                ]
                 for key in ["TOTAL_FORMS", "INITIAL_FORMS"]
             },
         },

@@ -217,7 +217,16 @@ def test_a_new_incident_reads_its_times_in_the_zone_chosen_with_them(admin_clien
     fresh = {
         key: value
         for key, value in data.items()
-        if not key.startswith(("events-", "impacts-", "action_items-", "corrections-"))
+        if not key.startswith(
+            (
+                "events-",
+                "impacts-",
+                "action_items-",
+                "corrections-",
+                "action_states-",
+                "promise_links-",
+            )
+        )
     }
     fresh.update(
         title="A new outage",
@@ -232,7 +241,14 @@ def test_a_new_incident_reads_its_times_in_the_zone_chosen_with_them(admin_clien
         resolved_at_1="",
         **{
             f"{prefix}-{key}": "0"
-            for prefix in ["events", "impacts", "action_items", "corrections"]
+            for prefix in [
+                "events",
+                "impacts",
+                "action_items",
+                "corrections",
+                "action_states",
+                "promise_links",
+            ]
             for key in ["TOTAL_FORMS", "INITIAL_FORMS"]
         },
     )

@@ -196,4 +196,4 @@ def test_a_revision_keeps_exactly_the_rows_history_compares(db):
         assert present  # each has rows of its own to keep
 
 
-CHILDREN = ["events", "impacts", "action_items", "corrections"]
+CHILDREN = ["events", "impacts", "action_items", "corrections", "action_states", "promise_links"]

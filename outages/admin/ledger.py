@@ -6,6 +6,7 @@ item added in the same save is listed once it is saved."""
 from functools import cached_property
 
 from django import forms
+from django.db import models
 from django.utils.text import Truncator
 
 from outages.admin.forms import TEXT_AS_TYPED, SourcesAttachedFormSet
@@ -14,6 +15,12 @@ from outages.admin.rows import IncidentRowForm
 from outages.models import ActionItem, ActionItemState, PromiseLink
 
 FOLDED_ROWS = "admin/outages/edit_inline/folded_stacked.html"
+# A date typed as the source gives it, with no calendar or "Today" shortcut (a state is dated
+# by its source, never by today).
+TYPED_DATES = {
+    **TEXT_AS_TYPED,
+    models.DateField: {"widget": forms.DateInput(attrs={"placeholder": "YYYY-MM-DD"})},
+}
 
 
 class ActionItemForm(IncidentRowForm):
@@ -53,7 +60,7 @@ class ItemRowsFormSet(SourcesAttachedFormSet):
 
 
 class ActionItemStateInline(RowInline):
-    formfield_overrides = TEXT_AS_TYPED
+    formfield_overrides = TYPED_DATES
     model = ActionItemState
     form = IncidentRowForm
     formset = ItemRowsFormSet

@@ -184,7 +184,7 @@ class Migration(migrations.Migration):
                 (
                     "later_incident",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
+                        on_delete=django.db.models.deletion.PROTECT,
                         related_name="promise_links_in",
                         to="outages.incident",
                     ),

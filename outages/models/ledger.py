@@ -147,8 +147,10 @@ class PromiseLink(IncidentChild):
         related_name="links",
         help_text="The action item of this incident that the later incident bears on.",
     )
+    # PROTECT: an incident a link names cannot be deleted under another incident's feet (the
+    # link is that incident's row, changed only in its revisions).
     later_incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="promise_links_in"
+        Incident, on_delete=models.PROTECT, related_name="promise_links_in"
     )
     kind = models.CharField(max_length=20, choices=Kind.choices)
     note = models.CharField(
