@@ -20,7 +20,7 @@ from outages.models import (
     took,
 )
 from tests.test_search import admin_form_data
-from tests.test_workflow import change_url
+from tests.test_workflow import change_url, draft, editor  # noqa: F401 (fixtures)
 
 Status = ActionItem.Status
 
@@ -272,3 +272,28 @@ def test_the_change_form_lists_only_the_incidents_own_items(admin_client, make_i
         if inline.formset.prefix in ("action_states", "promise_links"):
             choices = inline.formset.empty_form.fields["action_item"].choices
             assert [str(value) for value, _ in choices][1:] == [str(first.action_items.get().pk)]
+
+
+def test_an_editor_gives_a_drafts_item_its_history(client, editor, draft, source):  # noqa: F811
+    client.force_login(editor)
+    item = draft.action_items.get()
+    data = admin_form_data(client.get(change_url(draft)))
+    assert "action_states-TOTAL_FORMS" in data  # the inline is there for editors
+    data.update(
+        {
+            "action_states-TOTAL_FORMS": "1",
+            "action_states-0-position": "1",
+            "action_states-0-action_item": str(item.pk),
+            "action_states-0-state": "abandoned",
+            "action_states-0-stated_on": "2014",
+            "action_states-0-stated_on_precision": "year",
+        }
+    )
+
+    response = client.post(change_url(draft), data)
+
+    assert response.status_code == 200  # "2014" is no date: refused at its field, nothing saved
+    assert not ActionItemState.objects.exists()
+    data["action_states-0-stated_on"] = "2014-01-01"
+    assert client.post(change_url(draft), data).status_code == 302
+    assert ActionItem.objects.get(pk=item.pk).status == Status.ABANDONED
