@@ -173,12 +173,13 @@ def test_a_link_shows_at_both_ends_and_invalidates_both(client, make_incidents, 
 
 
 LEDGER_QUERIES = {
-    # 1 the filter's providers, 2 the counts by year and outcome, 3 the page's count, 4 its
-    # fixes with incident, provider and source, 5 their history entries, 6 their links.
+    # 1 the filter's providers, 2 the fixes counted by year and status, 3 those with links
+    # readers may see (the outcome counts, whose sum is the page's count), 4 its fixes with
+    # incident, provider and source, 5 their history entries, 6 their links.
     "/ledger/": 6,
     # 1 the provider, then 2-6 as above (no provider list).
     "/ledger/provider/": 6,
-    # 1 the counts, 2 the page's count, 3 the fixes, 4 history entries, 5 links.
+    # 1-2 the counts (and so the list's), 3 the fixes, 4 history entries, 5 links.
     "/api/v1/ledger/": 5,
     # 1 the fixes, 2 history entries, 3 links.
     "/ledger/feed.atom": 3,

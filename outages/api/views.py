@@ -400,8 +400,8 @@ def customer_detail(request, slug):
 @api_view
 def ledger(request, slug=None):
     """The promise ledger: the page's filters, counts and fixes (outages.web.ledger_data).
-    Queries: the provider (when named), the counts, the page's count, its fixes, their history
-    entries and their links."""
+    Queries: the provider (when named), the counts (two, which give the list's count), its
+    fixes, their history entries and their links."""
     provider = None
     if slug:
         provider = Provider.objects.visible().filter(slug=slug).first()
@@ -419,6 +419,7 @@ def ledger(request, slug=None):
         request,
         with_history(filters.items),
         lambda request, item: fix_data(item, request.build_absolute_uri),
+        count=totals["total"],
     )
     return {
         "provider": provider.slug if provider else None,

@@ -18,6 +18,7 @@ from outages.models import (
     incident_order,
     ledger_counts,
     ledger_items,
+    outcome_of,
     shown_links,
     took,
 )
@@ -93,8 +94,8 @@ def with_history(items):
 
 def year_rows(items):
     """One row per year of the incidents, newest first (unknown years last): the fixes promised
-    and how many have each outcome; and the totals row. One query."""
-    by_outcome, _ = ledger_counts(items)
+    and how many have each outcome; and the totals row. Two queries (ledger_counts)."""
+    by_outcome = ledger_counts(items)
     years = sorted({year for year, _ in by_outcome}, key=lambda y: (y is None, -(y or 0)))
     rows = []
     for year in years:
@@ -118,6 +119,7 @@ def fix_data(item, absolute):
     entries = history(item)
     spent = took(entries)
     incident = item.incident
+    outcome = outcome_of(item.status, [link.kind for link in item.links.all()])
     return {
         "incident": incident_ref(incident, absolute),
         "provider": {
@@ -133,8 +135,8 @@ def fix_data(item, absolute):
         "kind_label": item.get_kind_display(),
         "status": item.status,
         "status_label": item.get_status_display(),
-        "outcome": item.outcome,
-        "outcome_label": Outcome(item.outcome).label,
+        "outcome": outcome.value,
+        "outcome_label": outcome.label,
         "history": [
             {
                 "state": entry.state,

@@ -24,9 +24,9 @@ MAP_CUSTOMERS = 20
 
 
 def statistics(request):
-    """Seven or eight queries, over the kept counts: years by provider, durations (and the
+    """Eight or nine queries, over the kept counts: years by provider, durations (and the
     incidents the chart names, when few enough), causes, customers, services and regions; and
-    the promise ledger's outcomes (one)."""
+    the promise ledger's outcomes (two)."""
     years = year_chart(stats.incidents_by_year_and_provider())
     figure = durations()
     return render(
@@ -44,7 +44,7 @@ def statistics(request):
 
 def ledger_outcomes():
     """What became of the promised fixes of published incidents, by outcome (the ledger's
-    rules, outages.models.ledger): one query."""
+    rules, outages.models.ledger): two queries."""
     _, totals = year_rows(ledger_items())
     return {
         "total": totals["total"],
