@@ -47,6 +47,12 @@ class Outcome(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+def check_own_item(row):
+    """A history entry or a link names an action item of its own incident."""
+    if row.action_item_id and row.incident_id and row.action_item.incident_id != row.incident_id:
+        raise ValidationError({"action_item": "Choose one of this incident's own action items."})
+
+
 @versioned()
 class ActionItemState(IncidentChild):
     """One entry of an action item's history: its state from a date on, as a source says."""
@@ -117,11 +123,7 @@ class ActionItemState(IncidentChild):
 
     def clean(self):
         super().clean()
-        if self.action_item_id and self.incident_id:
-            if self.action_item.incident_id != self.incident_id:
-                raise ValidationError(
-                    {"action_item": "Choose one of this incident's own action items."}
-                )
+        check_own_item(self)
         if self.stated_on and self.stated_on_precision != Precision.DATE:
             first = self.stated_on.replace(day=1)
             if self.stated_on_precision == Precision.YEAR:
@@ -188,11 +190,7 @@ class PromiseLink(IncidentChild):
 
     def clean(self):
         super().clean()
-        if self.action_item_id and self.incident_id:
-            if self.action_item.incident_id != self.incident_id:
-                raise ValidationError(
-                    {"action_item": "Choose one of this incident's own action items."}
-                )
+        check_own_item(self)
         if self.later_incident_id and self.incident_id:
             if self.later_incident_id == self.incident_id:
                 raise ValidationError({"later_incident": "Link to a later incident, not this one."})
