@@ -298,3 +298,12 @@ def test_an_editor_gives_a_drafts_item_its_history(client, editor, draft, source
     data["action_states-0-stated_on"] = "2014-01-01"
     assert client.post(change_url(draft), data).status_code == 302
     assert ActionItem.objects.get(pk=item.pk).status == Status.ABANDONED
+
+
+@pytest.mark.parametrize("status", [Status.IN_PROGRESS, Status.ABANDONED])
+def test_the_incident_page_counts_every_status_in_its_gist(client, incident, status):
+    ActionItem.objects.filter(incident=incident).update(status=status)
+
+    html = client.get(incident.get_absolute_url()).content.decode()
+
+    assert f'<span class="status status-{status}">1 {status.replace("-", " ")}</span>' in html
