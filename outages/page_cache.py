@@ -30,6 +30,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.http import HttpResponse
 from django.middleware.common import CommonMiddleware
 from django.middleware.gzip import re_accepts_gzip
@@ -41,7 +42,7 @@ from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
 from outages import front_cache
-from outages.models import CustomerImpact, Incident
+from outages.models import CustomerImpact, Incident, PromiseLink
 
 # Every page: bumped when names that appear everywhere change, or by an import.
 SITE = front_cache.EVERY_PAGE
@@ -50,7 +51,7 @@ INCIDENTS = "incidents"  # every page that lists or counts incidents
 # stored, so nobody can push real pages out of the cache with made-up parameters.
 KNOWN_PARAMETERS = frozenset(
     ["q", "provider", "service", "region", "customer", "cause", "year", "since", "until"]
-    + ["through", "impact", "sort", "page", "p"]
+    + ["through", "impact", "sort", "page", "p", "state"]
 )
 KEPT_HEADERS = ("Content-Type", "Last-Modified", "Content-Disposition", "Content-Language")
 REMEMBERED_PAGES = 10000  # addresses whose tags a process remembers, to fetch them with the page
@@ -148,6 +149,10 @@ def incident_tags(pks):
         tags.update((region_tag(provider, code), provider_tag(provider)))
     impacts = CustomerImpact.objects.filter(incident_id__in=pks)
     tags.update(customer_tag(slug) for slug in impacts.values_list("customer__slug", flat=True))
+    # Both ends of a promise link show it (the promise's incident and the later one).
+    links = PromiseLink.objects.filter(Q(incident_id__in=pks) | Q(later_incident_id__in=pks))
+    for ends in links.values_list("incident__slug", "later_incident__slug"):
+        tags.update(map(incident_tag, ends))
     return tags
 
 

@@ -121,9 +121,9 @@ def test_no_serious_or_critical_axe_violations(page, archived_pages):
     )
 
 
-def check_pages(page, archived_pages, width, scheme):
+def check_pages(page, archived_pages, width, scheme, pages=PAGES, prefix="a11y-"):
     problems = []
-    for name, url, status in PAGES:
+    for name, url, status in pages:
         url = url.format(**archived_pages)
         response = page.goto(url)
         if response.status != status:
@@ -141,5 +141,5 @@ def check_pages(page, archived_pages, width, scheme):
             for violation in results["violations"]
             if violation["impact"] in BLOCKING
         ]
-        page.screenshot(path=SCREENSHOTS / f"a11y-{name}-{width}-{scheme}.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / f"{prefix}{name}-{width}-{scheme}.png", full_page=True)
     return problems

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from outages.models import Incident, Provider
+from tests.test_search import ROW_PREFIXES
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,7 @@ def test_admin_refuses_resolution_before_start_with_a_readable_message(admin_cli
             "root_cause_category": "operational-error",
             **{
                 f"{prefix}-{key}": "0"
-                for prefix in ["events", "impacts", "action_items", "corrections"]
+                for prefix in ROW_PREFIXES
                 for key in ["TOTAL_FORMS", "INITIAL_FORMS"]
             },
         },

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from outages import workflow
 from outages.models import Incident, TimelineEvent
-from tests.test_search import admin_form_data
+from tests.test_search import ROW_PREFIXES, admin_form_data
 from tests.test_workflow import change_url
 
 LOS_ANGELES = zoneinfo.ZoneInfo("America/Los_Angeles")
@@ -217,7 +217,7 @@ def test_a_new_incident_reads_its_times_in_the_zone_chosen_with_them(admin_clien
     fresh = {
         key: value
         for key, value in data.items()
-        if not key.startswith(("events-", "impacts-", "action_items-", "corrections-"))
+        if not key.startswith(tuple(f"{prefix}-" for prefix in ROW_PREFIXES))
     }
     fresh.update(
         title="A new outage",
@@ -232,7 +232,7 @@ def test_a_new_incident_reads_its_times_in_the_zone_chosen_with_them(admin_clien
         resolved_at_1="",
         **{
             f"{prefix}-{key}": "0"
-            for prefix in ["events", "impacts", "action_items", "corrections"]
+            for prefix in ROW_PREFIXES
             for key in ["TOTAL_FORMS", "INITIAL_FORMS"]
         },
     )

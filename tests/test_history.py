@@ -9,7 +9,7 @@ from reversion.models import Version
 from outages import revisions
 from outages.models import Incident, TimelineEvent
 from tests.shipped import load_shipped
-from tests.test_search import admin_form_data
+from tests.test_search import ROW_PREFIXES, admin_form_data
 from tests.test_workflow import change_url, editor, publisher  # noqa: F401 (fixtures)
 
 
@@ -196,4 +196,4 @@ def test_a_revision_keeps_exactly_the_rows_history_compares(db):
         assert present  # each has rows of its own to keep
 
 
-CHILDREN = ["events", "impacts", "action_items", "corrections"]
+CHILDREN = ROW_PREFIXES  # the incident's rows: each inline's prefix is its relation

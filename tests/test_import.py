@@ -14,10 +14,12 @@ from reversion.models import Version
 from outages.interchange.documents import schema
 from outages.models import (
     ActionItem,
+    ActionItemState,
     Correction,
     Customer,
     CustomerImpact,
     Incident,
+    PromiseLink,
     Provider,
     Region,
     Service,
@@ -29,6 +31,7 @@ from tests.shipped import load_shipped
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "incidents"
 ELB_DOC = DOCS / "aws-elb-us-east-2012-12-24.yaml"
 MODELS = [
+    PromiseLink,
     Provider,
     Service,
     Region,
@@ -38,6 +41,8 @@ MODELS = [
     TimelineEvent,
     CustomerImpact,
     ActionItem,
+    ActionItemState,
+    PromiseLink,
     Correction,
 ]
 # Bookkeeping that says when this database got the rows, not what they say.
@@ -127,7 +132,7 @@ def snapshot():
                 row["fields"].pop(name, None)
             for key, value in row["fields"].items():
                 if isinstance(value, list):
-                    row["fields"][key] = sorted(value)
+                    row["fields"][key] = sorted(value, key=json.dumps)
         rows += sorted(json.dumps(row, sort_keys=True) for row in data)
     return rows
 

@@ -59,6 +59,7 @@ REFERENCES = [
 INCIDENTS = [
     f"outages.{name}"
     for name in ["Incident", "TimelineEvent", "CustomerImpact", "ActionItem", "Correction"]
+    + ["ActionItemState", "PromiseLink"]
 ]
 
 

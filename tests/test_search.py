@@ -217,6 +217,17 @@ def test_postgresql_keeps_the_vector_in_the_row_and_the_long_texts_out(db, incid
     assert Incident.objects.filter(pk=incident.pk, search_document__vector="outage").exists()
 
 
+# The prefixes of the incident form's rows (its inlines' formsets).
+ROW_PREFIXES = [
+    "events",
+    "impacts",
+    "action_items",
+    "corrections",
+    "action_states",
+    "promise_links",
+]
+
+
 def admin_form_data(response):
     """The POST data an editor's browser would send for an admin change form, unchanged."""
     forms = [response.context["adminform"].form]

@@ -28,6 +28,7 @@ from outages.admin.forms import (
     TimelineFormSet,
 )
 from outages.admin.history import HistoryAdmin
+from outages.admin.ledger import ActionItemForm, ActionItemStateInline, PromiseLinkInline
 from outages.admin.preloaded import RowInline
 from outages.admin.rows import IncidentRowForm
 from outages.interchange.documents import ImportFailed, precision_key, read
@@ -39,6 +40,7 @@ from outages.models import (
     CustomerImpact,
     Incident,
     TimelineEvent,
+    derive_statuses,
     far_off,
     validate_time_zone,
 )
@@ -86,7 +88,7 @@ class CustomerImpactInline(RowInline):
 class ActionItemInline(RowInline):
     formfield_overrides = TEXT_AS_TYPED
     model = ActionItem
-    form = IncidentRowForm
+    form = ActionItemForm
     formset = SourcesAttachedFormSet
     template = FOLDED_ROWS
     extra = 0
@@ -209,7 +211,7 @@ class IncidentAdmin(HistoryAdmin):
         ),
     ]
     inlines = [TimelineEventInline, CustomerImpactInline, ActionItemInline, CorrectionInline]
-    inlines += [FigureInline]
+    inlines += [ActionItemStateInline, PromiseLinkInline, FigureInline]
 
     class Media:
         css = {"all": ["outages/admin/editing.css"]}
@@ -249,6 +251,7 @@ class IncidentAdmin(HistoryAdmin):
         # whole incident is known to be current, so feeds and search catch timeline edits too.
         super().save_related(request, form, formsets, change)
         incident = form.instance
+        derive_statuses([incident.pk])  # the items' statuses follow their histories
         if change and (form.has_changed() or any(formset.has_changed() for formset in formsets)):
             incident.touch()
         search.update_index([incident.pk])

@@ -32,6 +32,7 @@ from outages.api.serialisers import (
 )
 from outages.models import (
     Incident,
+    Provider,
     Region,
     RegionCount,
     Service,
@@ -41,6 +42,7 @@ from outages.models import (
 )
 from outages.web import results
 from outages.web.filters import IncidentFilter
+from outages.web.ledger_data import OUTCOMES, fix_data, read_filters, with_history, year_rows
 from outages.web.paging import PAGE_SIZE
 
 
@@ -152,6 +154,8 @@ def index(request):
             "region": url_template(request, "outages:api_region", "provider_slug", "code"),
             "customers": list_url("outages:api_customers"),
             "customer": url_template(request, "outages:api_customer", "slug"),
+            "ledger": list_url("outages:api_ledger"),
+            "provider_ledger": url_template(request, "outages:api_provider_ledger", "slug"),
         },
         "incident_filters": list(IncidentFilter.base_filters),
         "page_size": PAGE_SIZE,
@@ -390,4 +394,42 @@ def customer_detail(request, slug):
         # has those that name it as not affected, each with how it was hit.
         **filtered_list(request, "customer", customer.slug),
         "incidents": page_of(request, impacts, incident_with_impact),
+    }
+
+
+@api_view
+def ledger(request, slug=None):
+    """The promise ledger: the page's filters, counts and fixes (outages.web.ledger_data).
+    Queries: the provider (when named), the counts (two, which give the list's count), its
+    fixes, their history entries and their links."""
+    provider = None
+    if slug:
+        provider = Provider.objects.visible().filter(slug=slug).first()
+        if provider is None:
+            raise Problem(404, error="There is no such provider.")
+    filters = read_filters(request.GET, provider)
+    if filters.errors:
+        errors = {}
+        for label, value, message in filters.errors:
+            errors.setdefault(label, []).append(f"“{value}”: {message}")
+        raise Problem(400, errors=errors)
+    rows, totals = year_rows(filters.items)
+    outcomes = [outcome.value for outcome in OUTCOMES]
+    data = page_of(
+        request,
+        with_history(filters.items),
+        lambda request, item: fix_data(item, request.build_absolute_uri),
+        count=totals["total"],
+    )
+    return {
+        "provider": provider.slug if provider else None,
+        "filters": {"state": filters.state or None, "year": filters.year},
+        "outcomes": {outcome.value: outcome.label for outcome in OUTCOMES},
+        "totals": dict(zip(outcomes, totals["counts"], strict=True)) | {"all": totals["total"]},
+        "years": [
+            {"year": row["year"], "all": row["total"]}
+            | dict(zip(outcomes, row["counts"], strict=True))
+            for row in rows
+        ],
+        **data,
     }

@@ -13,6 +13,7 @@ from outages.interchange.documents import base_name
 from outages.interchange.stored import NUMBERED, RELATED, batches
 from outages.models import (
     ActionItem,
+    ActionItemState,
     Correction,
     Customer,
     CustomerImpact,
@@ -185,6 +186,8 @@ def rows_inserted(changes):
             "action_items": sorted(change.rows[ActionItem][0], key=lambda row: row.position),
             "corrections": sorted(change.rows[Correction][0], key=lambda row: row.position),
             "figures": [],  # documents give none
+            "action_states": sorted(change.rows[ActionItemState][0], key=lambda row: row.position),
+            "promise_links": [],  # written once the run's incidents are (ledger_rows.py)
         }
     return related
 
@@ -201,6 +204,8 @@ def reload(pks):
             "action_items",
             "corrections",
             "figures",
+            "action_states",
+            "promise_links",
         ):
             found[incident.pk] = incident
     return found

@@ -47,6 +47,7 @@ from outages.models import (
     Source,
     TimelineEvent,
     milestone_disagreement,
+    status_disagreements,
 )
 
 __all__ = ["ALLOWED_MODELS", "ALLOWED_TEXT", "FixturesRefused", "LoadSummary", "load_fixtures"]
@@ -146,6 +147,11 @@ class Loader:
                 self.finish(entry)
             if not self.problems:
                 self.check_milestones()
+                self.problems += [
+                    ((0, 0), f"incident {key_text(slug)}, action item {position}: status {stored} "
+                     f"is not its history's latest state ({derived}); make them the same")
+                    for slug, position, stored, derived in status_disagreements(self.incidents)
+                ]  # fmt: skip
             if not self.problems:
                 self.record()
             if self.problems:

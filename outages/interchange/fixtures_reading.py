@@ -37,6 +37,8 @@ ALLOWED_MODELS = frozenset(
         "outages.customerimpact",
         "outages.actionitem",
         "outages.correction",
+        "outages.actionitemstate",
+        "outages.promiselink",
     }
 )
 ALLOWED_TEXT = (
@@ -56,6 +58,8 @@ NATURAL_KEYS = {
     "outages.customerimpact": ["incident", "customer"],
     "outages.actionitem": ["incident", "position"],
     "outages.correction": ["incident", "position"],
+    "outages.actionitemstate": ["incident", "position"],
+    "outages.promiselink": ["incident", "position"],
     # An alias is named by its owner (whichever of provider, service, region or customer is
     # given) and its name as compared (models.Alias.natural_key); the name must be given.
     "outages.alias": ["name"],

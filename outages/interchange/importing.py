@@ -109,6 +109,7 @@ class Importer(Planning, References):
         self.wrote = False
         self.candidates = []  # duplicates.Candidate of each incident to create
         self.merged = {}  # slug of an incident merged into -> where the document says so
+        self.planned_links = []  # ledger_rows.PlannedLinks of each incident planned
 
     # --- The run ----------------------------------------------------------------------
 
@@ -175,6 +176,8 @@ class Importer(Planning, References):
                 while waiting:
                     self.write_new(*waiting.popleft())
                 self.record(changed)
+                # Links may name incidents later in the run: written once all of them are.
+                self.record(self.write_links() if not self.problems else [])
             finally:
                 self.renderer.close()
             self.save_references()  # those changed by incidents that did not change

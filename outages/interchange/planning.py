@@ -13,6 +13,7 @@ from outages import duplicates, text, workflow
 from outages.interchange.correction_rows import Corrections
 from outages.interchange.document_times import TIME_EXAMPLES, read_time
 from outages.interchange.documents import path_text, precision_key
+from outages.interchange.ledger_rows import Ledger
 from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -84,7 +85,7 @@ def same_values(obj, values):
     return True
 
 
-class Planning(Corrections):
+class Planning(Corrections, Ledger):
     """The Importer's planning of one incident (see importing.Importer for the state it keeps)."""
 
     # --- One incident -------------------------------------------------------------------
@@ -176,6 +177,7 @@ class Planning(Corrections):
                 "source": self.cited(item.get("source"), by_url, at + ["source"]),
             },
         )
+        rows += self.plan_ledger(change, stored, data.get("action_items", []), by_url)
         rows += self.plan_numbered(
             change,
             stored,

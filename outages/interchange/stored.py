@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from outages.duplicates import batches
 from outages.models import (
     ActionItem,
+    ActionItemState,
     Alias,
     Correction,
     Customer,
@@ -22,7 +23,8 @@ from outages.names import normalise_name
 
 # Keys per IN (…) list, so that no query needs more parameters than SQLite allows.
 RELATED = ["services", "regions", "sources"]  # the incident's many-to-many fields
-NUMBERED = [TimelineEvent, ActionItem, Correction]  # rows numbered within their incident
+# Rows numbered within their incident; an action item's states after the items they name.
+NUMBERED = [TimelineEvent, ActionItem, ActionItemState, Correction]
 
 
 @dataclass

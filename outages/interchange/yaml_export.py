@@ -11,9 +11,11 @@ from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
     ActionItem,
+    ActionItemState,
     Correction,
     CustomerImpact,
     Incident,
+    PromiseLink,
     Region,
     Service,
     TimelineEvent,
@@ -79,6 +81,38 @@ def positions_written(rows):
     ]
 
 
+def ledger_data(item):
+    """An action item's `history`, left out when it is the one entry an item without history
+    reads as (models.implicit_state: its status, no date, its source), and its `links`, left
+    out when it has none; so documents from before the ledger export unchanged."""
+    states = list(item.states.all())
+    implicit = len(states) == 1 and (
+        (states[0].state, states[0].stated_on, states[0].source_id)
+        == (item.status, None, item.source_id)
+    )
+    data = {}
+    if states and not implicit:
+        data["history"] = [
+            {
+                "state": entry.state,
+                "date": entry.date_written,
+                "source": entry.source.url if entry.source else None,
+            }
+            for entry in states
+        ]
+    if item.links.all():
+        data["links"] = [
+            {
+                "kind": link.kind,
+                "incident": link.later_incident.slug,
+                "note": link.note,
+                "source": link.source.url,
+            }
+            for link in item.links.all()
+        ]
+    return data
+
+
 def incident_data(incident):
     zone = incident.time_zone
     provider = incident.provider
@@ -136,6 +170,7 @@ def incident_data(incident):
                 "kind": item.kind,
                 "status": item.status,
                 "source": url(item.source),
+                **ledger_data(item),
             }
             for place, item in zip(positions_written(actions), actions, strict=True)
         ],
@@ -157,6 +192,8 @@ def incident_data(incident):
 def incidents_for_export(incidents=None):
     incidents = Incident.objects.all() if incidents is None else incidents
     with_provider = Service.objects.select_related("provider")
+    states = ActionItemState.objects.select_related("source")
+    links = PromiseLink.objects.select_related("later_incident", "source")
     return (
         incidents.select_related("provider")
         .prefetch_related(
@@ -171,6 +208,8 @@ def incidents_for_export(incidents=None):
                 ).prefetch_related(Prefetch("services", queryset=with_provider)),
             ),
             Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
+            Prefetch("action_items__states", queryset=states),
+            Prefetch("action_items__links", queryset=links),
             Prefetch("corrections", queryset=Correction.objects.with_sources()),
         )
         .oldest_first()

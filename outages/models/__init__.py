@@ -39,6 +39,22 @@ from outages.models.incidents import (
     regions_with_provider,
     services_with_provider,
 )
+from outages.models.ledger import (
+    DATE_PRECISIONS,
+    ActionItemState,
+    Outcome,
+    PromiseLink,
+    derive_statuses,
+    derived_status,
+    history,
+    implicit_state,
+    ledger_counts,
+    ledger_items,
+    outcome_of,
+    shown_links,
+    status_disagreements,
+    took,
+)
 from outages.models.milestones import (
     FAR_OFF,
     MILESTONES,
@@ -96,7 +112,13 @@ from outages.models.summaries import (
     Summary,
     SummaryLock,
 )
-from outages.models.versioned import REVISION_OPTIONS, RevisionOptions, revision_options, versioned
+from outages.models.versioned import (
+    INCIDENT_ROWS,
+    REVISION_OPTIONS,
+    RevisionOptions,
+    revision_options,
+    versioned,
+)
 from outages.models.visibility import (
     CustomerQuerySet,
     ProviderQuerySet,
@@ -106,6 +128,21 @@ from outages.models.visibility import (
 )
 
 __all__ = [
+    "DATE_PRECISIONS",
+    "INCIDENT_ROWS",
+    "ActionItemState",
+    "Outcome",
+    "PromiseLink",
+    "derive_statuses",
+    "derived_status",
+    "history",
+    "implicit_state",
+    "ledger_counts",
+    "ledger_items",
+    "outcome_of",
+    "shown_links",
+    "status_disagreements",
+    "took",
     "EARLIEST_CONTENT_DAY",
     "EARLIEST_CONTENT_TIME",
     "FAR_OFF",

@@ -25,7 +25,7 @@ from outages.models.milestones import (
     precision_field,
 )
 from outages.models.reference import Provider, Region, Service, Source
-from outages.models.versioned import versioned
+from outages.models.versioned import INCIDENT_ROWS, versioned
 
 
 # The one order of incidents, on every page, feed, API list and export: newest first, and those
@@ -153,7 +153,7 @@ class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
 POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
 
 
-@versioned(follow=["events", "impacts", "action_items", "corrections", "figures"])
+@versioned(follow=INCIDENT_ROWS)
 class Incident(TextChecked):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"

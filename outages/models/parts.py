@@ -217,15 +217,24 @@ class ActionItem(IncidentChild):
         PROCESS = "process", "Process"
 
     class Status(models.TextChoices):
+        """The states of a promise (outages.models.ledger): "planned" is the value of
+        promised, as documents have always written it."""
+
         DONE = "done", "Done"
-        PLANNED = "planned", "Planned"
+        PLANNED = "planned", "Promised"
+        IN_PROGRESS = "in-progress", "In progress"
+        ABANDONED = "abandoned", "Abandoned"
         UNKNOWN = "unknown", "Unknown"
 
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="action_items")
     description = models.TextField("what was promised")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(
-        max_length=20, choices=Status.choices, help_text="As the provider stated it."
+        max_length=20,
+        choices=Status.choices,
+        default=Status.UNKNOWN,
+        help_text="The state of its latest history entry (see “Action item states”); set "
+        "directly only for an item without history.",
     )
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, null=True, blank=True, related_name="action_items"

@@ -15,6 +15,10 @@ class RevisionOptions:
     format: str = "json"  # the serialiser's
 
 
+# The rows of an incident stored with each of its revisions (reversion's follow).
+INCIDENT_ROWS = ["events", "impacts", "action_items", "corrections", "figures"]
+INCIDENT_ROWS += ["action_states", "promise_links"]
+
 REVISION_OPTIONS = {}  # model -> RevisionOptions
 
 

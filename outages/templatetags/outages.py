@@ -99,15 +99,20 @@ ALTERNATES = {
     "customer": ("customer", True, "api_customer", True),
     # The incident list's API ANDs its filters and takes one value of each; a stack ORs many.
     "my_stack": ("stack", False, None, False),
+    "ledger": ("ledger", False, "api_ledger", False),
+    "provider_ledger": ("provider_ledger", True, "api_provider_ledger", True),
 }
 # Pages whose query string (search, filters) means the same to their feeds and JSON.
-KEEPS_QUERY = {"incident_list", "my_stack"}
+KEEPS_QUERY = {"incident_list", "my_stack", "ledger", "provider_ledger"}
 
 
 def feed_title(name, context, filtered):
     """What the page's feed carries, in words, as the feeds title themselves."""
     if name in ("provider", "service", "region", "customer") and context.get(name):
         return text.incidents_of(name, context[name])
+    if name in ("ledger", "provider_ledger"):
+        provider = context.get("provider")
+        return f"Promised fixes of {provider.name if provider else 'every provider'}"
     if name == "my_stack" and filtered:
         return "Incidents in your stack"
     return "These incidents" if filtered else "All incidents"

@@ -18,6 +18,8 @@ HIT_WORDS = {
 STATUS_WORDS = {
     ActionItem.Status.DONE: "done",
     ActionItem.Status.PLANNED: "planned",
+    ActionItem.Status.IN_PROGRESS: "in progress",
+    ActionItem.Status.ABANDONED: "abandoned",
     ActionItem.Status.UNKNOWN: "status unknown",
 }
 

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from outages import aggregates as stats
-from outages.models import Region, Service
+from outages.models import Region, Service, ledger_items
 from outages.web import hit_map
 from outages.web.figures import (
     bar_figure,
@@ -15,6 +15,7 @@ from outages.web.figures import (
     times_to_list,
     year_chart,
 )
+from outages.web.ledger_data import OUTCOMES, year_rows
 
 # Customers on the map, those hit by the most incidents; the customer list has every one. A
 # matrix of thousands of rows would be a page of megabytes that no reader could take in, and
@@ -23,8 +24,9 @@ MAP_CUSTOMERS = 20
 
 
 def statistics(request):
-    """Six or seven queries, over the kept counts: years by provider, durations (and the
-    incidents the chart names, when few enough), causes, customers, services and regions."""
+    """Eight or nine queries, over the kept counts: years by provider, durations (and the
+    incidents the chart names, when few enough), causes, customers, services and regions; and
+    the promise ledger's outcomes (two)."""
     years = year_chart(stats.incidents_by_year_and_provider())
     figure = durations()
     return render(
@@ -35,8 +37,22 @@ def statistics(request):
             "years": years,
             "durations": figure,
             "bar_figures": bar_figures(),
+            "ledger": ledger_outcomes(),
         },
     )
+
+
+def ledger_outcomes():
+    """What became of the promised fixes of published incidents, by outcome (the ledger's
+    rules, outages.models.ledger): two queries."""
+    _, totals = year_rows(ledger_items())
+    return {
+        "total": totals["total"],
+        "outcomes": [
+            (outcome.value, outcome.label, count)
+            for outcome, count in zip(OUTCOMES, totals["counts"], strict=True)
+        ],
+    }
 
 
 def durations():

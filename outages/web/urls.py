@@ -10,6 +10,7 @@ from outages.page_cache import (
     service_tag,
 )
 from outages.web import archive, exports, feeds, views
+from outages.web import ledger as ledger_views
 from outages.web import stack as stack_views
 from outages.web import stats as stats_views
 
@@ -108,6 +109,26 @@ urlpatterns = [
         name="region_rss",
     ),
     path("statistics/", cached(listing)(stats_views.statistics), name="statistics"),
+    # The ledger counts promised fixes of published incidents: every change to one is a change
+    # to an incident ("incidents"); a provider's also follows its provider's tag.
+    path("ledger/", cached(listing)(ledger_views.ledger), name="ledger"),
+    path("ledger/feed.atom", cached(listing)(ledger_views.LedgerAtom()), name="ledger_atom"),
+    path("ledger/feed.rss", cached(listing)(ledger_views.LedgerRss()), name="ledger_rss"),
+    path(
+        "ledger/<slug:slug>/",
+        cached(listing, provider)(ledger_views.ledger),
+        name="provider_ledger",
+    ),
+    path(
+        "ledger/<slug:slug>/feed.atom",
+        cached(listing, provider)(ledger_views.LedgerAtom()),
+        name="provider_ledger_atom",
+    ),
+    path(
+        "ledger/<slug:slug>/feed.rss",
+        cached(listing, provider)(ledger_views.LedgerRss()),
+        name="provider_ledger_rss",
+    ),
     path("map/", cached(listing)(stats_views.customer_map), name="customer_map"),
     path("my-stack/", cached(listing)(stack_views.my_stack), name="my_stack"),
     path("my-stack/feed.atom", cached(listing)(feeds.StackAtom()), name="stack_atom"),
@@ -143,6 +164,12 @@ urlpatterns = [
         "api/v1/providers/<slug:provider_slug>/regions/<slug:code>/",
         cached(region)(api.region_detail),
         name="api_region",
+    ),
+    path("api/v1/ledger/", cached(listing)(api.ledger), name="api_ledger"),
+    path(
+        "api/v1/ledger/<slug:slug>/",
+        cached(listing, provider)(api.ledger),
+        name="api_provider_ledger",
     ),
     path("api/v1/customers/", cached(listing)(api.customer_list), name="api_customers"),
     path(

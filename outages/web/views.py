@@ -28,6 +28,7 @@ from outages.models import (
 from outages.web import results
 from outages.web.filters import SORTS, IncidentFilter, facets
 from outages.web.gist import incident_gist
+from outages.web.ledger_data import incident_ledger
 from outages.web.paging import PAGE_SIZE, link_with, paginate
 from outages.web.related import related_incidents
 from outages.web.strips import incident_strip
@@ -167,6 +168,7 @@ def incident_page(request, incident, preview=False):
                 (source, latest_copy(source), latest_revision(source)) for source in sources
             ],
             "drift": source_revisions(sources),
+            "ledger": incident_ledger(incident),
             # The copies a reader may open from here: those of a source this incident cites.
             "cited": {source.pk for source in sources},
             "related": related_incidents(incident),
