@@ -41,7 +41,7 @@ from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
 from outages import front_cache
-from outages.models import CustomerImpact, Incident
+from outages.models import CustomerImpact, Incident, IncidentRelation
 
 # Every page: bumped when names that appear everywhere change, or by an import.
 SITE = front_cache.EVERY_PAGE
@@ -148,7 +148,16 @@ def incident_tags(pks):
         tags.update((region_tag(provider, code), provider_tag(provider)))
     impacts = CustomerImpact.objects.filter(incident_id__in=pks)
     tags.update(customer_tag(slug) for slug in impacts.values_list("customer__slug", flat=True))
+    # A relation shows on both ends' pages (and their cascades): the other ends follow.
+    tags.update(incident_tag(slug) for slug in related_slugs(pks))
     return tags
+
+
+def related_slugs(pks):
+    """The published incidents related to these (IncidentRelation), either end."""
+    relations = IncidentRelation.objects.involving(pks).shown()
+    ends = relations.values_list("incident__slug", "other__slug")
+    return {slug for pair in ends for slug in pair}
 
 
 def shown_incident_tags(incident):

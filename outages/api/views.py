@@ -32,6 +32,7 @@ from outages.api.serialisers import (
 )
 from outages.models import (
     Incident,
+    IncidentRelation,
     Region,
     RegionCount,
     Service,
@@ -193,7 +194,7 @@ def incident_list(request):
 def incident_detail(request, slug):
     incidents = Incident.objects.published().in_full()
     incident = get_or_404(incidents, f"published incident “{slug}”", slug=slug)
-    return incident_document(request, incident)
+    return incident_document(request, incident, IncidentRelation.objects.seen_from(incident))
 
 
 # --- Providers, services, regions ---------------------------------------------------------

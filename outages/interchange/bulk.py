@@ -185,6 +185,7 @@ def rows_inserted(changes):
             "action_items": sorted(change.rows[ActionItem][0], key=lambda row: row.position),
             "corrections": sorted(change.rows[Correction][0], key=lambda row: row.position),
             "figures": [],  # documents give none
+            "relations": [],  # written once every incident is (interchange/relations.py)
         }
     return related
 
@@ -201,6 +202,7 @@ def reload(pks):
             "action_items",
             "corrections",
             "figures",
+            "relations",
         ):
             found[incident.pk] = incident
     return found

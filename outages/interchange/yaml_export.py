@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 
 from outages import text
 from outages.interchange.documents import precision_key
+from outages.interchange.relations import relation_data
 from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -14,6 +15,7 @@ from outages.models import (
     Correction,
     CustomerImpact,
     Incident,
+    IncidentRelation,
     Region,
     Service,
     TimelineEvent,
@@ -151,12 +153,25 @@ def incident_data(incident):
             }
             for place, item in zip(positions_written(corrections), corrections, strict=True)
         ],
+        # Left out when empty, so that documents from before relations existed export unchanged.
+        **({"relations": relations} if (relations := exported_relations(incident)) else {}),
     }
 
 
-def incidents_for_export(incidents=None):
+def exported_relations(incident):
+    """The relations stored on the incident (preloaded by incidents_for_export())."""
+    return [relation_data(relation) for relation in incident.relations.all()]
+
+
+def incidents_for_export(incidents=None, unpublished_ends=False):
+    """The incidents with everything their documents hold. Their relations to unpublished
+    incidents only with `unpublished_ends` (an export of every incident): an export of published
+    incidents names no draft."""
     incidents = Incident.objects.all() if incidents is None else incidents
     with_provider = Service.objects.select_related("provider")
+    relations = IncidentRelation.objects.select_related("other", "source")
+    if not unpublished_ends:
+        relations = relations.shown()
     return (
         incidents.select_related("provider")
         .prefetch_related(
@@ -172,6 +187,7 @@ def incidents_for_export(incidents=None):
             ),
             Prefetch("action_items", queryset=ActionItem.objects.select_related("source")),
             Prefetch("corrections", queryset=Correction.objects.with_sources()),
+            Prefetch("relations", queryset=relations),
         )
         .oldest_first()
     )

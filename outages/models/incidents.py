@@ -153,7 +153,7 @@ class IncidentManager(models.Manager.from_queryset(IncidentQuerySet)):
 POSTMORTEM_SECTIONS = ["summary", "impact", "root_cause", "detection", "response", "lessons"]
 
 
-@versioned(follow=["events", "impacts", "action_items", "corrections", "figures"])
+@versioned(follow=["events", "impacts", "action_items", "corrections", "figures", "relations"])
 class Incident(TextChecked):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
