@@ -152,7 +152,7 @@ def stored_relations(pks):
 
 def saved(document, path, row):
     """Save one relation after the model's own checks; the problems found, at its row."""
-    if row.source is None:
+    if row.source_id is None:
         return [
             document.problem(
                 path + ["source"],
