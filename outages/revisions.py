@@ -122,8 +122,10 @@ def child_relations(model):
 
 
 def child_models(model):
-    """The models of child_relations(model)."""
-    return [model._meta.get_field(name).related_model for name in child_relations(model)]
+    """The models of child_relations(model), each once (an incident's relations name it twice:
+    stored on it, or at their other end)."""
+    models = [model._meta.get_field(name).related_model for name in child_relations(model)]
+    return list(dict.fromkeys(models))
 
 
 def stored_children(revision, model, owner_id):

@@ -252,3 +252,21 @@ def test_incident_page_queries_stay_flat_with_relations(
     # 13, the relations of either end and every kind in one query of them.
     with django_assert_num_queries(13):
         client.get(first.get_absolute_url())
+
+
+def test_restoring_an_earlier_revision_brings_back_its_relations(admin_client, pair):
+    from outages import restoring, revisions
+
+    first, second = pair
+    data = admin_form_data(admin_client.get(change_url(first)))
+    admin_client.post(change_url(first), data)  # a revision without relations
+    without = Version.objects.get_for_object(first).first()
+    source = first.sources.first().pk
+    data = admin_form_data(admin_client.get(change_url(first)))
+    admin_client.post(change_url(first), with_relation(data, second.pk, source=source))
+    assert IncidentRelation.objects.count() == 1
+
+    restoring.restore(first, without, User.objects.get(username="admin"))
+
+    assert not IncidentRelation.objects.exists()
+    assert revisions.child_models(Incident).count(IncidentRelation) == 1

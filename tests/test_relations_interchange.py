@@ -10,6 +10,7 @@ from outages.interchange.importing import Importer
 from outages.interchange.quick_schema import passes
 from outages.interchange.yaml_export import dump, incidents_for_export
 from outages.models import Incident, IncidentRelation
+from tests.test_load_fixtures import INCIDENT, PROVIDER, SERVICE, edit, load, load_fails, write
 
 TWO_INCIDENTS = """\
 incidents:
@@ -158,3 +159,61 @@ def test_an_export_of_published_incidents_names_no_draft(db):
     assert "customer-outage" not in published
     everything = dump(incidents_for_export(unpublished_ends=True))
     assert "other: customer-outage" in everything
+
+
+# --- Fixtures -----------------------------------------------------------------------------
+
+
+def test_fixtures_load_a_relation_with_a_revision_of_its_incident(db, tmp_path):
+    url = "https://status.example.com/1"
+    source = {
+        "model": "outages.source",
+        "fields": {"url": url, "title": "Report", "publisher": "Example", "kind": "official"},
+    }
+    other = edit(INCIDENT, slug="later-outage", title="Later outage", sources=[[url]])
+    relation = {
+        "model": "outages.incidentrelation",
+        "fields": {
+            "incident": ["later-outage"],
+            "other": ["example-outage"],
+            "kind": "recurrence-of",
+            "note": "The report says the same failure came back.",
+            "source": [url],
+        },
+    }
+    path = write(tmp_path, "relations.json", [PROVIDER, SERVICE, source, INCIDENT, other, relation])
+
+    load(path)
+    load(path, update=True)  # again: nothing changes
+
+    stored = IncidentRelation.objects.get()
+    assert (stored.incident.slug, stored.other.slug) == ("later-outage", "example-outage")
+    latest = Version.objects.get_for_object(stored.incident)
+    assert latest.count() == 1
+    assert latest.first().revision.version_set.filter(object_id=str(stored.pk)).exists()
+
+
+def test_a_fixture_relation_to_itself_loads_nothing(db, tmp_path):
+    relation = {
+        "model": "outages.incidentrelation",
+        "fields": {
+            "incident": ["example-outage"],
+            "other": ["example-outage"],
+            "kind": "caused",
+            "note": "Loops.",
+            "source": ["https://status.example.com/1"],
+        },
+    }
+    source = {
+        "model": "outages.source",
+        "fields": {
+            "url": "https://status.example.com/1",
+            "title": "Report",
+            "publisher": "Example",
+            "kind": "official",
+        },
+    }
+    incident = edit(INCIDENT, sources=[["https://status.example.com/1"]])
+    path = write(tmp_path, "loop.json", [PROVIDER, SERVICE, source, incident, relation])
+    assert "itself" in load_fails(path)
+    assert not Incident.objects.exists()

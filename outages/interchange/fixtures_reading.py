@@ -37,11 +37,12 @@ ALLOWED_MODELS = frozenset(
         "outages.customerimpact",
         "outages.actionitem",
         "outages.correction",
+        "outages.incidentrelation",
     }
 )
 ALLOWED_TEXT = (
     "fixtures may hold only providers, services, regions, customers, sources, incidents and "
-    "their rows"
+    "their rows (relations between incidents included)"
 )
 # The fields that make up each model's natural_key(), in its order; a reference contributes the
 # natural key of the row it names. (A test holds this to the models' own natural_key().)
@@ -56,6 +57,8 @@ NATURAL_KEYS = {
     "outages.customerimpact": ["incident", "customer"],
     "outages.actionitem": ["incident", "position"],
     "outages.correction": ["incident", "position"],
+    # The other end is named by its slug: a stored incident, or one loaded earlier in the run.
+    "outages.incidentrelation": ["incident", "other", "kind"],
     # An alias is named by its owner (whichever of provider, service, region or customer is
     # given) and its name as compared (models.Alias.natural_key); the name must be given.
     "outages.alias": ["name"],
