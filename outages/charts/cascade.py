@@ -9,12 +9,15 @@ the table beside the drawing has every word, and the same links.
 
 from dataclasses import dataclass
 
+from django.utils.safestring import SafeString
+
 from outages.charts.svg import _link, _svg, _truncate, el
 
 ROW = 30  # px per line
 INDENT = 22  # px each level is drawn further right
 DOT = 5  # radius of a node's dot
-CHARACTERS = 38  # of a label, so it fits a phone's width beside its note
+CHARACTERS = 44  # of a line of words on a phone (375 px), the first level's
+WIDE_CHARACTERS = 64  # of a label on a wider screen
 
 
 @dataclass(frozen=True)
@@ -73,10 +76,27 @@ def elbow(level, line):
 
 
 def node(item, level, line, css=""):
+    """A node's dot and its words: the label cut to what a desk's width holds, and, where that
+    is longer than a phone holds, a shorter line shown there instead (class "narrow"; charts.css
+    swaps them), its note only if it still fits."""
     x, y = x_of(level), y_of(line)
     classes = " ".join(filter(None, ["node", css, item.css_class]))
     dot = el("circle", cx=x, cy=y, r=DOT, class_=classes)
-    label_text = _truncate(item.label, CHARACTERS - level * 3)
-    note = el("tspan", f" · {item.note}", class_="muted") if item.note else ""
-    words = el("text", label_text, note, x=x + DOT + 6, y=y + 4, class_="label")
-    return el("g", dot, _link(item.href, words, item.label), class_="row")
+    wide = words(item.label, item.note, WIDE_CHARACTERS, x, y)
+    budget = CHARACTERS - level * 3
+    if len(item.label) + (len(item.note) + 3 if item.note else 0) <= budget:
+        shown = wide
+    else:
+        short = _truncate(item.label, budget)
+        note = item.note if len(short) + len(item.note) + 3 <= budget else ""
+        shown = SafeString(
+            words(item.label, item.note, WIDE_CHARACTERS, x, y, "wide")
+            + words(short, note, budget, x, y, "narrow")
+        )
+    return el("g", dot, _link(item.href, shown, item.label), class_="row")
+
+
+def words(label, note, length, x, y, css=""):
+    note = el("tspan", f" · {note}", class_="muted") if note else ""
+    css = f"label {css}".strip()
+    return el("text", _truncate(label, length), note, x=x + DOT + 6, y=y + 4, class_=css)

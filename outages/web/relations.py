@@ -53,7 +53,7 @@ def cascade_branches(rows):
         )
         if row.customer is None:
             provider = row.caused[0].other.provider
-            top = Node(provider.name, "", "not named among the customers hit")
+            top = Node(provider.name, "", "not listed as hit")
         else:
             impact = row.impact
             top = Node(
