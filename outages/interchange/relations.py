@@ -86,11 +86,19 @@ def import_relations(importer, items):
     problems = check_ends(wanted, stored_slugs_of(wanted))
     if problems or importer.problems or importer.refused_changes:
         return problems
+    # Only incidents that give relations or have some stored: most runs have none at all.
+    holding = holding_relations(
+        [data["slug"] for _, _, data, _ in wanted if not data.get("relations")]
+    )
+    wanted = [item for item in wanted if item[2].get("relations") or item[2]["slug"] in holding]
+    if not wanted:
+        return problems
     slugs = {data["slug"] for _, _, data, _ in wanted}
     slugs |= {entry["other"] for _, _, _, entries in wanted for _, entry in entries}
     incidents = {}
     for batch in batches(sorted(slugs)):
-        incidents.update({row.slug: row for row in Incident.objects.filter(slug__in=batch)})
+        found = Incident.objects.filter(slug__in=batch).only("slug", "title", "status")
+        incidents.update({row.slug: row for row in found})
     urls = {entry["source"] for _, _, _, entries in wanted for _, entry in entries}
     sources = {source.url: source for source in Source.objects.filter(url__in=urls)}
     current = stored_relations([incidents[data["slug"]].pk for _, _, data, _ in wanted])
@@ -139,6 +147,15 @@ def relation_row(incident, other, entry, sources):
 
 def key(row):
     return (row.kind, row.other_id, row.note, row.source_id)
+
+
+def holding_relations(slugs):
+    """Which of these incidents have relations stored on them, a thousand per query."""
+    found = set()
+    for batch in batches(slugs):
+        stored = IncidentRelation.objects.filter(incident__slug__in=batch)
+        found.update(stored.values_list("incident__slug", flat=True))
+    return found
 
 
 def stored_relations(pks):
