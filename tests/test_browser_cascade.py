@@ -12,7 +12,7 @@ from tests.factories import (
     IncidentFactory,
     ProviderFactory,
 )
-from tests.test_accessibility import AXE, AXE_SOURCE, BLOCKING, OVERFLOW, SIZES, describe
+from tests.test_accessibility import AXE, SIZES, page_problems
 from tests.test_browser import SCREENSHOTS, shoot
 
 pytestmark = [
@@ -71,15 +71,7 @@ def test_the_cascade_and_the_relations_fit_every_screen_and_pass_axe(page, casca
         ]:
             page.goto(url)
             expect(page.get_by_role("heading", level=1)).to_have_count(1)
-            if (overflow := page.evaluate(OVERFLOW)) > 0:
-                problems.append(f"{name} ({width} px, {scheme}): scrolls sideways by {overflow} px")
-            page.evaluate(AXE_SOURCE)
-            results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-            problems += [
-                describe(f"{name} ({scheme})", width, violation)
-                for violation in results["violations"]
-                if violation["impact"] in BLOCKING
-            ]
+            problems += page_problems(page, name, width, scheme)
             shoot(page, f"{name}-{width}-{scheme}")
         related = page.locator("section[aria-labelledby=related]")
         related.screenshot(path=SCREENSHOTS / f"incident-related-{width}-{scheme}.png")
