@@ -108,10 +108,14 @@ def test_a_changed_relation_is_a_revision_of_its_incident(db):
     assert "blames" in stored.get().serialized_data
 
 
+def without_first_relations(text):
+    first_relations = text.split("  relations:\n", 1)[1].split("- slug: customer-outage")[0]
+    return text.replace("  relations:\n" + first_relations, "")
+
+
 def test_leaving_relations_out_removes_them(db):
     run(document())
-    first_relations = document().split("  relations:\n", 1)[1].split("- slug: customer-outage")[0]
-    run(document().replace("  relations:\n" + first_relations, ""))
+    run(without_first_relations(document()))
     assert not IncidentRelation.objects.exists()
 
 
@@ -217,3 +221,18 @@ def test_a_fixture_relation_to_itself_loads_nothing(db, tmp_path):
     path = write(tmp_path, "loop.json", [PROVIDER, SERVICE, source, incident, relation])
     assert "itself" in load_fails(path)
     assert not Incident.objects.exists()
+
+
+def test_an_editor_may_not_change_the_relations_of_a_published_incident(db, roles):
+    from django.contrib.auth.models import Group, User
+
+    run(without_first_relations(document()))
+    editor = User.objects.create_user("ed", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    parsed, _ = read("relations.yaml", document().encode())
+
+    with pytest.raises(ImportFailed) as raised:
+        Importer(user=editor).run([parsed])
+
+    assert "only publishers may" in str(raised.value)
+    assert not IncidentRelation.objects.exists()
