@@ -200,17 +200,37 @@ def test_bad_relations_in_the_admin_are_refused_at_their_row(
     assert not IncidentRelation.objects.exists()
 
 
-def test_an_editor_cannot_add_a_relation_to_a_published_incident(client, roles, pair):
-    first, second = pair
+def editor_client(client):
     editor = User.objects.create_user("ed", is_staff=True)
     editor.groups.add(Group.objects.get(name="Editors"))
     client.force_login(editor)
+    return client
+
+
+def test_an_editor_adds_a_relation_to_a_draft(client, roles, pair):
+    first, second = pair
+    Incident.objects.filter(pk=first.pk).update(status=Incident.Status.DRAFT)
+    client = editor_client(client)
+    form = client.get(change_url(first))
+    assert "relations-__prefix__-kind" in form.content.decode()  # rows can be added
+    data = admin_form_data(form)
+    source = first.sources.first().pk
+
+    response = client.post(change_url(first), with_relation(data, second.pk, source=source))
+
+    assert response.status_code == 302
+    assert IncidentRelation.objects.get().other == second
+
+
+def test_an_editor_cannot_add_a_relation_to_a_published_incident(client, roles, pair):
+    first, second = pair
+    client = editor_client(client)
     response = client.get(change_url(first))
     data = with_relation({"csrfmiddlewaretoken": "x"}, second.pk, source=first.sources.first().pk)
 
     client.post(change_url(first), data)
 
-    assert "relations-TOTAL_FORMS" not in response.content.decode()  # read-only for editors
+    assert "relations-__prefix__-kind" not in response.content.decode()  # read-only for editors
     assert not IncidentRelation.objects.exists()
 
 
