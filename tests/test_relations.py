@@ -290,3 +290,11 @@ def test_restoring_an_earlier_revision_brings_back_its_relations(admin_client, p
 
     assert not IncidentRelation.objects.exists()
     assert revisions.child_models(Incident).count(IncidentRelation) == 1
+
+
+def test_the_other_incidents_form_shows_the_relation_read_only(admin_client, pair):
+    first, second = pair
+    relate(first, second, note="Held by the first.")
+    html = admin_client.get(change_url(second)).content.decode()
+    assert "Relations other incidents hold to this one" in html and "Held by the first." in html
+    assert 'name="relations_from_others-0-note"' not in html

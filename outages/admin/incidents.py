@@ -29,7 +29,7 @@ from outages.admin.forms import (
 )
 from outages.admin.history import HistoryAdmin
 from outages.admin.preloaded import RowInline
-from outages.admin.relations import RelationInline
+from outages.admin.relations import RelationInline, RelationsToThisInline
 from outages.admin.rows import IncidentRowForm
 from outages.interchange.documents import ImportFailed, precision_key, read
 from outages.interchange.importing import Importer
@@ -211,7 +211,7 @@ class IncidentAdmin(HistoryAdmin):
         ),
     ]
     inlines = [TimelineEventInline, CustomerImpactInline, ActionItemInline, CorrectionInline]
-    inlines += [FigureInline, RelationInline]
+    inlines += [FigureInline, RelationInline, RelationsToThisInline]
 
     class Media:
         css = {"all": ["outages/admin/editing.css"]}

@@ -1,6 +1,7 @@
 """An incident's typed relations to other incidents, on its form: a row each, folded to one
 line like its other rows, with the same roles (the incident's form decides who may save)."""
 
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from outages.admin.forms import TEXT_AS_TYPED
@@ -54,11 +55,34 @@ class RelationInline(RowInline):
     autocomplete_fields = ["other", "source"]
     fields = [("kind", "other"), ("note", "source")]
     verbose_name = "relation to another incident"
-    verbose_name_plural = (
-        "relations to other incidents (those other incidents store about this one show on their "
-        "forms)"
-    )
+    verbose_name_plural = "relations to other incidents"
 
     def get_queryset(self, request):
         # Each folded row's summary names the other incident.
         return super().get_queryset(request).select_related("other", "source")
+
+
+class RelationsToThisInline(admin.TabularInline):
+    """The relations other incidents hold to this one, shown for reference: each is edited on
+    the incident that holds it, whose revisions it belongs to."""
+
+    model = IncidentRelation
+    fk_name = "other"
+    fields = ["incident", "kind", "note", "source"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "relation held by another incident"
+    verbose_name_plural = "relations other incidents hold to this one (edit them there)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("incident", "source")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
