@@ -3,6 +3,7 @@ line like its other rows, with the same roles (the incident's form decides who m
 
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.text import capfirst
 
 from outages.admin.forms import TEXT_AS_TYPED
 from outages.admin.preloaded import RowInline
@@ -16,7 +17,7 @@ class RelationForm(IncidentRowForm):
         row = self.instance
         if row.other_id is None:
             return "New relation"
-        return f"{row.get_kind_display()} · {row.other.title} · {row.note}"
+        return f"{capfirst(row.get_kind_display())} · {row.other.title} · {row.note}"
 
 
 class RelationFormSet(ZonedFormSet):
