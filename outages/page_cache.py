@@ -42,7 +42,7 @@ from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
 from outages import front_cache
-from outages.models import CustomerImpact, Incident, PromiseLink
+from outages.models import CustomerImpact, Incident, IncidentRelation, PromiseLink
 
 # Every page: bumped when names that appear everywhere change, or by an import.
 SITE = front_cache.EVERY_PAGE
@@ -153,7 +153,16 @@ def incident_tags(pks):
     links = PromiseLink.objects.filter(Q(incident_id__in=pks) | Q(later_incident_id__in=pks))
     for ends in links.values_list("incident__slug", "later_incident__slug"):
         tags.update(map(incident_tag, ends))
+    # A relation shows on both ends' pages (and their cascades): the other ends follow.
+    tags.update(incident_tag(slug) for slug in related_slugs(pks))
     return tags
+
+
+def related_slugs(pks):
+    """The published incidents related to these (IncidentRelation), either end."""
+    relations = IncidentRelation.objects.involving(pks).shown()
+    ends = relations.values_list("incident__slug", "other__slug")
+    return {slug for pair in ends for slug in pair}
 
 
 def shown_incident_tags(incident):

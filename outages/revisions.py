@@ -12,7 +12,7 @@ from django.db.models import CASCADE
 from django.utils.translation import gettext
 from reversion.models import Version
 
-from outages.models import Incident
+from outages.models import REVISION_OPTIONS, Incident, revision_options
 
 # Derived or bookkeeping fields: a diff of these would only repeat the Markdown or the workflow.
 NOT_COMPARED = {"version", "updated_at", "published_at", "published_by", "id", "incident"}
@@ -111,13 +111,16 @@ def compare_fields(model, before, after):
 def child_relations(model):
     """The names of the rows stored with each revision of `model`: those with revisions of their
     own that are deleted with it (an incident's timeline and the like, a reference row's
-    aliases). The models register them with reversion as the rows to follow."""
+    aliases). The models register them with reversion as the rows to follow; an incident's
+    relations are its own where stored on it (`relations`), not at their other end."""
+    followed = revision_options(model).follow if model in REVISION_OPTIONS else None
     return [
         relation.get_accessor_name()
         for relation in model._meta.related_objects
         if relation.one_to_many
         and relation.on_delete is CASCADE
         and reversion.is_registered(relation.related_model)
+        and (followed is None or relation.get_accessor_name() in followed)
     ]
 
 

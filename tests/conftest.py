@@ -294,6 +294,7 @@ def roles(db):
     importlib.import_module("outages.migrations.0008_alias_permissions").grant(apps, None)
     importlib.import_module("outages.migrations.0010_figures").grant(apps, None)
     importlib.import_module("outages.migrations.0011_status_pages_and_archive").grant(apps, None)
+    importlib.import_module("outages.migrations.0023_relations").grant(apps, None)
     importlib.import_module("outages.migrations.0024_promise_ledger").grant(apps, None)
 
 

@@ -129,17 +129,24 @@ def check_pages(page, archived_pages, width, scheme, pages=PAGES, prefix="a11y-"
         if response.status != status:
             # Noted, and the page checked all the same, so one run reports every problem.
             problems.append(f"{name} ({width} px): {url} answered {response.status}, not {status}")
-        if (overflow := page.evaluate(OVERFLOW)) > 0:
-            problems.append(f"{name} ({width} px, {scheme}): scrolls sideways by {overflow} px")
-        # Evaluated through the DevTools protocol: the site's Content-Security-Policy rightly
-        # refuses an injected <script> element, and the check must not weaken the policy.
-        page.evaluate(AXE_SOURCE)
-        # Every rule runs; only violations are gathered in full (passes cost time on big pages).
-        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        problems += [
-            describe(f"{name} ({scheme})", width, violation)
-            for violation in results["violations"]
-            if violation["impact"] in BLOCKING
-        ]
+        problems += page_problems(page, name, width, scheme)
         page.screenshot(path=SCREENSHOTS / f"{prefix}{name}-{width}-{scheme}.png", full_page=True)
     return problems
+
+
+def page_problems(page, name, width, scheme):
+    """What is wrong with the page open in `page`: it scrolls sideways, or axe-core finds a
+    serious or critical violation."""
+    problems = []
+    if (overflow := page.evaluate(OVERFLOW)) > 0:
+        problems.append(f"{name} ({width} px, {scheme}): scrolls sideways by {overflow} px")
+    # Evaluated through the DevTools protocol: the site's Content-Security-Policy rightly
+    # refuses an injected <script> element, and the check must not weaken the policy.
+    page.evaluate(AXE_SOURCE)
+    # Every rule runs; only violations are gathered in full (passes cost time on big pages).
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return problems + [
+        describe(f"{name} ({scheme})", width, violation)
+        for violation in results["violations"]
+        if violation["impact"] in BLOCKING
+    ]

@@ -96,14 +96,15 @@ def test_query_count_does_not_grow_with_incidents(
     # customers hit each candidate shares (pairs of ids, every kind in one query; ranked and
     # named from these and the incident's own rows, with no query of their own), 15 the
     # candidates with providers, 16 the public change log (its revisions), 17 the action items'
-    # history entries with their sources, 18 the promise links from and to it (the ledger).
-    with django_assert_num_queries(18):
+    # history entries with their sources, 18 the promise links from and to it (the ledger), 19
+    # its typed relations, either end, with the other incidents' providers and the sources.
+    with django_assert_num_queries(19):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
     # As above; with no candidates, what they share and the candidates themselves are not read.
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(17):
         client.get(incident.get_absolute_url())
 
 

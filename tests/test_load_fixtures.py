@@ -253,7 +253,7 @@ def test_a_model_outside_the_app_content_is_refused(existing, tmp_path, refused)
     label = refused["model"].lower()
     assert (
         f"{path} object 2: {label} is not allowed here; fixtures may hold only providers, "
-        "services, regions, customers, sources, incidents and their rows"
+        "services, regions, customers, sources, incidents and their rows (relations between "
     ) in message
     assert snapshot() == existing
 

@@ -30,6 +30,7 @@ from outages.admin.forms import (
 from outages.admin.history import HistoryAdmin
 from outages.admin.ledger import ActionItemForm, ActionItemStateInline, PromiseLinkInline
 from outages.admin.preloaded import RowInline
+from outages.admin.relations import RelationInline, RelationsToThisInline
 from outages.admin.rows import IncidentRowForm
 from outages.interchange.documents import ImportFailed, precision_key, read
 from outages.interchange.importing import Importer
@@ -148,11 +149,12 @@ class IncidentAdmin(HistoryAdmin):
     change_list_template = "admin/outages/incident/change_list.html"
     history_note = (
         "Every save of this incident is kept with its timeline, customer impacts, action items, "
-        "corrections and figures."
+        "corrections, figures and relations to other incidents."
     )
     restore_note = (
-        "brings back its text and its timeline, impacts, action items, corrections and figures "
-        "as they were; the restore is itself a new revision, and the workflow state stays as it is"
+        "brings back its text and its timeline, impacts, action items, corrections, figures "
+        "and relations as they were; the restore is itself a new revision, and the workflow "
+        "state stays as it is"
     )
     list_display = ["title", "provider", "started_at", "root_cause_category", "status"]
     list_filter = ["status", "provider", "services", "root_cause_category", YearFilter]
@@ -212,6 +214,7 @@ class IncidentAdmin(HistoryAdmin):
     ]
     inlines = [TimelineEventInline, CustomerImpactInline, ActionItemInline, CorrectionInline]
     inlines += [ActionItemStateInline, PromiseLinkInline, FigureInline]
+    inlines += [RelationInline, RelationsToThisInline]
 
     class Media:
         css = {"all": ["outages/admin/editing.css"]}

@@ -159,8 +159,9 @@ def incident_row(request, incident):
     }
 
 
-def incident_document(request, incident):
-    """Everything a reader sees about one incident. Needs Incident.objects.in_full() preloading."""
+def incident_document(request, incident, relations=()):
+    """Everything a reader sees about one incident. Needs Incident.objects.in_full() preloading;
+    `relations` as IncidentRelation.objects.seen_from() reads them."""
     return {
         "title": incident.title,
         "slug": incident.slug,
@@ -239,7 +240,25 @@ def incident_document(request, incident):
             for correction in incident.corrections.all()
         ],
         "sources": [source_full(source) for source in incident.sources.all()],
+        "relations": [relation_data(request, seen) for seen in relations],
         "updated_at": utc(incident.updated_at),
+    }
+
+
+def relation_data(request, seen):
+    """A typed relation as this incident reads it: “caused by” the other incident."""
+    other = seen.other
+    return {
+        "relation": seen.wording,
+        "kind": seen.kind,
+        "stored_on": "this" if seen.stored_here else "other",
+        "incident": {
+            "title": other.title,
+            "slug": other.slug,
+            **links(request, other, "outages:api_incident", other.slug),
+        },
+        "note": seen.note,
+        "source": source_ref(seen.source),
     }
 
 

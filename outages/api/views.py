@@ -32,6 +32,7 @@ from outages.api.serialisers import (
 )
 from outages.models import (
     Incident,
+    IncidentRelation,
     Provider,
     Region,
     RegionCount,
@@ -197,7 +198,7 @@ def incident_list(request):
 def incident_detail(request, slug):
     incidents = Incident.objects.published().in_full()
     incident = get_or_404(incidents, f"published incident “{slug}”", slug=slug)
-    return incident_document(request, incident)
+    return incident_document(request, incident, IncidentRelation.objects.seen_from(incident))
 
 
 # --- Providers, services, regions ---------------------------------------------------------

@@ -188,6 +188,7 @@ def rows_inserted(changes):
             "figures": [],  # documents give none
             "action_states": sorted(change.rows[ActionItemState][0], key=lambda row: row.position),
             "promise_links": [],  # written once the run's incidents are (ledger_rows.py)
+            "relations": [],  # written once every incident is (interchange/relations.py)
         }
     return related
 
@@ -206,6 +207,7 @@ def reload(pks):
             "figures",
             "action_states",
             "promise_links",
+            "relations",
         ):
             found[incident.pk] = incident
     return found

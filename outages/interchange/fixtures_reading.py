@@ -39,11 +39,12 @@ ALLOWED_MODELS = frozenset(
         "outages.correction",
         "outages.actionitemstate",
         "outages.promiselink",
+        "outages.incidentrelation",
     }
 )
 ALLOWED_TEXT = (
     "fixtures may hold only providers, services, regions, customers, sources, incidents and "
-    "their rows"
+    "their rows (relations between incidents included)"
 )
 # The fields that make up each model's natural_key(), in its order; a reference contributes the
 # natural key of the row it names. (A test holds this to the models' own natural_key().)
@@ -60,6 +61,8 @@ NATURAL_KEYS = {
     "outages.correction": ["incident", "position"],
     "outages.actionitemstate": ["incident", "position"],
     "outages.promiselink": ["incident", "position"],
+    # The other end is named by its slug: a stored incident, or one loaded earlier in the run.
+    "outages.incidentrelation": ["incident", "other", "kind"],
     # An alias is named by its owner (whichever of provider, service, region or customer is
     # given) and its name as compared (models.Alias.natural_key); the name must be given.
     "outages.alias": ["name"],

@@ -27,6 +27,7 @@ from outages.interchange.documents import ImportFailed, Problem, gc_paused, path
 from outages.interchange.markdown_process import Renderer
 from outages.interchange.planning import Invalid, Planning
 from outages.interchange.reference_rows import References
+from outages.interchange.relations import import_relations
 from outages.interchange.stored import stored_incidents, stored_references
 from outages.models import Customer, Provider, Region, Service, Source
 from outages.rendering import RenderBudget
@@ -181,6 +182,7 @@ class Importer(Planning, References):
             finally:
                 self.renderer.close()
             self.save_references()  # those changed by incidents that did not change
+            self.problems += import_relations(self, items)
             self.check_changes_allowed()
             if self.problems or self.dry_run:
                 transaction.set_rollback(True)

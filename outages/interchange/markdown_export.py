@@ -84,10 +84,11 @@ def link(label, url):
 # --- The document ---------------------------------------------------------------------------
 
 
-def postmortem(incident, absolute):
+def postmortem(incident, absolute, relations=()):
     """The whole postmortem of an incident preloaded by Incident.objects.in_full(), as Markdown.
 
-    `absolute` turns a path into an absolute URL (request.build_absolute_uri).
+    `absolute` turns a path into an absolute URL (request.build_absolute_uri); `relations` as
+    IncidentRelation.objects.seen_from() reads them.
     """
     tz = incident.time_zone
     numbers = {source.pk: number for number, source in enumerate(incident.sources.all(), 1)}
@@ -125,6 +126,9 @@ def postmortem(incident, absolute):
             "Where sources got facts wrong, and what the record shows instead.",
             corrections(incident, cite),
         ]
+
+    if relations:  # only where there are some, so other documents read as before
+        blocks += ["## Related incidents", related(relations, absolute)]
 
     blocks += ["## Sources", sources(incident) or "No sources yet."]
     blocks += [
@@ -278,6 +282,16 @@ def corrections(incident, cite):
             said("Established", correction.fact, correction.settled_by),
         ]
         for correction in incident.corrections.all()
+    )
+
+
+def related(relations, absolute):
+    """“Caused by [the other incident](…): the note (source: [its title](…))”, one a line."""
+    return "\n".join(
+        f"- {text(seen.wording.capitalize())} "
+        f"{link(seen.other.title, absolute(seen.other.get_absolute_url()))}: {text(seen.note)} "
+        f"(source: {link(seen.source.title, seen.source.url)})"
+        for seen in relations
     )
 
 

@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 
 from outages import text
 from outages.interchange.documents import precision_key
+from outages.interchange.relations import relation_data
 from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -15,6 +16,7 @@ from outages.models import (
     Correction,
     CustomerImpact,
     Incident,
+    IncidentRelation,
     PromiseLink,
     Region,
     Service,
@@ -186,14 +188,27 @@ def incident_data(incident):
             }
             for place, item in zip(positions_written(corrections), corrections, strict=True)
         ],
+        # Left out when empty, so that documents from before relations existed export unchanged.
+        **({"relations": relations} if (relations := exported_relations(incident)) else {}),
     }
 
 
-def incidents_for_export(incidents=None):
+def exported_relations(incident):
+    """The relations stored on the incident (preloaded by incidents_for_export())."""
+    return [relation_data(relation) for relation in incident.relations.all()]
+
+
+def incidents_for_export(incidents=None, unpublished_ends=False):
+    """The incidents with everything their documents hold. Their relations to unpublished
+    incidents only with `unpublished_ends` (an export of every incident): an export of published
+    incidents names no draft."""
     incidents = Incident.objects.all() if incidents is None else incidents
     with_provider = Service.objects.select_related("provider")
     states = ActionItemState.objects.select_related("source")
     links = PromiseLink.objects.select_related("later_incident", "source")
+    relations = IncidentRelation.objects.select_related("other", "source")
+    if not unpublished_ends:
+        relations = relations.shown()
     return (
         incidents.select_related("provider")
         .prefetch_related(
@@ -211,6 +226,7 @@ def incidents_for_export(incidents=None):
             Prefetch("action_items__states", queryset=states),
             Prefetch("action_items__links", queryset=links),
             Prefetch("corrections", queryset=Correction.objects.with_sources()),
+            Prefetch("relations", queryset=relations),
         )
         .oldest_first()
     )

@@ -39,7 +39,7 @@ SELECT incident_id, id, position, status, NULL, 'date', source_id FROM outages_a
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("outages", "0022_search_vector_stored_inline"),
+        ("outages", "0023_relations"),
     ]
 
     operations = [

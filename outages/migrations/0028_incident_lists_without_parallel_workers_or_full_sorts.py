@@ -39,6 +39,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("outages", "0022_search_vector_stored_inline")]
+    dependencies = [("outages", "0024_promise_ledger")]
 
     operations = [migrations.RunPython(forward, backward)]

@@ -95,6 +95,12 @@ from outages.models.reference import (
     SourceManager,
     derive_alias_fields,
 )
+from outages.models.relations import (
+    INVERSE_WORDING,
+    IncidentRelation,
+    IncidentRelationManager,
+    IncidentRelationQuerySet,
+)
 from outages.models.search_document import SearchDocument
 from outages.models.status_pages import StatusPage
 from outages.models.summaries import (
@@ -179,6 +185,10 @@ __all__ = [
     "IncidentChildManager",
     "IncidentManager",
     "IncidentQuerySet",
+    "IncidentRelation",
+    "IncidentRelationManager",
+    "IncidentRelationQuerySet",
+    "INVERSE_WORDING",
     "MarkdownField",
     "Milestone",
     "MilestoneFact",

@@ -17,7 +17,7 @@ class RevisionOptions:
 
 # The rows of an incident stored with each of its revisions (reversion's follow).
 INCIDENT_ROWS = ["events", "impacts", "action_items", "corrections", "figures"]
-INCIDENT_ROWS += ["action_states", "promise_links"]
+INCIDENT_ROWS += ["action_states", "promise_links", "relations"]
 
 REVISION_OPTIONS = {}  # model -> RevisionOptions
 

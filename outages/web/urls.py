@@ -9,7 +9,7 @@ from outages.page_cache import (
     region_tag,
     service_tag,
 )
-from outages.web import archive, exports, feeds, views
+from outages.web import archive, cascade, exports, feeds, views
 from outages.web import ledger as ledger_views
 from outages.web import stack as stack_views
 from outages.web import stats as stats_views
@@ -48,6 +48,11 @@ urlpatterns = [
     path("incidents/feed.atom", cached(listing)(feeds.IncidentsAtom()), name="incidents_atom"),
     path("incidents/feed.rss", cached(listing)(feeds.IncidentsRss()), name="incidents_rss"),
     path("incidents/<slug:slug>/", cached(incident)(views.incident_detail), name="incident"),
+    path(
+        "incidents/<slug:slug>/cascade/",
+        cached(incident)(cascade.incident_cascade),
+        name="incident_cascade",
+    ),
     path(
         "incidents/<slug:slug>/postmortem.md",
         cached(incident)(exports.incident_markdown),

@@ -14,6 +14,7 @@ from outages.models import (
     Customer,
     CustomerImpact,
     Incident,
+    IncidentRelation,
     Provider,
     Region,
     RegionCount,
@@ -31,6 +32,7 @@ from outages.web.gist import incident_gist
 from outages.web.ledger_data import incident_ledger
 from outages.web.paging import PAGE_SIZE, link_with, paginate
 from outages.web.related import related_incidents
+from outages.web.relations import has_cascade
 from outages.web.strips import incident_strip
 
 NAMES_PAGE_SIZE = 60  # lists of names only (customers, providers) fit more on a page
@@ -155,6 +157,7 @@ def incident_page(request, incident, preview=False):
     milestones = incident.milestone_facts(events)
     durations = incident.duration_facts(events)
     sources = incident.sources.all()
+    relations = IncidentRelation.objects.seen_from(incident, preview)
     return render(
         request,
         "outages/incident_detail.html",
@@ -172,6 +175,8 @@ def incident_page(request, incident, preview=False):
             # The copies a reader may open from here: those of a source this incident cites.
             "cited": {source.pk for source in sources},
             "related": related_incidents(incident),
+            "relations": relations,
+            "cascade": has_cascade(incident, relations),
             "preview": preview,
             "changes": revisions.public_changes(incident),
             "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,

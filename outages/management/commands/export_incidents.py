@@ -28,7 +28,7 @@ class Command(BaseCommand):
             incidents = incidents.filter(slug__in=options["slug"])
         if options["customer"]:
             incidents = incidents.filter(impacts__customer__slug=options["customer"]).distinct()
-        incidents = list(incidents_for_export(incidents))
+        incidents = list(incidents_for_export(incidents, unpublished_ends=options["all"]))
         if not incidents:
             raise CommandError("No incidents match; nothing was written.")
         self.stdout.write(dump(incidents), ending="")
