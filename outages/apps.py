@@ -1,6 +1,16 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class OutagesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "outages"
+
+    def ready(self):
+        from reversion.signals import post_revision_commit
+
+        from outages.web import freezing
+
+        # Every revision of a published incident that changes it is a new citable version.
+        post_revision_commit.connect(freezing.on_revision_commit, dispatch_uid="freeze-versions")
+        post_migrate.connect(freezing.freeze_pending, sender=self, dispatch_uid="freeze-pending")

@@ -28,6 +28,7 @@ from outages.models.base import (
     validate_time_zone,
 )
 from outages.models.figures import Figure
+from outages.models.incident_versions import IncidentVersion, IncidentVersionQuerySet
 from outages.models.incidents import (
     NEWEST_FIRST,
     OLDEST_FIRST,
@@ -141,6 +142,8 @@ __all__ = [
     "IncidentChild",
     "IncidentChildManager",
     "IncidentManager",
+    "IncidentVersion",
+    "IncidentVersionQuerySet",
     "IncidentQuerySet",
     "MarkdownField",
     "Milestone",

@@ -9,7 +9,7 @@ from outages.page_cache import (
     region_tag,
     service_tag,
 )
-from outages.web import archive, exports, feeds, views
+from outages.web import archive, exports, feeds, versions, views
 from outages.web import stack as stack_views
 from outages.web import stats as stats_views
 
@@ -47,6 +47,17 @@ urlpatterns = [
     path("incidents/feed.atom", cached(listing)(feeds.IncidentsAtom()), name="incidents_atom"),
     path("incidents/feed.rss", cached(listing)(feeds.IncidentsRss()), name="incidents_rss"),
     path("incidents/<slug:slug>/", cached(incident)(views.incident_detail), name="incident"),
+    # A published version: frozen, but its banner follows newer versions and a withdrawal.
+    path(
+        "incidents/<slug:slug>/v/<int:number>/",
+        cached(incident)(versions.version_detail),
+        name="incident_version",
+    ),
+    path(
+        "incidents/<slug:slug>/v/<int:number>/cite.<str:format>",
+        versions.citation_file,
+        name="incident_version_citation",
+    ),
     path(
         "incidents/<slug:slug>/postmortem.md",
         cached(incident)(exports.incident_markdown),

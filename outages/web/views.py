@@ -25,7 +25,7 @@ from outages.models import (
     services_with_provider,
     source_revisions,
 )
-from outages.web import results
+from outages.web import citing, results
 from outages.web.filters import SORTS, IncidentFilter, facets
 from outages.web.gist import incident_gist
 from outages.web.paging import PAGE_SIZE, link_with, paginate
@@ -150,31 +150,33 @@ def unpublished_incident(request, slug):
 def incident_page(request, incident, preview=False):
     # The related incidents below share its services, regions or customers.
     page_cache.depends_on(request, *page_cache.shown_incident_tags(incident))
+    context = incident_context(incident, preview)
+    context["citation"] = citing.current_citation(request, incident)
+    return render(request, "outages/incident_detail.html", context)
+
+
+def incident_context(incident, preview=False):
+    """What the incident page shows of an incident loaded by for_page(); the frozen copy of a
+    published version (web/freezing.py) is rendered from it too."""
     events = incident.events.all()  # preloaded by in_full()
     milestones = incident.milestone_facts(events)
     durations = incident.duration_facts(events)
     sources = incident.sources.all()
-    return render(
-        request,
-        "outages/incident_detail.html",
-        {
-            "incident": incident,
-            "gist": incident_gist(incident, milestones, durations),
-            "milestones": milestones,
-            "durations": durations,
-            "sections": postmortem_sections(incident),
-            "sources": [
-                (source, latest_copy(source), latest_revision(source)) for source in sources
-            ],
-            "drift": source_revisions(sources),
-            # The copies a reader may open from here: those of a source this incident cites.
-            "cited": {source.pk for source in sources},
-            "related": related_incidents(incident),
-            "preview": preview,
-            "changes": revisions.public_changes(incident),
-            "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
-        },
-    )
+    return {
+        "incident": incident,
+        "gist": incident_gist(incident, milestones, durations),
+        "milestones": milestones,
+        "durations": durations,
+        "sections": postmortem_sections(incident),
+        "sources": [(source, latest_copy(source), latest_revision(source)) for source in sources],
+        "drift": source_revisions(sources),
+        # The copies a reader may open from here: those of a source this incident cites.
+        "cited": {source.pk for source in sources},
+        "related": related_incidents(incident),
+        "preview": preview,
+        "changes": revisions.public_changes(incident),
+        "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
+    }
 
 
 def postmortem_sections(incident):
