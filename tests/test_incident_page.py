@@ -95,14 +95,15 @@ def test_query_count_does_not_grow_with_incidents(
     # a region, a customer hit (one query each), 14 which of its services, regions and
     # customers hit each candidate shares (pairs of ids, every kind in one query; ranked and
     # named from these and the incident's own rows, with no query of their own), 15 the
-    # candidates with providers, 16 the public change log (its revisions).
-    with django_assert_num_queries(16):
+    # candidates with providers, 16 the public change log (its revisions), 17 its current
+    # version (the "Cite this" box).
+    with django_assert_num_queries(17):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
     # As above; with no candidates, what they share and the candidates themselves are not read.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         client.get(incident.get_absolute_url())
 
 

@@ -44,7 +44,9 @@ def version_url(incident, number):
 
 def article(html):
     """The frozen article in a version page."""
-    return html.split('<div class="incident-layout">', 1)[1].split('<section aria-labelledby="cite"')[0]
+    return html.split('<div class="incident-layout">', 1)[1].split(
+        '<section aria-labelledby="cite"'
+    )[0]
 
 
 # --- Which writes make a version --------------------------------------------------------------
@@ -82,9 +84,7 @@ def test_a_save_that_changes_nothing_makes_no_version(admin_client, incident):
     assert numbers(incident) == [1]
 
 
-def test_a_withdrawal_makes_no_version_and_a_new_publication_one(
-    admin_client, publisher, incident
-):
+def test_a_withdrawal_makes_no_version_and_a_new_publication_one(admin_client, publisher, incident):
     admin_save(admin_client, incident, summary="Some words.")
     workflow.apply(incident, "withdraw", publisher, reason="Retracted.")
     assert numbers(incident) == [1]
@@ -150,14 +150,17 @@ def test_a_version_page_does_not_change_when_the_incident_and_its_rows_do(
     provider_name = incident.provider.name
     before = article(client.get(version_url(incident, 1)).content.decode())
 
+    assert client.get(version_url(incident, 1))["X-Page-Cache"] == "hit"
+
     admin_save(admin_client, incident, summary="The words of version two.", title="Renamed")
-    Provider.objects.filter(pk=incident.provider_id).update(name="A renamed provider")
-    cache.clear()
-    after = client.get(version_url(incident, 1)).content.decode()
+    admin_save(admin_client, Provider.objects.get(pk=incident.provider_id), name="Renamed Inc.")
+    response = client.get(version_url(incident, 1))
+    after = response.content.decode()
 
     assert article(after) == before
     assert "The words of version one." in before and provider_name in before
-    assert "A renamed provider" not in after
+    assert response["X-Page-Cache"] == "miss"  # the banner changed: a new version came
+    assert "Renamed Inc." not in after
     # The banner points at the current version and says what changed.
     assert "An older version" in after
     assert f'href="{incident.get_absolute_url()}"' in after
@@ -179,10 +182,11 @@ def test_a_withdrawn_incident_s_versions_stay_citable_with_the_notice(
 ):
     admin_save(admin_client, incident, summary="Words.")
     assert "was withdrawn" not in client.get(version_url(incident, 1)).content.decode()
+    assert client.get(version_url(incident, 1))["X-Page-Cache"] == "hit"
 
     workflow.apply(incident, "withdraw", publisher, reason="The sources were retracted.")
 
-    response = client.get(version_url(incident, 1))  # cached before: the withdrawal refreshed it
+    response = client.get(version_url(incident, 1))  # the withdrawal refreshed the stored page
     html = response.content.decode()
     assert response.status_code == 200
     assert "This incident was withdrawn." in html and "The sources were retracted." in html

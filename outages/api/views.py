@@ -39,7 +39,7 @@ from outages.models import (
     incident_order,
     services_with_provider,
 )
-from outages.web import results
+from outages.web import citing, results
 from outages.web.filters import IncidentFilter
 from outages.web.paging import PAGE_SIZE
 
@@ -193,7 +193,10 @@ def incident_list(request):
 def incident_detail(request, slug):
     incidents = Incident.objects.published().in_full()
     incident = get_or_404(incidents, f"published incident “{slug}”", slug=slug)
-    return incident_document(request, incident)
+    document = incident_document(request, incident)
+    # The citation of its current version, as the page's "Cite this" shows it.
+    document["citation"] = citing.citation_document(request, citing.current_version(incident))
+    return document
 
 
 # --- Providers, services, regions ---------------------------------------------------------

@@ -3,6 +3,8 @@ it (outages/citations.py writes it out)."""
 
 from datetime import UTC
 
+from django.urls import reverse
+
 from outages.citations import Citation
 from outages.models import IncidentVersion
 
@@ -37,3 +39,29 @@ def current_citation(request, incident):
     """cite_box() of the incident's newest version, or None when it has none."""
     version = current_version(incident)
     return None if version is None else cite_box(request, version)
+
+
+def citation_document(request, version):
+    """A version's citation as the JSON API gives it (without an access date: the document is
+    cached; the files it links to carry the day they were fetched); None without a version."""
+    if version is None:
+        return None
+    entry = citation_of(request, version)
+    files = {
+        name: request.build_absolute_uri(
+            reverse(
+                "outages:incident_version_citation",
+                args=[version.incident.slug, version.number, extension],
+            )
+        )
+        for name, extension in [("text", "txt"), ("bibtex", "bib"), ("csl_json", "json")]
+    }
+    return {
+        "version": version.number,
+        "url": entry.url,
+        "published_at": version.published_at.isoformat(),
+        "text": entry.as_text(),
+        "bibtex": entry.as_bibtex(),
+        "csl": entry.as_csl(),
+        "files": files,
+    }
