@@ -14,9 +14,11 @@ from django.urls import reverse
 from outages import revisions, workflow
 from outages.models import Incident, IncidentVersion, Provider
 from outages.web import freezing
+from tests.shipped import load_shipped
 from tests.test_every_write_is_a_revision import admin_save
 from tests.test_import import NEW_INCIDENT, run, write
 from tests.test_import_speed import many
+from tests.test_sync import Served, recorded, sync
 
 
 @pytest.fixture
@@ -138,6 +140,19 @@ def test_loading_the_fixtures_makes_version_1_of_each_published_incident(db):
     published = Incident.objects.published().count()
     assert published
     assert IncidentVersion.objects.filter(number=1).count() == published
+
+
+def test_a_sync_that_adds_to_a_published_incident_makes_a_version(httpserver, fetch_locally, db):
+    load_shipped()  # a real load of the fixtures: version 1 of each published incident
+    known = Incident.objects.get(slug="gcp-networking-2019-06-02")
+    assert numbers(known) == [1]
+    served = Served(httpserver, recorded("sync_gcp_2019.json"), path="/incidents.json")
+
+    sync(served.url, "google-cloud", "gcp")  # merges two updates and a source into it
+    sync(served.url, "google-cloud", "gcp")  # nothing new
+
+    assert numbers(known) == [1, 2]
+    assert not IncidentVersion.objects.exclude(incident__status="published").exists()
 
 
 # --- The version page ---------------------------------------------------------------------------
