@@ -9,8 +9,10 @@ class OutagesConfig(AppConfig):
     def ready(self):
         from reversion.signals import post_revision_commit
 
+        from outages.models import revisions_held
         from outages.web import freezing
 
         # Every revision of a published incident that changes it is a new citable version.
         post_revision_commit.connect(freezing.on_revision_commit, dispatch_uid="freeze-versions")
+        revisions_held.connect(freezing.on_revisions_held, dispatch_uid="hold-versions")
         post_migrate.connect(freezing.freeze_pending, sender=self, dispatch_uid="freeze-pending")

@@ -122,14 +122,35 @@ def test_a_restore_makes_a_version(admin_client, incident):
     ids=["published", "drafts", "bulk"],
 )
 def test_an_import_makes_a_version_of_each_incident_it_publishes(
-    db, tmp_path, document, options, made
+    db, client, tmp_path, document, options, made
 ):
     run("import_incidents", write(tmp_path, document), *options)
 
     assert IncidentVersion.objects.count() == made
     assert set(IncidentVersion.objects.values_list("number", flat=True)) <= {1}
     for version in IncidentVersion.objects.select_related("incident"):
+        # The bulk path's are frozen when first shown.
+        html = client.get(version_url(version.incident, 1)).content.decode()
+        version.refresh_from_db()
         assert version.incident.title in version.article_html
+        assert version.article_html in html
+
+
+def test_a_bulk_imported_version_shows_its_revision_after_a_later_edit(
+    admin_client, client, tmp_path
+):
+    run("import_incidents", write(tmp_path, many(3)), "--publish")
+    incident = Incident.objects.order_by("pk").first()
+    assert IncidentVersion.objects.get(incident=incident).article_html == ""  # not frozen yet
+    words = incident.summary_html.split("<p>")[1].split("</p>")[0]
+
+    admin_save(admin_client, incident, summary="Rewritten after the import.")
+
+    html = client.get(version_url(incident, 1)).content.decode()
+    assert words in html and "Rewritten after the import." not in html
+    assert "Rewritten after the import." in IncidentVersion.objects.get(number=2).article_html
+    incident.refresh_from_db()
+    assert incident.summary == "Rewritten after the import."  # the render's restore undone
 
 
 def test_loading_the_fixtures_makes_version_1_of_each_published_incident(db):

@@ -28,7 +28,13 @@ from outages.models.base import (
     validate_time_zone,
 )
 from outages.models.figures import Figure
-from outages.models.incident_versions import IncidentVersion, IncidentVersionQuerySet
+from outages.models.incident_versions import (
+    HELD,
+    IncidentVersion,
+    IncidentVersionQuerySet,
+    revisions_held,
+    versions_in_bulk,
+)
 from outages.models.incidents import (
     NEWEST_FIRST,
     OLDEST_FIRST,
@@ -110,6 +116,7 @@ __all__ = [
     "EARLIEST_CONTENT_DAY",
     "EARLIEST_CONTENT_TIME",
     "FAR_OFF",
+    "HELD",
     "LATEST_AHEAD",
     "MILESTONES",
     "NEAREST_EVENTS",
@@ -189,6 +196,7 @@ __all__ = [
     "precision_field",
     "regions_with_provider",
     "render_markdown_fields",
+    "revisions_held",
     "revision_options",
     "services_with_provider",
     "source_revisions",
@@ -196,4 +204,5 @@ __all__ = [
     "validate_markdown",
     "validate_time_zone",
     "versioned",
+    "versions_in_bulk",
 ]

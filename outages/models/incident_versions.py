@@ -5,7 +5,11 @@ A version is written by outages/incident_versions.py when a revision of a publis
 committed; once written it never changes. Only the incident's state (published or withdrawn)
 is read live, so a withdrawal puts its notice on every version."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import models
+from django.dispatch import Signal
 from django.urls import reverse
 
 from outages.models.incidents import Incident
@@ -53,3 +57,25 @@ class IncidentVersion(models.Model):
     def get_absolute_url(self):
         """Needs the incident loaded (select_related)."""
         return reverse("outages:incident_version", args=[self.incident.slug, self.number])
+
+
+# Revisions committed within versions_in_bulk(): [(incident id, Revision)], or None outside it.
+HELD = ContextVar("held_revisions", default=None)
+# Sent at the end of versions_in_bulk() with `held`, the revisions it held.
+revisions_held = Signal()
+
+
+@contextmanager
+def versions_in_bulk():
+    """Hold back the versions of the revisions committed within, and make them all at once at
+    its end (revisions_held): the bulk importer commits thousands of revisions in one go, and a
+    few queries and a page's render each would cost it more than the import itself. Their
+    articles are frozen when first needed (web/freezing.py), from their revisions."""
+    token = HELD.set([])
+    try:
+        yield
+        held = HELD.get()
+    finally:
+        HELD.reset(token)
+    if held:
+        revisions_held.send(sender=IncidentVersion, held=held)

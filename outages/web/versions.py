@@ -14,8 +14,8 @@ from django.views.decorators.http import require_safe
 
 from outages import revisions
 from outages.models import Incident, IncidentVersion
+from outages.web import freezing
 from outages.web.citing import citation_of, cite_box
-from outages.web.freezing import stored_incident
 
 # With front caches purged on each change (FRONT_CACHE_PURGE_URLS), how long they may keep a
 # version page: it changes only when a newer version or a withdrawal purges it.
@@ -51,6 +51,8 @@ def version_detail(request, slug, number):
     stored with each (what revisions.compare reads; a changed provider costs one more query,
     to name it)."""
     version = citable_version(slug, number)
+    if not version.article_html:  # made by a bulk import, or by the migration: freeze it now
+        freezing.freeze_from_revision(version)
     incident = version.incident
     later = list(
         IncidentVersion.objects.filter(incident=incident, number__gt=number)
@@ -88,7 +90,7 @@ def version_detail(request, slug, number):
 def changes_since(version, newest):
     """(field changes, row changes) from a version to the newest (revisions.compare), or None
     when either revision is gone."""
-    stored = stored_incident(version.incident, [version.revision_id, newest.revision_id])
+    stored = freezing.stored_incident(version.incident, [version.revision_id, newest.revision_id])
     older, newer = stored.get(version.revision_id), stored.get(newest.revision_id)
     if older is None or newer is None:
         return None

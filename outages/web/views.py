@@ -155,9 +155,10 @@ def incident_page(request, incident, preview=False):
     return render(request, "outages/incident_detail.html", context)
 
 
-def incident_context(incident, preview=False):
-    """What the incident page shows of an incident loaded by for_page(); the frozen copy of a
-    published version (web/freezing.py) is rendered from it too."""
+def incident_context(incident, preview=False, frozen=False):
+    """What the incident page shows of an incident loaded by for_page(). `frozen`: for the copy
+    kept as a published version (web/freezing.py), without the related incidents and the change
+    log, which follow the collection and the record rather than the postmortem."""
     events = incident.events.all()  # preloaded by in_full()
     milestones = incident.milestone_facts(events)
     durations = incident.duration_facts(events)
@@ -172,9 +173,10 @@ def incident_context(incident, preview=False):
         "drift": source_revisions(sources),
         # The copies a reader may open from here: those of a source this incident cites.
         "cited": {source.pk for source in sources},
-        "related": related_incidents(incident),
+        "related": [] if frozen else related_incidents(incident),
+        "frozen": frozen,
         "preview": preview,
-        "changes": revisions.public_changes(incident),
+        "changes": [] if frozen else revisions.public_changes(incident),
         "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
     }
 
