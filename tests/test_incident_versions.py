@@ -240,6 +240,8 @@ def test_an_incident_back_in_the_editors_hands_has_no_public_versions(
     Incident.objects.filter(pk=incident.pk).update(status=status)
 
     assert client.get(version_url(incident, 1)).status_code == 404
+    preview = admin_client.get(incident.get_absolute_url()).content.decode()
+    assert "not public" in preview and 'aria-labelledby="cite"' not in preview
 
 
 @pytest.mark.parametrize("path", ["v/2/", "v/0/", "v/1/cite.doc", "v/9/cite.bib"])

@@ -151,7 +151,8 @@ def incident_page(request, incident, preview=False):
     # The related incidents below share its services, regions or customers.
     page_cache.depends_on(request, *page_cache.shown_incident_tags(incident))
     context = incident_context(incident, preview)
-    context["citation"] = citing.current_citation(request, incident)
+    # A preview is of what readers may not see yet: nothing to cite.
+    context["citation"] = None if preview else citing.current_citation(request, incident)
     return render(request, "outages/incident_detail.html", context)
 
 
