@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
 
 
 class OutagesConfig(AppConfig):
@@ -15,4 +14,3 @@ class OutagesConfig(AppConfig):
         # Every revision of a published incident that changes it is a new citable version.
         post_revision_commit.connect(freezing.on_revision_commit, dispatch_uid="freeze-versions")
         revisions_held.connect(freezing.on_revisions_held, dispatch_uid="hold-versions")
-        post_migrate.connect(freezing.freeze_pending, sender=self, dispatch_uid="freeze-pending")

@@ -1,9 +1,12 @@
 """Published versions of incidents, and version 1 of every incident published before them.
 
-Version 1 is the incident as it stands now (its latest revision, when it has one). Its article
-is frozen right after the migrations, by the real page code (outages.incident_versions
-.freeze_pending, on post_migrate): the code of this migration's time could not render a page
-whose models later migrations change."""
+Version 1 is the incident as its latest revision holds it (as it stands, when it has none). Its
+article is left to freeze the first time the version is shown (outages/web/freezing.py), by
+the real page code: the code of this migration's time could not render a page whose models
+later migrations change, and rendering every incident here would hold a large database's
+migration for hours. A few queries in all, however many incidents."""
+
+import itertools
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -15,29 +18,32 @@ def first_versions(apps, schema_editor):
     ContentType = apps.get_model("contenttypes", "ContentType")
     Version = apps.get_model("reversion", "Version")
     content_type = ContentType.objects.filter(app_label="outages", model="incident").first()
-    public = ["published", "withdrawn"]
-    rows = []
-    for incident in Incident.objects.filter(status__in=public).select_related("provider"):
-        latest = None
-        if content_type is not None:
-            latest = (
-                Version.objects.filter(content_type=content_type, object_id=str(incident.pk))
-                .select_related("revision")
-                .order_by("-revision__date_created", "-pk")
-                .first()
-            )
-        rows.append(
-            IncidentVersion(
-                incident=incident,
-                number=1,
-                revision=latest.revision if latest else None,
-                published_at=latest.revision.date_created if latest else incident.updated_at,
-                title=incident.title,
-                provider_name=incident.provider.name,
-                article_html="",
-            )
+    latest = {}  # incident id -> (revision id, when), the newest last
+    if content_type is not None:
+        stored = Version.objects.filter(content_type=content_type).order_by(
+            "revision__date_created", "pk"
         )
-    IncidentVersion.objects.bulk_create(rows, batch_size=1000)
+        for object_id, revision, created in stored.values_list(
+            "object_id", "revision_id", "revision__date_created"
+        ).iterator(chunk_size=5000):
+            latest[object_id] = (revision, created)
+    public = Incident.objects.filter(status__in=["published", "withdrawn"])
+    rows = (
+        IncidentVersion(
+            incident_id=pk,
+            number=1,
+            revision_id=latest.get(str(pk), (None, None))[0],
+            published_at=latest.get(str(pk), (None, updated_at))[1],
+            title=title,
+            provider_name=provider_name,
+            article_html="",
+        )
+        for pk, title, provider_name, updated_at in public.values_list(
+            "pk", "title", "provider__name", "updated_at"
+        ).iterator(chunk_size=5000)
+    )
+    while batch := list(itertools.islice(rows, 1000)):
+        IncidentVersion.objects.bulk_create(batch)
 
 
 class Migration(migrations.Migration):

@@ -7,8 +7,9 @@ bulk path, fixtures, restore, sync), and reversion announces each one with post_
 inside the write's transaction: connected to it (apps.py), this is the one place versions are
 made. A draft's revisions make none; a withdrawal makes none (the versions stay, shown with its
 notice). The bulk importer holds its revisions back (versions_in_bulk) and makes their versions
-at once, unfrozen: the article of such a version is frozen the first time it is needed, from
-its revision, as restoring it would bring it back (freeze_from_revision)."""
+at once, unfrozen, and the migration that brought versions made version 1 of every incident
+published before them the same way: the article of such a version is frozen the first time it
+is shown, from its revision, as restoring it would bring it back (freeze_from_revision)."""
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -137,10 +138,3 @@ def freeze_from_revision(version):
     IncidentVersion.objects.filter(pk=version.pk).update(article_html=html)
     version.article_html = html
     return version
-
-
-def freeze_pending(**kwargs):
-    """post_migrate: freeze the versions made unfrozen (by the migration that made version 1
-    of each incident published before versions existed, or by a bulk import)."""
-    for version in IncidentVersion.objects.filter(article_html="").only("incident", "revision"):
-        freeze_from_revision(version)
