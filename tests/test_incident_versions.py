@@ -318,3 +318,21 @@ def test_the_migration_takes_each_incident_s_latest_revision(admin_client, clien
     assert version.revision == revisions.versions(incident).first().revision
     html = client.get(version_url(incident, 1)).content.decode()
     assert "As published." in html and "Changed unrecorded." not in html
+
+
+def test_a_revision_that_can_no_longer_be_read_freezes_the_incident_as_it_stands(
+    admin_client, client, incident, monkeypatch
+):
+    from reversion.errors import RevertError
+    from reversion.models import Revision
+
+    admin_save(admin_client, incident, summary="As published.")
+    IncidentVersion.objects.update(article_html="")  # as the migration leaves it
+
+    def unreadable(revision, delete=False):
+        raise RevertError("A field of the stored data no longer exists.")
+
+    monkeypatch.setattr(Revision, "revert", unreadable)
+    response = client.get(version_url(incident, 1))
+
+    assert response.status_code == 200 and "As published." in response.content.decode()

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.template import Context
 from django.template.loader import get_template
 from django.template.loader_tags import BlockNode
+from reversion.errors import RevertError
 from reversion.models import Revision, Version
 
 from outages import revisions
@@ -124,13 +125,18 @@ class Discard(Exception):
 def freeze_from_revision(version):
     """Freeze a version made unfrozen: its article as its revision holds the incident, brought
     back for the render and rolled back after it (or the incident as it stands, when the
-    revision is gone). Names of providers, services and the like are those of now."""
+    revision is gone or can no longer be read). Names of providers, services and the like are
+    those of now."""
     html = None
     revision = version.revision_id and Revision.objects.filter(pk=version.revision_id).first()
     try:
         with transaction.atomic():
             if revision:
-                revision.revert(delete=True)
+                try:
+                    with transaction.atomic():
+                        revision.revert(delete=True)
+                except RevertError:  # stored by a model since changed past reading
+                    pass
             html = article_html(for_page(Incident.objects).get(pk=version.incident_id))
             raise Discard
     except Discard:
