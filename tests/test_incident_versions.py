@@ -6,7 +6,6 @@ import importlib
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import reverse
@@ -18,21 +17,6 @@ from tests.test_every_write_is_a_revision import admin_save
 from tests.test_import import NEW_INCIDENT, run, write
 from tests.test_import_speed import many
 from tests.test_sync import Served, recorded, sync
-
-
-@pytest.fixture
-def publisher(db):
-    user = User.objects.create_user("pablo", password="a-long-enough-password", is_staff=True)
-    user.groups.add(Group.objects.get(name="Publishers"))
-    return user
-
-
-@pytest.fixture
-def draft(make_incidents):
-    incident = make_incidents(1)[0]
-    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.DRAFT, published_at=None)
-    incident.refresh_from_db()
-    return incident
 
 
 def numbers(incident):
@@ -54,12 +38,14 @@ def article(html):
 
 
 def test_publishing_a_draft_makes_version_1_and_its_edits_none_before(
-    admin_client, publisher, draft
+    admin_client, admin_user, incident
 ):
+    Incident.objects.filter(pk=incident.pk).update(status=Incident.Status.DRAFT, published_at=None)
+    draft = Incident.objects.get(pk=incident.pk)
     admin_save(admin_client, draft, summary="Still a draft.")
     assert numbers(draft) == []
 
-    workflow.apply(draft, "publish", publisher)
+    workflow.apply(draft, "publish", admin_user)
 
     assert numbers(draft) == [1]
     version = IncidentVersion.objects.get(incident=draft)
@@ -85,16 +71,18 @@ def test_a_save_that_changes_nothing_makes_no_version(admin_client, incident):
     assert numbers(incident) == [1]
 
 
-def test_a_withdrawal_makes_no_version_and_a_new_publication_one(admin_client, publisher, incident):
+def test_a_withdrawal_makes_no_version_and_a_new_publication_one(
+    admin_client, admin_user, incident
+):
     admin_save(admin_client, incident, summary="Some words.")
-    workflow.apply(incident, "withdraw", publisher, reason="Retracted.")
+    workflow.apply(incident, "withdraw", admin_user, reason="Retracted.")
     assert numbers(incident) == [1]
 
     incident.refresh_from_db()
-    workflow.apply(incident, "reopen", publisher)
+    workflow.apply(incident, "reopen", admin_user)
     incident.refresh_from_db()
     admin_save(admin_client, incident, summary="Rewritten while a draft.")
-    workflow.apply(incident, "publish", publisher)
+    workflow.apply(incident, "publish", admin_user)
 
     assert numbers(incident) == [1, 2]
 
@@ -213,13 +201,13 @@ def test_the_newest_version_says_it_is_the_current_one(admin_client, client, inc
 
 
 def test_a_withdrawn_incident_s_versions_stay_citable_with_the_notice(
-    admin_client, client, publisher, incident
+    admin_client, client, admin_user, incident
 ):
     admin_save(admin_client, incident, summary="Words.")
     assert "was withdrawn" not in client.get(version_url(incident, 1)).content.decode()
     assert client.get(version_url(incident, 1))["X-Page-Cache"] == "hit"
 
-    workflow.apply(incident, "withdraw", publisher, reason="The sources were retracted.")
+    workflow.apply(incident, "withdraw", admin_user, reason="The sources were retracted.")
 
     response = client.get(version_url(incident, 1))  # the withdrawal refreshed the stored page
     html = response.content.decode()
