@@ -47,12 +47,14 @@ MISSING_STATUSES = frozenset([404, 410])
 
 
 def shared(response, tags):
-    """Let shared caches keep a reader page the page cache stores, under these tags."""
+    """Let shared caches keep a reader page the page cache stores, under these tags: for
+    FRONT_CACHE_SECONDS, or the `shared_seconds` its view set (a version page, which only a
+    purge changes)."""
     patch_cache_control(
         response,
         public=True,
         max_age=0,
-        s_maxage=settings.FRONT_CACHE_SECONDS,
+        s_maxage=getattr(response, "shared_seconds", settings.FRONT_CACHE_SECONDS),
         stale_while_revalidate=settings.FRONT_CACHE_STALE_WHILE_REVALIDATE,
         stale_if_error=settings.FRONT_CACHE_STALE_IF_ERROR,
     )

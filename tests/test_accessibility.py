@@ -40,6 +40,7 @@ PAGES = [
     ("search", "/incidents/?q=netflix", 200),
     ("filter-error", "/incidents/?provider=nope", 200),
     ("incident-elb", "/incidents/aws-elb-us-east-2012-12-24/", 200),
+    ("incident-elb-version-1", "/incidents/aws-elb-us-east-2012-12-24/v/1/", 200),
     ("providers", "/providers/", 200),
     ("provider-aws", "/providers/aws/", 200),
     ("service-elb", "/providers/aws/services/elb/", 200),

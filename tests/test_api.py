@@ -369,8 +369,9 @@ QUERIES = [
     ("/api/v1/incidents/?provider=example-cloud&sort=longest", 6),
     # 1 the incident with its provider, 2 services, 3 regions, 4 sources, 5 timeline events with
     # sources, 6 impacts with customers and sources, 7 impact services, 8 action items,
-    # 9 corrections with both sources, 10 its typed relations with the other ends and sources.
-    ("/api/v1/incidents/incident-1/", 10),
+    # 9 corrections with both sources, 10 its typed relations with the other ends and sources,
+    # 11 its current version (the citation).
+    ("/api/v1/incidents/incident-1/", 11),
     # 1 count, 2 the page of providers with their counts.
     ("/api/v1/providers/", 2),
     # 1 the provider with counts and customer entry, 2 its services, 3 its regions with counts,

@@ -97,14 +97,15 @@ def test_query_count_does_not_grow_with_incidents(
     # named from these and the incident's own rows, with no query of their own), 15 the
     # candidates with providers, 16 the public change log (its revisions), 17 the action items'
     # history entries with their sources, 18 the promise links from and to it (the ledger), 19
-    # its typed relations, either end, with the other incidents' providers and the sources.
-    with django_assert_num_queries(19):
+    # its typed relations, either end, with the other incidents' providers and the sources, 20
+    # its current version (the "Cite this" box).
+    with django_assert_num_queries(20):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
     # As above; with no candidates, what they share and the candidates themselves are not read.
-    with django_assert_num_queries(17):
+    with django_assert_num_queries(18):
         client.get(incident.get_absolute_url())
 
 

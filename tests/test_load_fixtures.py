@@ -99,9 +99,11 @@ def snapshot():
     return {model._meta.label: list(model.objects.order_by("pk").values()) for model in models}
 
 
-# Rows derived from the content, never loaded: the search index, and the counts the statistics
-# page reads (outages.summaries), kept by every write of the content.
+# Rows derived from the content, never loaded: the search index, the counts the statistics
+# page reads (outages.summaries), kept by every write of the content, and the published
+# versions of incidents (history, like the revisions they are frozen from).
 DERIVED = {
+    "outages.incidentversion",
     "outages.searchdocument",
     "outages.incidentcount",
     "outages.durationcount",

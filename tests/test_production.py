@@ -143,6 +143,7 @@ PUBLIC_PAGES = [
     "/incidents/",
     "/incidents/?q=load+balancer",
     "/incidents/aws-elb-us-east-2012-12-24/",
+    "/incidents/aws-elb-us-east-2012-12-24/v/1/",
     "/providers/",
     "/providers/aws/",
     "/providers/aws/services/elb/",

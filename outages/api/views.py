@@ -41,7 +41,7 @@ from outages.models import (
     incident_order,
     services_with_provider,
 )
-from outages.web import results
+from outages.web import citing, results
 from outages.web.filters import IncidentFilter
 from outages.web.ledger_data import OUTCOMES, fix_data, read_filters, with_history, year_rows
 from outages.web.paging import PAGE_SIZE
@@ -198,7 +198,10 @@ def incident_list(request):
 def incident_detail(request, slug):
     incidents = Incident.objects.published().in_full()
     incident = get_or_404(incidents, f"published incident “{slug}”", slug=slug)
-    return incident_document(request, incident, IncidentRelation.objects.seen_from(incident))
+    document = incident_document(request, incident, IncidentRelation.objects.seen_from(incident))
+    # The citation of its current version, as the page's "Cite this" shows it.
+    document["citation"] = citing.citation_document(request, citing.current_version(incident))
+    return document
 
 
 # --- Providers, services, regions ---------------------------------------------------------

@@ -39,6 +39,6 @@ def backward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("outages", "0024_promise_ledger")]
+    dependencies = [("outages", "0025_incident_versions")]
 
     operations = [migrations.RunPython(forward, backward)]

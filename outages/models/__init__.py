@@ -28,6 +28,13 @@ from outages.models.base import (
     validate_time_zone,
 )
 from outages.models.figures import Figure
+from outages.models.incident_versions import (
+    HELD,
+    IncidentVersion,
+    IncidentVersionQuerySet,
+    revisions_held,
+    versions_in_bulk,
+)
 from outages.models.incidents import (
     NEWEST_FIRST,
     OLDEST_FIRST,
@@ -152,6 +159,7 @@ __all__ = [
     "EARLIEST_CONTENT_DAY",
     "EARLIEST_CONTENT_TIME",
     "FAR_OFF",
+    "HELD",
     "LATEST_AHEAD",
     "MILESTONES",
     "NEAREST_EVENTS",
@@ -184,6 +192,8 @@ __all__ = [
     "IncidentChild",
     "IncidentChildManager",
     "IncidentManager",
+    "IncidentVersion",
+    "IncidentVersionQuerySet",
     "IncidentQuerySet",
     "IncidentRelation",
     "IncidentRelationManager",
@@ -233,6 +243,7 @@ __all__ = [
     "precision_field",
     "regions_with_provider",
     "render_markdown_fields",
+    "revisions_held",
     "revision_options",
     "services_with_provider",
     "source_revisions",
@@ -240,4 +251,5 @@ __all__ = [
     "validate_markdown",
     "validate_time_zone",
     "versioned",
+    "versions_in_bulk",
 ]

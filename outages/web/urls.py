@@ -9,7 +9,7 @@ from outages.page_cache import (
     region_tag,
     service_tag,
 )
-from outages.web import archive, cascade, exports, feeds, views
+from outages.web import archive, cascade, exports, feeds, versions, views
 from outages.web import ledger as ledger_views
 from outages.web import stack as stack_views
 from outages.web import stats as stats_views
@@ -48,6 +48,17 @@ urlpatterns = [
     path("incidents/feed.atom", cached(listing)(feeds.IncidentsAtom()), name="incidents_atom"),
     path("incidents/feed.rss", cached(listing)(feeds.IncidentsRss()), name="incidents_rss"),
     path("incidents/<slug:slug>/", cached(incident)(views.incident_detail), name="incident"),
+    # A published version: frozen, but its banner follows newer versions and a withdrawal.
+    path(
+        "incidents/<slug:slug>/v/<int:number>/",
+        cached(incident)(versions.version_detail),
+        name="incident_version",
+    ),
+    path(
+        "incidents/<slug:slug>/v/<int:number>/cite.<str:format>",
+        versions.citation_file,
+        name="incident_version_citation",
+    ),
     path(
         "incidents/<slug:slug>/cascade/",
         cached(incident)(cascade.incident_cascade),

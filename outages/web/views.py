@@ -26,7 +26,7 @@ from outages.models import (
     services_with_provider,
     source_revisions,
 )
-from outages.web import results
+from outages.web import citing, results
 from outages.web.filters import SORTS, IncidentFilter, facets
 from outages.web.gist import incident_gist
 from outages.web.ledger_data import incident_ledger
@@ -153,35 +153,41 @@ def unpublished_incident(request, slug):
 def incident_page(request, incident, preview=False):
     # The related incidents below share its services, regions or customers.
     page_cache.depends_on(request, *page_cache.shown_incident_tags(incident))
+    context = incident_context(incident, preview)
+    # A preview is of what readers may not see yet: nothing to cite.
+    context["citation"] = None if preview else citing.current_citation(request, incident)
+    return render(request, "outages/incident_detail.html", context)
+
+
+def incident_context(incident, preview=False, frozen=False):
+    """What the incident page shows of an incident loaded by for_page(). `frozen`: for the copy
+    kept as a published version (web/freezing.py), without the related incidents and the change
+    log, which follow the collection and the record rather than the postmortem."""
     events = incident.events.all()  # preloaded by in_full()
     milestones = incident.milestone_facts(events)
     durations = incident.duration_facts(events)
     sources = incident.sources.all()
-    relations = IncidentRelation.objects.seen_from(incident, preview)
-    return render(
-        request,
-        "outages/incident_detail.html",
-        {
-            "incident": incident,
-            "gist": incident_gist(incident, milestones, durations),
-            "milestones": milestones,
-            "durations": durations,
-            "sections": postmortem_sections(incident),
-            "sources": [
-                (source, latest_copy(source), latest_revision(source)) for source in sources
-            ],
-            "drift": source_revisions(sources),
-            "ledger": incident_ledger(incident),
-            # The copies a reader may open from here: those of a source this incident cites.
-            "cited": {source.pk for source in sources},
-            "related": related_incidents(incident),
-            "relations": relations,
-            "cascade": has_cascade(incident, relations),
-            "preview": preview,
-            "changes": revisions.public_changes(incident),
-            "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
-        },
-    )
+    # Typed relations follow the collection, as the related incidents do: not in a frozen copy.
+    relations = [] if frozen else IncidentRelation.objects.seen_from(incident, preview)
+    return {
+        "incident": incident,
+        "gist": incident_gist(incident, milestones, durations),
+        "milestones": milestones,
+        "durations": durations,
+        "sections": postmortem_sections(incident),
+        "sources": [(source, latest_copy(source), latest_revision(source)) for source in sources],
+        "drift": source_revisions(sources),
+        "ledger": incident_ledger(incident),
+        # The copies a reader may open from here: those of a source this incident cites.
+        "cited": {source.pk for source in sources},
+        "related": [] if frozen else related_incidents(incident),
+        "relations": relations,
+        "cascade": False if frozen else has_cascade(incident, relations),
+        "frozen": frozen,
+        "preview": preview,
+        "changes": [] if frozen else revisions.public_changes(incident),
+        "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
+    }
 
 
 def postmortem_sections(incident):
