@@ -324,3 +324,22 @@ def test_a_revision_that_can_no_longer_be_read_freezes_the_incident_as_it_stands
     response = client.get(version_url(incident, 1))
 
     assert response.status_code == 200 and "As published." in response.content.decode()
+
+
+def test_a_revision_the_database_refuses_to_bring_back_freezes_the_incident_as_it_stands(
+    admin_client, client, incident, monkeypatch
+):
+    # For instance a row added since that another row now protects: a reader gets the page.
+    from django.db import IntegrityError
+    from reversion.models import Revision
+
+    admin_save(admin_client, incident, summary="As published.")
+    IncidentVersion.objects.update(article_html="")  # as the migration leaves it
+
+    def refused(revision, delete=False):
+        raise IntegrityError("update or delete violates a foreign key constraint")
+
+    monkeypatch.setattr(Revision, "revert", refused)
+    response = client.get(version_url(incident, 1))
+
+    assert response.status_code == 200 and "As published." in response.content.decode()

@@ -12,7 +12,7 @@ published before them the same way: the article of such a version is frozen the 
 is shown, from its revision, as restoring it would bring it back (freeze_from_revision)."""
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.template import Context
 from django.template.loader import get_template
 from django.template.loader_tags import BlockNode
@@ -135,7 +135,9 @@ def freeze_from_revision(version):
                 try:
                     with transaction.atomic():
                         revision.revert(delete=True)
-                except RevertError:  # stored by a model since changed past reading
+                except (RevertError, DatabaseError):
+                    # Stored by a model since changed past reading, or a row added since that
+                    # another one now protects: shown as the incident stands, never an error.
                     pass
             html = article_html(for_page(Incident.objects).get(pk=version.incident_id))
             raise Discard
