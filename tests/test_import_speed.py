@@ -233,7 +233,15 @@ def test_each_imported_incident_gets_its_own_revision_naming_the_file(db, tmp_pa
     assert revision.comment == "Imported from incident.yaml"
     held = {(v.content_type.model_class(), v.object_id) for v in revision.version_set.all()}
     assert {object_id for model, object_id in held if model is Incident} == {str(first.pk)}
-    assert len(held) == 1 + 2 + 1 + 1  # the incident, its events, its impact, its action item
+    # The incident, its two events, its impact, its action item and that item's state (ledger).
+    assert sorted(model.__name__ for model, _ in held) == [
+        "ActionItem",
+        "ActionItemState",
+        "CustomerImpact",
+        "Incident",
+        "TimelineEvent",
+        "TimelineEvent",
+    ]
     assert history.versions(second).get().revision != revision
 
 

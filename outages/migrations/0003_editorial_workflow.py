@@ -19,10 +19,13 @@ GROUPS = {"Editors": EDITOR_CODENAMES, "Publishers": PUBLISHER_CODENAMES}
 
 def create_groups(apps, schema_editor):
     # Permissions are normally created after all migrations; make sure they exist now.
+    # A migration's app configs have no models module, which create_permissions() skips; the
+    # one it had is put back, so the project's own registry (tests call this) is left as it was.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        had = getattr(app_config, "models_module", None)
+        app_config.models_module = had or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = had
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, codenames in GROUPS.items():

@@ -20,10 +20,13 @@ def revoke(apps, schema_editor):
 # Also used by later migrations that give both roles the permissions of a new model.
 def grant_to_both_roles(apps, codenames):
     # Permissions are normally created after all migrations; make sure they exist now.
+    # A migration's app configs have no models module, which create_permissions() skips; the
+    # one it had is put back, so the project's own registry (tests call this) is left as it was.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        had = getattr(app_config, "models_module", None)
+        app_config.models_module = had or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = had
     for group, permissions in roles_and_permissions(apps, codenames):
         group.permissions.add(*permissions)
 
