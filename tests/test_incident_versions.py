@@ -8,7 +8,10 @@ import pytest
 from django.apps import apps
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import IntegrityError
 from django.urls import reverse
+from reversion.errors import RevertError
+from reversion.models import Revision
 
 from outages import revisions, workflow
 from outages.models import Incident, IncidentVersion, Provider
@@ -308,38 +311,25 @@ def test_the_migration_takes_each_incident_s_latest_revision(admin_client, clien
     assert "As published." in html and "Changed unrecorded." not in html
 
 
-def test_a_revision_that_can_no_longer_be_read_freezes_the_incident_as_it_stands(
-    admin_client, client, incident, monkeypatch
+@pytest.mark.parametrize(
+    "error",
+    [
+        RevertError("A field of the stored data no longer exists."),
+        # For instance a row added since that another row now protects.
+        IntegrityError("update or delete violates a foreign key constraint"),
+    ],
+    ids=["unreadable", "refused by the database"],
+)
+def test_a_revision_that_cannot_be_brought_back_freezes_the_incident_as_it_stands(
+    admin_client, client, incident, monkeypatch, error
 ):
-    from reversion.errors import RevertError
-    from reversion.models import Revision
-
     admin_save(admin_client, incident, summary="As published.")
     IncidentVersion.objects.update(article_html="")  # as the migration leaves it
 
-    def unreadable(revision, delete=False):
-        raise RevertError("A field of the stored data no longer exists.")
+    def fails(revision, delete=False):
+        raise error
 
-    monkeypatch.setattr(Revision, "revert", unreadable)
-    response = client.get(version_url(incident, 1))
-
-    assert response.status_code == 200 and "As published." in response.content.decode()
-
-
-def test_a_revision_the_database_refuses_to_bring_back_freezes_the_incident_as_it_stands(
-    admin_client, client, incident, monkeypatch
-):
-    # For instance a row added since that another row now protects: a reader gets the page.
-    from django.db import IntegrityError
-    from reversion.models import Revision
-
-    admin_save(admin_client, incident, summary="As published.")
-    IncidentVersion.objects.update(article_html="")  # as the migration leaves it
-
-    def refused(revision, delete=False):
-        raise IntegrityError("update or delete violates a foreign key constraint")
-
-    monkeypatch.setattr(Revision, "revert", refused)
+    monkeypatch.setattr(Revision, "revert", fails)
     response = client.get(version_url(incident, 1))
 
     assert response.status_code == 200 and "As published." in response.content.decode()
