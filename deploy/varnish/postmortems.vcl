@@ -34,8 +34,12 @@ sub vcl_recv {
         # publish shows to everyone after the purge, not from the second reader on.
         # When the last purge came (Varnish's own clock): a fetch that began before it may
         # bring a page rendered from the rows before the change, and is not stored (see
-        # vcl_backend_response).
-        var.global_set("purged-at", "" + std.time2real(now, 0.0));
+        # vcl_backend_response). Kept in whole microseconds since a fixed second of 2023: a REAL
+        # turns into a string with three decimals, and a purge rounded up to the next
+        # millisecond would refuse to store the pages fetched just after it; an INT holds at
+        # most 15 digits, too few for microseconds since 1970.
+        var.global_set("purged-at", "" + std.integer(
+            real=(std.time2real(now, 0.0) - 1700000000.0) * 1000000.0, fallback=0));
         set req.http.X-Own = regsuball(" " + req.http.xkey-purge, "\s+(?!incident:)\S+", "");
         set req.http.X-Purged = 0;
         if (req.http.X-Own ~ "\S") {
@@ -107,7 +111,9 @@ sub vcl_backend_fetch {
     if (bereq.is_bgfetch) {
         set bereq.backend = background.backend();
     }
-    var.set_real("fetch-started", std.time2real(now, 0.0));
+    # In the unit of "purged-at" (vcl_recv), kept as a string: var's own INT holds 32 bits.
+    var.set_string("fetch-started", "" + std.integer(
+        real=(std.time2real(now, 0.0) - 1700000000.0) * 1000000.0, fallback=0));
 }
 
 sub vcl_backend_response {
@@ -133,7 +139,8 @@ sub vcl_backend_response {
     # reached here after the purge). It goes to the readers waiting for it but is not stored,
     # so the purged page cannot come back; a background refresh leaves the stale copy for the
     # next reader to refresh again.
-    if (std.real(var.global_get("purged-at"), 0.0) >= var.get_real("fetch-started")) {
+    if (std.integer(var.global_get("purged-at"), 0)
+        >= std.integer(var.get_string("fetch-started"), 0)) {
         if (bereq.is_bgfetch) {
             return (abandon);
         }
