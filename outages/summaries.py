@@ -1,5 +1,5 @@
 """Keeping the counts of outages.models.summaries equal to their definitions in
-outages.aggregates (DEFINITIONS), in the transaction of every write that can change them.
+outages.kept_counts (DEFINITIONS), in the transaction of every write that can change them.
 
 A change to some incidents reads what those incidents add to each table before (`Change`) and
 after the write, by the tables' own definitions restricted to them, and adds the difference: a
@@ -23,7 +23,7 @@ from contextlib import contextmanager
 
 from django.db import connection, transaction
 
-from outages import aggregates
+from outages import kept_counts
 from outages.models import SummaryLock
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,8 @@ def key_of(model, row):
 
 def counted(incidents):
     """{model: Counter{key: count}} of these published incidents, by each definition."""
-    found = {model: Counter() for model in aggregates.DEFINITIONS}
-    for model, define in aggregates.DEFINITIONS.items():
+    found = {model: Counter() for model in kept_counts.DEFINITIONS}
+    for model, define in kept_counts.DEFINITIONS.items():
         for row in define(incidents):
             found[model][key_of(model, row)] += row["count"]
     return found
@@ -51,9 +51,9 @@ def counted(incidents):
 def contributions(pks):
     """What these incidents (those of them published) add to each table."""
     pks = sorted(pks)
-    found = {model: Counter() for model in aggregates.DEFINITIONS}
+    found = {model: Counter() for model in kept_counts.DEFINITIONS}
     for start in range(0, len(pks), BATCH):
-        batch = aggregates.published().filter(pk__in=pks[start : start + BATCH])
+        batch = kept_counts.published().filter(pk__in=pks[start : start + BATCH])
         for model, counts in counted(batch).items():
             found[model].update(counts)
     return found
@@ -122,7 +122,7 @@ class Change:
     def __init__(self, pks=()):
         lock()
         self.pks = set()
-        self.before = {model: Counter() for model in aggregates.DEFINITIONS}
+        self.before = {model: Counter() for model in kept_counts.DEFINITIONS}
         self.touch(pks)
 
     def touch(self, pks):
@@ -138,7 +138,7 @@ class Change:
 
     def apply(self):
         after = contributions(self.pks)
-        for model in aggregates.DEFINITIONS:
+        for model in kept_counts.DEFINITIONS:
             difference = Counter(after[model])
             difference.subtract(self.before[model])
             add(model, difference)
@@ -180,9 +180,9 @@ def rebuild():
     which as model instances cost more than the counting."""
     with transaction.atomic():
         lock()
-        for model, define in aggregates.DEFINITIONS.items():
+        for model, define in kept_counts.DEFINITIONS.items():
             model.objects.all().delete()
-            counts, params = define(aggregates.published()).query.sql_with_params()
+            counts, params = define(kept_counts.published()).query.sql_with_params()
             quote = connection.ops.quote_name
             keys = ", ".join(quote(field) for field in model.key)
             columns = ", ".join(quote(column) for column in model.key_columns())
@@ -203,12 +203,12 @@ def kept():
     """Whether counts are kept in every table. A table is empty before the first rebuild, and
     so is one added by a later migration while the others hold rows; a table empty by its
     definition (no customer ever hit) costs a recount of few incidents."""
-    return all(model.objects.exists() for model in aggregates.DEFINITIONS)
+    return all(model.objects.exists() for model in kept_counts.DEFINITIONS)
 
 
 def differences():
     """(table, key, kept count, count by its definition) of every row where they differ."""
-    live = counted(aggregates.published())
+    live = counted(kept_counts.published())
     found = []
     for model, counts in live.items():
         kept = {key: row.count for key, row in stored(model).items()}

@@ -2,13 +2,16 @@
 incidents, the ledger's page, feeds and JSON (counts against hand-computed ones on the shipped
 data, filters and bad input, drafts), the page cache, and saving both from the admin."""
 
+from collections import Counter
 from datetime import date
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from reversion.models import Version
 
-from outages import page_cache
+from outages import page_cache, summaries
 from outages.models import (
     ActionItem,
     ActionItemState,
@@ -17,8 +20,13 @@ from outages.models import (
     derive_statuses,
     derived_status,
     history,
+    ledger_counts,
+    ledger_items,
+    outcome_of,
+    shown_links,
     took,
 )
+from tests.factories import ProviderFactory
 from tests.test_search import admin_form_data
 from tests.test_workflow import change_url, draft, editor  # noqa: F401 (fixtures)
 
@@ -142,7 +150,7 @@ def test_drafts_and_links_to_drafts_stay_out(client, make_incidents, source):
     link(earlier.action_items.get(), later, source)
     assert client.get("/api/v1/ledger/").json()["totals"]["recurred"] == 1
 
-    with page_cache.changing([later.pk]):
+    with page_cache.changing([later.pk]), summaries.changing([later.pk]):
         Incident.objects.filter(pk=later.pk).update(status=Incident.Status.DRAFT)
 
     data = client.get("/api/v1/ledger/").json()
@@ -173,7 +181,7 @@ def test_a_link_shows_at_both_ends_and_invalidates_both(client, make_incidents, 
 
 
 LEDGER_QUERIES = {
-    # 1 the filter's providers, 2 the fixes counted by year and status, 3 those with links
+    # 1 the filter's providers, 2 the fixes by year and status (kept counts), 3 those with links
     # readers may see (the outcome counts, whose sum is the page's count), 4 its fixes with
     # incident, provider and source, 5 their history entries, 6 their links.
     "/ledger/": 6,
@@ -201,6 +209,37 @@ def test_query_count_does_not_grow_with_promises(
     with django_assert_num_queries(LEDGER_QUERIES[url]):
         response = client.get(address)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [{}, {"provider": 1}, {"status": Status.DONE}, {"year": 2011}, {"provider": 2, "year": 2012}],
+)
+def test_the_counts_from_the_kept_counts_equal_a_count_of_the_fixes_themselves(
+    make_incidents, source, chosen
+):
+    incidents = make_incidents(8)  # their items' statuses cycle through every status
+    Incident.objects.filter(pk=incidents[1].pk).update(started_at=None)
+    Incident.objects.filter(pk__in=[incidents[2].pk, incidents[3].pk]).update(
+        started_at=incidents[2].started_at.replace(year=2011)
+    )
+    Incident.objects.filter(pk=incidents[4].pk).update(provider=ProviderFactory())
+    summaries.rebuild()  # the updates above went around the site's writes
+    link(incidents[5].action_items.get(), incidents[6], source)
+    link(incidents[6].action_items.get(), incidents[7], source, PromiseLink.Kind.KEPT)
+    if "provider" in chosen:
+        chosen["provider"] = incidents[4 if chosen["provider"] == 2 else 0].provider
+    expected = Counter()
+    for item in ledger_items(**chosen).select_related("incident"):
+        kinds = [link.kind for link in shown_links().filter(action_item=item)]
+        year = item.incident.started_at.year if item.incident.started_at else None
+        expected[(year, outcome_of(item.status, kinds))] += 1
+
+    with CaptureQueriesContext(connection) as queries:
+        counted = ledger_counts(**chosen)
+
+    assert counted == dict(expected) and sum(counted.values()) > 0
+    assert "outages_actionitemcount" in queries[0]["sql"]
 
 
 # --- The admin -----------------------------------------------------------------------------

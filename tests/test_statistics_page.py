@@ -85,7 +85,7 @@ def test_query_count_does_not_grow_with_incidents(
     client, make_incidents, count, django_assert_num_queries
 ):
     make_incidents(count)
-    # All from the kept counts (outages.summaries), however many incidents there are: 1
+    # All but 9 from the kept counts (outages.summaries), however many incidents there are: 1
     # incidents per year and provider, 2 incidents per time to resolve, 3 the few incidents the
     # chart names (slug, title and duration only), 4 incidents per root cause, 5 the ten
     # customers hit most, 6 the ten services involved most, 7 the ten regions involved most;

@@ -417,7 +417,7 @@ def ledger(request, slug=None):
         for label, value, message in filters.errors:
             errors.setdefault(label, []).append(f"“{value}”: {message}")
         raise Problem(400, errors=errors)
-    rows, totals = year_rows(filters.items)
+    rows, totals = year_rows(filters)
     outcomes = [outcome.value for outcome in OUTCOMES]
     data = page_of(
         request,

@@ -19,7 +19,7 @@ import time
 
 from django.db import connection, transaction
 
-from outages import aggregates, summaries
+from outages import kept_counts, summaries
 from outages.interchange import copying
 from outages.interchange.sample_generator import Generator
 from outages.interchange.sample_words import (
@@ -128,7 +128,7 @@ def generate(incident_count, seed, *, replace=False, progress=None):
             deleted = delete_sample_data()
             progress(f"  Deleted {counted(deleted, 'earlier sample incident')}.")
         # The incidents' tables hold no incident now (check_database, delete_sample_data).
-        with copying.foreign_keys_checked_at_end(BULK_TABLES + list(aggregates.DEFINITIONS)):
+        with copying.foreign_keys_checked_at_end(BULK_TABLES + list(kept_counts.DEFINITIONS)):
             summary = Generator(incident_count, seed, progress, started).run()
             if connection.vendor == "postgresql":
                 # The counts are read by joins over the tables just filled: planned without

@@ -111,6 +111,7 @@ from outages.models.relations import (
 from outages.models.search_document import SearchDocument
 from outages.models.status_pages import StatusPage
 from outages.models.summaries import (
+    ActionItemCount,
     CustomerCount,
     CustomerRegionCount,
     CustomerServiceCount,
@@ -169,6 +170,7 @@ __all__ = [
     "REVISION_OPTIONS",
     "ZONE_UNSTATED",
     "ActionItem",
+    "ActionItemCount",
     "ArchivedCopy",
     "ArchivedCopyQuerySet",
     "Alias",

@@ -21,12 +21,13 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Q
 
 from outages.models.base import Precision, validate_content_date
 from outages.models.incidents import Incident
 from outages.models.parts import ActionItem, IncidentChild
 from outages.models.reference import Source
+from outages.models.summaries import ActionItemCount
 from outages.models.versioned import versioned
 
 # How exactly a state's date is known: a day, a month or a year (stored as its first day).
@@ -309,14 +310,23 @@ def ledger_items(provider=None, status=None, year=None):
     return items
 
 
-def ledger_counts(items):
-    """{(year, outcome): count} of `items` (ledger_items()), the year the incident's start's
-    (None when unknown), in two queries: the items by year and status (a plain GROUP BY, with no
-    probe per item), then the few items with links readers may see, moved to their outcome."""
+def ledger_counts(provider=None, status=None, year=None):
+    """{(year, outcome): count} of the fixes ledger_items() selects by the same filters, the
+    year the incident's start's (None when unknown), in two queries: the fixes by year and
+    status from their kept counts (ActionItemCount, which holds them by those filters' own
+    key, so a few hundred rows at any size), then the few fixes with links readers may see,
+    moved to their outcome."""
     counts = Counter()
-    by_status = items.order_by().values_list("incident__started_at__year", "status")
-    for year, status, count in by_status.annotate(count=Count("pk")):
-        counts[(year, outcome_of(status, ()))] += count
+    kept = ActionItemCount.objects.all()
+    if provider is not None:
+        kept = kept.filter(provider=provider)
+    if status:
+        kept = kept.filter(status=status)
+    if year:
+        kept = kept.filter(year=year)
+    for year_of, status_of, count in kept.values_list("year", "status", "count"):
+        counts[(year_of, outcome_of(status_of, ()))] += count
+    items = ledger_items(provider, status, year)
     linked = (
         shown_links()
         .filter(action_item__in=items.values("pk"))
@@ -325,10 +335,10 @@ def ledger_counts(items):
         )
     )
     kinds, place = {}, {}
-    for item, year, status, kind in linked.order_by():
+    for item, year_of, status_of, kind in linked.order_by():
         kinds.setdefault(item, set()).add(kind)
-        place[item] = (year, status)
-    for item, (year, status) in place.items():
-        counts[(year, outcome_of(status, ()))] -= 1
-        counts[(year, outcome_of(status, kinds[item]))] += 1
+        place[item] = (year_of, status_of)
+    for item, (year_of, status_of) in place.items():
+        counts[(year_of, outcome_of(status_of, ()))] -= 1
+        counts[(year_of, outcome_of(status_of, kinds[item]))] += 1
     return {key: count for key, count in counts.items() if count}

@@ -186,6 +186,21 @@ class CustomerYearCount(Summary):
         constraints = unique("customer_year_count_once", "customer", "year", unknown="year")
 
 
+class ActionItemCount(Summary):
+    """Action items of published incidents by the incident's provider, the year of its start
+    (as IncidentCount's year) and the item's current status: the promise ledger's counts by
+    year and outcome, past the few items with links to later incidents."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    year = models.IntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20)
+
+    key = ("provider", "year", "status")
+
+    class Meta:
+        constraints = unique("action_item_count_once", "provider", "year", "status", unknown="year")
+
+
 class SummaryLock(models.Model):
     """One row, locked by every change to the counts until its transaction ends, so that
     changes are counted one after another (outages.summaries.lock)."""

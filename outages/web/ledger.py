@@ -38,7 +38,7 @@ def ledger(request, slug=None):
         page_cache.depends_on(request, page_cache.provider_tag(provider.slug))
     filters = read_filters(request.GET, provider)
     items = filters.items
-    rows, totals = year_rows(items)
+    rows, totals = year_rows(filters)
     paginator = Paginator(with_history(items), LEDGER_PAGE_SIZE)
     paginator.count = totals["total"]  # counted already: spares a COUNT over every fix
     page = paginator.get_page(request.GET.get("page"))

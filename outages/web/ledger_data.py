@@ -92,10 +92,13 @@ def with_history(items):
     )
 
 
-def year_rows(items):
-    """One row per year of the incidents, newest first (unknown years last): the fixes promised
-    and how many have each outcome; and the totals row. Two queries (ledger_counts)."""
-    by_outcome = ledger_counts(items)
+def year_rows(filters):
+    """One row per year of the incidents, newest first (unknown years last): the fixes these
+    filters select and how many have each outcome; and the totals row. Two queries
+    (ledger_counts), none when a filter could not be read."""
+    by_outcome = {}
+    if not filters.errors:
+        by_outcome = ledger_counts(filters.provider, filters.state, filters.year)
     years = sorted({year for year, _ in by_outcome}, key=lambda y: (y is None, -(y or 0)))
     rows = []
     for year in years:

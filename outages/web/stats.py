@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from outages import aggregates as stats
-from outages.models import Region, Service, ledger_items
+from outages.models import Region, Service
 from outages.web import hit_map
 from outages.web.figures import (
     bar_figure,
@@ -15,7 +15,7 @@ from outages.web.figures import (
     times_to_list,
     year_chart,
 )
-from outages.web.ledger_data import OUTCOMES, year_rows
+from outages.web.ledger_data import OUTCOMES, Filters, year_rows
 
 # Customers on the map, those hit by the most incidents; the customer list has every one. A
 # matrix of thousands of rows would be a page of megabytes that no reader could take in, and
@@ -45,7 +45,7 @@ def statistics(request):
 def ledger_outcomes():
     """What became of the promised fixes of published incidents, by outcome (the ledger's
     rules, outages.models.ledger): two queries."""
-    _, totals = year_rows(ledger_items())
+    _, totals = year_rows(Filters())
     return {
         "total": totals["total"],
         "outcomes": [
