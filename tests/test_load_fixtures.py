@@ -116,6 +116,7 @@ DERIVED = {
     "outages.serviceyearcount",
     "outages.regionyearcount",
     "outages.customeryearcount",
+    "outages.actionitemcount",
     "outages.summarylock",
 }
 
