@@ -118,10 +118,11 @@ def publication_of_a_draft(ctx):
     return write
 
 
-def restore_of_how_a_customer_was_hit(ctx):
-    admin_save(ctx.client, ctx.incident)  # the revision to go back to: hit
+def restore_before(ctx, field, value):
+    """A write that restores the incident as it was before an admin save set `field`."""
+    admin_save(ctx.client, ctx.incident)  # the revision to go back to
     url, data = change_form(ctx)
-    data["impacts-0-level"] = CustomerImpact.Level.NOT_AFFECTED
+    data[field] = value
     assert ctx.client.post(url, data).status_code == 302
     older = revisions.versions(ctx.incident).last()
 
@@ -130,6 +131,10 @@ def restore_of_how_a_customer_was_hit(ctx):
         assert ctx.client.post(url).status_code == 302
 
     return write
+
+
+def restore_of_how_a_customer_was_hit(ctx):
+    return restore_before(ctx, "impacts-0-level", CustomerImpact.Level.NOT_AFFECTED)
 
 
 def admin_change_of_an_action_items_status(ctx):
@@ -186,17 +191,7 @@ def admin_change_of_an_incidents_provider(ctx):
 
 
 def restore_of_an_action_items_status(ctx):
-    admin_save(ctx.client, ctx.incident)  # the revision to go back to: done
-    url, data = change_form(ctx)
-    data["action_items-0-status"] = ActionItem.Status.PLANNED
-    assert ctx.client.post(url, data).status_code == 302
-    older = revisions.versions(ctx.incident).last()
-
-    def write():
-        url = reverse("admin:outages_incident_restore", args=[ctx.incident.pk, older.pk])
-        assert ctx.client.post(url).status_code == 302
-
-    return write
+    return restore_before(ctx, "action_items-0-status", ActionItem.Status.PLANNED)
 
 
 def import_changing_an_action_items_status(ctx):

@@ -297,17 +297,25 @@ def outcome_of(status, kinds):
     return Outcome.UNKNOWN
 
 
+def narrowed(provider=None, status=None, year=None, kept=False):
+    """The ledger's filters, by provider, current status and year of the incident's start, on
+    action items or (`kept`) on their kept counts (ActionItemCount), which hold them by those
+    three; None leaves a filter out."""
+    wanted = Q()
+    if provider is not None:
+        wanted &= Q(provider=provider) if kept else Q(incident__provider=provider)
+    if status:
+        wanted &= Q(status=status)
+    if year:
+        wanted &= Q(year=year) if kept else Q(incident__started_at__year=year)
+    return wanted
+
+
 def ledger_items(provider=None, status=None, year=None):
     """The promised fixes readers may see (their incident published), narrowed by provider,
     current status and year of the incident's start."""
-    items = ActionItem.objects.filter(incident__in=Incident.objects.published())
-    if provider is not None:
-        items = items.filter(incident__provider=provider)
-    if status:
-        items = items.filter(status=status)
-    if year:
-        items = items.filter(incident__started_at__year=year)
-    return items
+    published = ActionItem.objects.filter(incident__in=Incident.objects.published())
+    return published.filter(narrowed(provider, status, year))
 
 
 def ledger_counts(provider=None, status=None, year=None):
@@ -317,13 +325,7 @@ def ledger_counts(provider=None, status=None, year=None):
     key, so a few hundred rows at any size), then the few fixes with links readers may see,
     moved to their outcome."""
     counts = Counter()
-    kept = ActionItemCount.objects.all()
-    if provider is not None:
-        kept = kept.filter(provider=provider)
-    if status:
-        kept = kept.filter(status=status)
-    if year:
-        kept = kept.filter(year=year)
+    kept = ActionItemCount.objects.filter(narrowed(provider, status, year, kept=True))
     for year_of, status_of, count in kept.values_list("year", "status", "count"):
         counts[(year_of, outcome_of(status_of, ()))] += count
     items = ledger_items(provider, status, year)
