@@ -42,7 +42,13 @@ from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
 from outages import front_cache
-from outages.models import CustomerImpact, Incident, IncidentRelation, PromiseLink
+from outages.models import (
+    CustomerImpact,
+    Incident,
+    IncidentArticle,
+    IncidentRelation,
+    PromiseLink,
+)
 
 # Every page: bumped when names that appear everywhere change, or by an import.
 SITE = front_cache.EVERY_PAGE
@@ -182,10 +188,14 @@ def changing(pks):
 
     Tags are read before and after, so the page of a service an incident leaves misses as well
     as the page of the service it joins, and a withdrawn incident leaves every list it was on.
+    The incidents' stored articles are forgotten before and after too (and once more after the
+    commit): the next read of each page renders its article from the rows as they are then.
     """
     pks = [pk for pk in pks if pk is not None]
     before = incident_tags(pks)
+    IncidentArticle.objects.forget(pks)
     yield
+    IncidentArticle.objects.forget(pks)
     bump(before | incident_tags(pks))
 
 

@@ -1,0 +1,156 @@
+"""The incident page's stored article (IncidentArticle): the parts of the page that follow only
+the incident's own rows and the names of the reference rows it shows, rendered here and kept,
+so a cold page prints them instead of loading every row of the postmortem and rendering it.
+
+What follows other incidents or the request (related incidents, typed relations, the promise
+links, the cascade link, the archived copies of the sources, the change log, the citation, the
+preview banner) is rendered live around the parts (templates/outages/incident_detail.html).
+Writes forget the articles they change (IncidentArticle.objects.forget, called where the page
+cache works out what a write changed); the first read after stores the article again.
+"""
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+import django
+from django.conf import settings
+from django.db.models import Prefetch, prefetch_related_objects
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+
+import outages
+from outages.models import (
+    CustomerImpact,
+    Incident,
+    IncidentArticle,
+    latest_copies,
+    regions_with_provider,
+    services_with_provider,
+)
+from outages.web.gist import incident_gist
+from outages.web.ledger_data import add_ledger_history
+
+# Each part, in the order of the page, and its template.
+PARTS = {
+    "header": "outages/article/header.html",
+    "gist": "outages/article/gist.html",
+    "contents": "outages/includes/incident_contents.html",
+    "story": "outages/article/story.html",
+    "promises": "outages/article/promises.html",
+    "corrections": "outages/article/corrections.html",
+}
+FILL_BATCH = 100  # incidents loaded in full at a time by fill()
+
+
+@cache
+def build():
+    """A digest of the code and templates that render an article: an article stored by another
+    build may be worded or laid out differently, so it is not shown (and is stored again)."""
+    digest = hashlib.sha256(django.__version__.encode())
+    package = Path(outages.__file__).parent
+    for root in [package, *(Path(folder) for folder in settings.TEMPLATES[0]["DIRS"])]:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".html"):
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def with_article(incidents):
+    """The incidents with their providers and stored articles (one query)."""
+    return incidents.select_related("provider", "article")
+
+
+def around_article(incident):
+    """Load what the page reads of an incident besides its stored article (five queries): its
+    services and regions (the related incidents, the page's tags, the structured data), its
+    sources and their latest archived copies (the sources and the drift notice), and the
+    customers of its impacts (the related incidents, the tags, the structured data)."""
+    prefetch_related_objects(
+        [incident],
+        services_with_provider(),
+        regions_with_provider(),
+        "sources",
+        latest_copies(),
+        Prefetch("impacts", queryset=CustomerImpact.objects.select_related("customer")),
+    )
+    return incident
+
+
+def stored_parts(incident):
+    """The parts stored for an incident loaded with_article(), if this build stored them."""
+    try:
+        article = incident.article
+    except IncidentArticle.DoesNotExist:
+        return None
+    if article.parts is None or article.build != build():
+        return None
+    return {name: mark_safe(html) for name, html in article.parts.items()}  # noqa: S308
+
+
+def claim(incident):
+    """Claim the storing of an incident's article, before its rows are read for it: the token,
+    or None when another read is storing it now."""
+    try:
+        stored = incident.article
+    except IncidentArticle.DoesNotExist:
+        stored = None
+    return IncidentArticle.claim_for(incident.pk, build(), stored)
+
+
+def keep(incident, token, parts):
+    """Store the parts rendered after claiming; nothing if a write came since the claim.
+    Whether they were stored."""
+    if token is None:
+        return False
+    stored = {name: str(html) for name, html in parts.items()}
+    return IncidentArticle.store(incident.pk, token, stored)
+
+
+def render_parts(incident, frozen=False):
+    """Each part of the article of an incident loaded by for_page(), rendered (one query: its
+    action items' histories). `frozen`: for a published version, whose contents leave out the
+    sections that follow the collection."""
+    events = incident.events.all()  # preloaded by in_full()
+    milestones = incident.milestone_facts(events)
+    durations = incident.duration_facts(events)
+    add_ledger_history(incident)
+    context = {
+        "incident": incident,
+        "gist": incident_gist(incident, milestones, durations),
+        "milestones": milestones,
+        "durations": durations,
+        "sections": postmortem_sections(incident),
+        # The copies a reader may open from here: those of a source this incident cites.
+        "cited": {source.pk for source in incident.sources.all()},
+        "frozen": frozen,
+    }
+    return {name: mark_safe(get_template(path).render(context)) for name, path in PARTS.items()}  # noqa: S308
+
+
+def postmortem_sections(incident):
+    """(anchor, heading, html) of each written section after the summary. The anchor comes
+    from the heading (“root-cause”), so a link to a section survives sections added or left
+    empty."""
+    return [
+        (slugify(heading), heading, html) for heading, html in incident.postmortem_sections if html
+    ]
+
+
+def fill(for_page, batch=FILL_BATCH):
+    """Store the article of every published incident that has none from this build, a batch at
+    a time (`for_page`: the views' loader of an incident in full); how many were stored."""
+    current = IncidentArticle.objects.filter(build=build(), parts__isnull=False)
+    missing = Incident.objects.published().exclude(pk__in=current.values("incident"))
+    pks = list(missing.order_by("pk").values_list("pk", flat=True))
+    stored = 0
+    for start in range(0, len(pks), batch):
+        chunk = with_article(Incident.objects.filter(pk__in=pks[start : start + batch]))
+        tokens = {incident.pk: claim(incident) for incident in chunk}
+        # Read after claiming, as a page does.
+        for incident in for_page(Incident.objects.published()).filter(pk__in=list(tokens)):
+            if tokens[incident.pk] is not None:
+                stored += keep(incident, tokens[incident.pk], render_parts(incident))
+    return stored
