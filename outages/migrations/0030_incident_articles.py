@@ -28,6 +28,7 @@ class Migration(migrations.Migration):
                 ),
                 ("build", models.CharField(max_length=64)),
                 ("parts", models.JSONField(blank=True, null=True)),
+                ("rows", models.JSONField(blank=True, null=True)),
                 ("claim", models.UUIDField(default=uuid.uuid4)),
                 ("claimed_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],

@@ -95,6 +95,8 @@ class IncidentArticle(models.Model):
     build = models.CharField(max_length=64)
     # {part name: HTML}; null while a read that claimed it renders it.
     parts = models.JSONField(null=True, blank=True)
+    # What the rest of the page reads of its services, regions and customers (outages.web.articles).
+    rows = models.JSONField(null=True, blank=True)
     claim = models.UUIDField(default=uuid.uuid4)
     claimed_at = models.DateTimeField(default=timezone.now)
 
@@ -124,7 +126,7 @@ class IncidentArticle(models.Model):
         return token if taken else None
 
     @classmethod
-    def store(cls, incident_id, token, parts):
+    def store(cls, incident_id, token, parts, rows):
         """Store the parts under a claim, unless a write has deleted the claim since."""
         unfilled = cls.objects.filter(incident_id=incident_id, claim=token, parts__isnull=True)
-        return bool(unfilled.update(parts=parts))
+        return bool(unfilled.update(parts=parts, rows=rows))

@@ -15,19 +15,21 @@ from pathlib import Path
 
 import django
 from django.conf import settings
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
 
 import outages
 from outages.models import (
+    Customer,
     CustomerImpact,
     Incident,
     IncidentArticle,
+    Provider,
+    Region,
+    Service,
     latest_copies,
-    regions_with_provider,
-    services_with_provider,
 )
 from outages.web.gist import incident_gist
 from outages.web.ledger_data import add_ledger_history
@@ -64,30 +66,74 @@ def with_article(incidents):
 
 
 def around_article(incident):
-    """Load what the page reads of an incident besides its stored article (five queries): its
-    services and regions (the related incidents, the page's tags, the structured data), its
-    sources and their latest archived copies (the sources and the drift notice), and the
-    customers of its impacts (the related incidents, the tags, the structured data)."""
-    prefetch_related_objects(
-        [incident],
-        services_with_provider(),
-        regions_with_provider(),
-        "sources",
-        latest_copies(),
-        Prefetch("impacts", queryset=CustomerImpact.objects.select_related("customer")),
-    )
+    """Load what the page reads of an incident besides its stored article and rows (two
+    queries): its sources and their latest archived copies (the sources and the drift
+    notice)."""
+    prefetch_related_objects([incident], "sources", latest_copies())
     return incident
 
 
 def stored_parts(incident):
-    """The parts stored for an incident loaded with_article(), if this build stored them."""
+    """The parts stored for an incident loaded with_article(), if this build stored them; its
+    stored rows are then set on it as if loaded (put_rows)."""
     try:
         article = incident.article
     except IncidentArticle.DoesNotExist:
         return None
     if article.parts is None or article.build != build():
         return None
+    put_rows(incident, article.rows)
     return {name: mark_safe(html) for name, html in article.parts.items()}  # noqa: S308
+
+
+def shown_rows(incident):
+    """What the page reads, around the article, of an incident's services and regions (the
+    related incidents, the page's tags, the structured data) and of its impacts' customers (the
+    same, and the cascade link), as plain data to store with the article."""
+    return {
+        "services": [
+            [service.pk, service.provider_id, service.provider.slug, service.slug, service.name]
+            for service in incident.services.all()
+        ],
+        "regions": [
+            [region.pk, region.provider_id, region.provider.slug, region.code]
+            for region in incident.regions.all()
+        ],
+        "impacts": [
+            [impact.pk, impact.level, customer.pk, customer.slug, customer.name, customer.url]
+            for impact in incident.impacts.all()
+            for customer in [impact.customer]
+        ],
+    }
+
+
+def put_rows(incident, rows):
+    """Set shown_rows() on an incident as its loaded services, regions and impacts (no query):
+    rows made from the stored data, with only the fields shown_rows() keeps."""
+    services = [
+        Service(pk=pk, provider=Provider(pk=provider, slug=provider_slug), slug=slug, name=name)
+        for pk, provider, provider_slug, slug, name in rows["services"]
+    ]
+    regions = [
+        Region(pk=pk, provider=Provider(pk=provider, slug=provider_slug), code=code)
+        for pk, provider, provider_slug, code in rows["regions"]
+    ]
+    impacts = [
+        CustomerImpact(
+            pk=pk,
+            incident=incident,
+            level=level,
+            customer=Customer(pk=customer, slug=slug, name=name, url=url),
+        )
+        for pk, level, customer, slug, name, url in rows["impacts"]
+    ]
+    cache = incident.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, loaded in [("services", services), ("regions", regions), ("impacts", impacts)]:
+        # As prefetch_related() leaves them: a queryset whose results are these rows.
+        queryset = getattr(incident, name).all()
+        queryset._result_cache = loaded
+        queryset._prefetch_done = True
+        cache[name] = queryset
 
 
 def claim(incident):
@@ -106,7 +152,7 @@ def keep(incident, token, parts):
     if token is None:
         return False
     stored = {name: str(html) for name, html in parts.items()}
-    return IncidentArticle.store(incident.pk, token, stored)
+    return IncidentArticle.store(incident.pk, token, stored, shown_rows(incident))
 
 
 def render_parts(incident, frozen=False):
@@ -139,11 +185,15 @@ def postmortem_sections(incident):
     ]
 
 
-def fill(for_page, batch=FILL_BATCH):
-    """Store the article of every published incident that has none from this build, a batch at
-    a time (`for_page`: the views' loader of an incident in full); how many were stored."""
+def fill(for_page, incidents=None, batch=FILL_BATCH):
+    """Store the article of every published incident (of `incidents`, a queryset, if given)
+    that has none from this build, a batch at a time (`for_page`: the views' loader of an
+    incident in full); how many were stored."""
     current = IncidentArticle.objects.filter(build=build(), parts__isnull=False)
-    missing = Incident.objects.published().exclude(pk__in=current.values("incident"))
+    published = Incident.objects.published()
+    if incidents is not None:
+        published = published.filter(pk__in=incidents.values("pk"))
+    missing = published.exclude(pk__in=current.values("incident"))
     pks = list(missing.order_by("pk").values_list("pk", flat=True))
     stored = 0
     for start in range(0, len(pks), batch):
