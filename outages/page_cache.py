@@ -171,14 +171,15 @@ def related_slugs(pks):
     return {slug for pair in ends for slug in pair}
 
 
-def shown_incident_tags(incident):
-    """incident_tags() for one incident whose relations are already loaded (no queries)."""
+def shown_incident_tags(incident, shown):
+    """incident_tags() for one incident, from its provider and `shown`, its services, regions
+    and impacts with customers as its page read them (no queries)."""
     return {
         incident_tag(incident.slug),
         provider_tag(incident.provider.slug),
-        *(service_tag(s.provider.slug, s.slug) for s in incident.services.all()),
-        *(region_tag(r.provider.slug, r.code) for r in incident.regions.all()),
-        *(customer_tag(i.customer.slug) for i in incident.impacts.all()),
+        *(service_tag(s.provider.slug, s.slug) for s in shown.services),
+        *(region_tag(r.provider.slug, r.code) for r in shown.regions),
+        *(customer_tag(i.customer.slug) for i in shown.impacts),
     }
 
 

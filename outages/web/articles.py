@@ -10,6 +10,7 @@ cache works out what a write changed); the first read after stores the article a
 """
 
 import hashlib
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -66,74 +67,86 @@ def with_article(incidents):
 
 
 def around_article(incident):
-    """Load what the page reads of an incident besides its stored article and rows (two
+    """Load what the page reads of an incident besides its stored article and Shown (two
     queries): its sources and their latest archived copies (the sources and the drift
     notice)."""
     prefetch_related_objects([incident], "sources", latest_copies())
     return incident
 
 
-def stored_parts(incident):
-    """The parts stored for an incident loaded with_article(), if this build stored them; its
-    stored rows are then set on it as if loaded (put_rows)."""
+@dataclass
+class Shown:
+    """What the page reads, around the article, of an incident's services and regions (the
+    related incidents, the page's tags, the structured data) and of its impacts with their
+    customers (the same, and the cascade link)."""
+
+    services: list
+    regions: list
+    impacts: list
+
+    @classmethod
+    def loaded(cls, incident):
+        """Those loaded with an incident (for_page())."""
+        return cls(
+            list(incident.services.all()),
+            list(incident.regions.all()),
+            list(incident.impacts.all()),
+        )
+
+    @classmethod
+    def from_rows(cls, incident, rows):
+        """Those stored with its article (as_rows()): rows made from the stored data, with
+        only the fields it keeps."""
+        return cls(
+            [
+                Service(pk=pk, provider=Provider(pk=of, slug=provider), slug=slug, name=name)
+                for pk, of, provider, slug, name in rows["services"]
+            ],
+            [
+                Region(pk=pk, provider=Provider(pk=of, slug=provider), code=code)
+                for pk, of, provider, code in rows["regions"]
+            ],
+            [
+                CustomerImpact(
+                    pk=pk,
+                    incident=incident,
+                    level=level,
+                    customer=Customer(pk=customer, slug=slug, name=name, url=url),
+                )
+                for pk, level, customer, slug, name, url in rows["impacts"]
+            ],
+        )
+
+    def as_rows(self):
+        """Plain data, to store with the article."""
+        return {
+            "services": [
+                [service.pk, service.provider_id, service.provider.slug, service.slug, service.name]
+                for service in self.services
+            ],
+            "regions": [
+                [region.pk, region.provider_id, region.provider.slug, region.code]
+                for region in self.regions
+            ],
+            "impacts": [
+                [impact.pk, impact.level, customer.pk, customer.slug, customer.name, customer.url]
+                for impact in self.impacts
+                for customer in [impact.customer]
+            ],
+        }
+
+
+def stored_article(incident):
+    """(parts, Shown) as stored for an incident loaded with_article(), if this build stored
+    them; else None."""
     try:
         article = incident.article
     except IncidentArticle.DoesNotExist:
         return None
     if article.parts is None or article.build != build():
         return None
-    put_rows(incident, article.rows)
-    return {name: mark_safe(html) for name, html in article.parts.items()}  # noqa: S308
-
-
-def shown_rows(incident):
-    """What the page reads, around the article, of an incident's services and regions (the
-    related incidents, the page's tags, the structured data) and of its impacts' customers (the
-    same, and the cascade link), as plain data to store with the article."""
-    return {
-        "services": [
-            [service.pk, service.provider_id, service.provider.slug, service.slug, service.name]
-            for service in incident.services.all()
-        ],
-        "regions": [
-            [region.pk, region.provider_id, region.provider.slug, region.code]
-            for region in incident.regions.all()
-        ],
-        "impacts": [
-            [impact.pk, impact.level, customer.pk, customer.slug, customer.name, customer.url]
-            for impact in incident.impacts.all()
-            for customer in [impact.customer]
-        ],
-    }
-
-
-def put_rows(incident, rows):
-    """Set shown_rows() on an incident as its loaded services, regions and impacts (no query):
-    rows made from the stored data, with only the fields shown_rows() keeps."""
-    services = [
-        Service(pk=pk, provider=Provider(pk=provider, slug=provider_slug), slug=slug, name=name)
-        for pk, provider, provider_slug, slug, name in rows["services"]
-    ]
-    regions = [
-        Region(pk=pk, provider=Provider(pk=provider, slug=provider_slug), code=code)
-        for pk, provider, provider_slug, code in rows["regions"]
-    ]
-    impacts = [
-        CustomerImpact(
-            pk=pk,
-            incident=incident,
-            level=level,
-            customer=Customer(pk=customer, slug=slug, name=name, url=url),
-        )
-        for pk, level, customer, slug, name, url in rows["impacts"]
-    ]
-    cache = incident.__dict__.setdefault("_prefetched_objects_cache", {})
-    for name, loaded in [("services", services), ("regions", regions), ("impacts", impacts)]:
-        # As prefetch_related() leaves them: a queryset whose results are these rows.
-        queryset = getattr(incident, name).all()
-        queryset._result_cache = loaded
-        queryset._prefetch_done = True
-        cache[name] = queryset
+    parts = {name: mark_safe(html) for name, html in article.parts.items()}  # noqa: S308
+    return parts, Shown.from_rows(incident, article.rows)
 
 
 def claim(incident):
@@ -146,13 +159,13 @@ def claim(incident):
     return IncidentArticle.claim_for(incident.pk, build(), stored)
 
 
-def keep(incident, token, parts):
+def keep(incident, token, parts, shown):
     """Store the parts rendered after claiming; nothing if a write came since the claim.
     Whether they were stored."""
     if token is None:
         return False
     stored = {name: str(html) for name, html in parts.items()}
-    return IncidentArticle.store(incident.pk, token, stored, shown_rows(incident))
+    return IncidentArticle.store(incident.pk, token, stored, shown.as_rows())
 
 
 def render_parts(incident, frozen=False):
@@ -202,5 +215,6 @@ def fill(for_page, incidents=None, batch=FILL_BATCH):
         # Read after claiming, as a page does.
         for incident in for_page(Incident.objects.published()).filter(pk__in=list(tokens)):
             if tokens[incident.pk] is not None:
-                stored += keep(incident, tokens[incident.pk], render_parts(incident))
+                parts = render_parts(incident)
+                stored += keep(incident, tokens[incident.pk], parts, Shown.loaded(incident))
     return stored

@@ -133,9 +133,10 @@ def incident_detail(request, slug):
     incident = articles.with_article(Incident.objects.published()).filter(slug=slug).first()
     if incident is None:
         return unpublished_incident(request, slug)
-    parts = articles.stored_parts(incident)
-    if parts is not None:
-        return incident_page(request, articles.around_article(incident), article=parts)
+    stored = articles.stored_article(incident)
+    if stored is not None:
+        parts, shown = stored
+        return incident_page(request, articles.around_article(incident), parts, shown)
     token = articles.claim(incident)
     # Read after claiming: a write committed meanwhile deletes the claim, so an article
     # rendered from the rows as they were before it is not stored.
@@ -157,38 +158,41 @@ def unpublished_incident(request, slug):
     return render(request, "outages/incident_withdrawn.html", {"incident": withdrawn}, status=410)
 
 
-def incident_page(request, incident, preview=False, article=None, claim=None):
-    """The page of an incident loaded by for_page(), or, with its stored `article` parts, of
-    one loaded with around_article(). `claim`: the token under which to store the article
-    rendered here (articles.claim)."""
+def incident_page(request, incident, article=None, shown=None, claim=None, preview=False):
+    """The page of an incident loaded by for_page(), or, with its stored `article` parts and
+    `shown` rows, of one loaded with around_article(). `claim`: the token under which to store
+    the article rendered here (articles.claim)."""
+    shown = shown or articles.Shown.loaded(incident)
     # The related incidents below share its services, regions or customers.
-    page_cache.depends_on(request, *page_cache.shown_incident_tags(incident))
-    context = incident_context(incident, preview, article=article)
+    page_cache.depends_on(request, *page_cache.shown_incident_tags(incident, shown))
+    context = incident_context(incident, preview, article=article, shown=shown)
     if article is None and not preview:
-        articles.keep(incident, claim, context["article"])
+        articles.keep(incident, claim, context["article"], shown)
     # A preview is of what readers may not see yet: nothing to cite.
     context["citation"] = None if preview else citing.current_citation(request, incident)
     return render(request, "outages/incident_detail.html", context)
 
 
-def incident_context(incident, preview=False, frozen=False, article=None):
+def incident_context(incident, preview=False, frozen=False, article=None, shown=None):
     """What the incident page shows of an incident: its article's parts (`article`, as stored,
     or rendered here from an incident loaded by for_page()) and what follows the collection.
     `frozen`: for the copy kept as a published version (web/freezing.py), without the related
     incidents and the change log, which follow the collection and the record rather than the
-    postmortem."""
+    postmortem. `shown`: as incident_page() read it (articles.Shown)."""
+    shown = shown or articles.Shown.loaded(incident)
     sources = incident.sources.all()
     # Typed relations follow the collection, as the related incidents do: not in a frozen copy.
     relations = [] if frozen else IncidentRelation.objects.seen_from(incident, preview)
     return {
         "incident": incident,
         "article": article or articles.render_parts(incident, frozen),
+        "shown": shown,
         "sources": [(source, latest_copy(source), latest_revision(source)) for source in sources],
         "drift": source_revisions(sources),
         "ledger": incident_ledger(incident),
-        "related": [] if frozen else related_incidents(incident),
+        "related": [] if frozen else related_incidents(incident, shown),
         "relations": relations,
-        "cascade": False if frozen else has_cascade(incident, relations),
+        "cascade": False if frozen else has_cascade(incident, relations, shown.impacts),
         "frozen": frozen,
         "preview": preview,
         "changes": [] if frozen else revisions.public_changes(incident),
