@@ -334,6 +334,15 @@ def test_renaming_a_reference_row_in_the_admin_shows_at_once(admin_client, clien
     assert value in shown_in(page(client, incident))
 
 
+def test_saving_a_reference_row_unchanged_keeps_the_articles(admin_client, client, incident):
+    page(client, incident)
+    url = reverse("admin:outages_provider_change", args=[incident.provider.pk])
+
+    assert admin_client.post(url, admin_form_data(admin_client.get(url))).status_code == 302
+
+    assert stored(incident) is not None
+
+
 def test_restoring_a_reference_row_shows_at_once(admin_client, client, admin_user, incident):
     provider = incident.provider
     url = reverse("admin:outages_provider_change", args=[provider.pk])

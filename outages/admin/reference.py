@@ -70,9 +70,9 @@ class ReferenceAdmin(PublishersChange, HistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        IncidentArticle.objects.forget_showing([obj])
         page_cache.invalidate_all()
         if change and form.has_changed():
+            IncidentArticle.objects.forget_showing([obj])
             search.update_index_showing([obj])
 
     def delete_model(self, request, obj):
