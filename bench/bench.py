@@ -110,7 +110,7 @@ TARGETED = ["home", "incident list", "filtered list", "incident page", "customer
 MIN_RATIO_TO_HEALTHZ = 0.8
 MAX_P99_MS = 15
 INPROCESS_LABELS = {
-    "cold_incident": "Incident page, cold",
+    "cold_incident": "Incident page, cold (its article stored)",
     "list": "Incident list, cold",
     "filtered_list": "Filtered list, cold",
     "search_rare": "Search, rare word",

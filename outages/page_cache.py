@@ -42,7 +42,13 @@ from django.utils.text import compress_string
 from django.views.decorators.http import require_safe
 
 from outages import front_cache
-from outages.models import CustomerImpact, Incident, IncidentRelation, PromiseLink
+from outages.models import (
+    CustomerImpact,
+    Incident,
+    IncidentArticle,
+    IncidentRelation,
+    PromiseLink,
+)
 
 # Every page: bumped when names that appear everywhere change, or by an import.
 SITE = front_cache.EVERY_PAGE
@@ -165,14 +171,15 @@ def related_slugs(pks):
     return {slug for pair in ends for slug in pair}
 
 
-def shown_incident_tags(incident):
-    """incident_tags() for one incident whose relations are already loaded (no queries)."""
+def shown_incident_tags(incident, shown):
+    """incident_tags() for one incident, from its provider and `shown`, its services, regions
+    and impacts with customers as its page read them (no queries)."""
     return {
         incident_tag(incident.slug),
         provider_tag(incident.provider.slug),
-        *(service_tag(s.provider.slug, s.slug) for s in incident.services.all()),
-        *(region_tag(r.provider.slug, r.code) for r in incident.regions.all()),
-        *(customer_tag(i.customer.slug) for i in incident.impacts.all()),
+        *(service_tag(s.provider.slug, s.slug) for s in shown.services),
+        *(region_tag(r.provider.slug, r.code) for r in shown.regions),
+        *(customer_tag(i.customer.slug) for i in shown.impacts),
     }
 
 
@@ -182,10 +189,14 @@ def changing(pks):
 
     Tags are read before and after, so the page of a service an incident leaves misses as well
     as the page of the service it joins, and a withdrawn incident leaves every list it was on.
+    The incidents' stored articles are forgotten before and after too (and once more after the
+    commit): the next read of each page renders its article from the rows as they are then.
     """
     pks = [pk for pk in pks if pk is not None]
     before = incident_tags(pks)
+    IncidentArticle.objects.forget(pks)
     yield
+    IncidentArticle.objects.forget(pks)
     bump(before | incident_tags(pks))
 
 

@@ -5,7 +5,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from outages import page_cache, revisions, search, summaries
-from outages.models import Incident
+from outages.models import Incident, IncidentArticle
 
 
 def restore(obj, version, user):
@@ -40,6 +40,7 @@ def restore_reference(obj, version, user):
         reversion.add_to_revision(restored)
         reversion.set_user(user)
         reversion.set_comment(restored_comment(version))
+    IncidentArticle.objects.forget_showing([restored])
     page_cache.invalidate_all()
     search.update_index_showing([restored])
     return restored

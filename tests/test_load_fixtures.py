@@ -100,10 +100,12 @@ def snapshot():
 
 
 # Rows derived from the content, never loaded: the search index, the counts the statistics
-# page reads (outages.summaries), kept by every write of the content, and the published
-# versions of incidents (history, like the revisions they are frozen from).
+# page reads (outages.summaries), kept by every write of the content, the published versions
+# of incidents (history, like the revisions they are frozen from) and the stored articles of
+# incident pages (rendered at the first read).
 DERIVED = {
     "outages.incidentversion",
+    "outages.incidentarticle",
     "outages.searchdocument",
     "outages.incidentcount",
     "outages.durationcount",

@@ -15,6 +15,7 @@ from outages.models import (
     Alias,
     Customer,
     Incident,
+    IncidentArticle,
     Provider,
     Region,
     Service,
@@ -71,14 +72,17 @@ class ReferenceAdmin(PublishersChange, HistoryAdmin):
         super().save_model(request, obj, form, change)
         page_cache.invalidate_all()
         if change and form.has_changed():
+            IncidentArticle.objects.forget_showing([obj])
             search.update_index_showing([obj])
 
     def delete_model(self, request, obj):
+        IncidentArticle.objects.forget_showing([obj])  # while its incidents still name it
         with summaries.changing(counted_incidents([obj])):
             super().delete_model(request, obj)
         page_cache.invalidate_all()
 
     def delete_queryset(self, request, queryset):
+        IncidentArticle.objects.forget_showing(list(queryset))
         with summaries.changing(counted_incidents(queryset)):
             super().delete_queryset(request, queryset)
         page_cache.invalidate_all()

@@ -41,6 +41,7 @@ from outages.models import (
     Alias,
     Customer,
     Incident,
+    IncidentArticle,
     Provider,
     Region,
     Service,
@@ -453,6 +454,8 @@ class Loader:
         incidents = Incident.objects.in_bulk(list(self.incidents))
         for pk, path in self.incidents.items():
             self.revision(incidents[pk], path)
+        IncidentArticle.objects.forget(self.incidents)
+        IncidentArticle.objects.forget_showing([obj for obj, _ in self.references.values()])
         written = set(self.incidents) | self.naming_changed_references()
         if written:
             search.update_index(sorted(written))

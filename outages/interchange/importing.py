@@ -29,7 +29,7 @@ from outages.interchange.planning import Invalid, Planning
 from outages.interchange.reference_rows import References
 from outages.interchange.relations import import_relations
 from outages.interchange.stored import stored_incidents, stored_references
-from outages.models import Customer, Provider, Region, Service, Source
+from outages.models import Customer, IncidentArticle, Provider, Region, Service, Source
 from outages.rendering import RenderBudget
 
 # The incident a problem's path is in: "incidents[3].timeline[0].at" is in incident 3.
@@ -303,6 +303,7 @@ class Importer(Planning, References):
         if self.problems or self.dry_run or not changes:
             return
         bulk.record_revisions(changes, self.user, new=new)
+        IncidentArticle.objects.forget(change.incident.pk for change in changes)
         self.counts.add(change.incident.pk for change in changes)
         if new:
             indexing.index([bulk.written(change) for change in changes])

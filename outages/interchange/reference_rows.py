@@ -6,7 +6,7 @@ from outages import search
 from outages.interchange import bulk, conflicts
 from outages.interchange.planning import fields_of, same_values
 from outages.interchange.stored import stored_names
-from outages.models import Customer, Provider, Region, Service, Source
+from outages.models import Customer, IncidentArticle, Provider, Region, Service, Source
 
 # resolve_name(): the name is that of several rows (a problem, already recorded).
 AMBIGUOUS = object()
@@ -206,6 +206,7 @@ class References:
         """A revision for the reference rows each document created or changed; the search
         documents of the incidents that show a changed stored row."""
         bulk.record_reference_revisions(self.written, self.user)
+        IncidentArticle.objects.forget_showing(list(self.updated.values()))
         search.update_index_showing(list(self.updated.values()))
 
     @staticmethod

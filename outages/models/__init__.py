@@ -12,6 +12,7 @@ from outages.models.archive import (
     latest_revision,
     source_revisions,
 )
+from outages.models.articles import IncidentArticle, IncidentArticleQuerySet
 from outages.models.base import (
     EARLIEST_CONTENT_DAY,
     EARLIEST_CONTENT_TIME,
@@ -142,6 +143,8 @@ from outages.models.visibility import (
 )
 
 __all__ = [
+    "IncidentArticle",
+    "IncidentArticleQuerySet",
     "DATE_PRECISIONS",
     "INCIDENT_ROWS",
     "ActionItemState",

@@ -37,11 +37,11 @@ def without_blanks(data):
 
 
 @register.simple_tag(takes_context=True)
-def incident_jsonld(context, incident):
+def incident_jsonld(context, incident, shown):
     """A Report about the outage (an Event organised by the provider) and the customers hit.
 
-    Reads only what the incident page preloads: provider, services, regions, impacts with
-    customers.
+    Reads only what the incident page preloads: its provider, and `shown`, its services,
+    regions and impacts with customers.
     """
     absolute = context["request"].build_absolute_uri
     provider = incident.provider
@@ -53,8 +53,8 @@ def incident_jsonld(context, incident):
         "description": Truncator(html.unescape(strip_tags(incident.summary_html))).words(40),
         "dateModified": iso(incident.updated_at),
         "keywords": [incident.get_root_cause_category_display()]
-        + [service.name for service in incident.services.all()]
-        + [region.code for region in incident.regions.all()],
+        + [service.name for service in shown.services]
+        + [region.code for region in shown.regions],
         "about": {
             "@type": "Event",
             "name": incident.title,
@@ -75,7 +75,7 @@ def incident_jsonld(context, incident):
                 absolute(impact.customer.get_absolute_url()),
                 impact.customer.url,
             )
-            for impact in incident.impacts.all()
+            for impact in shown.impacts
             if impact.was_hit
         ],
     }

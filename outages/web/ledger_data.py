@@ -170,22 +170,26 @@ def fix_data(item, absolute):
 
 
 def incident_ledger(incident):
-    """What an incident page shows of the ledger, in two queries: each of its action items'
-    history entries (set on the items loaded with it, as `ledger_history`), the links from its
-    items to later incidents, and the links from earlier incidents' items to it (both ends
-    published)."""
-    entries = {}
-    for entry in ActionItemState.objects.filter(incident=incident).select_related("source"):
-        entries.setdefault(entry.action_item_id, []).append(entry)
+    """What an incident page shows of the ledger besides its own items, in one query: the links
+    from its items to later incidents, and the links from earlier incidents' items to it (both
+    ends published)."""
     links = (
         shown_links()
         .filter(Q(incident=incident) | Q(later_incident=incident))
         .select_related("incident", "later_incident", "action_item", "source")
     )
     links = list(links)
-    for item in incident.action_items.all():
-        item.ledger_history = entries.get(item.pk) or [implicit_state(item)]
     return {
         "later": [link for link in links if link.incident_id == incident.pk],
         "earlier": [link for link in links if link.later_incident_id == incident.pk],
     }
+
+
+def add_ledger_history(incident):
+    """Each of the incident's action items (loaded with it) gets its history entries, as
+    `ledger_history` (one query)."""
+    entries = {}
+    for entry in ActionItemState.objects.filter(incident=incident).select_related("source"):
+        entries.setdefault(entry.action_item_id, []).append(entry)
+    for item in incident.action_items.all():
+        item.ledger_history = entries.get(item.pk) or [implicit_state(item)]

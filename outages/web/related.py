@@ -37,16 +37,15 @@ class Related:
     apart: str  # “6 months earlier”, or "" when either start is not known
 
 
-def related_incidents(incident, limit=RELATED_SHOWN):
+def related_incidents(incident, shown, limit=RELATED_SHOWN):
     """The published incidents sharing a service, a region or a customer hit with `incident`
-    (loaded in_full()), most shared first, each with its reasons."""
+    (`shown`: its services, regions and impacts with customers, as its page read them), most
+    shared first, each with its reasons."""
     names = {
-        "service": {service.pk: service.name for service in incident.services.all()},
-        "region": {region.pk: region.code for region in incident.regions.all()},
+        "service": {service.pk: service.name for service in shown.services},
+        "region": {region.pk: region.code for region in shown.regions},
         "customer": {
-            impact.customer_id: impact.customer.name
-            for impact in incident.impacts.all()
-            if impact.was_hit
+            impact.customer_id: impact.customer.name for impact in shown.impacts if impact.was_hit
         },
     }
     links = [

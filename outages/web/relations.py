@@ -13,12 +13,10 @@ def caused_by(incident, relations):
     return [s for s in relations if s.stored_here and s.kind == IncidentRelation.Kind.CAUSED]
 
 
-def has_cascade(incident, relations):
-    """Whether the cascade page has something to show: a customer hit, or an incident caused.
-    Reads the impacts in_full() loaded."""
-    return any(impact.was_hit for impact in incident.impacts.all()) or bool(
-        caused_by(incident, relations)
-    )
+def has_cascade(incident, relations, impacts):
+    """Whether the cascade page has something to show: a customer hit (of `impacts`, its
+    impacts as its page read them), or an incident caused."""
+    return any(impact.was_hit for impact in impacts) or bool(caused_by(incident, relations))
 
 
 @dataclass

@@ -6,7 +6,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
-from django.utils.text import slugify
 
 from outages import aggregates as stats
 from outages import page_cache, revisions, search
@@ -26,9 +25,8 @@ from outages.models import (
     services_with_provider,
     source_revisions,
 )
-from outages.web import citing, results
+from outages.web import articles, citing, results
 from outages.web.filters import SORTS, IncidentFilter, facets
-from outages.web.gist import incident_gist
 from outages.web.ledger_data import incident_ledger
 from outages.web.paging import PAGE_SIZE, link_with, paginate
 from outages.web.related import related_incidents
@@ -132,10 +130,20 @@ def for_page(incidents):
 
 
 def incident_detail(request, slug):
-    incident = for_page(Incident.objects.published()).filter(slug=slug).first()
+    incident = articles.with_article(Incident.objects.published()).filter(slug=slug).first()
     if incident is None:
         return unpublished_incident(request, slug)
-    return incident_page(request, incident)
+    stored = articles.stored_article(incident)
+    if stored is not None:
+        parts, shown = stored
+        return incident_page(request, articles.around_article(incident), parts, shown)
+    token = articles.claim(incident)
+    # Read after claiming: a write committed meanwhile deletes the claim, so an article
+    # rendered from the rows as they were before it is not stored.
+    incident = for_page(Incident.objects.published()).filter(pk=incident.pk).first()
+    if incident is None:
+        return unpublished_incident(request, slug)
+    return incident_page(request, incident, claim=token)
 
 
 def unpublished_incident(request, slug):
@@ -150,53 +158,46 @@ def unpublished_incident(request, slug):
     return render(request, "outages/incident_withdrawn.html", {"incident": withdrawn}, status=410)
 
 
-def incident_page(request, incident, preview=False):
+def incident_page(request, incident, article=None, shown=None, claim=None, preview=False):
+    """The page of an incident loaded by for_page(), or, with its stored `article` parts and
+    `shown` rows, of one loaded with around_article(). `claim`: the token under which to store
+    the article rendered here (articles.claim)."""
+    shown = shown or articles.Shown.loaded(incident)
     # The related incidents below share its services, regions or customers.
-    page_cache.depends_on(request, *page_cache.shown_incident_tags(incident))
-    context = incident_context(incident, preview)
+    page_cache.depends_on(request, *page_cache.shown_incident_tags(incident, shown))
+    context = incident_context(incident, preview, article=article, shown=shown)
+    if article is None and not preview:
+        articles.keep(incident, claim, context["article"], shown)
     # A preview is of what readers may not see yet: nothing to cite.
     context["citation"] = None if preview else citing.current_citation(request, incident)
     return render(request, "outages/incident_detail.html", context)
 
 
-def incident_context(incident, preview=False, frozen=False):
-    """What the incident page shows of an incident loaded by for_page(). `frozen`: for the copy
-    kept as a published version (web/freezing.py), without the related incidents and the change
-    log, which follow the collection and the record rather than the postmortem."""
-    events = incident.events.all()  # preloaded by in_full()
-    milestones = incident.milestone_facts(events)
-    durations = incident.duration_facts(events)
+def incident_context(incident, preview=False, frozen=False, article=None, shown=None):
+    """What the incident page shows of an incident: its article's parts (`article`, as stored,
+    or rendered here from an incident loaded by for_page()) and what follows the collection.
+    `frozen`: for the copy kept as a published version (web/freezing.py), without the related
+    incidents and the change log, which follow the collection and the record rather than the
+    postmortem. `shown`: as incident_page() read it (articles.Shown)."""
+    shown = shown or articles.Shown.loaded(incident)
     sources = incident.sources.all()
     # Typed relations follow the collection, as the related incidents do: not in a frozen copy.
     relations = [] if frozen else IncidentRelation.objects.seen_from(incident, preview)
     return {
         "incident": incident,
-        "gist": incident_gist(incident, milestones, durations),
-        "milestones": milestones,
-        "durations": durations,
-        "sections": postmortem_sections(incident),
+        "article": article or articles.render_parts(incident, frozen),
+        "shown": shown,
         "sources": [(source, latest_copy(source), latest_revision(source)) for source in sources],
         "drift": source_revisions(sources),
         "ledger": incident_ledger(incident),
-        # The copies a reader may open from here: those of a source this incident cites.
-        "cited": {source.pk for source in sources},
-        "related": [] if frozen else related_incidents(incident),
+        "related": [] if frozen else related_incidents(incident, shown),
         "relations": relations,
-        "cascade": False if frozen else has_cascade(incident, relations),
+        "cascade": False if frozen else has_cascade(incident, relations, shown.impacts),
         "frozen": frozen,
         "preview": preview,
         "changes": [] if frozen else revisions.public_changes(incident),
         "show_editors": settings.PUBLIC_CHANGE_LOG_NAMES,
     }
-
-
-def postmortem_sections(incident):
-    """(anchor, heading, html) of each written section after the summary. The anchor comes
-    from the heading (“root-cause”), so a link to a section survives sections added or left
-    empty."""
-    return [
-        (slugify(heading), heading, html) for heading, html in incident.postmortem_sections if html
-    ]
 
 
 def provider_list(request):

@@ -1,0 +1,220 @@
+"""The incident page's stored article (IncidentArticle): the parts of the page that follow only
+the incident's own rows and the names of the reference rows it shows, rendered here and kept,
+so a cold page prints them instead of loading every row of the postmortem and rendering it.
+
+What follows other incidents or the request (related incidents, typed relations, the promise
+links, the cascade link, the archived copies of the sources, the change log, the citation, the
+preview banner) is rendered live around the parts (templates/outages/incident_detail.html).
+Writes forget the articles they change (IncidentArticle.objects.forget, called where the page
+cache works out what a write changed); the first read after stores the article again.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import django
+from django.conf import settings
+from django.db.models import prefetch_related_objects
+from django.template.loader import get_template
+from django.utils.safestring import mark_safe
+from django.utils.text import slugify
+
+import outages
+from outages.models import (
+    Customer,
+    CustomerImpact,
+    Incident,
+    IncidentArticle,
+    Provider,
+    Region,
+    Service,
+    latest_copies,
+)
+from outages.web.gist import incident_gist
+from outages.web.ledger_data import add_ledger_history
+
+# Each part, in the order of the page, and its template.
+PARTS = {
+    "header": "outages/article/header.html",
+    "gist": "outages/article/gist.html",
+    "contents": "outages/includes/incident_contents.html",
+    "story": "outages/article/story.html",
+    "promises": "outages/article/promises.html",
+    "corrections": "outages/article/corrections.html",
+}
+FILL_BATCH = 100  # incidents loaded in full at a time by fill()
+
+
+@cache
+def build():
+    """A digest of the code and templates that render an article: an article stored by another
+    build may be worded or laid out differently, so it is not shown (and is stored again)."""
+    digest = hashlib.sha256(django.__version__.encode())
+    package = Path(outages.__file__).parent
+    for root in [package, *(Path(folder) for folder in settings.TEMPLATES[0]["DIRS"])]:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".html"):
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def with_article(incidents):
+    """The incidents with their providers and stored articles (one query)."""
+    return incidents.select_related("provider", "article")
+
+
+def around_article(incident):
+    """Load what the page reads of an incident besides its stored article and Shown (two
+    queries): its sources and their latest archived copies (the sources and the drift
+    notice)."""
+    prefetch_related_objects([incident], "sources", latest_copies())
+    return incident
+
+
+@dataclass
+class Shown:
+    """What the page reads, around the article, of an incident's services and regions (the
+    related incidents, the page's tags, the structured data) and of its impacts with their
+    customers (the same, and the cascade link)."""
+
+    services: list
+    regions: list
+    impacts: list
+
+    @classmethod
+    def loaded(cls, incident):
+        """Those loaded with an incident (for_page())."""
+        return cls(
+            list(incident.services.all()),
+            list(incident.regions.all()),
+            list(incident.impacts.all()),
+        )
+
+    @classmethod
+    def from_rows(cls, incident, rows):
+        """Those stored with its article (as_rows()): rows made from the stored data, with
+        only the fields it keeps."""
+        return cls(
+            [
+                Service(pk=pk, provider=Provider(pk=of, slug=provider), slug=slug, name=name)
+                for pk, of, provider, slug, name in rows["services"]
+            ],
+            [
+                Region(pk=pk, provider=Provider(pk=of, slug=provider), code=code)
+                for pk, of, provider, code in rows["regions"]
+            ],
+            [
+                CustomerImpact(
+                    pk=pk,
+                    incident=incident,
+                    level=level,
+                    customer=Customer(pk=customer, slug=slug, name=name, url=url),
+                )
+                for pk, level, customer, slug, name, url in rows["impacts"]
+            ],
+        )
+
+    def as_rows(self):
+        """Plain data, to store with the article."""
+        return {
+            "services": [
+                [service.pk, service.provider_id, service.provider.slug, service.slug, service.name]
+                for service in self.services
+            ],
+            "regions": [
+                [region.pk, region.provider_id, region.provider.slug, region.code]
+                for region in self.regions
+            ],
+            "impacts": [
+                [impact.pk, impact.level, customer.pk, customer.slug, customer.name, customer.url]
+                for impact in self.impacts
+                for customer in [impact.customer]
+            ],
+        }
+
+
+def stored_article(incident):
+    """(parts, Shown) as stored for an incident loaded with_article(), if this build stored
+    them; else None."""
+    try:
+        article = incident.article
+    except IncidentArticle.DoesNotExist:
+        return None
+    if article.parts is None or article.build != build():
+        return None
+    parts = {name: mark_safe(html) for name, html in article.parts.items()}  # noqa: S308
+    return parts, Shown.from_rows(incident, article.rows)
+
+
+def claim(incident):
+    """Claim the storing of an incident's article, before its rows are read for it: the token,
+    or None when another read is storing it now."""
+    try:
+        stored = incident.article
+    except IncidentArticle.DoesNotExist:
+        stored = None
+    return IncidentArticle.claim_for(incident.pk, build(), stored)
+
+
+def keep(incident, token, parts, shown):
+    """Store the parts rendered after claiming; nothing if a write came since the claim.
+    Whether they were stored."""
+    if token is None:
+        return False
+    stored = {name: str(html) for name, html in parts.items()}
+    return IncidentArticle.store(incident.pk, token, stored, shown.as_rows())
+
+
+def render_parts(incident, frozen=False):
+    """Each part of the article of an incident loaded by for_page(), rendered (one query: its
+    action items' histories). `frozen`: for a published version, whose contents leave out the
+    sections that follow the collection."""
+    events = incident.events.all()  # preloaded by in_full()
+    milestones = incident.milestone_facts(events)
+    durations = incident.duration_facts(events)
+    add_ledger_history(incident)
+    context = {
+        "incident": incident,
+        "gist": incident_gist(incident, milestones, durations),
+        "milestones": milestones,
+        "durations": durations,
+        "sections": postmortem_sections(incident),
+        # The copies a reader may open from here: those of a source this incident cites.
+        "cited": {source.pk for source in incident.sources.all()},
+        "frozen": frozen,
+    }
+    return {name: mark_safe(get_template(path).render(context)) for name, path in PARTS.items()}  # noqa: S308
+
+
+def postmortem_sections(incident):
+    """(anchor, heading, html) of each written section after the summary. The anchor comes
+    from the heading (“root-cause”), so a link to a section survives sections added or left
+    empty."""
+    return [
+        (slugify(heading), heading, html) for heading, html in incident.postmortem_sections if html
+    ]
+
+
+def fill(for_page, incidents=None, batch=FILL_BATCH):
+    """Store the article of every published incident (of `incidents`, a queryset, if given)
+    that has none from this build, a batch at a time (`for_page`: the views' loader of an
+    incident in full); how many were stored."""
+    current = IncidentArticle.objects.filter(build=build(), parts__isnull=False)
+    published = Incident.objects.published()
+    if incidents is not None:
+        published = published.filter(pk__in=incidents.values("pk"))
+    missing = published.exclude(pk__in=current.values("incident"))
+    pks = list(missing.order_by("pk").values_list("pk", flat=True))
+    stored = 0
+    for start in range(0, len(pks), batch):
+        chunk = with_article(Incident.objects.filter(pk__in=pks[start : start + batch]))
+        tokens = {incident.pk: claim(incident) for incident in chunk}
+        # Read after claiming, as a page does.
+        for incident in for_page(Incident.objects.published()).filter(pk__in=list(tokens)):
+            if tokens[incident.pk] is not None:
+                parts = render_parts(incident)
+                stored += keep(incident, tokens[incident.pk], parts, Shown.loaded(incident))
+    return stored
