@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("outages", "0028_incident_lists_without_parallel_workers_or_full_sorts"),
+        ("outages", "0029_kept_action_item_counts"),
     ]
 
     operations = [
