@@ -6,6 +6,7 @@ from io import StringIO
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import OperationalError
 from django.urls import reverse
 from reversion.models import Version
 
@@ -103,6 +104,25 @@ def test_the_first_read_stores_the_article_and_a_second_reader_uses_it(client, i
     first = stored(incident)
     page(client, incident)
     assert stored(incident).claim == first.claim  # read, not stored again
+
+
+@pytest.mark.parametrize("write", ["claim_for", "store"])
+def test_a_refused_write_of_the_article_still_shows_the_page(
+    client, make_incidents, monkeypatch, write
+):
+    incident = make_incidents(1)[0]
+    expected = page(client, incident).content.decode()
+    IncidentArticle.objects.all().delete()
+
+    def refused(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(IncidentArticle, write, refused)
+    response = page(client, incident)
+
+    assert response.status_code == 200
+    assert response.content.decode() == expected
+    assert stored(incident) is None
 
 
 # --- Claims -------------------------------------------------------------------------------------

@@ -159,10 +159,10 @@ def test_incident_page_query_count_does_not_grow_with_copies(
         versions(other, *(f"<p>{n}</p>" for n in range(count)))
     versions(source, *(f"<p>{n}</p>" for n in range(count)))
     Correction.objects.filter(incident=incident).update(claimed_in=ArchivedCopy.objects.first())
-    # As test_incident_page's count without related incidents (21), which counts the latest
+    # As test_incident_page's count without related incidents (25), which counts the latest
     # archived copy of each source: one query, whatever the copies; the correction's copy comes
     # with it.
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(25):
         client.get(incident.get_absolute_url())
 
 

@@ -101,14 +101,16 @@ def test_query_count_does_not_grow_with_incidents(
     # their own), 18 the candidates with providers, 19 the public change log (its revisions),
     # 20 the promise links from and to it (the ledger), 21 its typed relations, either end,
     # with the other incidents' providers and the sources, 22 storing the article, 23 its
-    # current version (the "Cite this" box).
-    with django_assert_num_queries(23):
+    # current version (the "Cite this" box). Plus 4: the claim and the store each run in a
+    # savepoint (SAVEPOINT, RELEASE), so that a write the database refuses leaves the page to
+    # be shown (tests/test_incident_article.py).
+    with django_assert_num_queries(27):
         client.get("/incidents/incident-1/")
 
 
 def test_query_count_without_related_incidents(client, incident, django_assert_num_queries):
     # As above; with no candidates, what they share and the candidates themselves are not read.
-    with django_assert_num_queries(21):
+    with django_assert_num_queries(25):
         client.get(incident.get_absolute_url())
 
 

@@ -10,12 +10,14 @@ cache works out what a write changed); the first read after stores the article a
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import django
 from django.conf import settings
+from django.db import DatabaseError, transaction
 from django.db.models import prefetch_related_objects
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
@@ -34,6 +36,8 @@ from outages.models import (
 )
 from outages.web.gist import incident_gist
 from outages.web.ledger_data import add_ledger_history
+
+log = logging.getLogger(__name__)
 
 # Each part, in the order of the page, and its template.
 PARTS = {
@@ -156,7 +160,7 @@ def claim(incident):
         stored = incident.article
     except IncidentArticle.DoesNotExist:
         stored = None
-    return IncidentArticle.claim_for(incident.pk, build(), stored)
+    return refusable(lambda: IncidentArticle.claim_for(incident.pk, build(), stored))
 
 
 def keep(incident, token, parts, shown):
@@ -165,7 +169,22 @@ def keep(incident, token, parts, shown):
     if token is None:
         return False
     stored = {name: str(html) for name, html in parts.items()}
-    return IncidentArticle.store(incident.pk, token, stored, shown.as_rows())
+    return bool(
+        refusable(lambda: IncidentArticle.store(incident.pk, token, stored, shown.as_rows()))
+    )
+
+
+def refusable(write):
+    """A reader's write of the stored article, or None if the database refuses it (SQLite busy
+    with an editor's save, a read-only moment): the page is then rendered and shown without
+    storing it, never an error. In a savepoint, so a refusal leaves any open transaction
+    usable."""
+    try:
+        with transaction.atomic():
+            return write()
+    except DatabaseError:
+        log.warning("The stored incident article was not written", exc_info=True)
+        return None
 
 
 def render_parts(incident, frozen=False):
