@@ -24,7 +24,7 @@ from django.db import models
 from django.db.models import Q
 
 from outages.models.base import Precision, validate_content_date
-from outages.models.incidents import Incident
+from outages.models.incidents import Incident, published_through
 from outages.models.parts import ActionItem, IncidentChild
 from outages.models.reference import Source
 from outages.models.summaries import ActionItemCount
@@ -278,8 +278,9 @@ def took(states):
 
 def shown_links():
     """Links readers may see: both incidents published."""
-    published = Incident.objects.published()
-    return PromiseLink.objects.filter(later_incident__in=published, incident__in=published)
+    return PromiseLink.objects.filter(
+        published_through("later_incident__"), published_through("incident__")
+    )
 
 
 def outcome_of(status, kinds):

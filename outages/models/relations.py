@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Greatest, Least
 
 from outages.models.base import TextChecked
-from outages.models.incidents import Incident
+from outages.models.incidents import Incident, published_through
 from outages.models.reference import Source
 from outages.models.versioned import versioned
 
@@ -53,8 +53,7 @@ class IncidentRelationQuerySet(models.QuerySet):
 
     def shown(self):
         """Relations readers may see: both ends published (Incident.objects.published())."""
-        published = Incident.objects.published()
-        return self.filter(incident__in=published, other__in=published)
+        return self.filter(published_through("incident__"), published_through("other__"))
 
     def seen_from(self, incident, preview=False):
         """The relations of `incident`, either end, as its page, API and Markdown show them: by
