@@ -37,13 +37,10 @@ from outages.models.incident_versions import (
     versions_in_bulk,
 )
 from outages.models.incidents import (
-    NEWEST_FIRST,
-    OLDEST_FIRST,
     POSTMORTEM_SECTIONS,
     Incident,
     IncidentManager,
     IncidentQuerySet,
-    incident_order,
     regions_with_provider,
     services_with_provider,
 )
@@ -77,6 +74,7 @@ from outages.models.milestones import (
     milestones_from_new_events,
     precision_field,
 )
+from outages.models.ordering import NEWEST_FIRST, OLDEST_FIRST, incident_order
 from outages.models.parts import (
     ActionItem,
     Correction,

@@ -1,5 +1,5 @@
-"""Incidents: the one published() rule, the one answer to "which incidents of X", the one order,
-and the incident's own fields, milestones and durations."""
+"""Incidents: the one published() rule, the one answer to "which incidents of X", the one order
+(its terms in ordering.py), and the incident's own fields, milestones and durations."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,21 +24,9 @@ from outages.models.milestones import (
     TimelinePointer,
     precision_field,
 )
+from outages.models.ordering import NEWEST_FIRST, OLDEST_FIRST
 from outages.models.reference import Provider, Region, Service, Source
 from outages.models.versioned import INCIDENT_ROWS, versioned
-
-
-# The one order of incidents, on every page, feed, API list and export: newest first, and those
-# whose start is not known last. Said outright because PostgreSQL sorts NULLs first and SQLite
-# last. A user-chosen order (relevance, longest) breaks its ties with NEWEST_FIRST.
-def incident_order(via="", oldest=False):
-    """The order of incidents, or of rows by their incident (`via="incident__"`)."""
-    started = F(f"{via}started_at")
-    return [started.asc(nulls_last=True) if oldest else started.desc(nulls_last=True), f"{via}slug"]
-
-
-NEWEST_FIRST = incident_order()
-OLDEST_FIRST = incident_order(oldest=True)
 
 
 def published_through(path=""):
