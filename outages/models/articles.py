@@ -97,6 +97,9 @@ class IncidentArticle(models.Model):
     parts = models.JSONField(null=True, blank=True)
     # What the rest of the page reads of its services, regions and customers (outages.web.articles).
     rows = models.JSONField(null=True, blank=True)
+    # Its row in the incident lists, [head, tail] (outages.web.articles.listed): a column of its
+    # own, so a list of twenty reads twenty short values rather than twenty whole articles.
+    row = models.JSONField(null=True, blank=True)
     claim = models.UUIDField(default=uuid.uuid4)
     claimed_at = models.DateTimeField(default=timezone.now)
 
@@ -121,12 +124,12 @@ class IncidentArticle(models.Model):
         if stored.parts is None and stored.claimed_at > now - CLAIM_EXPIRES:
             return None
         taken = cls.objects.filter(incident_id=incident_id, claim=stored.claim).update(
-            build=build, parts=None, claim=token, claimed_at=now
+            build=build, parts=None, row=None, claim=token, claimed_at=now
         )
         return token if taken else None
 
     @classmethod
-    def store(cls, incident_id, token, parts, rows):
+    def store(cls, incident_id, token, parts, rows, row=None):
         """Store the parts under a claim, unless a write has deleted the claim since."""
         unfilled = cls.objects.filter(incident_id=incident_id, claim=token, parts__isnull=True)
-        return bool(unfilled.update(parts=parts, rows=rows))
+        return bool(unfilled.update(parts=parts, rows=rows, row=row))

@@ -18,7 +18,7 @@ from pathlib import Path
 import django
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import F, prefetch_related_objects
 from django.template.loader import get_template
 from django.utils.safestring import mark_safe
 from django.utils.text import slugify
@@ -48,6 +48,12 @@ PARTS = {
     "promises": "outages/article/promises.html",
     "corrections": "outages/article/corrections.html",
 }
+# The incident's row in a list that fixes no provider, service or region, in two halves around
+# the passage a search shows there (includes/incident_table.html); stored apart (row).
+ROW = {
+    "head": "outages/includes/incident_row_head.html",
+    "tail": "outages/includes/incident_row_tail.html",
+}
 FILL_BATCH = 100  # incidents loaded in full at a time by fill()
 
 
@@ -68,6 +74,33 @@ def build():
 def with_article(incidents):
     """The incidents with their providers and stored articles (one query)."""
     return incidents.select_related("provider", "article")
+
+
+def with_stored_rows(incidents):
+    """The incidents (of a list that fixes no provider, service or region) with their providers
+    and, of their stored articles, only the build and the row's two halves (one query, reading
+    no other part)."""
+    return incidents.select_related("provider").annotate(
+        row_build=F("article__build"), stored_halves=F("article__row")
+    )
+
+
+def listed(incidents):
+    """The incidents of a list page, as with_stored_rows() reads them: each with `stored_row`
+    (its row's halves) when this build stored its article; those without one are read again
+    for_lists(), to be rendered (four more queries, only when one lacks its article)."""
+    page = list(incidents)
+    missing = []
+    for incident in page:
+        if incident.row_build == build() and incident.stored_halves is not None:
+            head, tail = map(mark_safe, incident.stored_halves)  # rendered here, then stored
+            incident.stored_row = {"head": head, "tail": tail}
+        else:
+            missing.append(incident.pk)
+    if missing:
+        loaded = Incident.objects.filter(pk__in=missing).for_lists().in_bulk()
+        page = [loaded.get(incident.pk, incident) for incident in page]
+    return page
 
 
 def around_article(incident):
@@ -169,9 +202,19 @@ def keep(incident, token, parts, shown):
     if token is None:
         return False
     stored = {name: str(html) for name, html in parts.items()}
+    row = render_row(incident)
     return bool(
-        refusable(lambda: IncidentArticle.store(incident.pk, token, stored, shown.as_rows()))
+        refusable(lambda: IncidentArticle.store(incident.pk, token, stored, shown.as_rows(), row))
     )
+
+
+def render_row(incident):
+    """[head, tail] of the list row (ROW) of an incident loaded by for_page(), as a list that
+    fixes no provider, service or region renders it."""
+    if not hasattr(incident, "customers_hit"):  # as for_lists() loads them
+        incident.customers_hit = [impact for impact in incident.impacts.all() if impact.was_hit]
+    context = {"incident": incident}
+    return [get_template(path).render(context) for path in ROW.values()]
 
 
 def refusable(write):

@@ -69,9 +69,11 @@ def incident_list(request):
     # the page is then one more query, in the chosen order.
     found = results.found(filters.qs) if valid else results.NOTHING
     ordered, order = results.in_order(filters, found)
-    paginator = Paginator(ordered.for_lists(), PAGE_SIZE)
+    paginator = Paginator(articles.with_stored_rows(ordered), PAGE_SIZE)
     paginator.count = found.listed  # known already; spares the paginator its COUNT query
     page = paginator.get_page(request.GET.get("page"))
+    # Rows print as stored with their incidents' articles, and only the others are rendered.
+    page.object_list = articles.listed(page.object_list)
     query = form.cleaned_data.get("q", "") if valid else ""
     if query:
         passages = search.snippets(page.object_list, query)
