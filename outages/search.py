@@ -158,9 +158,15 @@ def document_text(
         ),
         "actions": " · ".join(actions),
         "names": " · ".join(names),
-        "sources": " · ".join(f"{title} ({publisher})" for title, publisher in sources),
+        "sources": sources_text(sources),
     }
     return {name: clean(text) for name, text in fields.items()}
+
+
+def sources_text(sources):
+    """The "sources" text of document_text(), before clean(): a bulk writer that knows the
+    sources' order only later (from the database) adds it last."""
+    return " · ".join(f"{title} ({publisher})" for title, publisher in sources)
 
 
 def update_index(incident_ids):

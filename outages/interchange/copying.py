@@ -171,8 +171,13 @@ def copy_text_rows(cursor, table, columns, text, quote):
     """COPY rows already in COPY's text format (a line each) into the table's columns, with
     a cursor of the connection: psycopg2's copy_expert (through Django's cursor wrapper, or
     psycopg2's own cursor)."""
+    # In one read: psycopg2 takes Python's lock again for every block it reads (8 kB unless
+    # told), and while another thread computes each retake waits out its switch interval (5
+    # ms), which made a COPY from the sample writer's thread wait most of its time.
     cursor.copy_expert(
-        f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN", io.StringIO(text)
+        f"COPY {quote(table)} ({', '.join(map(quote, columns))}) FROM STDIN",
+        io.StringIO(text),
+        max(len(text), 8192),  # size, positional: Django's debug cursor takes no keyword
     )
 
 
@@ -229,19 +234,13 @@ def foreign_keys_checked_at_end(models):
         return
     if not connection.in_atomic_block:
         raise RuntimeError("Foreign keys are dropped only inside a transaction.")
-    tables = [model._meta.db_table for model in models]
-    tables += [
-        field.remote_field.through._meta.db_table
-        for model in models
-        for field in model._meta.local_many_to_many
-    ]
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
             "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
             "ORDER BY 1, 2",
-            [sorted(set(tables))],
+            [tables_of(models)],
         )
         keys = cursor.fetchall()
         # A table with checks still pending in this transaction (rows deleted before) cannot
@@ -254,3 +253,53 @@ def foreign_keys_checked_at_end(models):
     with connection.cursor() as cursor:
         for table, name, definition in keys:
             cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+@contextmanager
+def indexes_built_at_end(models, memory="256MB"):
+    """On PostgreSQL, inside the current transaction: drop the indexes of these models' tables
+    (and of their many-to-many tables) that back no constraint, and create them again on
+    leaving from the definitions PostgreSQL gave (pg_indexes' indexdef: the same names,
+    columns and methods as the migrations made), with `memory` for sorting. Built once from
+    sorted rows, an index costs a fraction of what it costs kept up to date row by row (the
+    search vector's GIN index most of all): PostgreSQL's own advice for populating a database.
+    Primary keys and unique constraints stay, so a duplicate is still refused as it is written;
+    so do partial indexes, whose condition does not always come back from its definition as
+    written (`level IN (...)` is stored as `= ANY (ARRAY[...])`, which reads back cast anew).
+    As for foreign_keys_checked_at_end, an error rolls the drop back with everything else, and
+    the tables are locked against other sessions meanwhile."""
+    connection = connections[router.db_for_write(models[0])]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    if not connection.in_atomic_block:
+        raise RuntimeError("Indexes are dropped only inside a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid = ANY(%s::regclass[]) AND indpred IS NULL AND indexrelid NOT IN "
+            "(SELECT conindid FROM pg_constraint) ORDER BY 1",
+            [tables_of(models)],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {name}")  # regclass text: quoted where it must be
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('maintenance_work_mem')")
+        (before,) = cursor.fetchone()
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [memory])
+        for _, definition in indexes:
+            cursor.execute(definition)
+        cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [before])
+
+
+def tables_of(models):
+    """The tables of these models and of their many-to-many fields, sorted."""
+    tables = {model._meta.db_table for model in models}
+    tables |= {
+        field.remote_field.through._meta.db_table
+        for model in models
+        for field in model._meta.local_many_to_many
+    }
+    return sorted(tables)

@@ -7,7 +7,9 @@ another row of its chunk by its index there. Two writers, the same rows either w
   name taken from their sequences, and everything sent from one worker thread on the
   transaction's own connection, so that PostgreSQL parses, indexes and computes search vectors
   for one chunk while Python makes the next (psycopg2 lets go of Python's lock while it waits
-  for the server). The generating thread does not touch the database meanwhile.
+  for the server). The generating thread also makes all of a chunk's text that needs no id
+  (each row's COPY text but its ids, the search texts but their sources' order) before handing
+  it over, so the worker computes next to nothing; it does not touch the database meanwhile.
 - Other databases: model instances and bulk_create, one chunk at a time.
 """
 
@@ -135,14 +137,23 @@ def resolver(ids, model):
     return lambda index: None if index is None else found[index]
 
 
-def document_rows(chunk, ids, source_ranks):
-    """(incident id, fields) of each search document of the chunk; `source_ranks`: {source
-    id: rank in Source's order as the database sorts it}."""
+def document_texts(chunk):
+    """(incident index, fields but "sources", [source indexes]) of each search document of the
+    chunk: everything that needs no id."""
+    return [
+        (index, search.document_text(**text, sources=[]), sources)
+        for index, text, sources in chunk.documents
+    ]
+
+
+def document_rows(chunk, texts, ids, source_ranks):
+    """(incident id, fields) of each search document of the chunk, from its document_texts();
+    `source_ranks`: {source id: rank in Source's order as the database sorts it}."""
     source_ids = ids[Source]
-    for index, text, sources in chunk.documents:
+    for index, fields, sources in texts:
         ordered = sorted(sources, key=lambda i: source_ranks[source_ids[i]])
         shown = [chunk.sources[i][:2] for i in ordered]  # (title, publisher)
-        yield ids[Incident][index], search.document_text(**text, sources=shown)
+        yield ids[Incident][index], {**fields, "sources": search.clean(search.sources_text(shown))}
 
 
 class ModelWriter:
@@ -181,7 +192,7 @@ class ModelWriter:
         search.write_documents(
             [
                 SearchDocument(incident_id=pk, **fields)
-                for pk, fields in document_rows(chunk, ids, source_ranks)
+                for pk, fields in document_rows(chunk, document_texts(chunk), ids, source_ranks)
             ]
         )
 
@@ -197,6 +208,7 @@ class CopyWriter:
         self.quote = connection.ops.quote_name
         self.documents = search.DocumentInsert()
         self.defaults = {model: default_text(model) for model in ORDER}
+        self.columns = {model: column_split(model) for model in ORDER}
         sql, params = (
             Source.objects.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [[]]))
             .values_list("pk", flat=True)
@@ -225,10 +237,15 @@ class CopyWriter:
                 pending.result()
 
     def write(self, chunk):
+        # Everything that needs no id is made here, while the worker writes the chunk before:
+        # Python computes on one core at a time, so what the worker computes, PostgreSQL waits
+        # for.
+        rows = {model: self.row_texts(model, chunk) for model in ORDER}
+        texts = document_texts(chunk)
         self.wait()
-        self.pending = self.pool.submit(self.send, chunk)
+        self.pending = self.pool.submit(self.send, chunk, rows, texts)
 
-    def send(self, chunk):
+    def send(self, chunk, rows, texts):
         with self.raw.cursor() as cursor:
             ids = {}
             for model in WITH_IDS:
@@ -236,7 +253,7 @@ class CopyWriter:
                     cursor, model._meta, len(chunk.rows(model)), self.quote
                 )
             for model in ORDER:
-                self.copy_rows(cursor, model, chunk, ids)
+                self.copy_rows(cursor, model, rows[model], ids)
             for model, attribute, table, columns in self.links:
                 left = ids[model]
                 right = ids.get(LINKED_IN_CHUNK.get(attribute))
@@ -247,7 +264,7 @@ class CopyWriter:
                 copying.copy_text_rows(cursor, table, columns, lines, self.quote)
             cursor.execute(self.source_order_sql, [ids[Source]])
             ranks = {pk: rank for rank, (pk,) in enumerate(cursor.fetchall())}
-            documents = list(document_rows(chunk, ids, ranks))
+            documents = list(document_rows(chunk, texts, ids, ranks))
             arrays = [
                 [pk for pk, _ in documents]
                 if name == "incident_id"
@@ -256,26 +273,47 @@ class CopyWriter:
             ]
             self.documents.execute(cursor, arrays)
 
-    def copy_rows(self, cursor, model, chunk, ids):
-        columns = COLUMNS[model]
-        resolve = [resolver(ids, IN_CHUNK.get(name)) for name in columns]
-        names, suffix = self.defaults[model]
+    def row_texts(self, model, chunk):
+        """[(values of the row's IN_CHUNK columns, COPY text of its other columns)]."""
         text = copying.TEXT
+        _, suffix = self.defaults[model]
+        in_chunk, others = self.columns[model]
+        return [
+            (
+                [row[i] for i in in_chunk],
+                "\t".join([text[type(row[i])](row[i]) for i in others]) + suffix,
+            )
+            for row in chunk.rows(model)
+        ]
+
+    def copy_rows(self, cursor, model, rows, ids):
+        """COPY the row_texts(), with the row's own id first, then its IN_CHUNK columns."""
+        in_chunk, others = self.columns[model]
+        names = COLUMNS[model]
+        found = [ids[IN_CHUNK[names[i]]] for i in in_chunk]
         own = ids.get(model)
         lines = []
-        for number, row in enumerate(chunk.rows(model)):
-            values = [
-                value if to_id is None else to_id(value)
-                for to_id, value in zip(resolve, row, strict=True)
+        for number, (indexes, rest) in enumerate(rows):
+            head = [str(own[number])] if own else []
+            head += [
+                "\\N" if i is None else str(row_ids[i])
+                for i, row_ids in zip(indexes, found, strict=True)
             ]
-            line = "\t".join([text[type(value)](value) for value in values])
-            lines.append(f"{own[number]}\t{line}{suffix}" if own else f"{line}{suffix}")
+            head.append(rest)
+            lines.append("\t".join(head))
         lines.append("")
-        head = [model._meta.pk.column] if own else []
-        all_columns = head + [model._meta.get_field(name).column for name in columns] + names
-        copying.copy_text_rows(
-            cursor, model._meta.db_table, all_columns, "\n".join(lines), self.quote
-        )
+        meta = model._meta
+        columns = [meta.pk.column] if own else []
+        columns += [meta.get_field(names[i]).column for i in in_chunk + others]
+        columns += self.defaults[model][0]
+        copying.copy_text_rows(cursor, meta.db_table, columns, "\n".join(lines), self.quote)
+
+
+def column_split(model):
+    """([positions of COLUMNS[model] naming a row of the chunk], [positions of the others])."""
+    names = COLUMNS[model]
+    in_chunk = [i for i, name in enumerate(names) if name in IN_CHUNK]
+    return in_chunk, [i for i, name in enumerate(names) if name not in IN_CHUNK]
 
 
 def default_text(model):

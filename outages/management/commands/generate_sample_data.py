@@ -1,5 +1,4 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from outages import page_cache
 from outages.interchange import sample_data
@@ -51,11 +50,9 @@ class Command(BaseCommand):
             )
         except sample_data.Refused as error:
             raise CommandError(str(error)) from None
+        # generate() leaves fresh statistics for the planner (ANALYZE in its transaction):
+        # without them, and with autovacuum slow or off, the first pages plan as if the tables
+        # were empty, and are many times slower.
         page_cache.invalidate_all()
-        if connection.vendor == "postgresql":
-            # Fresh statistics for the planner: without them (and with autovacuum slow or off) the
-            # first pages plan as if the tables were empty, and are many times slower.
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
         if options["verbosity"] >= 1:
             self.stdout.write(str(summary))
