@@ -23,6 +23,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 
 import httpx
 from django.conf import settings
@@ -95,7 +96,10 @@ class CacheHeaders:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        # A request's purges wait for its answer: what it does after its commit (storing the
+        # articles it changed, outages.web.storing) is done before a front cache fetches again.
+        with _purger.holding():
+            response = self.get_response(request)
         # A save's answer comes once its purges are sent (or after FRONT_CACHE_PURGE_WAIT), so
         # an editor who sees "saved" finds the new page through the front caches at once.
         _purger.wait_for_own(settings.FRONT_CACHE_PURGE_WAIT)
@@ -154,7 +158,22 @@ class Purger:
             self.client = httpx.Client(follow_redirects=False)
         return self.client
 
+    @contextmanager
+    def holding(self):
+        """Keep the tags this thread asks to purge until the block ends, then ask for them."""
+        self.own.held = held = set()
+        try:
+            yield
+        finally:
+            self.own.held = None
+            if held:
+                self.add(held)
+
     def add(self, tags):
+        held = getattr(self.own, "held", None)
+        if held is not None:
+            held.update(tags)
+            return
         self.own.asked = True
         with self.changed:
             self.pending.update(tags)

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # What shared caches in front may keep: `private, no-store` unless the page cache says so.
     "outages.front_cache.CacheHeaders",
+    # An editor's save stores the articles it changed before its answer and its purges.
+    "outages.web.storing.StoreChangedArticles",
     "csp.middleware.CSPMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Fresh stored pages leave here, with the headers above, skipping everything below.

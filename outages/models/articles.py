@@ -8,7 +8,9 @@ the incident's rows (claim, store): a write committed meanwhile has deleted the 
 article rendered from rows older than a write is never kept.
 """
 
+import threading
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import models, transaction
@@ -20,6 +22,31 @@ from outages.models.reference import Customer, Provider, Region, Service, Source
 # A claim whose read died before storing is taken over after this.
 CLAIM_EXPIRES = timedelta(seconds=60)
 BATCH = 1000  # ids per query (SQLite limits the parameters of one query)
+EVERY_ARTICLE = "every article"  # what noting_forgotten() holds after forget_all()
+
+_noting = threading.local()
+
+
+@contextmanager
+def noting_forgotten():
+    """Collect, in the set it yields, the ids of the incidents whose articles this thread
+    forgets meanwhile (EVERY_ARTICLE for forget_all): an editor's request stores them again
+    before its answer (outages.web.storing)."""
+    outer = getattr(_noting, "forgotten", None)
+    _noting.forgotten = forgotten = set()
+    try:
+        yield forgotten
+    finally:
+        _noting.forgotten = outer
+        if outer is not None:
+            outer.update(forgotten)
+
+
+def _note(pks):
+    forgotten = getattr(_noting, "forgotten", None)
+    if forgotten is not None:
+        forgotten.update(pks)
+
 
 # How an incident's article reaches each kind of reference row whose names, codes, titles or
 # addresses it prints (a service's and a region's address has its provider's slug in it).
@@ -53,6 +80,7 @@ class IncidentArticleQuerySet(models.QuerySet):
         pks = sorted({pk for pk in pks if pk is not None})
         if not pks:
             return
+        _note(pks)
 
         def delete():
             for start in range(0, len(pks), BATCH):
@@ -82,6 +110,7 @@ class IncidentArticleQuerySet(models.QuerySet):
         def delete():
             self.model.objects.all().delete()
 
+        _note([EVERY_ARTICLE])
         delete()
         if transaction.get_connection().in_atomic_block:
             transaction.on_commit(delete)
