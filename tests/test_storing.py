@@ -104,3 +104,18 @@ def test_an_admin_saves_purge_finds_the_article_stored(
 
     assert found == [True]
     assert any(f"incident:{incident.slug}" in tags for tags in sent(front))
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_refused_save_answers_without_storing(rf, incident, monkeypatch, status):
+    stores = []
+    monkeypatch.setattr(storing, "store", stores.append)
+
+    def refused_save(request):
+        IncidentArticle.objects.forget([incident.pk])  # what the save did before it failed
+        return HttpResponse(status=status)
+
+    response = storing.StoreChangedArticles(refused_save)(rf.post("/admin/"))
+
+    assert response.status_code == status
+    assert stores == []

@@ -80,13 +80,13 @@ class IncidentArticleQuerySet(models.QuerySet):
         pks = sorted({pk for pk in pks if pk is not None})
         if not pks:
             return
-        _note(pks)
 
         def delete():
             for start in range(0, len(pks), BATCH):
                 self.model.objects.filter(incident__in=pks[start : start + BATCH]).delete()
 
         delete()
+        _note(pks)
         if transaction.get_connection().in_atomic_block:
             transaction.on_commit(delete)
 
@@ -110,8 +110,8 @@ class IncidentArticleQuerySet(models.QuerySet):
         def delete():
             self.model.objects.all().delete()
 
-        _note([EVERY_ARTICLE])
         delete()
+        _note([EVERY_ARTICLE])
         if transaction.get_connection().in_atomic_block:
             transaction.on_commit(delete)
 

@@ -36,7 +36,10 @@ class StoreChangedArticles:
             return self.get_response(request)
         with noting_forgotten() as forgotten:
             response = self.get_response(request)
-        if forgotten and EVERY_ARTICLE not in forgotten and len(forgotten) <= STORED_AT_ONCE:
+        # Only after a save that went through (a redirect, mostly): a refused one, the
+        # database away say, answers at once.
+        saved = response.status_code < 400 and EVERY_ARTICLE not in forgotten
+        if saved and 0 < len(forgotten) <= STORED_AT_ONCE:
             store(forgotten)
         return response
 
