@@ -1,15 +1,14 @@
 """Middleware: an editor's save stores the articles it changed before it answers.
 
-A write forgets the stored articles of the incidents it changes (outages.models.articles), and
-until now the next reader rendered each one again: after a publish, the first reader of the
-changed page, through a front cache the very reader every other one waits for, paid the whole
-article (the Markdown, the timeline, the facts) on a server busy with the other pages the
-publish made stale. Rendered here, after the commit and before the answer, the editor pays
-for it instead, and the front caches are purged only after it (front_cache.CacheHeaders holds
-a request's purges until its answer), so the first reader they send finds the article stored.
+A write forgets the stored articles of the incidents it changes (outages.models.articles); left
+to itself, the next reader renders each one again. After a publish, that reader is the one a
+front cache sends first, and every other reader of the page waits for it, on a server busy with
+the other pages the publish made stale. Rendered here, after the commit and before the answer,
+the editor pays instead, and the front caches are purged only after it (front_cache.CacheHeaders
+holds a request's purges until its answer), so the first reader they send finds it stored.
 
-Only a handful: a rename that reaches thousands of incidents (a provider shown on every one of
-its incidents) leaves them to their readers, as before, rather than keep the editor waiting.
+Only a handful: a rename that reaches thousands of incidents (a provider, shown on each of its
+incidents) leaves them to their readers rather than keep the editor waiting.
 """
 
 import logging
