@@ -13,15 +13,17 @@ nothing more is written, since all of it will be rolled back, but every incident
 so that one run reports every problem.
 """
 
+import contextlib
 import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, transaction
+from reversion.models import Revision, Version
 
-from outages import duplicates, page_cache, search, summaries, workflow
-from outages.interchange import bulk, indexing
+from outages import duplicates, kept_counts, page_cache, search, summaries, workflow
+from outages.interchange import bulk, copying, indexing
 from outages.interchange.document_checks import check_schema
 from outages.interchange.documents import ImportFailed, Problem, gc_paused, path_text
 from outages.interchange.markdown_process import Renderer
@@ -29,7 +31,22 @@ from outages.interchange.planning import Invalid, Planning
 from outages.interchange.reference_rows import References
 from outages.interchange.relations import import_relations
 from outages.interchange.stored import stored_incidents, stored_references
-from outages.models import Customer, IncidentArticle, Provider, Region, Service, Source
+from outages.models import (
+    ActionItem,
+    ActionItemState,
+    Correction,
+    Customer,
+    CustomerImpact,
+    Incident,
+    IncidentArticle,
+    IncidentVersion,
+    Provider,
+    Region,
+    SearchDocument,
+    Service,
+    Source,
+    TimelineEvent,
+)
 from outages.rendering import RenderBudget
 
 # The incident a problem's path is in: "incidents[3].timeline[0].at" is in incident 3.
@@ -39,6 +56,20 @@ CHUNK = 1000
 # Reference rows in the order they must be written (services, regions and customers name a
 # provider).
 REFERENCE_MODELS = [Provider, Service, Region, Customer, Source]
+# The tables a first import fills by the ten thousand (Importer.loading), their many-to-many
+# tables too.
+BULK_TABLES = [
+    Incident,
+    TimelineEvent,
+    CustomerImpact,
+    ActionItem,
+    ActionItemState,
+    Correction,
+    SearchDocument,
+    IncidentVersion,
+    Revision,
+    Version,
+]
 
 
 @dataclass
@@ -136,8 +167,7 @@ class Importer(Planning, References):
                 if index not in refused
             ]
         self.check_duplicate_slugs(items)
-        new, changed, waiting = [], [], deque()
-        with gc_paused(), transaction.atomic():
+        with gc_paused(), transaction.atomic(), copying.Sender() as self.sender:
             slugs = [data["slug"] for _, _, data in items]
             slugs += [data["same_as"] for _, _, data in items if "same_as" in data]
             self.stored = stored_incidents(slugs)
@@ -148,40 +178,12 @@ class Importer(Planning, References):
             self.stored_keys = set(self.references)
             count = sum(1 for _, _, data in items if data["slug"] not in self.stored)
             self.renderer = Renderer(count)
-            try:
-                for document, index, data in self.progress(items):
-                    # An incident is one save: all its fields share one rendering budget.
-                    with RenderBudget():
-                        try:
-                            change = self.plan(document, index, data)
-                        except Invalid:
-                            continue
-                        report.incidents.append(change.report)
-                        if change.action == "created":
-                            self.renderer.add(change)
-                            new.append(change)
-                        elif change.action == "updated":
-                            self.write_changed(change)
-                            changed.append(change)
-                    if len(new) >= CHUNK:
-                        # Written once the next chunk is planned: rendered meanwhile.
-                        waiting.append((new, self.renderer.send()))
-                        new = []
-                        if len(waiting) > 1:
-                            self.write_new(*waiting.popleft())
-                    if len(changed) >= CHUNK:
-                        self.record(changed)
-                        changed = []
-                self.problems += duplicates.problems(self.candidates)
-                waiting.append((new, self.renderer.send()))
-                while waiting:
-                    self.write_new(*waiting.popleft())
-                self.record(changed)
-                # Links may name incidents later in the run: written once all of them are.
-                self.record(self.write_links() if not self.problems else [])
-            finally:
-                self.renderer.close()
-            self.save_references()  # those changed by incidents that did not change
+            with self.loading():
+                try:
+                    self.plan_and_write(items, report)
+                finally:
+                    self.renderer.close()
+                self.save_references()  # those changed by incidents that did not change
             self.problems += import_relations(self, items)
             self.check_changes_allowed()
             if self.problems or self.dry_run:
@@ -201,6 +203,53 @@ class Importer(Planning, References):
             raise ImportFailed(sorted(self.problems, key=in_order), report.warnings)
         report.seconds = time.monotonic() - started
         return report
+
+    def plan_and_write(self, items, report):
+        """Plan each incident, and write those that change, a chunk at a time."""
+        new, changed, waiting = [], [], deque()
+        for document, index, data in self.progress(items):
+            # An incident is one save: all its fields share one rendering budget.
+            with RenderBudget():
+                try:
+                    change = self.plan(document, index, data)
+                except Invalid:
+                    continue
+                report.incidents.append(change.report)
+                if change.action == "created":
+                    self.renderer.add(change)
+                    new.append(change)
+                elif change.action == "updated":
+                    self.write_changed(change)
+                    changed.append(change)
+            if len(new) >= CHUNK:
+                # Written once the next chunk is planned: rendered meanwhile.
+                waiting.append((new, self.renderer.send()))
+                new = []
+                if len(waiting) > 1:
+                    self.write_new(*waiting.popleft())
+            if len(changed) >= CHUNK:
+                self.record(changed)
+                changed = []
+        self.problems += duplicates.problems(self.candidates)
+        waiting.append((new, self.renderer.send()))
+        while waiting:
+            self.write_new(*waiting.popleft())
+        self.record(changed)
+        # Links may name incidents later in the run: written once all of them are.
+        self.record(self.write_links() if not self.problems else [])
+
+    def loading(self):
+        """Into a database that holds no incident yet (a first import), the bulk tables' foreign
+        keys are checked once and their indexes built once, at the end (copying.py), as sample
+        data is written: checking each row's keys at COMMIT took several seconds per 10,000
+        incidents. Otherwise nothing changes."""
+        stack = contextlib.ExitStack()
+        if not self.dry_run and not self.stored and not Incident.objects.exists():
+            stack.enter_context(
+                copying.foreign_keys_checked_at_end(BULK_TABLES + list(kept_counts.DEFINITIONS))
+            )
+            stack.enter_context(copying.indexes_built_at_end(BULK_TABLES))
+        return stack
 
     # --- Who may do what ------------------------------------------------------------------
 
@@ -306,7 +355,9 @@ class Importer(Planning, References):
         IncidentArticle.objects.forget(change.incident.pk for change in changes)
         self.counts.add(change.incident.pk for change in changes)
         if new:
-            indexing.index([bulk.written(change) for change in changes])
+            # Sent from a worker thread: PostgreSQL computes the search vectors while the
+            # next chunk is planned (copying.Sender).
+            indexing.index([bulk.written(change) for change in changes], send=self.sender.send)
         else:
             search.update_index([change.incident.pk for change in changes])
 
@@ -317,6 +368,7 @@ class Importer(Planning, References):
     def save_references(self):
         """Write the reference rows made or changed since the last write; False if anything
         stops the writing (a problem, now or before, or a change the user may not make)."""
+        self.sender.wait()  # an error of what was sent is raised here, not in a savepoint
         if self.problems or self.refused_changes:
             return False
         if not self.unsaved and not self.changed:

@@ -23,10 +23,11 @@ class Written:
     corrections: list = field(default_factory=list)
 
 
-def index(written, stored_order=None):
+def index(written, stored_order=None, send=None):
     """Write the search documents of these incidents (Written), the same as
     search.update_index() makes. `stored_order`: {model: database_order(...)} of reference rows
-    already read; the others are read here, one query per model."""
+    already read; the others are read here, one query per model. `send`: as
+    search.write_documents takes it."""
     order = reference_order(
         {
             Service: [row for one in written for row in one.services],
@@ -50,7 +51,7 @@ def index(written, stored_order=None):
             corrections=InMemory(sorted(one.corrections, key=lambda row: row.position)),
         )
         documents.append(SearchDocument(incident=one.incident, **search.document_fields(preloaded)))
-    search.write_documents(documents)
+    search.write_documents(documents, send)
 
 
 def reference_order(rows, known=None):
