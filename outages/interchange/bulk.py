@@ -123,16 +123,17 @@ def clear_moving_marks(changed_rows, gone):
 # --- Revisions ------------------------------------------------------------------------------
 
 
-def record_revisions(changes, user, new=False):
+def record_revisions(changes, user, new=False, order=None, send=None):
     """A revision for each changed incident, "Imported from FILE", holding the incident and the
     rows reversion follows from it, written in bulk (bulk_revisions.py). Changed incidents are
     read back with those rows preloaded, a thousand at a time, so that following them reads
     nothing more; `new` ones (insert_new) are as inserted, their rows in memory
-    (rows_inserted)."""
+    (rows_inserted, in `order`, reference_order(changes)). `send`: as bulk_revisions.write
+    takes it, whose result this returns."""
     related = {}
     if new:
         incidents = {change.incident.pk: change.incident for change in changes}
-        related = rows_inserted(changes)
+        related = rows_inserted(changes, order or reference_order(changes))
     else:
         incidents = reload([change.incident.pk for change in changes])
     groups = []
@@ -141,7 +142,7 @@ def record_revisions(changes, user, new=False):
         if change.merged:
             comment += " (merged)"
         groups.append((comment, [incidents[change.incident.pk]]))
-    bulk_revisions.write(groups, user, related)
+    return bulk_revisions.write(groups, user, related, send)
 
 
 def record_reference_revisions(written, user):
@@ -157,14 +158,12 @@ def record_reference_revisions(written, user):
     bulk_revisions.write(groups, user)
 
 
-def rows_inserted(changes):
-    """What reload() would read back of new incidents just inserted, from the rows inserted
-    with them ({id(row): {relation: rows}}, as bulk_revisions.write takes them): each relation
-    in its model's order as the database sorts it (indexing.database_order), each linked row
-    once. What was inserted is what is stored (copying.insert writes each field's value, after
-    pre_save, as it is)."""
+def reference_order(changes):
+    """The reference rows new incidents name (insert_new), in their models' order as the
+    database sorts them (indexing.Order): one query per model, for their revisions and their
+    search documents."""
     impacts = [entry for change in changes for entry in change.impacts]
-    order = indexing.reference_order(
+    return indexing.reference_order(
         {
             Service: [row for change in changes for row in change.related["services"]]
             + [service for _, _, services in impacts for service in services],
@@ -173,6 +172,14 @@ def rows_inserted(changes):
             Customer: [impact.customer for impact, _, _ in impacts],
         }
     )
+
+
+def rows_inserted(changes, order):
+    """What reload() would read back of new incidents just inserted, from the rows inserted
+    with them ({id(row): {relation: rows}}, as bulk_revisions.write takes them): each relation
+    in its model's order as the database sorts it (`order`, reference_order()), each linked row
+    once. What was inserted is what is stored (copying.insert writes each field's value, after
+    pre_save, as it is)."""
     related = {}
     for change in changes:
         impacts = [impact for impact, _, _ in change.impacts]

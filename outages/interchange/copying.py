@@ -34,9 +34,9 @@ def uses_copy(model):
     return connections[router.db_for_write(model)].vendor == "postgresql"
 
 
-def insert(model, objs):
+def insert(model, objs, send=None):
     """Write new, unsaved model instances (bulk_create(objs) without its options), giving each
-    its id. Returns objs."""
+    its id. Returns objs. `send` (Sender.send): the COPY is sent from its worker thread."""
     objs = list(objs)
     if not objs:
         return objs
@@ -52,7 +52,7 @@ def insert(model, objs):
     fields = meta.concrete_fields
     prepared = [(field, database_value(field, connection)) for field in fields]
     rows = ([value(field.pre_save(obj, True)) for field, value in prepared] for obj in objs)
-    copy(connection, meta.db_table, [field.column for field in fields], rows)
+    copy(connection, meta.db_table, [field.column for field in fields], rows, send)
     return objs
 
 
@@ -159,12 +159,17 @@ def next_ids(cursor, meta, count, quote):
     return [pk for (pk,) in cursor.fetchall()]
 
 
-def copy(connection, table, columns, rows):
-    """COPY the rows (lists of database values) into the table's columns."""
+def copy(connection, table, columns, rows, send=None):
+    """COPY the rows (lists of database values) into the table's columns; from a Sender's
+    worker thread if `send` (Sender.send) is given."""
     text = io.StringIO()
     for row in rows:
         text.write("\t".join([TEXT.get(type(value), copy_text)(value) for value in row]))
         text.write("\n")
+    if send is not None:
+        quote, text = connection.ops.quote_name, text.getvalue()
+        send(lambda cursor: copy_text_rows(cursor, table, columns, text, quote))
+        return
     sender = SENDER.get()
     if sender is not None and sender.connection is connection:
         sender.wait()  # COPY does not pass through the Sender's execute wrapper

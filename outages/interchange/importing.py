@@ -351,13 +351,24 @@ class Importer(Planning, References):
         just created, whose rows are all in memory."""
         if self.problems or self.dry_run or not changes:
             return
-        bulk.record_revisions(changes, self.user, new=new)
+        if not new:
+            bulk.record_revisions(changes, self.user)
+        else:
+            # The revisions' versions are COPYed from a worker thread (copying.Sender) while
+            # the search documents are made here; their post-commit signals, which query,
+            # follow.
+            order = bulk.reference_order(changes)
+            committed = bulk.record_revisions(
+                changes, self.user, new=True, order=order, send=self.sender.send
+            )
+            written = [bulk.written(change) for change in changes]
+            documents = indexing.documents(written, order.ranks)
+            committed()
         IncidentArticle.objects.forget(change.incident.pk for change in changes)
         self.counts.add(change.incident.pk for change in changes)
         if new:
-            # Sent from a worker thread: PostgreSQL computes the search vectors while the
-            # next chunk is planned (copying.Sender).
-            indexing.index([bulk.written(change) for change in changes], send=self.sender.send)
+            # Sent too: PostgreSQL computes the search vectors while the next chunk is planned.
+            search.write_documents(documents, send=self.sender.send)
         else:
             search.update_index([change.incident.pk for change in changes])
 
