@@ -8,9 +8,12 @@ records validated and compared with what is stored (stored.py: read up front, a 
 incidents at a time), nothing written. Then what changed is written (bulk.py): changed incidents
 one by one, new ones a thousand at a time with a few bulk INSERTs, each chunk once the next is
 planned, so that a second process can render its Markdown meanwhile (markdown_process.py).
-Revisions and search documents follow each chunk. Once any problem is found
-nothing more is written, since all of it will be rolled back, but every incident is still checked,
-so that one run reports every problem.
+Revisions and search documents follow each chunk; on PostgreSQL their versions and search
+vectors are written from a worker thread on the same connection (copying.Sender), while this
+thread goes on. Into a database without incidents, foreign keys are checked and indexes built
+once, at the end (bulk.first_load). Once any problem is found nothing more is written, since
+all of it will be rolled back, but every incident is still checked, so that one run reports
+every problem.
 """
 
 import contextlib
@@ -20,9 +23,8 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from django.db import DatabaseError, transaction
-from reversion.models import Revision, Version
 
-from outages import duplicates, kept_counts, page_cache, search, summaries, workflow
+from outages import duplicates, page_cache, search, summaries, workflow
 from outages.interchange import bulk, copying, indexing
 from outages.interchange.document_checks import check_schema
 from outages.interchange.documents import ImportFailed, Problem, gc_paused, path_text
@@ -31,22 +33,7 @@ from outages.interchange.planning import Invalid, Planning
 from outages.interchange.reference_rows import References
 from outages.interchange.relations import import_relations
 from outages.interchange.stored import stored_incidents, stored_references
-from outages.models import (
-    ActionItem,
-    ActionItemState,
-    Correction,
-    Customer,
-    CustomerImpact,
-    Incident,
-    IncidentArticle,
-    IncidentVersion,
-    Provider,
-    Region,
-    SearchDocument,
-    Service,
-    Source,
-    TimelineEvent,
-)
+from outages.models import Customer, IncidentArticle, Provider, Region, Service, Source
 from outages.rendering import RenderBudget
 
 # The incident a problem's path is in: "incidents[3].timeline[0].at" is in incident 3.
@@ -56,20 +43,6 @@ CHUNK = 1000
 # Reference rows in the order they must be written (services, regions and customers name a
 # provider).
 REFERENCE_MODELS = [Provider, Service, Region, Customer, Source]
-# The tables a first import fills by the ten thousand (Importer.loading), their many-to-many
-# tables too.
-BULK_TABLES = [
-    Incident,
-    TimelineEvent,
-    CustomerImpact,
-    ActionItem,
-    ActionItemState,
-    Correction,
-    SearchDocument,
-    IncidentVersion,
-    Revision,
-    Version,
-]
 
 
 @dataclass
@@ -239,17 +212,11 @@ class Importer(Planning, References):
         self.record(self.write_links() if not self.problems else [])
 
     def loading(self):
-        """Into a database that holds no incident yet (a first import), the bulk tables' foreign
-        keys are checked once and their indexes built once, at the end (copying.py), as sample
-        data is written: checking each row's keys at COMMIT took several seconds per 10,000
-        incidents. Otherwise nothing changes."""
-        stack = contextlib.ExitStack()
-        if not self.dry_run and not self.stored and not Incident.objects.exists():
-            stack.enter_context(
-                copying.foreign_keys_checked_at_end(BULK_TABLES + list(kept_counts.DEFINITIONS))
-            )
-            stack.enter_context(copying.indexes_built_at_end(BULK_TABLES))
-        return stack
+        """Into a database that holds no incident yet (a first import), foreign keys checked
+        and indexes built once, at the end (bulk.first_load); otherwise nothing changes."""
+        if self.dry_run or self.stored:
+            return contextlib.nullcontext()
+        return bulk.first_load()
 
     # --- Who may do what ------------------------------------------------------------------
 
