@@ -193,21 +193,23 @@ def update_index(incident_ids):
     write_documents(documents)
 
 
-def write_documents(documents):
+def write_documents(documents, send=None):
     """Store search documents of incidents that have none. On PostgreSQL each row is written
     once, its vector (VECTOR) computed in the same statement from arrays of the columns; on
-    SQLite, triggers fill the FTS table."""
+    SQLite, triggers fill the FTS table. `send`: runs the statement, given as a function of a
+    cursor, when it will (copying.Sender.send); by default, now."""
     if not documents:
         return
     if not is_postgresql():
         SearchDocument.objects.bulk_create(documents)
         return
     statement = DocumentInsert()
+    arrays = [[getattr(document, name) for document in documents] for name in statement.columns]
+    if send is not None:
+        send(lambda cursor: statement.execute(cursor, arrays))
+        return
     with connection.cursor() as cursor:
-        statement.execute(
-            cursor,
-            [[getattr(document, name) for document in documents] for name in statement.columns],
-        )
+        statement.execute(cursor, arrays)
 
 
 class DocumentInsert:

@@ -51,10 +51,10 @@ def written(monkeypatch):
     calls = []
     write = bulk_revisions.write
 
-    def spy(groups, user=None, related=None):
+    def spy(groups, user=None, related=None, send=None):
         groups = [(comment, list(objects)) for comment, objects in groups]
         calls.append(len(groups))
-        write(groups, user, related)
+        return write(groups, user, related, send)
 
     monkeypatch.setattr(bulk_revisions, "write", spy)
     return calls

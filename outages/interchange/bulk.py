@@ -4,10 +4,14 @@ SQLite) per table, changed ones as saving them in the admin would, and a revisio
 Nothing here decides anything: importing.py plans each incident (a Change) and calls these.
 """
 
+import contextlib
+
 from django.db import connections, router
 from django.db.models import Prefetch
 from django.utils import timezone
+from reversion.models import Revision, Version
 
+from outages import kept_counts
 from outages.interchange import bulk_revisions, copying, indexing
 from outages.interchange.documents import base_name
 from outages.interchange.stored import NUMBERED, RELATED, batches
@@ -18,12 +22,32 @@ from outages.models import (
     Customer,
     CustomerImpact,
     Incident,
+    IncidentVersion,
     Region,
+    SearchDocument,
     Service,
     Source,
     TimelineEvent,
     render_markdown_fields,
 )
+
+# The tables a first import fills by the ten thousand (first_load), their many-to-many tables
+# too.
+FILLED = [Incident, *NUMBERED, CustomerImpact, SearchDocument, IncidentVersion, Revision, Version]
+
+
+def first_load():
+    """Within the import's transaction, when the database holds no incident yet: FILLED's
+    foreign keys checked once and their indexes built once, at the end, as sample data is
+    written (copying.py): checking each row's keys at COMMIT took several seconds per 10,000
+    incidents. Otherwise nothing changes."""
+    stack = contextlib.ExitStack()
+    if not Incident.objects.exists():
+        stack.enter_context(
+            copying.foreign_keys_checked_at_end(FILLED + list(kept_counts.DEFINITIONS))
+        )
+        stack.enter_context(copying.indexes_built_at_end(FILLED))
+    return stack
 
 
 def insert_new(changes):
@@ -123,16 +147,17 @@ def clear_moving_marks(changed_rows, gone):
 # --- Revisions ------------------------------------------------------------------------------
 
 
-def record_revisions(changes, user, new=False):
+def record_revisions(changes, user, new=False, order=None, send=None):
     """A revision for each changed incident, "Imported from FILE", holding the incident and the
     rows reversion follows from it, written in bulk (bulk_revisions.py). Changed incidents are
     read back with those rows preloaded, a thousand at a time, so that following them reads
     nothing more; `new` ones (insert_new) are as inserted, their rows in memory
-    (rows_inserted)."""
+    (rows_inserted, in `order`, reference_order(changes)). `send`: as bulk_revisions.write
+    takes it, whose result this returns."""
     related = {}
     if new:
         incidents = {change.incident.pk: change.incident for change in changes}
-        related = rows_inserted(changes)
+        related = rows_inserted(changes, order or reference_order(changes))
     else:
         incidents = reload([change.incident.pk for change in changes])
     groups = []
@@ -141,7 +166,7 @@ def record_revisions(changes, user, new=False):
         if change.merged:
             comment += " (merged)"
         groups.append((comment, [incidents[change.incident.pk]]))
-    bulk_revisions.write(groups, user, related)
+    return bulk_revisions.write(groups, user, related, send)
 
 
 def record_reference_revisions(written, user):
@@ -157,14 +182,12 @@ def record_reference_revisions(written, user):
     bulk_revisions.write(groups, user)
 
 
-def rows_inserted(changes):
-    """What reload() would read back of new incidents just inserted, from the rows inserted
-    with them ({id(row): {relation: rows}}, as bulk_revisions.write takes them): each relation
-    in its model's order as the database sorts it (indexing.database_order), each linked row
-    once. What was inserted is what is stored (copying.insert writes each field's value, after
-    pre_save, as it is)."""
+def reference_order(changes):
+    """The reference rows new incidents name (insert_new), in their models' order as the
+    database sorts them (indexing.Order): one query per model, for their revisions and their
+    search documents."""
     impacts = [entry for change in changes for entry in change.impacts]
-    order = indexing.reference_order(
+    return indexing.reference_order(
         {
             Service: [row for change in changes for row in change.related["services"]]
             + [service for _, _, services in impacts for service in services],
@@ -173,6 +196,14 @@ def rows_inserted(changes):
             Customer: [impact.customer for impact, _, _ in impacts],
         }
     )
+
+
+def rows_inserted(changes, order):
+    """What reload() would read back of new incidents just inserted, from the rows inserted
+    with them ({id(row): {relation: rows}}, as bulk_revisions.write takes them): each relation
+    in its model's order as the database sorts it (`order`, reference_order()), each linked row
+    once. What was inserted is what is stored (copying.insert writes each field's value, after
+    pre_save, as it is)."""
     related = {}
     for change in changes:
         impacts = [impact for impact, _, _ in change.impacts]

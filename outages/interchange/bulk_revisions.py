@@ -25,9 +25,14 @@ from outages.interchange import copying
 from outages.models import revision_options, versions_in_bulk
 
 
-def write(groups, user=None, related=None):
+def write(groups, user=None, related=None, send=None):
     """A revision for each (comment, objects) of `groups` holding the objects and the rows they
     follow (outages.models.versioned), as revisions.record(objects, comment, user) writes it.
+
+    `send` (copying.Sender.send): the versions are COPYed from its worker thread, and the
+    post_revision_commit signals, whose receivers query (and so wait for the COPY), are left
+    to the function returned, for the caller to call once it has done other work meanwhile.
+    Without it, they are sent before returning None.
 
     The objects must be as stored, read in this transaction; preload what they follow and their
     many-to-many links (prefetch_related), or reading them costs a query each. Or give those
@@ -57,12 +62,19 @@ def write(groups, user=None, related=None):
     else:
         for revision in revisions:
             revision.save(using=db)
-    copying.insert(Version, [version for _, made in written for version in made])
-    with versions_in_bulk():  # incidents' versions made at once, not a few queries each
-        for revision, revision_versions in written:
-            post_revision_commit.send(
-                sender=create_revision, revision=revision, versions=revision_versions
-            )
+    copying.insert(Version, [version for _, made in written for version in made], send)
+
+    def committed():
+        with versions_in_bulk():  # incidents' versions made at once, not a few queries each
+            for revision, revision_versions in written:
+                post_revision_commit.send(
+                    sender=create_revision, revision=revision, versions=revision_versions
+                )
+
+    if send is not None:
+        return committed
+    committed()
+    return None
 
 
 def preload(objs):

@@ -17,7 +17,9 @@ import datetime
 import decimal
 import io
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import connections, models, router
 
@@ -32,9 +34,9 @@ def uses_copy(model):
     return connections[router.db_for_write(model)].vendor == "postgresql"
 
 
-def insert(model, objs):
+def insert(model, objs, send=None):
     """Write new, unsaved model instances (bulk_create(objs) without its options), giving each
-    its id. Returns objs."""
+    its id. Returns objs. `send` (Sender.send): the COPY is sent from its worker thread."""
     objs = list(objs)
     if not objs:
         return objs
@@ -50,7 +52,7 @@ def insert(model, objs):
     fields = meta.concrete_fields
     prepared = [(field, database_value(field, connection)) for field in fields]
     rows = ([value(field.pre_save(obj, True)) for field, value in prepared] for obj in objs)
-    copy(connection, meta.db_table, [field.column for field in fields], rows)
+    copy(connection, meta.db_table, [field.column for field in fields], rows, send)
     return objs
 
 
@@ -157,12 +159,20 @@ def next_ids(cursor, meta, count, quote):
     return [pk for (pk,) in cursor.fetchall()]
 
 
-def copy(connection, table, columns, rows):
-    """COPY the rows (lists of database values) into the table's columns."""
+def copy(connection, table, columns, rows, send=None):
+    """COPY the rows (lists of database values) into the table's columns; from a Sender's
+    worker thread if `send` (Sender.send) is given."""
     text = io.StringIO()
     for row in rows:
         text.write("\t".join([TEXT.get(type(value), copy_text)(value) for value in row]))
         text.write("\n")
+    if send is not None:
+        quote, text = connection.ops.quote_name, text.getvalue()
+        send(lambda cursor: copy_text_rows(cursor, table, columns, text, quote))
+        return
+    sender = SENDER.get()
+    if sender is not None and sender.connection is connection:
+        sender.wait()  # COPY does not pass through the Sender's execute wrapper
     with connection.cursor() as cursor:
         copy_text_rows(cursor, table, columns, text.getvalue(), connection.ops.quote_name)
 
@@ -303,3 +313,68 @@ def tables_of(models):
         for field in model._meta.local_many_to_many
     }
     return sorted(tables)
+
+
+# The Sender sending on its connection, for copy() to wait for.
+SENDER = ContextVar("sender", default=None)
+
+
+class Sender:
+    """Statements run on the transaction's own connection from a worker thread, in the order
+    sent, while the calling thread goes on computing: psycopg2 lets go of Python's lock while it
+    waits for the server, so PostgreSQL works on one core while Python works on the other (the
+    importer's search vectors, `to_tsvector`, cost the server a few seconds per 10,000
+    incidents). Any query of the calling thread first waits for what was sent (an execute
+    wrapper), so it reads what was sent before it; so does copy(), which bypasses the wrapper.
+    An error of the worker is raised, as Django's
+    exception, by the next wait(): call it before opening a savepoint, so that the error is not
+    taken for one of the savepoint's statements. Other databases run each statement at once.
+    """
+
+    def __init__(self, using="default"):
+        self.connection = connections[using]
+        self.pool = None
+        self.pending = None
+
+    def __enter__(self):
+        if self.connection.vendor == "postgresql":
+            self.connection.ensure_connection()
+            self.raw = self.connection.connection
+            self.pool = ThreadPoolExecutor(max_workers=1)
+            self.connection.execute_wrappers.append(self.before_query)
+            self.token = SENDER.set(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.pool is None:
+            return False
+        try:
+            self.wait()  # never leave the worker on the connection
+        finally:
+            self.connection.execute_wrappers.remove(self.before_query)
+            SENDER.reset(self.token)
+            self.pool.shutdown()
+        return False
+
+    def send(self, work):
+        """Run work(cursor): from the worker, after what was sent before, or now."""
+        if self.pool is None:
+            with self.connection.cursor() as cursor:
+                work(cursor)
+            return
+        self.wait()
+        self.pending = self.pool.submit(self.run, work)
+
+    def run(self, work):
+        with self.raw.cursor() as cursor:
+            work(cursor)
+
+    def wait(self):
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            with self.connection.wrap_database_errors:
+                pending.result()
+
+    def before_query(self, execute, sql, params, many, context):
+        self.wait()
+        return execute(sql, params, many, context)

@@ -8,11 +8,15 @@ records validated and compared with what is stored (stored.py: read up front, a 
 incidents at a time), nothing written. Then what changed is written (bulk.py): changed incidents
 one by one, new ones a thousand at a time with a few bulk INSERTs, each chunk once the next is
 planned, so that a second process can render its Markdown meanwhile (markdown_process.py).
-Revisions and search documents follow each chunk. Once any problem is found
-nothing more is written, since all of it will be rolled back, but every incident is still checked,
-so that one run reports every problem.
+Revisions and search documents follow each chunk; on PostgreSQL their versions and search
+vectors are written from a worker thread on the same connection (copying.Sender), while this
+thread goes on. Into a database without incidents, foreign keys are checked and indexes built
+once, at the end (bulk.first_load). Once any problem is found nothing more is written, since
+all of it will be rolled back, but every incident is still checked, so that one run reports
+every problem.
 """
 
+import contextlib
 import re
 import time
 from collections import deque
@@ -21,7 +25,7 @@ from dataclasses import dataclass, field
 from django.db import DatabaseError, transaction
 
 from outages import duplicates, page_cache, search, summaries, workflow
-from outages.interchange import bulk, indexing
+from outages.interchange import bulk, copying, indexing
 from outages.interchange.document_checks import check_schema
 from outages.interchange.documents import ImportFailed, Problem, gc_paused, path_text
 from outages.interchange.markdown_process import Renderer
@@ -136,8 +140,7 @@ class Importer(Planning, References):
                 if index not in refused
             ]
         self.check_duplicate_slugs(items)
-        new, changed, waiting = [], [], deque()
-        with gc_paused(), transaction.atomic():
+        with gc_paused(), transaction.atomic(), copying.Sender() as self.sender:
             slugs = [data["slug"] for _, _, data in items]
             slugs += [data["same_as"] for _, _, data in items if "same_as" in data]
             self.stored = stored_incidents(slugs)
@@ -148,40 +151,12 @@ class Importer(Planning, References):
             self.stored_keys = set(self.references)
             count = sum(1 for _, _, data in items if data["slug"] not in self.stored)
             self.renderer = Renderer(count)
-            try:
-                for document, index, data in self.progress(items):
-                    # An incident is one save: all its fields share one rendering budget.
-                    with RenderBudget():
-                        try:
-                            change = self.plan(document, index, data)
-                        except Invalid:
-                            continue
-                        report.incidents.append(change.report)
-                        if change.action == "created":
-                            self.renderer.add(change)
-                            new.append(change)
-                        elif change.action == "updated":
-                            self.write_changed(change)
-                            changed.append(change)
-                    if len(new) >= CHUNK:
-                        # Written once the next chunk is planned: rendered meanwhile.
-                        waiting.append((new, self.renderer.send()))
-                        new = []
-                        if len(waiting) > 1:
-                            self.write_new(*waiting.popleft())
-                    if len(changed) >= CHUNK:
-                        self.record(changed)
-                        changed = []
-                self.problems += duplicates.problems(self.candidates)
-                waiting.append((new, self.renderer.send()))
-                while waiting:
-                    self.write_new(*waiting.popleft())
-                self.record(changed)
-                # Links may name incidents later in the run: written once all of them are.
-                self.record(self.write_links() if not self.problems else [])
-            finally:
-                self.renderer.close()
-            self.save_references()  # those changed by incidents that did not change
+            with self.loading():
+                try:
+                    self.plan_and_write(items, report)
+                finally:
+                    self.renderer.close()
+                self.save_references()  # those changed by incidents that did not change
             self.problems += import_relations(self, items)
             self.check_changes_allowed()
             if self.problems or self.dry_run:
@@ -201,6 +176,47 @@ class Importer(Planning, References):
             raise ImportFailed(sorted(self.problems, key=in_order), report.warnings)
         report.seconds = time.monotonic() - started
         return report
+
+    def plan_and_write(self, items, report):
+        """Plan each incident, and write those that change, a chunk at a time."""
+        new, changed, waiting = [], [], deque()
+        for document, index, data in self.progress(items):
+            # An incident is one save: all its fields share one rendering budget.
+            with RenderBudget():
+                try:
+                    change = self.plan(document, index, data)
+                except Invalid:
+                    continue
+                report.incidents.append(change.report)
+                if change.action == "created":
+                    self.renderer.add(change)
+                    new.append(change)
+                elif change.action == "updated":
+                    self.write_changed(change)
+                    changed.append(change)
+            if len(new) >= CHUNK:
+                # Written once the next chunk is planned: rendered meanwhile.
+                waiting.append((new, self.renderer.send()))
+                new = []
+                if len(waiting) > 1:
+                    self.write_new(*waiting.popleft())
+            if len(changed) >= CHUNK:
+                self.record(changed)
+                changed = []
+        self.problems += duplicates.problems(self.candidates)
+        waiting.append((new, self.renderer.send()))
+        while waiting:
+            self.write_new(*waiting.popleft())
+        self.record(changed)
+        # Links may name incidents later in the run: written once all of them are.
+        self.record(self.write_links() if not self.problems else [])
+
+    def loading(self):
+        """Into a database that holds no incident yet (a first import), foreign keys checked
+        and indexes built once, at the end (bulk.first_load); otherwise nothing changes."""
+        if self.dry_run or self.stored:
+            return contextlib.nullcontext()
+        return bulk.first_load()
 
     # --- Who may do what ------------------------------------------------------------------
 
@@ -302,11 +318,24 @@ class Importer(Planning, References):
         just created, whose rows are all in memory."""
         if self.problems or self.dry_run or not changes:
             return
-        bulk.record_revisions(changes, self.user, new=new)
+        if not new:
+            bulk.record_revisions(changes, self.user)
+        else:
+            # The revisions' versions are COPYed from a worker thread (copying.Sender) while
+            # the search documents are made here; their post-commit signals, which query,
+            # follow.
+            order = bulk.reference_order(changes)
+            committed = bulk.record_revisions(
+                changes, self.user, new=True, order=order, send=self.sender.send
+            )
+            written = [bulk.written(change) for change in changes]
+            documents = indexing.documents(written, order.ranks)
+            committed()
         IncidentArticle.objects.forget(change.incident.pk for change in changes)
         self.counts.add(change.incident.pk for change in changes)
         if new:
-            indexing.index([bulk.written(change) for change in changes])
+            # Sent too: PostgreSQL computes the search vectors while the next chunk is planned.
+            search.write_documents(documents, send=self.sender.send)
         else:
             search.update_index([change.incident.pk for change in changes])
 
@@ -317,6 +346,7 @@ class Importer(Planning, References):
     def save_references(self):
         """Write the reference rows made or changed since the last write; False if anything
         stops the writing (a problem, now or before, or a change the user may not make)."""
+        self.sender.wait()  # an error of what was sent is raised here, not in a savepoint
         if self.problems or self.refused_changes:
             return False
         if not self.unsaved and not self.changed:

@@ -23,8 +23,8 @@ class Written:
     corrections: list = field(default_factory=list)
 
 
-def index(written, stored_order=None):
-    """Write the search documents of these incidents (Written), the same as
+def documents(written, stored_order=None):
+    """The search documents of these incidents (Written), unsaved, the same as
     search.update_index() makes. `stored_order`: {model: database_order(...)} of reference rows
     already read; the others are read here, one query per model."""
     order = reference_order(
@@ -36,7 +36,7 @@ def index(written, stored_order=None):
         },
         stored_order,
     )
-    documents = []
+    made = []
     for one in written:
         preloaded = Preloaded(
             one.incident,
@@ -49,8 +49,8 @@ def index(written, stored_order=None):
             action_items=InMemory(sorted(one.action_items, key=lambda item: item.position)),
             corrections=InMemory(sorted(one.corrections, key=lambda row: row.position)),
         )
-        documents.append(SearchDocument(incident=one.incident, **search.document_fields(preloaded)))
-    search.write_documents(documents)
+        made.append(SearchDocument(incident=one.incident, **search.document_fields(preloaded)))
+    return made
 
 
 def reference_order(rows, known=None):
