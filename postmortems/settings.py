@@ -185,6 +185,14 @@ FRONT_CACHE_PURGE_RETRY_SECONDS = 0.5  # before the second attempt, doubling aft
 FRONT_CACHE_PURGE_IN_BACKGROUND = True
 FRONT_CACHE_PURGE_WAIT = env("FRONT_CACHE_PURGE_WAIT", 1.0)
 
+# With Redis and no front cache, each process also keeps the stored pages and tags' versions it
+# read, dropped when any process changes them (postmortems/near_cache.py): a hit then makes no
+# round trip. Behind a front cache it stays off: a purge's refetch must never meet an old copy.
+# The prefixes are outages/page_cache.py's page and tag keys.
+NEAR_CACHE = env("NEAR_CACHE", not FRONT_CACHE_PURGE_URLS)
+if NEAR_CACHE and CACHES["default"]["BACKEND"] == "postmortems.redis_cache.RedisCache":
+    CACHES["default"].setdefault("OPTIONS", {})["near_keys"] = ["pm:page:", "pm:tag:"]
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -23,10 +23,12 @@ def redis_answers():
     return True
 
 
+# As settings configure Redis without a front cache: each process keeps a near copy too.
 REDIS = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "postmortems.redis_cache.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/15",
+        "OPTIONS": {"near_keys": ["pm:page:", "pm:tag:"]},
     }
 }
 

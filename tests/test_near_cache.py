@@ -1,0 +1,234 @@
+"""The near cache: each process's copy of the page cache's keys, current with every write."""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.test import RequestFactory
+
+from outages import page_cache
+from postmortems import near_cache
+from tests.test_page_cache import redis_answers
+from tests.test_settings import settings_with
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCATION = "redis://127.0.0.1:6379/14"
+NEAR = {
+    "default": {
+        "BACKEND": "postmortems.redis_cache.RedisCache",
+        "LOCATION": LOCATION,
+        "OPTIONS": {"near_keys": ["pm:page:", "pm:tag:"]},
+    }
+}
+PAGE = "pm:page:one"
+TAG = "pm:tag:one"
+
+
+@pytest.fixture
+def cache(settings):
+    if not redis_answers():
+        pytest.fail("Redis does not answer at 127.0.0.1:6379; the shared-cache tests need it.")
+    settings.CACHES = NEAR
+    cache = caches["default"]
+    cache.clear()
+    cache.get_many([PAGE])  # starts this process's listener
+    wait_until(lambda: near_of(cache).listening)
+    yield cache
+    cache.clear()
+
+
+@pytest.fixture
+def behind_its_back():
+    """Redis itself, to change a key without telling anyone (as a FLUSHDB typed in redis-cli)."""
+    client = redis.Redis.from_url(LOCATION)
+    yield client
+    client.close()
+
+
+def near_of(cache):
+    return cache._cache.near
+
+
+def wait_until(condition, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("still not so after 5 s")
+        time.sleep(0.01)
+
+
+def echoed(cache, write):
+    """Write, and wait for the write's own message to come back to this process (it drops the
+    keys once more when it does), so what is read next stays held."""
+    near = near_of(cache)
+    before = near.dropped
+    write()
+    wait_until(lambda: near.dropped >= before + 2)
+
+
+def encoded(cache, value):
+    """The value as Redis holds it, in the backend's own encoding."""
+    return cache._cache._serializer.dumps(value)
+
+
+def test_a_second_read_is_served_from_the_process(cache, behind_its_back):
+    echoed(cache, lambda: cache.set_many({PAGE: {"body": b"old"}, TAG: "v1"}, None))
+    assert cache.get_many([PAGE, TAG]) == {PAGE: {"body": b"old"}, TAG: "v1"}  # from Redis, kept
+
+    behind_its_back.set(cache.make_key(TAG), encoded(cache, "v2"))
+
+    # Not re-read: unannounced changes are what the near cache cannot see.
+    assert cache.get_many([PAGE, TAG])[TAG] == "v1"
+
+
+def test_keys_outside_its_prefixes_are_always_read_from_redis(cache, behind_its_back):
+    cache.set_many({TAG: "v1", "pm:render:one": "me"}, None)
+    cache.get_many([TAG, "pm:render:one"])
+
+    behind_its_back.set(cache.make_key("pm:render:one"), encoded(cache, "other"))
+
+    assert cache.get_many([TAG, "pm:render:one"])["pm:render:one"] != "me"
+
+
+def test_a_copy_is_a_new_object_on_every_read(cache):
+    cache.set(PAGE, {"tags": {"site": "v1"}}, None)
+    first = cache.get_many([PAGE])[PAGE]
+    first["tags"]["site"] = "changed by a caller"
+
+    assert cache.get_many([PAGE])[PAGE] == {"tags": {"site": "v1"}}
+
+
+def test_its_own_writes_are_seen_at_once(cache):
+    cache.set(TAG, 5, None)
+    seen = [cache.get_many([TAG])]
+    for write in [
+        lambda: cache.incr(TAG),
+        lambda: cache.set(TAG, "v2", None),
+        lambda: cache.set_many({TAG: "v3"}, None),
+        lambda: cache.delete(TAG),
+        lambda: cache.add(TAG, "v4", None),
+        lambda: cache.delete_many([TAG]),
+    ]:
+        write()
+        seen.append(cache.get_many([TAG]))
+        seen.append(cache.get_many([TAG]))  # the second from the process, when it holds it
+
+    assert seen == [{TAG: 5}] + [
+        value
+        for value in [{TAG: 6}, {TAG: "v2"}, {TAG: "v3"}, {}, {TAG: "v4"}, {}]
+        for value in [value, value]
+    ]
+
+
+def test_a_write_by_another_process_is_seen_once_its_message_arrives(cache):
+    cache.set(TAG, "v1", None)
+    assert cache.get_many([TAG]) == {TAG: "v1"}
+
+    another_server(f"from django.core.cache import cache; cache.set({TAG!r}, 'v2', None)")
+
+    wait_until(lambda: cache.get_many([TAG]) == {TAG: "v2"})
+
+
+def test_a_bump_by_another_server_makes_the_page_miss_here(cache, settings):
+    settings.PAGE_CACHE_SECONDS = 600
+    tags = {"site", "incident:elb"}
+    request = RequestFactory().get("/incidents/elb/")
+    key = page_cache._page_key(request)
+    versions = page_cache._versions(tags)
+    cache.set(key, {"tags": versions, "fresh_until": time.time() + 600}, None)
+    assert page_cache._stored_page(key, tags)[1] is True  # fresh, and now held here
+
+    another_server("from outages import page_cache; page_cache.bump(['incident:elb'])")
+
+    wait_until(lambda: page_cache._stored_page(key, tags)[1] is False)
+
+
+def another_server(code):
+    """Run `code` in a process of its own with this test's Redis database as its cache."""
+    env = {**os.environ, "CACHE_URL": LOCATION, "DJANGO_SETTINGS_MODULE": "postmortems.settings"}
+    env.pop("FRONT_CACHE_PURGE_URLS", None)
+    script = f"import django; django.setup(); {code}"
+    subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=60)
+
+
+def test_clear_drops_every_copy(cache, behind_its_back):
+    cache.set(TAG, "v1", None)
+    cache.get_many([TAG])
+    cache.clear()
+
+    assert cache.get_many([TAG]) == {}
+
+
+def test_a_broken_subscription_drops_the_copies_until_it_is_back(cache, behind_its_back):
+    near = near_of(cache)
+    cache.set(TAG, "v1", None)
+    cache.get_many([TAG])
+
+    behind_its_back.client_kill_filter(_type="pubsub")
+    wait_until(lambda: not near.listening)
+    behind_its_back.set(cache.make_key(TAG), encoded(cache, "v2"))
+
+    assert cache.get_many([TAG]) == {TAG: "v2"}  # nothing held: read from Redis
+    wait_until(lambda: near.listening)
+    cache.get_many([TAG])
+    assert near.get([cache.make_key(TAG)]) is not None  # held again once subscribed
+
+
+def test_a_read_overtaken_by_a_message_is_not_kept(cache):
+    near = near_of(cache)
+    key = cache.make_key(TAG)
+    before = near.dropped
+    near.drop([key])  # a message handled while the read was on its way
+
+    near.keep(before, [key], [b"v1"])
+
+    assert near.get([key]) is None
+
+
+def test_copies_are_dropped_after_their_longest_life(cache, behind_its_back, monkeypatch):
+    cache.set(TAG, "v1", None)
+    cache.get_many([TAG])
+    behind_its_back.set(cache.make_key(TAG), encoded(cache, "v2"))
+
+    monkeypatch.setattr(near_cache, "MAX_AGE_SECONDS", 0)
+
+    assert cache.get_many([TAG]) == {TAG: "v2"}
+
+
+def test_settings_keep_it_for_redis_without_a_front_cache(monkeypatch):
+    monkeypatch.delenv("NEAR_CACHE", raising=False)
+    monkeypatch.delenv("FRONT_CACHE_PURGE_URLS", raising=False)
+    options = settings_with(monkeypatch, CACHE_URL=LOCATION)["CACHES"]["default"]["OPTIONS"]
+
+    # The page cache's pages and tag versions, and nothing else.
+    request = RequestFactory().get("/incidents/elb/")
+    for key in [page_cache._page_key(request), page_cache._tag_key("site")]:
+        assert key.startswith(tuple(options["near_keys"]))
+    assert not page_cache._lock_key("pm:page:x").startswith(tuple(options["near_keys"]))
+
+
+def test_settings_turn_it_off_behind_a_front_cache(monkeypatch):
+    monkeypatch.delenv("NEAR_CACHE", raising=False)
+    read = settings_with(
+        monkeypatch, CACHE_URL=LOCATION, FRONT_CACHE_PURGE_URLS="http://127.0.0.1:6081/"
+    )
+
+    assert "near_keys" not in read["CACHES"]["default"].get("OPTIONS", {})
+
+
+def test_it_starts_again_empty_past_its_size(cache, monkeypatch):
+    near = near_of(cache)
+    first, second = cache.make_key(TAG), cache.make_key(PAGE)
+    monkeypatch.setattr(near_cache, "MAX_BYTES", 10)
+    near.keep(near.dropped, [first], [b"123456"])
+    assert near.get([first]) == [b"123456"]
+
+    near.keep(near.dropped, [second], [b"7890123"])  # 6 + 7 bytes: over
+
+    assert near.get([first]) is None
+    assert near.get([second]) == [b"7890123"]
