@@ -7,22 +7,28 @@ stored page served from Redis took 1.4 times the CPU of `/healthz`. The values o
 and served from there while they stay current.
 
 They stay current because every write to such a key, by any process on any server, publishes
-the key's name on a Redis channel after the write, and each process listens on that channel in
-a thread of its own, dropping what it holds of the keys named. What a process writes itself it
-drops at once, before the write returns. A process keeps copies only while it is listening:
-when its subscription breaks (Redis restarted, the network failed, no answer to a ping), it
-drops everything and reads from Redis until it has subscribed again. A copy read from Redis is
-kept only if no key was dropped while it was being read, so a change published during the read
-cannot be undone by it. And nothing is kept longer than MAX_AGE_SECONDS, in case a key changes
-without a message (a FLUSHDB typed into redis-cli, say).
+the key's name on a Redis channel in the same MULTI/EXEC as the write (postmortems/
+redis_cache.py), so there is never a write without its message. Each process listens on that
+channel in a thread of its own and drops what it holds of the keys named; what a process writes
+itself it drops before the write returns. A process serves copies only while its subscription
+is known to work: the listener pings Redis when it has heard nothing for PING_SECONDS, and a
+process that has heard nothing for HEARD_SECONDS (a silent network, a starved thread) reads
+from Redis, as it does after a broken subscription, which also drops everything. A copy read
+from Redis is kept only if nothing was dropped while it was being read, so a message handled
+during the read cannot be undone by it.
 
-Between a write and the moment another process has read its message (well under a millisecond
-on an idle machine), that process may still serve the previous value. Readers may see a change
-that much later. A front cache refetching a purged page in that moment would keep the old page,
-so settings turn the copy off when FRONT_CACHE_PURGE_URLS is set (a front cache serves the hits
-then anyway).
+Redis changes keys without a message when it expires or evicts them, or when someone types
+FLUSHDB into redis-cli: nothing is kept longer than MAX_AGE_SECONDS, for those. (Pages and
+tags' versions outlive their use in Redis by a day or forever, so neither matters here.)
+
+Between a write and the moment another process has handled its message, that process may still
+serve the previous value: well under a millisecond on an idle machine, longer while its threads
+wait for the interpreter lock. A front cache refetching a purged page in that moment would keep
+the old page, so settings keep the copy off when FRONT_CACHE_PURGE_URLS is set (a front cache
+serves the hits then anyway).
 """
 
+import json
 import logging
 import os
 import threading
@@ -30,11 +36,15 @@ import time
 
 logger = logging.getLogger(__name__)
 
-MAX_BYTES = 32 * 1024 * 1024  # held per process at most: past it, it starts again empty
+MAX_BYTES = 32 * 1024 * 1024  # of values held per process: past it, it starts again empty
 MAX_AGE_SECONDS = 60
-PING_SECONDS = 1.0  # the listener pings Redis when it has heard nothing for this long,
-SILENT_SECONDS = 3.0  # and gives the subscription up after this long without an answer
+PING_SECONDS = 0.5  # the listener pings Redis when it has heard nothing for this long;
+HEARD_SECONDS = 1.5  # copies are served only if it heard from Redis this recently
 EVERYTHING = b"*"  # the message of a FLUSHDB (cache.clear())
+
+
+def message(keys):
+    return json.dumps(keys)
 
 
 class NearCache:
@@ -42,22 +52,29 @@ class NearCache:
 
     def __init__(self, client, channel, prefixes):
         self.client, self.channel, self.prefixes = client, channel, tuple(prefixes)
+        self._forked()
+        # A forked worker starts with no listener and an unheld lock of its own.
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self):
         self.lock = threading.Lock()
         self.dropped = 0  # how many times anything was dropped: a read must not span one
         self._empty()
         self.listening = False
-        self.pid = None
+        self.heard = 0.0
+        self.started = False
 
-    def holds(self, keys):
-        return all(key.startswith(self.prefixes) for key in keys)
+    def near_keys(self, keys):
+        return [key for key in keys if key.startswith(self.prefixes)]
 
     def get(self, keys):
         """The raw values of these keys if this process holds every one, else None."""
-        if self.pid != os.getpid():
+        if not self.started:
             self._start()
-        if not self.listening:
+        now = time.monotonic()
+        if not self.listening or now - self.heard > HEARD_SECONDS:
             return None
-        if time.monotonic() - self.emptied_at > MAX_AGE_SECONDS:
+        if now - self.emptied_at > MAX_AGE_SECONDS:
             self.drop_all()
             return None
         values = self.values
@@ -73,22 +90,12 @@ class NearCache:
             if not self.listening or dropped != self.dropped:
                 return
             for key, value in zip(keys, raw, strict=True):
-                if value is not None and key not in self.values:
-                    if self.size + len(value) > MAX_BYTES:
-                        self._empty()
-                    self.values[key] = value
-                    self.size += len(value)
-
-    def changed(self, keys):
-        """This process wrote these keys: drop them here now, and tell every other process."""
-        keys = [key for key in keys if key.startswith(self.prefixes)]
-        if keys:
-            self.drop(keys)
-            self.client.publish(self.channel, " ".join(keys))
-
-    def flushed(self):
-        self.drop_all()
-        self.client.publish(self.channel, EVERYTHING)
+                if value is None or key in self.values or len(value) > MAX_BYTES // 4:
+                    continue
+                if self.size + len(value) > MAX_BYTES:
+                    self._empty()
+                self.values[key] = value
+                self.size += len(value)
 
     def drop(self, keys):
         with self.lock:
@@ -106,14 +113,10 @@ class NearCache:
         self.emptied_at = time.monotonic()
 
     def _start(self):
-        """Listen from this process (the first use, or the first after a fork: the parent's
-        thread and copies are not this process's)."""
         with self.lock:
-            if self.pid == os.getpid():
+            if self.started:
                 return
-            self.pid = os.getpid()
-            self.listening = False
-            self._empty()
+            self.started = True
         threading.Thread(target=self._listen, name="near-cache", daemon=True).start()
 
     def _listen(self):
@@ -130,29 +133,36 @@ class NearCache:
 
     def _follow(self):
         pubsub = self.client.pubsub()
+        self.heard = time.monotonic()
         try:
             pubsub.subscribe(self.channel)
-            heard = time.monotonic()
             while True:
                 message = pubsub.get_message(timeout=PING_SECONDS)
-                now = time.monotonic()
                 if message is None:
-                    if now - heard > SILENT_SECONDS:
+                    if time.monotonic() - self.heard > HEARD_SECONDS:
                         raise ConnectionError("Redis did not answer a ping")
                     pubsub.ping()
                     continue
-                heard = now
+                self.heard = time.monotonic()
                 if message["type"] == "subscribe":
                     # Messages sent before this moment were missed: start empty.
-                    self.drop_all()
-                    self.listening = True
+                    with self.lock:
+                        self._empty()
+                        self.listening = True
                 elif message["type"] == "message":
-                    if message["data"] == EVERYTHING:
-                        self.drop_all()
-                    else:
-                        self.drop(message["data"].decode().split())
+                    self._handle(message["data"])
         finally:
             with self.lock:
                 self.listening = False
                 self._empty()
             pubsub.close()
+
+    def _handle(self, data):
+        try:
+            keys = None if data == EVERYTHING else json.loads(data)
+        except ValueError:
+            keys = None  # not ours: drop everything rather than guess
+        if isinstance(keys, list):
+            self.drop(keys)
+        else:
+            self.drop_all()

@@ -10,16 +10,21 @@ the dozen keys of a hit). Redis takes any key, and ours are short hex digests.
 
 With the option "near_keys" (key prefixes), reads of keys that all start with one of them are
 served from a copy in the process while it is current (postmortems/near_cache.py), and every
-write to such a key tells the other processes.
+write to such a key tells the other processes, in the same MULTI/EXEC.
 """
 
-from django.core.cache.backends import redis
+import threading
 
+from django.core.cache.backends import redis
+from django.core.exceptions import ImproperlyConfigured
+
+from postmortems import near_cache
 from postmortems.near_cache import NearCache
 
-# One copy per process and Redis database, shared by every cache object that points there (the
-# test suite makes a new one per settings change).
+# One copy per process and Redis database, shared by every cache object that points there
+# (Django makes one per thread, and the test suite one per settings change).
 _near_caches = {}
+_near_caches_lock = threading.Lock()
 
 
 class ReusedClients(redis.RedisCacheClient):
@@ -28,14 +33,18 @@ class ReusedClients(redis.RedisCacheClient):
         super().__init__(servers, **options)
         self.near = None
         if near_keys:
+            if len(servers) > 1:
+                # A replica's lag would bring back what a message dropped.
+                raise ImproperlyConfigured("The near cache needs a single Redis server.")
             client = self.get_client(write=True)
             db = client.connection_pool.connection_kwargs.get("db", 0)
             # Channels are shared by every database of a server: name the database.
             channel = f"near-cache:{db}"
             place = (tuple(servers), channel, tuple(near_keys))
-            if place not in _near_caches:
-                _near_caches[place] = NearCache(client, channel, near_keys)
-            self.near = _near_caches[place]
+            with _near_caches_lock:
+                if place not in _near_caches:
+                    _near_caches[place] = NearCache(client, channel, near_keys)
+                self.near = _near_caches[place]
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -46,59 +55,91 @@ class ReusedClients(redis.RedisCacheClient):
 
     def get_many(self, keys):
         near = self.near
-        if near is None or not near.holds(keys):
+        if near is None or len(near.near_keys(keys)) < len(keys):
             return super().get_many(keys)
         raw = near.get(keys)
         if raw is None:
             dropped = near.dropped  # before the read: see NearCache.keep
-            raw = self.get_client().mget(keys)
+            raw = self.get_client(write=True).mget(keys)
             near.keep(dropped, keys, raw)
+        loads = self._serializer.loads
         return {
-            key: self._serializer.loads(value)
-            for key, value in zip(keys, raw, strict=True)
-            if value is not None
+            key: loads(value) for key, value in zip(keys, raw, strict=True) if value is not None
         }
 
-    # Every write to a key is followed by the message; a key not near-cached is left out of it.
+    # Writes to near-cached keys: Django's own, each in one MULTI/EXEC with its message.
+
+    def _write(self, keys, commands):
+        """Run commands(pipeline) and publish the names of `keys` in one MULTI/EXEC, so the
+        write never happens without its message; drop the keys here before returning. The
+        commands' replies, without the message's."""
+        pipeline = self.get_client(write=True).pipeline(transaction=True)
+        commands(pipeline)
+        pipeline.publish(self.near.channel, near_cache.message(keys))
+        try:
+            return pipeline.execute()[:-1]
+        finally:
+            self.near.drop(keys)
+
+    def _near(self, keys):
+        return self.near.near_keys(keys) if self.near else []
 
     def add(self, key, value, timeout):
-        added = super().add(key, value, timeout)
-        if added and self.near:
-            self.near.changed([key])
-        return added
+        if not self._near([key]) or timeout == 0:  # timeout 0: added and deleted, no change
+            return super().add(key, value, timeout)
+        value = self._serializer.dumps(value)
+        return bool(self._write([key], lambda p: p.set(key, value, ex=timeout, nx=True))[0])
 
     def set(self, key, value, timeout):
-        super().set(key, value, timeout)
-        if self.near:
-            self.near.changed([key])
+        if not self._near([key]):
+            return super().set(key, value, timeout)
+        value = self._serializer.dumps(value)
+        if timeout == 0:
+            self._write([key], lambda p: p.delete(key))
+        else:
+            self._write([key], lambda p: p.set(key, value, ex=timeout))
 
     def set_many(self, data, timeout):
-        super().set_many(data, timeout)
-        if self.near:
-            self.near.changed(list(data))
+        near = self._near(data)
+        if not near:
+            return super().set_many(data, timeout)
+
+        def commands(pipeline):
+            pipeline.mset({key: self._serializer.dumps(value) for key, value in data.items()})
+            if timeout is not None:
+                for key in data:
+                    pipeline.expire(key, timeout)
+
+        self._write(near, commands)
 
     def delete(self, key):
-        deleted = super().delete(key)
-        if self.near:
-            self.near.changed([key])
-        return deleted
+        if not self._near([key]):
+            return super().delete(key)
+        return bool(self._write([key], lambda p: p.delete(key))[0])
 
     def delete_many(self, keys):
-        super().delete_many(keys)
-        if self.near:
-            self.near.changed(keys)
+        near = self._near(keys)
+        if not near:
+            return super().delete_many(keys)
+        self._write(near, lambda p: p.delete(*keys))
 
     def incr(self, key, delta):
-        value = super().incr(key, delta)
-        if self.near:
-            self.near.changed([key])
-        return value
+        if not self._near([key]):
+            return super().incr(key, delta)
+        if not self.get_client(write=True).exists(key):
+            raise ValueError(f"Key '{key}' not found.")
+        return self._write([key], lambda p: p.incr(key, delta))[0]
 
     def clear(self):
-        cleared = super().clear()
-        if self.near:
-            self.near.flushed()
-        return cleared
+        if not self.near:
+            return super().clear()
+        pipeline = self.get_client(write=True).pipeline(transaction=True)
+        pipeline.flushdb()
+        pipeline.publish(self.near.channel, near_cache.EVERYTHING)
+        try:
+            return bool(pipeline.execute()[0])
+        finally:
+            self.near.drop_all()
 
 
 class RedisCache(redis.RedisCache):

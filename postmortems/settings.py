@@ -187,9 +187,9 @@ FRONT_CACHE_PURGE_WAIT = env("FRONT_CACHE_PURGE_WAIT", 1.0)
 
 # With Redis and no front cache, each process also keeps the stored pages and tags' versions it
 # read, dropped when any process changes them (postmortems/near_cache.py): a hit then makes no
-# round trip. Behind a front cache it stays off: a purge's refetch must never meet an old copy.
-# The prefixes are outages/page_cache.py's page and tag keys.
-NEAR_CACHE = env("NEAR_CACHE", not FRONT_CACHE_PURGE_URLS)
+# round trip. Behind a front cache it is always off: a purge's refetch must never meet an old
+# copy. The prefixes are outages/page_cache.py's page and tag keys.
+NEAR_CACHE = env("NEAR_CACHE", True) and not FRONT_CACHE_PURGE_URLS
 if NEAR_CACHE and CACHES["default"]["BACKEND"] == "postmortems.redis_cache.RedisCache":
     CACHES["default"].setdefault("OPTIONS", {})["near_keys"] = ["pm:page:", "pm:tag:"]
 

@@ -1,5 +1,6 @@
 """The near cache: each process's copy of the page cache's keys, current with every write."""
 
+import json
 import os
 import subprocess
 import sys
@@ -35,9 +36,9 @@ def cache(settings):
         pytest.fail("Redis does not answer at 127.0.0.1:6379; the shared-cache tests need it.")
     settings.CACHES = NEAR
     cache = caches["default"]
-    cache.clear()
     cache.get_many([PAGE])  # starts this process's listener
     wait_until(lambda: near_of(cache).listening)
+    echoed(cache, cache.clear)  # its message must not arrive during the test
     yield cache
     cache.clear()
 
@@ -103,31 +104,48 @@ def test_a_copy_is_a_new_object_on_every_read(cache):
     assert cache.get_many([PAGE])[PAGE] == {"tags": {"site": "v1"}}
 
 
-def test_its_own_writes_are_seen_at_once(cache):
-    cache.set(TAG, 5, None)
-    seen = [cache.get_many([TAG])]
-    for write in [
-        lambda: cache.incr(TAG),
-        lambda: cache.set(TAG, "v2", None),
-        lambda: cache.set_many({TAG: "v3"}, None),
-        lambda: cache.delete(TAG),
-        lambda: cache.add(TAG, "v4", None),
-        lambda: cache.delete_many([TAG]),
-    ]:
-        write()
-        seen.append(cache.get_many([TAG]))
-        seen.append(cache.get_many([TAG]))  # the second from the process, when it holds it
-
-    assert seen == [{TAG: 5}] + [
-        value
-        for value in [{TAG: 6}, {TAG: "v2"}, {TAG: "v3"}, {}, {TAG: "v4"}, {}]
-        for value in [value, value]
+def test_its_own_writes_are_dropped_here_before_they_return(cache):
+    near, key = near_of(cache), cache.make_key(TAG)
+    writes = [
+        (lambda: cache.incr(TAG), {TAG: 6}),
+        (lambda: cache.set(TAG, "v2", None), {TAG: "v2"}),
+        (lambda: cache.set_many({TAG: "v3"}, None), {TAG: "v3"}),
+        (lambda: cache.delete(TAG), {}),
+        (lambda: cache.add(TAG, "v4", None), {TAG: 5}),  # already there: not added
+        (lambda: cache.delete_many([TAG, "pm:render:one"]), {}),
+        (lambda: cache.set(TAG, "v5", 0), {}),
     ]
+    for write, after in writes:
+        echoed(cache, lambda: cache.set(TAG, 5, None))
+        cache.get_many([TAG])
+        assert near.get([key]) is not None  # held
+
+        write()
+
+        assert near.get([key]) is None  # dropped at once, not when the message comes back
+        assert cache.get_many([TAG]) == after
+
+
+def test_every_write_publishes_the_keys_it_wrote(cache):
+    listener = redis.Redis.from_url(LOCATION).pubsub()
+    listener.subscribe(near_of(cache).channel)
+    wait_until(lambda: listener.get_message(timeout=0.1) is not None)  # subscribed
+
+    cache.set_many({TAG: "v1", "pm:render:one": "me"}, None)
+    cache.set("pm:render:two", "me", None)  # not near-cached: no message
+    cache.add(PAGE, {"body": b""}, None)
+
+    messages = []
+    wait_until(lambda: messages.append(listener.get_message(timeout=0.1)) or len(messages) > 3)
+    listener.close()
+    sent = [json.loads(m["data"]) for m in messages if m]
+    assert sent == [[cache.make_key(TAG)], [cache.make_key(PAGE)]]
 
 
 def test_a_write_by_another_process_is_seen_once_its_message_arrives(cache):
-    cache.set(TAG, "v1", None)
+    echoed(cache, lambda: cache.set(TAG, "v1", None))
     assert cache.get_many([TAG]) == {TAG: "v1"}
+    assert near_of(cache).get([cache.make_key(TAG)]) is not None  # held here
 
     another_server(f"from django.core.cache import cache; cache.set({TAG!r}, 'v2', None)")
 
@@ -140,8 +158,15 @@ def test_a_bump_by_another_server_makes_the_page_miss_here(cache, settings):
     request = RequestFactory().get("/incidents/elb/")
     key = page_cache._page_key(request)
     versions = page_cache._versions(tags)
-    cache.set(key, {"tags": versions, "fresh_until": time.time() + 600}, None)
-    assert page_cache._stored_page(key, tags)[1] is True  # fresh, and now held here
+    echoed(cache, lambda: cache.set(key, {"tags": versions, "fresh_until": time.time() + 600}))
+    assert page_cache._stored_page(key, tags)[1] is True  # fresh,
+    # and held here, once the messages of those writes have come back
+    wait_until(
+        lambda: (
+            page_cache._stored_page(key, tags)[1]
+            and near_of(cache).get([cache.make_key(key)]) is not None
+        )
+    )
 
     another_server("from outages import page_cache; page_cache.bump(['incident:elb'])")
 
@@ -169,7 +194,10 @@ def test_a_broken_subscription_drops_the_copies_until_it_is_back(cache, behind_i
     cache.set(TAG, "v1", None)
     cache.get_many([TAG])
 
-    behind_its_back.client_kill_filter(_type="pubsub")
+    # Only this database's subscribers: other servers on this Redis are not ours to break.
+    for client in behind_its_back.client_list(_type="pubsub"):
+        if client["db"] == "14":
+            behind_its_back.client_kill_filter(_id=client["id"])
     wait_until(lambda: not near.listening)
     behind_its_back.set(cache.make_key(TAG), encoded(cache, "v2"))
 
@@ -223,12 +251,29 @@ def test_settings_turn_it_off_behind_a_front_cache(monkeypatch):
 
 def test_it_starts_again_empty_past_its_size(cache, monkeypatch):
     near = near_of(cache)
-    first, second = cache.make_key(TAG), cache.make_key(PAGE)
-    monkeypatch.setattr(near_cache, "MAX_BYTES", 10)
-    near.keep(near.dropped, [first], [b"123456"])
-    assert near.get([first]) == [b"123456"]
+    monkeypatch.setattr(near_cache, "MAX_BYTES", 20)  # values of up to 5 bytes are kept
+    keys = [cache.make_key(f"pm:tag:{number}") for number in range(5)]
+    for key in keys[:4]:
+        near.keep(near.dropped, [key], [b"12345"])
+    assert near.get(keys[:4]) == [b"12345"] * 4
 
-    near.keep(near.dropped, [second], [b"7890123"])  # 6 + 7 bytes: over
+    near.keep(near.dropped, [keys[4]], [b"12345"])  # 25 bytes: over
+    near.keep(near.dropped, [cache.make_key(TAG)], [b"123456"])  # too big to keep at all
 
-    assert near.get([first]) is None
-    assert near.get([second]) == [b"7890123"]
+    assert near.get(keys[:1]) is None
+    assert near.get(keys[4:]) == [b"12345"]
+    assert near.get([cache.make_key(TAG)]) is None
+
+
+def test_nothing_is_served_from_the_process_when_redis_has_not_answered_lately(
+    cache, behind_its_back
+):
+    near = near_of(cache)
+    echoed(cache, lambda: cache.set(TAG, "v1", None))
+    cache.get_many([TAG])
+    behind_its_back.set(cache.make_key(TAG), encoded(cache, "v2"))
+    assert cache.get_many([TAG]) == {TAG: "v1"}
+
+    near.heard -= near_cache.HEARD_SECONDS  # as if the listener had heard nothing since
+
+    assert cache.get_many([TAG]) == {TAG: "v2"}
