@@ -423,6 +423,7 @@ def run_load(url, cache_url, pages, options):
                 f"{config['worker_class']} workers × {config['threads']} threads"
             ),
             "Load tool": results[0]["tool"],
+            "Near cache": "on" if near_cache(env) else "off",
         }
     return results, facts
 
@@ -535,13 +536,24 @@ def measure_with_threads(port, path, options):
 
 def gunicorn_config(env):
     """gunicorn.conf.py's settings as the server's environment makes them."""
+    return run_with(env, ROOT / "gunicorn.conf.py")
+
+
+def run_with(env, path):
+    """The names a Python file defines when run with this environment."""
     saved = dict(os.environ)
     try:
         os.environ.update(env)
-        return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+        return runpy.run_path(str(path))
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def near_cache(env):
+    """Whether the server keeps a near copy of the page cache in each process (settings')."""
+    cache = run_with(env, ROOT / "postmortems" / "settings.py")["CACHES"]["default"]
+    return "near_keys" in cache.get("OPTIONS", {})
 
 
 def load_table(load):
