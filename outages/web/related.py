@@ -16,6 +16,7 @@ before.
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import CharField, Value
 
 from outages.apart import apart_text
@@ -116,8 +117,10 @@ def newest_first(incidents):
 
 def related_candidates(incident, links):
     """The RELATED_POOL newest published incidents sharing a service with `incident`, and those
-    sharing a region, and those hitting a customer it hit: one query for each kind it has.
-    {id: Candidate}. `links`: (rows, field, keys) of each kind, as in related_incidents().
+    sharing a region, and those hitting a customer it hit, for the kinds it has: {id:
+    Candidate}. One query on PostgreSQL (a UNION ALL of the pools); one per kind on SQLite,
+    which cannot limit each part of a compound query. `links`: (rows, field, keys) of each
+    kind, as in related_incidents().
 
     Id subqueries rather than joins, so an incident sharing several things is found once
     without a DISTINCT. PostgreSQL walks incident_published_order (migration 0014) until it has
@@ -125,14 +128,16 @@ def related_candidates(incident, links):
     start and slug read with each id are in that index, so no row is fetched for them.
     """
     others = Incident.objects.published().exclude(pk=incident.pk)
-    found = {}
-    for rows, field, keys in links:
-        if keys:
-            sharing = rows.filter(**{f"{field}__in": keys}).values("incident_id")
-            newest = others.filter(pk__in=sharing).newest_first()
-            for row in newest.values_list("pk", "started_at", "slug")[:RELATED_POOL]:
-                found[row[0]] = Candidate(*row)
-    return found
+    pools = [
+        others.filter(pk__in=rows.filter(**{f"{field}__in": keys}).values("incident_id"))
+        .newest_first()
+        .values_list("pk", "started_at", "slug")[:RELATED_POOL]
+        for rows, field, keys in links
+        if keys
+    ]
+    if pools and connection.features.supports_slicing_ordering_in_compound:
+        pools = [pools[0].union(*pools[1:], all=True)]
+    return {row[0]: Candidate(*row) for pool in pools for row in pool}
 
 
 def reasons(shared, names):

@@ -148,7 +148,7 @@ def with_link_flags(incidents):
 
 def incident_detail(request, slug):
     published = with_link_flags(articles.with_article(Incident.objects.published()))
-    incident = published.filter(slug=slug).first()
+    incident = published.filter(slug=slug).order_by().first()  # a slug is one incident
     if incident is None:
         return unpublished_incident(request, slug)
     stored = articles.stored_article(incident)
