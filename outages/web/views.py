@@ -40,7 +40,6 @@ CUSTOMER_LISTED = 1000  # the newest incidents naming a customer that its pages 
 NEIGHBOURS_FROM = 500  # the newest incidents that hit a customer, among which its neighbours
 
 
-NO_LINKS = {"later": [], "earlier": []}  # incident_ledger() of an incident no link names
 HOME_PROVIDERS = 12  # the providers with most incidents; the rest are a link away
 HOME_CUSTOMERS = 12
 
@@ -136,9 +135,9 @@ def for_page(incidents):
 def with_link_flags(incidents):
     """The incidents, each knowing whether any typed relation (`may_relate`) or promise link
     (`may_link`) names it, read with them (two EXISTS). Most incidents have neither, and their
-    pages then spare the two queries that read them, the costliest of the page to build (both
-    ends with their providers, the sources), for nothing. Whether readers may see one is still
-    for those queries to say."""
+    pages then skip the two queries that would read them, among the costliest of the page to
+    build (both ends of each, with their providers and sources). Whether readers may see one is
+    still for those queries to say."""
     here = OuterRef("pk")
     return incidents.annotate(
         may_relate=Exists(IncidentRelation.objects.naming(here)),
@@ -210,7 +209,7 @@ def incident_context(incident, preview=False, frozen=False, article=None, shown=
         "shown": shown,
         "sources": [(source, latest_copy(source), latest_revision(source)) for source in sources],
         "drift": source_revisions(sources),
-        "ledger": incident_ledger(incident) if incident.may_link else NO_LINKS,
+        "ledger": incident_ledger(incident) if incident.may_link else {"later": [], "earlier": []},
         "related": [] if frozen else related_incidents(incident, shown),
         "relations": relations,
         "cascade": False if frozen else has_cascade(incident, relations, shown.impacts),
