@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import OperationalError, connection
+from django.db import OperationalError
 from django.urls import reverse
 from reversion.models import Version
 
@@ -20,6 +20,7 @@ from outages.models import (
 from outages.web import articles
 from tests.test_import import NEW_INCIDENT, run
 from tests.test_import import write as write_document
+from tests.test_incident_page import pool_queries
 from tests.test_ledger import link
 from tests.test_load_fixtures import INCIDENT, edit, load, write
 from tests.test_load_fixtures_existing import CUSTOMER, EXAMPLE, PROVIDER
@@ -97,8 +98,7 @@ def test_a_cold_page_with_a_stored_article_makes_fewer_queries(
     # providers; 6 the public change log, 7 its current version (the citation). Its services,
     # regions, impacts, sources, events, action items, their histories and corrections are not
     # read (20 queries before articles were stored).
-    pools = 1 if connection.features.supports_slicing_ordering_in_compound else 3
-    with django_assert_num_queries(6 + pools):
+    with django_assert_num_queries(6 + pool_queries()):
         page(client, "incident-1")
 
 
@@ -111,17 +111,16 @@ def test_relations_and_promise_links_are_read_only_for_an_incident_they_name(
     for incident in (first, later, bystander):
         page(client, incident)  # stores the articles
 
-    pools = 1 if connection.features.supports_slicing_ordering_in_compound else 3
     for incident, promises in [
         (first, "Later incidents that bear on these promises"),
         (later, "Earlier promises this incident bears on"),
     ]:
         # As above, and 2 more: the typed relations and the promise links, either end.
-        with django_assert_num_queries(8 + pools):
+        with django_assert_num_queries(8 + pool_queries()):
             response = page(client, incident)
         assert promises in response.content.decode()
         assert "How it relates to other incidents" in section(response, "related")
-    with django_assert_num_queries(6 + pools):
+    with django_assert_num_queries(6 + pool_queries()):
         page(client, bystander)
 
 

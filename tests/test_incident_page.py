@@ -83,10 +83,11 @@ def test_staff_see_an_edit_link_readers_do_not(client, admin_client, incident):
     assert edit_url in admin_client.get(incident.get_absolute_url()).content.decode()
 
 
-def pool_queries():
-    """The queries that find the candidates for related incidents: one on PostgreSQL (a UNION
-    ALL), one for each kind on SQLite (outages.web.related.related_candidates)."""
-    return 1 if connection.features.supports_slicing_ordering_in_compound else 3
+def pool_queries(kinds=3):
+    """The queries that find the candidates for related incidents, of this many kinds
+    (services, regions, customers hit): one on PostgreSQL (a UNION ALL), one for each kind on
+    SQLite (outages.web.related.related_candidates)."""
+    return 1 if connection.features.supports_slicing_ordering_in_compound else kinds
 
 
 @pytest.mark.parametrize("count", [2, 30])

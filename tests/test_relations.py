@@ -5,7 +5,7 @@ admin's inline, its revisions and roles; page-cache tags; query counts."""
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.urls import reverse
 from reversion.models import Version
@@ -13,6 +13,7 @@ from reversion.models import Version
 from outages import page_cache
 from outages.models import Incident, IncidentRelation
 from tests.factories import IncidentFactory, SourceFactory
+from tests.test_incident_page import pool_queries
 from tests.test_search import admin_form_data
 
 Kind = IncidentRelation.Kind
@@ -276,8 +277,7 @@ def test_incident_page_queries_stay_flat_with_relations(
     # current version, to cite); and the three of a first read's stored article (reading it,
     # claiming it, storing it), and the two savepoints around claiming and storing (two
     # queries each).
-    pools = 1 if connection.features.supports_slicing_ordering_in_compound else 2
-    with django_assert_num_queries(20 + pools):
+    with django_assert_num_queries(20 + pool_queries(kinds=2)):
         client.get(first.get_absolute_url())
 
 
