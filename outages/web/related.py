@@ -3,15 +3,15 @@ regions and customers hit they share with it, and how far apart they began. Rank
 they share, then newest first.
 
 The candidates are bounded: the RELATED_POOL most recent incidents sharing a service, the same
-for regions and for customers hit (one query each, only for the kinds the incident has). A busy
-region or customer is shared by tens of thousands of incidents, and counting what each of them
-shares cost more than a second at 100,000 incidents; a pool of each kind is found by walking
-the newest-first index and stops early, reading from it the start and slug that order them. What
-each candidate shares is then read from the narrow link tables (one query for all kinds, pairs
-of ids), counted and ranked here, and only the ten shown are loaded, with their providers (one
-query): the reasons name the shared rows by this incident's own, already loaded. Below
-RELATED_POOL incidents of a kind, the ranking is over every incident that shares anything, as
-before.
+for regions and for customers hit (only for the kinds the incident has: one query for all of
+them on PostgreSQL, one each on SQLite). A busy region or customer is shared by tens of
+thousands of incidents, and counting what each of them shares cost more than a second at 100,000
+incidents; a pool of each kind is found by walking the newest-first index and stops early,
+reading from it the start and slug that order them. What each candidate shares is then read from
+the narrow link tables (one query for all kinds, pairs of ids), counted and ranked here, and
+only the ten shown are loaded, with their providers (one query): the reasons name the shared
+rows by this incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking
+is over every incident that shares anything, as before.
 """
 
 from dataclasses import dataclass
