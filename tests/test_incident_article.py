@@ -20,8 +20,11 @@ from outages.models import (
 from outages.web import articles
 from tests.test_import import NEW_INCIDENT, run
 from tests.test_import import write as write_document
+from tests.test_incident_page import pool_queries
+from tests.test_ledger import link
 from tests.test_load_fixtures import INCIDENT, edit, load, write
 from tests.test_load_fixtures_existing import CUSTOMER, EXAMPLE, PROVIDER
+from tests.test_relations import relate
 from tests.test_search import admin_form_data
 from tests.test_workflow import change_url
 
@@ -88,14 +91,37 @@ def test_a_cold_page_with_a_stored_article_makes_fewer_queries(
     make_incidents(2)
     page(client, "incident-1")  # stores its article
     # 1 the incident with its provider and its stored article (with what the page reads of its
-    # services, regions and customers), 2 its sources, 3 their latest archived copies; 4-6 the
-    # candidates for related incidents sharing a service, a region, a customer hit, 7 what each
-    # shares, 8 the candidates with providers; 9 the public change log, 10 the promise links
-    # from and to it, 11 its typed relations, 12 its current version (the citation). Its
-    # services, regions, impacts, events, action items, their histories and corrections are not
+    # services, regions, customers and sources), and whether any typed relation or promise link
+    # names it (none here: neither is read); 2 its sources' latest archived copies; 3 the
+    # candidates for related incidents sharing a service, a region, a customer hit (a UNION ALL
+    # on PostgreSQL; 3-5, one each, on SQLite), 4 what each shares, 5 the ten shown with their
+    # providers; 6 the public change log, 7 its current version (the citation). Its services,
+    # regions, impacts, sources, events, action items, their histories and corrections are not
     # read (20 queries before articles were stored).
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(6 + pool_queries()):
         page(client, "incident-1")
+
+
+def test_relations_and_promise_links_are_read_only_for_an_incident_they_name(
+    client, make_incidents, source, django_assert_num_queries
+):
+    first, later, bystander = make_incidents(3)
+    relate(later, first, source=source)
+    link(first.action_items.get(), later, source)
+    for incident in (first, later, bystander):
+        page(client, incident)  # stores the articles
+
+    for incident, promises in [
+        (first, "Later incidents that bear on these promises"),
+        (later, "Earlier promises this incident bears on"),
+    ]:
+        # As above, and 2 more: the typed relations and the promise links, either end.
+        with django_assert_num_queries(8 + pool_queries()):
+            response = page(client, incident)
+        assert promises in response.content.decode()
+        assert "How it relates to other incidents" in section(response, "related")
+    with django_assert_num_queries(6 + pool_queries()):
+        page(client, bystander)
 
 
 def test_the_first_read_stores_the_article_and_a_second_reader_uses_it(client, incident):

@@ -42,8 +42,11 @@ class ArchivedCopyQuerySet(models.QuerySet):
         by_kind = Window(
             RowNumber(), partition_by=[F("source"), F("revised")], order_by=newest_first
         )
+        # In no order: latest_copy() and latest_revision() pick by `newness`, and building the
+        # model's ordering into this query took a third of its cost to a cold incident page.
         return (
             self.defer("body")
+            .order_by()
             .annotate(newness=newest, revision_newness=by_kind)
             .filter(Q(newness=1) | Q(revised=True, revision_newness=1))
         )

@@ -51,6 +51,11 @@ class IncidentRelationQuerySet(models.QuerySet):
         """Relations with one of these incidents (ids) at either end."""
         return self.filter(Q(incident__in=pks) | Q(other__in=pks))
 
+    def naming(self, incident):
+        """Relations with `incident` at either end: an Incident, or OuterRef("pk") to ask of
+        each incident of a query whether it has any (views.with_link_flags)."""
+        return self.filter(Q(incident=incident) | Q(other=incident))
+
     def shown(self):
         """Relations readers may see: both ends published (Incident.objects.published())."""
         return self.filter(published_through("incident__"), published_through("other__"))
@@ -59,7 +64,7 @@ class IncidentRelationQuerySet(models.QuerySet):
         """The relations of `incident`, either end, as its page, API and Markdown show them: by
         kind, those stored on it first, then the other ends newest first. One query. Readers see
         only relations whose ends are both published; a staff `preview` sees all of them."""
-        rows = self.involving([incident.pk]).for_page()
+        rows = self.naming(incident).for_page()
         if not preview:
             rows = rows.shown()
         seen = []

@@ -12,6 +12,7 @@ cache works out what a write changed); the first read after stores the article a
 import hashlib
 import logging
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from outages.models import (
     Provider,
     Region,
     Service,
+    Source,
     latest_copies,
 )
 from outages.web.gist import incident_gist
@@ -103,31 +105,34 @@ def listed(incidents):
     return page
 
 
-def around_article(incident):
-    """Load what the page reads of an incident besides its stored article and Shown (two
-    queries): its sources and their latest archived copies (the sources and the drift
-    notice)."""
-    prefetch_related_objects([incident], "sources", latest_copies())
-    return incident
+def around_article(shown):
+    """Load what the page reads besides an incident's stored article and `shown` (Shown, as
+    stored with it): the latest archived copies of its sources (one query, none without
+    sources), for the list of sources and the drift notice. Archiving a copy writes no row the
+    article shows, so the copies are read at every render."""
+    prefetch_related_objects(shown.sources, latest_copies(via=""))
 
 
 @dataclass
 class Shown:
     """What the page reads, around the article, of an incident's services and regions (the
-    related incidents, the page's tags, the structured data) and of its impacts with their
-    customers (the same, and the cascade link)."""
+    related incidents, the page's tags, the structured data), of its impacts with their
+    customers (the same, and the cascade link) and of its sources (the list of sources, with
+    their archived copies, and the drift notice)."""
 
     services: list
     regions: list
     impacts: list
+    sources: list
 
     @classmethod
     def loaded(cls, incident):
-        """Those loaded with an incident (for_page())."""
+        """Those loaded with an incident (for_page(): its sources with their latest copies)."""
         return cls(
             list(incident.services.all()),
             list(incident.regions.all()),
             list(incident.impacts.all()),
+            list(incident.sources.all()),
         )
 
     @classmethod
@@ -152,6 +157,22 @@ class Shown:
                 )
                 for pk, level, customer, slug, name, url in rows["impacts"]
             ],
+            [
+                Source(
+                    pk=pk,
+                    title=title,
+                    publisher=publisher,
+                    author=author,
+                    published_on=published_on and date.fromisoformat(published_on),
+                    date_note=date_note,
+                    url=url,
+                    kind=kind,
+                    note=note,
+                )
+                for pk, title, publisher, author, published_on, date_note, url, kind, note in rows[
+                    "sources"
+                ]
+            ],
         )
 
     def as_rows(self):
@@ -169,6 +190,20 @@ class Shown:
                 [impact.pk, impact.level, customer.pk, customer.slug, customer.name, customer.url]
                 for impact in self.impacts
                 for customer in [impact.customer]
+            ],
+            "sources": [
+                [
+                    source.pk,
+                    source.title,
+                    source.publisher,
+                    source.author,
+                    source.published_on and source.published_on.isoformat(),
+                    source.date_note,
+                    source.url,
+                    source.kind,
+                    source.note,
+                ]
+                for source in self.sources
             ],
         }
 

@@ -175,7 +175,7 @@ def incident_ledger(incident):
     ends published)."""
     links = (
         shown_links()
-        .filter(Q(incident=incident) | Q(later_incident=incident))
+        .filter(links_naming(incident))
         .select_related("incident", "later_incident", "action_item", "source")
     )
     links = list(links)
@@ -183,6 +183,13 @@ def incident_ledger(incident):
         "later": [link for link in links if link.incident_id == incident.pk],
         "earlier": [link for link in links if link.later_incident_id == incident.pk],
     }
+
+
+def links_naming(incident):
+    """The promise links an incident page shows, by their ends: from the incident's items, or
+    to it. `incident`: an Incident, or OuterRef("pk") to ask of each incident of a query
+    whether it has any (views.with_link_flags)."""
+    return Q(incident=incident) | Q(later_incident=incident)
 
 
 def add_ledger_history(incident):

@@ -3,18 +3,20 @@ regions and customers hit they share with it, and how far apart they began. Rank
 they share, then newest first.
 
 The candidates are bounded: the RELATED_POOL most recent incidents sharing a service, the same
-for regions and for customers hit (one query each, only for the kinds the incident has). A busy
-region or customer is shared by tens of thousands of incidents, and counting what each of them
-shares cost more than a second at 100,000 incidents; a pool of each kind is found by walking
-the newest-first index and stops early. What each candidate shares is then read from the
-narrow link tables (one query for all kinds, pairs of ids), counted and ranked here, and the ten
-shown are loaded with their providers (one query): the reasons name the shared rows by this
-incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is over
-every incident that shares anything, as before.
+for regions and for customers hit (only for the kinds the incident has: one query for all of
+them on PostgreSQL, one each on SQLite). A busy region or customer is shared by tens of
+thousands of incidents, and counting what each of them shares cost more than a second at 100,000
+incidents; a pool of each kind is found by walking the newest-first index and stops early,
+reading from it the start and slug that order them. What each candidate shares is then read from
+the narrow link tables (one query for all kinds, pairs of ids), counted and ranked here, and
+only the ten shown are loaded, with their providers (one query): the reasons name the shared
+rows by this incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking
+is over every incident that shares anything, as before.
 """
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import CharField, Value
 
 from outages.apart import apart_text
@@ -26,7 +28,7 @@ RELATED_SHOWN = 10
 # kept small: at 60, a cold page at 100,000 incidents spent about twice as long on it as at 20,
 # and PostgreSQL started parallel workers for it.
 RELATED_POOL = 20
-# The columns the ranking (newest_first) and the page's related list read.
+# The columns the related list shows (the ranking reads the start and slug from the index).
 SHOWN_FIELDS = ("slug", "title", "started_at", "time_zone", "started_precision", "provider__name")
 
 
@@ -60,7 +62,7 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
     shares = {pk: {} for pk in candidates}
     # One query for every kind (a UNION ALL), each row naming its kind.
     pairs = [
-        rows.filter(incident__in=candidates, **{f"{field}__in": list(keys)})
+        rows.filter(incident__in=list(candidates), **{f"{field}__in": list(keys)})
         .order_by()
         .annotate(kind=Value(field, output_field=CharField()))
         .values_list("incident_id", f"{field}_id", "kind")
@@ -69,25 +71,39 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
     ]
     for pk, key, kind in pairs[0].union(*pairs[1:], all=True):
         shares[pk].setdefault(kind, set()).add(key)
-    # Only what is ranked and shown: a whole incident row carries its written postmortem, and
-    # loading up to 3 * RELATED_POOL of them cost more than all the rest of the ranking.
-    others = list(
+    ranked = sorted(
+        newest_first(candidates.values()),
+        key=lambda other: -sum(map(len, shares[other.pk].values())),
+    )[:limit]
+    # Only the rows shown, and only what is shown of them: a whole incident row carries its
+    # written postmortem, and loading the whole pool of them cost more than all the rest of the
+    # ranking.
+    shown_rows = (
         Incident.objects.published()
-        .filter(pk__in=candidates)
+        .filter(pk__in=[other.pk for other in ranked])
+        .order_by()
         .select_related("provider")
         .only(*SHOWN_FIELDS)
-    )
-    ranked = sorted(
-        newest_first(others), key=lambda other: -sum(map(len, shares[other.pk].values()))
+        .in_bulk()
     )
     return [
         Related(
-            incident=other,
+            incident=shown_rows[other.pk],
             reasons=reasons(shares[other.pk], names),
             apart=apart_text(incident.started_at, other.started_at),
         )
-        for other in ranked[:limit]
+        for other in ranked
+        if other.pk in shown_rows  # withdrawn since its pool was read
     ]
+
+
+@dataclass
+class Candidate:
+    """An incident as its pool found it: enough to rank it (newest_first)."""
+
+    pk: int
+    started_at: object  # datetime, or None when not known
+    slug: str
 
 
 def newest_first(incidents):
@@ -100,22 +116,28 @@ def newest_first(incidents):
 
 
 def related_candidates(incident, links):
-    """The ids of the RELATED_POOL newest published incidents sharing a service with `incident`,
-    and of those sharing a region, and of those hitting a customer it hit: one query for each
-    kind it has. `links`: (rows, field, keys) of each kind, as in related_incidents().
+    """The RELATED_POOL newest published incidents sharing a service with `incident`, and those
+    sharing a region, and those hitting a customer it hit, for the kinds it has: {id:
+    Candidate}. One query on PostgreSQL (a UNION ALL of the pools); one per kind on SQLite,
+    which cannot limit each part of a compound query. `links`: (rows, field, keys) of each
+    kind, as in related_incidents().
 
     Id subqueries rather than joins, so an incident sharing several things is found once
     without a DISTINCT. PostgreSQL walks incident_published_order (migration 0014) until it has
-    enough of them or, for a rare service or customer, reads its few rows and sorts them.
+    enough of them or, for a rare service or customer, reads its few rows and sorts them; the
+    start and slug read with each id are in that index, so no row is fetched for them.
     """
     others = Incident.objects.published().exclude(pk=incident.pk)
-    found = set()
-    for rows, field, keys in links:
-        if keys:
-            sharing = rows.filter(**{f"{field}__in": keys}).values("incident_id")
-            newest = others.filter(pk__in=sharing).newest_first()
-            found.update(newest.values_list("pk", flat=True)[:RELATED_POOL])
-    return found
+    pools = [
+        others.filter(pk__in=rows.filter(**{f"{field}__in": keys}).values("incident_id"))
+        .newest_first()
+        .values_list("pk", "started_at", "slug")[:RELATED_POOL]
+        for rows, field, keys in links
+        if keys
+    ]
+    if pools and connection.features.supports_slicing_ordering_in_compound:
+        pools = [pools[0].union(*pools[1:], all=True)]
+    return {row[0]: Candidate(*row) for pool in pools for row in pool}
 
 
 def reasons(shared, names):

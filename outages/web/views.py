@@ -3,7 +3,7 @@ template touches, so the number of queries per page does not grow with the data.
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 
@@ -14,6 +14,7 @@ from outages.models import (
     CustomerImpact,
     Incident,
     IncidentRelation,
+    PromiseLink,
     Provider,
     Region,
     RegionCount,
@@ -27,7 +28,7 @@ from outages.models import (
 )
 from outages.web import articles, citing, results
 from outages.web.filters import SORTS, IncidentFilter, facets
-from outages.web.ledger_data import incident_ledger
+from outages.web.ledger_data import incident_ledger, links_naming
 from outages.web.paging import PAGE_SIZE, link_with, paginate
 from outages.web.related import related_incidents
 from outages.web.relations import has_cascade
@@ -127,18 +128,33 @@ def incident_list(request):
 
 
 def for_page(incidents):
-    """in_full(), and each source's latest archived copy (one more query)."""
-    return incidents.in_full().prefetch_related(latest_copies())
+    """in_full(), each source's latest archived copy (one more query), and with_link_flags()."""
+    return with_link_flags(incidents.in_full().prefetch_related(latest_copies()))
+
+
+def with_link_flags(incidents):
+    """The incidents, each knowing whether any typed relation (`may_relate`) or promise link
+    (`may_link`) names it, read with them (two EXISTS). Most incidents have neither, and their
+    pages then skip the two queries that would read them, among the costliest of the page to
+    build (both ends of each, with their providers and sources). Whether readers may see one is
+    still for those queries to say."""
+    here = OuterRef("pk")
+    return incidents.annotate(
+        may_relate=Exists(IncidentRelation.objects.naming(here)),
+        may_link=Exists(PromiseLink.objects.filter(links_naming(here))),
+    )
 
 
 def incident_detail(request, slug):
-    incident = articles.with_article(Incident.objects.published()).filter(slug=slug).first()
+    published = with_link_flags(articles.with_article(Incident.objects.published()))
+    incident = published.filter(slug=slug).order_by().first()  # a slug is one incident
     if incident is None:
         return unpublished_incident(request, slug)
     stored = articles.stored_article(incident)
     if stored is not None:
         parts, shown = stored
-        return incident_page(request, articles.around_article(incident), parts, shown)
+        articles.around_article(shown)
+        return incident_page(request, incident, parts, shown)
     token = articles.claim(incident)
     # Read after claiming: a write committed meanwhile deletes the claim, so an article
     # rendered from the rows as they were before it is not stored.
@@ -182,16 +198,18 @@ def incident_context(incident, preview=False, frozen=False, article=None, shown=
     incidents and the change log, which follow the collection and the record rather than the
     postmortem. `shown`: as incident_page() read it (articles.Shown)."""
     shown = shown or articles.Shown.loaded(incident)
-    sources = incident.sources.all()
+    sources = shown.sources
     # Typed relations follow the collection, as the related incidents do: not in a frozen copy.
-    relations = [] if frozen else IncidentRelation.objects.seen_from(incident, preview)
+    relations = []
+    if incident.may_relate and not frozen:
+        relations = IncidentRelation.objects.seen_from(incident, preview)
     return {
         "incident": incident,
         "article": article or articles.render_parts(incident, frozen),
         "shown": shown,
         "sources": [(source, latest_copy(source), latest_revision(source)) for source in sources],
         "drift": source_revisions(sources),
-        "ledger": incident_ledger(incident),
+        "ledger": incident_ledger(incident) if incident.may_link else {"later": [], "earlier": []},
         "related": [] if frozen else related_incidents(incident, shown),
         "relations": relations,
         "cascade": False if frozen else has_cascade(incident, relations, shown.impacts),
