@@ -16,6 +16,7 @@ check of related fields does.
 import datetime
 import decimal
 import io
+import operator
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -50,10 +51,25 @@ def insert(model, objs, send=None):
         for obj, pk in zip(without, new_ids(connection, meta, len(without)), strict=True):
             obj.pk = pk
     fields = meta.concrete_fields
-    prepared = [(field, database_value(field, connection)) for field in fields]
-    rows = ([value(field.pre_save(obj, True)) for field, value in prepared] for obj in objs)
+    prepared = [(saved_value(field), database_value(field, connection)) for field in fields]
+    rows = ([value(saved(obj)) for saved, value in prepared] for obj in objs)
     copy(connection, meta.db_table, [field.column for field in fields], rows, send)
     return objs
+
+
+# pre_save() of these classes gives the attribute as it is unless the field stamps the time.
+STAMPING = [models.DateField.pre_save, models.DateTimeField.pre_save, models.TimeField.pre_save]
+
+
+def saved_value(field):
+    """obj -> field.pre_save(obj, add=True), without a call of the field's method when that
+    gives the attribute as it is (Field.pre_save, or a date or time field that stamps nothing)."""
+    pre_save = type(field).pre_save
+    if pre_save is models.Field.pre_save or (
+        pre_save in STAMPING and not field.auto_now and not field.auto_now_add
+    ):
+        return operator.attrgetter(field.attname)
+    return lambda obj: field.pre_save(obj, True)
 
 
 # Field classes whose get_db_prep_save() gives back, on PostgreSQL, a value of these types as it
