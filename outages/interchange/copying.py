@@ -120,9 +120,10 @@ def database_value(field, connection):
     return value
 
 
-def link(model, name, pairs):
+def link(model, name, pairs, send=None):
     """Write many-to-many links of `model.name`: [(id of the model's row, id of the other)],
-    each pair once. The link rows take their ids from the table's default."""
+    each pair once. The link rows take their ids from the table's default. `send`: as for
+    insert()."""
     field = model._meta.get_field(name)
     through = field.remote_field.through
     source, target = field.m2m_field_name(), field.m2m_reverse_field_name()
@@ -136,7 +137,7 @@ def link(model, name, pairs):
     connection = connections[router.db_for_write(through)]
     meta = through._meta
     columns = [meta.get_field(source).column, meta.get_field(target).column]
-    copy(connection, meta.db_table, columns, pairs)
+    copy(connection, meta.db_table, columns, pairs, send)
 
 
 def take_related_ids(meta, objs):
@@ -340,17 +341,19 @@ class Sender:
     sent, while the calling thread goes on computing: psycopg2 lets go of Python's lock while it
     waits for the server, so PostgreSQL works on one core while Python works on the other (the
     importer's search vectors, `to_tsvector`, cost the server a few seconds per 10,000
-    incidents). Any query of the calling thread first waits for what was sent (an execute
-    wrapper), so it reads what was sent before it; so does copy(), which bypasses the wrapper.
-    An error of the worker is raised, as Django's
-    exception, by the next wait(): call it before opening a savepoint, so that the error is not
-    taken for one of the savepoint's statements. Other databases run each statement at once.
+    incidents). Sending never waits: what is sent queues behind what was sent before. Any
+    query of the calling thread first waits for all of it (an execute wrapper), so it reads
+    what was sent before it; so does copy(), which bypasses the wrapper. An error of the worker
+    is raised, as Django's exception, by the next wait(): call it before opening a savepoint,
+    so that the error is not taken for one of the savepoint's statements, or before leaving
+    the savepoint the statements were sent in, to have it rolled back with them. Other
+    databases run each statement at once.
     """
 
     def __init__(self, using="default"):
         self.connection = connections[using]
         self.pool = None
-        self.pending = None
+        self.pending = []  # futures of what was sent, in order
 
     def __enter__(self):
         if self.connection.vendor == "postgresql":
@@ -373,23 +376,26 @@ class Sender:
         return False
 
     def send(self, work):
-        """Run work(cursor): from the worker, after what was sent before, or now."""
+        """Run work(cursor): from the worker, after what was sent before (one worker, in
+        order), or now."""
         if self.pool is None:
             with self.connection.cursor() as cursor:
                 work(cursor)
             return
-        self.wait()
-        self.pending = self.pool.submit(self.run, work)
+        self.pending.append(self.pool.submit(self.run, work))
 
     def run(self, work):
         with self.raw.cursor() as cursor:
             work(cursor)
 
     def wait(self):
-        pending, self.pending = self.pending, None
-        if pending is not None:
+        """Wait for everything sent; raise the first error among it."""
+        pending, self.pending = self.pending, []
+        errors = [future.exception() for future in pending]  # each waited for
+        first = next((error for error in errors if error is not None), None)
+        if first is not None:
             with self.connection.wrap_database_errors:
-                pending.result()
+                raise first
 
     def before_query(self, execute, sql, params, many, context):
         self.wait()
