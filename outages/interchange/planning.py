@@ -4,6 +4,7 @@ stored, nothing written. The Importer (importing.py) holds the run's state."""
 
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import cache
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
@@ -471,9 +472,10 @@ class Planning(Corrections, Ledger):
         return True
 
     @staticmethod
+    @cache
     def resolved(model):
         """Foreign keys the importer resolved itself (so they exist)."""
-        return [f.name for f in model._meta.concrete_fields if f.is_relation]
+        return tuple(f.name for f in model._meta.concrete_fields if f.is_relation)
 
     def fail(self, at, message):
         self.failed = True
