@@ -134,7 +134,7 @@ def versions(entries, db, related):
     for (revision, obj, model_db), text in zip(entries, data, strict=True):
         content_type = content_types[type(obj)]
         values = {
-            "revision_id": None,  # taken from the revision when it is written
+            "revision_id": None,  # the revision is given below; its id, once written
             "content_type_id": content_type.pk,
             "object_id": str(getattr(obj, obj._meta.pk.attname)),
             "db": model_db,
@@ -142,27 +142,24 @@ def versions(entries, db, related):
             "serialized_data": text,
             "object_repr": str(obj),
         }
-        made.append(new_version(values, revision, content_type, db))
+        made.append(new_version(values, revision, content_type))
     return made
 
 
 # Version's columns in its fields' order, for Version(*values).
 VERSION_COLUMNS = [field.attname for field in Version._meta.concrete_fields]
-REVISION = Version._meta.get_field("revision")
 CONTENT_TYPE = Version._meta.get_field("content_type")
 
 
-def new_version(values, revision, content_type, db):
-    """Version(revision=revision, content_type=content_type, **values) as Django makes it, from
-    its values in column order as Django makes a row read from the database: keyword arguments
-    pass each relation through its descriptor, which took half the time of making 190,000
-    versions. The relations are kept as the descriptors keep them, and so is the database."""
+def new_version(values, revision, content_type):
+    """Version(revision=revision, content_type=content_type, **values), made from its values in
+    column order as Django makes a row read from the database, a quarter quicker than from
+    keyword arguments (190,000 versions for 10,000 imported incidents). The revision is given
+    through its descriptor, as before (it notes the database too); the content type, whose id
+    is among the values, is kept as its descriptor keeps it."""
     version = Version(*[values.get(name) for name in VERSION_COLUMNS])
-    REVISION.set_cached_value(version, revision)
+    version.revision = revision
     CONTENT_TYPE.set_cached_value(version, content_type)
-    version._state.db = db
-    if revision._state.db is None:
-        revision._state.db = db
     return version
 
 
