@@ -169,6 +169,18 @@ def new_ids(connection, meta, count):
 
 def next_ids(cursor, meta, count, quote):
     """new_ids() with a cursor of the connection (Django's wrapper or psycopg2's own)."""
+    if meta.db_table in HELD.get():
+        # No other session writes the table (foreign_keys_checked_at_end), so none takes ids
+        # from its sequence meanwhile: moved on past `count` ids at once, it gives the ids
+        # `count` calls of nextval() give, with none of their cost (about a second of the
+        # 350,000 ids of 10,000 imported incidents).
+        cursor.execute(
+            "SELECT setval(seqrelid, nextval(seqrelid) + (%s - 1) * seqincrement), seqincrement "
+            "FROM pg_sequence WHERE seqrelid = pg_get_serial_sequence(%s, %s)::regclass",
+            [count, quote(meta.db_table), meta.pk.column],
+        )
+        last, step = cursor.fetchone()
+        return list(range(last - (count - 1) * step, last + 1, step))
     cursor.execute(
         "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
         [quote(meta.db_table), meta.pk.column, count],
@@ -276,7 +288,13 @@ def foreign_keys_checked_at_end(models):
         for table, name, _ in keys:
             cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-    yield
+    # Each table altered is locked against other sessions (ACCESS EXCLUSIVE) until the
+    # transaction ends: next_ids() takes its ids at once.
+    token = HELD.set(HELD.get() | {table for table, _, _ in keys})
+    try:
+        yield
+    finally:
+        HELD.reset(token)
     with connection.cursor() as cursor:
         for table, name, definition in keys:
             cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
@@ -334,6 +352,8 @@ def tables_of(models):
 
 # The Sender sending on its connection, for copy() to wait for.
 SENDER = ContextVar("sender", default=None)
+# Tables no other session may write until this one's transaction ends (their names).
+HELD = ContextVar("held", default=frozenset())
 
 
 class Sender:
