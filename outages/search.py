@@ -89,6 +89,11 @@ def is_postgresql():
 # One paragraph with no tag, entity or ampersand inside: most rendered texts. strip_tags leaves
 # exactly its inside and unescape() changes nothing in it, so it needs no HTML parser.
 PLAIN_PARAGRAPH = re.compile(r"<p>([^<>&]*)</p>")
+# Likewise paragraphs and lists of such text (a postmortem's lists of impacts and steps):
+# strip_tags leaves the text between the tags.
+SIMPLE_TAG = r"</?(?:p|ul|ol|li)>"
+SIMPLE_HTML = re.compile(rf"[^<>&]*(?:{SIMPLE_TAG}[^<>&]*)*")
+SIMPLE_TAGS = re.compile(SIMPLE_TAG)
 
 
 # Timeline entries repeat a great deal across incidents, and strip_tags parses HTML in Python.
@@ -96,7 +101,12 @@ PLAIN_PARAGRAPH = re.compile(r"<p>([^<>&]*)</p>")
 def plain(html_text):
     """Readable text of rendered HTML: no tags, entities decoded, whitespace folded."""
     paragraph = PLAIN_PARAGRAPH.fullmatch(html_text)
-    text = paragraph[1] if paragraph else html.unescape(strip_tags(html_text))
+    if paragraph:
+        text = paragraph[1]
+    elif SIMPLE_HTML.fullmatch(html_text):
+        text = SIMPLE_TAGS.sub("", html_text)
+    else:
+        text = html.unescape(strip_tags(html_text))
     return " ".join(text.split())
 
 

@@ -3,6 +3,7 @@
 import warnings
 from datetime import UTC, date, datetime
 
+import pytest
 from django.db import connection
 
 from outages.interchange import copying
@@ -114,3 +115,16 @@ def test_quick_values_are_what_get_db_prep_save_gives(db):
                 assert (type(got), got) == (type(expected), expected), (field, value)
                 checked += 1
     assert checked > 500
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's sequences")
+def test_ids_taken_at_once_while_no_one_else_writes_are_those_nextval_gives(db):
+    meta = TimelineEvent._meta
+    before = copying.new_ids(connection, meta, 2)
+    with copying.foreign_keys_checked_at_end([TimelineEvent]):
+        assert meta.db_table in copying.HELD.get()
+        held = copying.new_ids(connection, meta, 5)
+    after = copying.new_ids(connection, meta, 2)
+
+    assert before + held + after == list(range(before[0], before[0] + 9))
+    assert copying.HELD.get() == frozenset()

@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from bench import import_doc
-from outages.interchange import document_checks, quick_schema
+from outages import text
+from outages.interchange import document_checks, documents, quick_schema
+from outages.interchange.document_times import PERIOD_FORMS
 from outages.interchange.documents import read
 from outages.interchange.yaml_export import dump, incidents_for_export
+from outages.models import TimelineEvent
 from tests.shipped import load_shipped
 
 FILES = sorted(glob("docs/incidents/*.yaml") + glob("tests/corpus/*/*.yaml"))
@@ -89,3 +92,33 @@ def pick(rng, data):
 
     walk(data)
     return rng.choice(places)
+
+
+# What planning gives a field document_checks.SETTLED names when the document leaves it out.
+ABSENT = {
+    (TimelineEvent, "precision"): [precision for _, precision in PERIOD_FORMS] + ["minute"],
+    (TimelineEvent, "marks"): [""],
+    (TimelineEvent, "is_key_event"): [False],
+}
+
+
+def test_the_fields_the_schema_settles_take_every_value_it_lets_through():
+    """The models' full_clean() leaves out these fields of imported rows (planning.resolved):
+    every value a document the schema passes can give them must be one they take, control
+    characters included, or a problem would go unreported."""
+    incident = documents.schema()["$defs"]["incident"]["properties"]
+    for model, fields in document_checks.SETTLED.items():
+        row = model()
+        for name, (rows, key) in fields.items():
+            items = incident[rows]["items"]
+            allowed = items["properties"][key]
+            values = allowed.get("enum") or (
+                [True, False] if allowed == {"type": "boolean"} else []
+            )
+            assert values, f"{model.__name__}.{name}: the schema leaves {rows}.{key} open"
+            if key not in items["required"]:
+                values = values + ABSENT[(model, name)]
+            field = model._meta.get_field(name)
+            for value in values:
+                assert field.clean(value, row) == value  # raises if the field refuses it
+                assert not isinstance(value, str) or not text.control_character_problem(value)

@@ -4,6 +4,7 @@ The quick schema check has its own tests (test_import_quick_schema.py). None of 
 time."""
 
 import json
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from reversion.models import Version
 from outages import restoring
 from outages import revisions as history
 from outages.interchange import bulk as importing_bulk
-from outages.interchange import documents, markdown_process
+from outages.interchange import copying, documents, markdown_process
 from outages.models import Incident, Source, TimelineEvent
 from tests.shipped import load_shipped
 from tests.test_import import DOCS, MODELS, NEW_INCIDENT, run, snapshot, write
@@ -197,6 +198,13 @@ def test_a_database_refusal_in_a_bulk_insert_names_the_incident(db, tmp_path, mo
         insert(model, rows, **options)
 
     monkeypatch.setattr(importing_bulk, "insert", refusing)
+
+    import_refused(tmp_path)
+
+
+def import_refused(tmp_path):
+    """Import three incidents, the second with a timeline event "Boom." that the database
+    refuses: one problem names it, and nothing is written."""
     first, rest = many(3).split("Storage is back.", 1)
     text = first + "Storage is back." + rest.replace("Storage is back.", "Boom.", 1)
     line = text.splitlines().index("- slug: example-outage-1") + 1
@@ -208,6 +216,26 @@ def test_a_database_refusal_in_a_bulk_insert_names_the_incident(db, tmp_path, mo
     assert lines[0] == "1 problem; nothing was written."
     assert lines[1].endswith(f"boom.yaml:{line} incidents[1]: the database refused it: boom")
     assert Incident.objects.count() == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
+def test_a_refused_copy_sent_to_the_worker_names_the_incident(db, tmp_path, monkeypatch):
+    """A chunk's COPYs are sent to the worker thread (copying.Sender): the database's refusal
+    comes back within the chunk's savepoint, and the incidents are then written one at a time,
+    from this thread, to name the one refused."""
+    copy_text_rows = copying.copy_text_rows
+    from_main_thread = set()
+
+    def refusing(cursor, table, columns, text, quote):
+        if table == TimelineEvent._meta.db_table and "Boom." in text:
+            from_main_thread.add(threading.current_thread() is threading.main_thread())
+            raise DatabaseError("boom")
+        copy_text_rows(cursor, table, columns, text, quote)
+
+    monkeypatch.setattr(copying, "copy_text_rows", refusing)
+
+    import_refused(tmp_path)
+    assert from_main_thread == {False, True}
 
 
 # --- Revisions --------------------------------------------------------------------------------

@@ -269,6 +269,14 @@ def admin_form_data(response):
         "<p></p>",
         "",
         "no tags at all",
+        "<ol>\n<li>First step.</li>\n<li>Second step.</li>\n</ol>",
+        "<ul>\n<li>\n<p>loose</p>\n</li>\n<li>\n<p>items</p>\n</li>\n</ul>",
+        "<ul>\n<li>one &amp; two</li>\n</ul>",
+        "<ul>\n<li><em>emphasis</em></li>\n</ul>",
+        "<p>a > b</p>\n<ul><li>c</li></ul>",
+        "<P>upper case</P>\n<ul><li>c</li></ul>",
+        "<p>unclosed <ul",
+        "<li>x</li>text<p>",
     ],
 )
 def test_plain_text_of_a_simple_paragraph_is_what_the_html_parser_gives(html_text):

@@ -50,26 +50,28 @@ def first_load():
     return stack
 
 
-def insert_new(changes):
+def insert_new(changes, send=None):
     """INSERT new incidents with their links and rows, their HTML already derived
     (markdown_process.Renderer): one statement per table (a few for many rows), instead of a
-    few dozen per incident when each is saved."""
+    few dozen per incident when each is saved. `send` (copying.insert): each table's COPY is
+    given to it, once the rows have their ids."""
     now = timezone.now()
     incidents = [change.incident for change in changes]
     for incident in incidents:
         incident.updated_at = now
-    insert(Incident, incidents, render=False)
+    insert(Incident, incidents, render=False, send=send)
     for name in RELATED:
-        link(Incident, name, [(change.incident, change.related[name]) for change in changes])
+        pairs = [(change.incident, change.related[name]) for change in changes]
+        link(Incident, name, pairs, send)
     for model in NUMBERED:
         rows = [row for change in changes for row in change.rows[model][0]]
-        insert(model, rows, render=False)
+        insert(model, rows, render=False, send=send)
     impacts = [(impact, services) for change in changes for impact, _, services in change.impacts]
-    insert(CustomerImpact, [impact for impact, _ in impacts], render=False)
-    link(CustomerImpact, "services", impacts)
+    insert(CustomerImpact, [impact for impact, _ in impacts], render=False, send=send)
+    link(CustomerImpact, "services", impacts, send)
 
 
-def insert(model, rows, render=True):
+def insert(model, rows, render=True, send=None):
     if not connections[router.db_for_write(model)].features.can_return_rows_from_bulk_insert:
         for row in rows:  # no ids back from a bulk INSERT (SQLite before 3.35)
             row.save(force_insert=True)
@@ -77,12 +79,13 @@ def insert(model, rows, render=True):
     if render:  # a bulk write sends no pre_save signal: derive the HTML as saving would
         for row in rows:
             render_markdown_fields(model, row)
-    copying.insert(model, rows)
+    copying.insert(model, rows, send)
 
 
-def link(model, name, pairs):
+def link(model, name, pairs, send=None):
     """Add many-to-many links for new rows: [(row, [linked rows])], duplicates dropped."""
-    copying.link(model, name, [(owner.pk, other.pk) for owner, others in pairs for other in others])
+    pairs = [(owner.pk, other.pk) for owner, others in pairs for other in others]
+    copying.link(model, name, pairs, send)
 
 
 def written(change):
@@ -105,7 +108,14 @@ def forget_ids(change):
     for obj in [change.incident, *rows]:
         obj.pk = None  # so that the next INSERT writes it again
     for row in rows:
-        row.incident_id = None  # taken again from row.incident when it is inserted
+        # A link to a row written again (the incident, an action item) is taken again from
+        # that row when it is inserted. Emptying the id forgets the row given: keep it.
+        for field in row._meta.concrete_fields:
+            if field.is_relation and field.is_cached(row):
+                related = field.get_cached_value(row)
+                if related is not None and related.pk is None:
+                    setattr(row, field.attname, None)
+                    field.set_cached_value(row, related)
 
 
 def update_stored(change):

@@ -6,7 +6,6 @@ The benchmark's import (10,000 incidents, 100,000 events, PostgreSQL): 58 s wall
 it; 128 s, 86 s through reversion's API (docs/import-speed.md, which has later figures).
 """
 
-import json
 from collections import defaultdict
 
 from django.contrib.contenttypes.models import ContentType
@@ -130,18 +129,38 @@ def versions(entries, db, related):
         for number, text in zip(numbers, texts, strict=True):
             data[number] = text
     content_types = ContentType.objects.db_manager(db).get_for_models(*by_model)
-    return [
-        Version(
-            revision=revision,
-            content_type=content_types[type(obj)],
-            object_id=str(getattr(obj, obj._meta.pk.attname)),
-            db=model_db,
-            format=revision_options(type(obj)).format,
-            serialized_data=text,
-            object_repr=str(obj),
-        )
-        for (revision, obj, model_db), text in zip(entries, data, strict=True)
-    ]
+    formats = {model: revision_options(model).format for model in by_model}
+    made = []
+    for (revision, obj, model_db), text in zip(entries, data, strict=True):
+        content_type = content_types[type(obj)]
+        values = {
+            "revision_id": None,  # the revision is given below; its id, once written
+            "content_type_id": content_type.pk,
+            "object_id": str(getattr(obj, obj._meta.pk.attname)),
+            "db": model_db,
+            "format": formats[type(obj)],
+            "serialized_data": text,
+            "object_repr": str(obj),
+        }
+        made.append(new_version(values, revision, content_type))
+    return made
+
+
+# Version's columns in its fields' order, for Version(*values).
+VERSION_COLUMNS = [field.attname for field in Version._meta.concrete_fields]
+CONTENT_TYPE = Version._meta.get_field("content_type")
+
+
+def new_version(values, revision, content_type):
+    """Version(revision=revision, content_type=content_type, **values), made from its values in
+    column order as Django makes a row read from the database, a quarter quicker than from
+    keyword arguments (190,000 versions for 10,000 imported incidents). The revision is given
+    through its descriptor, as before (it notes the database too); the content type, whose id
+    is among the values, is kept as its descriptor keeps it."""
+    version = Version(*[values.get(name) for name in VERSION_COLUMNS])
+    version.revision = revision
+    CONTENT_TYPE.set_cached_value(version, content_type)
+    return version
 
 
 def serialised(objs, options, related=None):
@@ -189,8 +208,13 @@ def serialised(objs, options, related=None):
         for field in links:
             rows = rows_of(obj, field.name, related or {})
             data["fields"][field.name] = [link_value(row) for row in rows]
-        texts.append("[" + json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False) + "]")
+        texts.append("[" + ENCODER.encode(data) + "]")
     return texts
+
+
+# json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False), with one encoder made once, not
+# one per object.
+ENCODER = DjangoJSONEncoder(ensure_ascii=False)
 
 
 def field_value(field):

@@ -8,12 +8,12 @@ records validated and compared with what is stored (stored.py: read up front, a 
 incidents at a time), nothing written. Then what changed is written (bulk.py): changed incidents
 one by one, new ones a thousand at a time with a few bulk INSERTs, each chunk once the next is
 planned, so that a second process can render its Markdown meanwhile (markdown_process.py).
-Revisions and search documents follow each chunk; on PostgreSQL their versions and search
-vectors are written from a worker thread on the same connection (copying.Sender), while this
-thread goes on. Into a database without incidents, foreign keys are checked and indexes built
-once, at the end (bulk.first_load). Once any problem is found nothing more is written, since
-all of it will be rolled back, but every incident is still checked, so that one run reports
-every problem.
+Revisions and search documents follow each chunk; on PostgreSQL the chunk's rows, their
+versions and search vectors are written from a worker thread on the same connection
+(copying.Sender), while this thread goes on. Into a database without incidents, foreign keys
+are checked and indexes built once, at the end (bulk.first_load). Once any problem is found
+nothing more is written, since all of it will be rolled back, but every incident is still
+checked, so that one run reports every problem.
 """
 
 import contextlib
@@ -115,6 +115,7 @@ class Importer(Planning, References):
         self.candidates = []  # duplicates.Candidate of each incident to create
         self.merged = {}  # slug of an incident merged into -> where the document says so
         self.planned_links = []  # ledger_rows.PlannedLinks of each incident planned
+        self.unannounced = []  # (post-commit signals, incident ids) left by record()
 
     # --- The run ----------------------------------------------------------------------
 
@@ -286,9 +287,11 @@ class Importer(Planning, References):
             return
         self.renderer.finish(rendered)
         self.wrote = True
+        order = bulk.reference_order(changes)  # of reference rows written before
+        documents = None
         try:
             with transaction.atomic():
-                bulk.insert_new(changes)
+                documents = self.insert_new(changes, order)
         except DatabaseError:
             for change in changes:
                 bulk.forget_ids(change)
@@ -300,7 +303,22 @@ class Importer(Planning, References):
                     self.refused(change, error)
         for change in changes:
             change.report.incident_pk = change.incident.pk
-        self.record(changes, new=True)
+        self.record(changes, new=True, order=order, documents=documents)
+
+    def insert_new(self, changes, order):
+        """bulk.insert_new(changes), its COPYs sent as one to the worker (copying.Sender) while
+        the chunk's search documents are made here (none for a dry run, which records
+        nothing); what the database refuses is raised by the wait, within the caller's
+        savepoint."""
+        copies = []
+        bulk.insert_new(changes, send=copies.append)
+        self.sender.send(lambda cursor: [copy(cursor) for copy in copies])
+        documents = None
+        if not self.dry_run:
+            written = [bulk.written(change) for change in changes]
+            documents = indexing.documents(written, order.ranks)
+        self.sender.wait()
+        return documents
 
     def write_changed(self, change):
         if not self.save_references():
@@ -312,32 +330,42 @@ class Importer(Planning, References):
         except DatabaseError as error:
             self.refused(change, error)
 
-    def record(self, changes, new=False):
+    def record(self, changes, new=False, order=None, documents=None):
         """The revisions and search documents of incidents just written, a chunk at a time,
         in the same transaction (so gone again if a problem turns up later). `new`: incidents
-        just created, whose rows are all in memory."""
+        just created, whose rows are all in memory; their reference rows' `order`
+        (bulk.reference_order) and search `documents`, if made already."""
+        self.announce()
         if self.problems or self.dry_run or not changes:
             return
+        pks = [change.incident.pk for change in changes]
         if not new:
             bulk.record_revisions(changes, self.user)
-        else:
-            # The revisions' versions are COPYed from a worker thread (copying.Sender) while
-            # the search documents are made here; their post-commit signals, which query,
-            # follow.
-            order = bulk.reference_order(changes)
-            committed = bulk.record_revisions(
-                changes, self.user, new=True, order=order, send=self.sender.send
-            )
+            IncidentArticle.objects.forget(pks)
+            self.counts.add(pks)
+            search.update_index(pks)
+            return
+        # The revisions' versions are COPYed from a worker thread (copying.Sender), and the
+        # search documents are sent too: PostgreSQL computes their vectors while the next
+        # chunk is planned. What queries, and so would wait for all of it, waits for the next
+        # write (announce): the revisions' post-commit signals and the articles' deletion.
+        order = order or bulk.reference_order(changes)
+        committed = bulk.record_revisions(
+            changes, self.user, new=True, order=order, send=self.sender.send
+        )
+        if documents is None:
             written = [bulk.written(change) for change in changes]
             documents = indexing.documents(written, order.ranks)
+        search.write_documents(documents, send=self.sender.send)
+        self.counts.add(pks)
+        self.unannounced.append((committed, pks))
+
+    def announce(self):
+        """What record() left of new incidents for the next write, in the order it was left."""
+        unannounced, self.unannounced = self.unannounced, []
+        for committed, pks in unannounced:
             committed()
-        IncidentArticle.objects.forget(change.incident.pk for change in changes)
-        self.counts.add(change.incident.pk for change in changes)
-        if new:
-            # Sent too: PostgreSQL computes the search vectors while the next chunk is planned.
-            search.write_documents(documents, send=self.sender.send)
-        else:
-            search.update_index([change.incident.pk for change in changes])
+            IncidentArticle.objects.forget(pks)
 
     def refused(self, change, error):
         path = ["incidents", change.index]
@@ -346,6 +374,7 @@ class Importer(Planning, References):
     def save_references(self):
         """Write the reference rows made or changed since the last write; False if anything
         stops the writing (a problem, now or before, or a change the user may not make)."""
+        self.announce()
         self.sender.wait()  # an error of what was sent is raised here, not in a savepoint
         if self.problems or self.refused_changes:
             return False

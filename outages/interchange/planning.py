@@ -4,6 +4,7 @@ stored, nothing written. The Importer (importing.py) holds the run's state."""
 
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import cache
 from types import SimpleNamespace
 
 from django.core.exceptions import ValidationError
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from outages import duplicates, text, workflow
 from outages.interchange.correction_rows import Corrections
+from outages.interchange.document_checks import SETTLED
 from outages.interchange.document_times import TIME_EXAMPLES, read_time
 from outages.interchange.documents import path_text, precision_key
 from outages.interchange.ledger_rows import Ledger
@@ -341,9 +343,7 @@ class Planning(Corrections, Ledger):
             precision = precision_of(item.get("at"), item.get("precision"))
             message = far_off(incident, self.event_times.get(id(item)), precision)
             if message:
-                self.warnings.append(
-                    self.document.problem(self.base + ["timeline", index, "at"], message)
-                )
+                self.warn(["timeline", index, "at"], message)
 
     def plan_numbered(self, change, stored, model, key, items, values_of):
         """Rows numbered within the incident (timeline events, action items, corrections):
@@ -471,9 +471,11 @@ class Planning(Corrections, Ledger):
         return True
 
     @staticmethod
+    @cache
     def resolved(model):
-        """Foreign keys the importer resolved itself (so they exist)."""
-        return [f.name for f in model._meta.concrete_fields if f.is_relation]
+        """Foreign keys the importer resolved itself (so they exist), fields the schema settled."""
+        keys = [f.name for f in model._meta.concrete_fields if f.is_relation]
+        return tuple(keys + list(SETTLED.get(model, ())))
 
     def fail(self, at, message):
         self.failed = True
