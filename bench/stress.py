@@ -354,7 +354,8 @@ def exercise(database, clients, seconds, outage_at, outage_seconds):
     after = incident_state(database.url, pk)
     failures = report(responses, events, editor, editor_errors, before, after, log)
     down = (events["stopped"], events["start called"])
-    return failures + stress_front.report(site, watcher, responses, down)
+    window = (events["stop called"], events["back"] + RECOVERY_ALLOWED)
+    return failures + stress_front.report(site, watcher, responses, down, window)
 
 
 def visible(url, table, referring):

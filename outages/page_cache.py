@@ -91,15 +91,26 @@ def _tag_key(tag):
     return "pm:tag:" + hashlib.sha256(tag.encode()).hexdigest()
 
 
-def _versions(tags):
+# A key nothing stores. A read that includes it goes to Redis itself, not to the process's near
+# copy of pages and versions (postmortems/near_cache.py), which may not have heard yet of a
+# write another server made a moment ago. Renders read through: the versions they record, and
+# the page once they hold the render lock, which the last renderer let go of after storing it.
+READ_THROUGH = "pm:read-through"
+
+
+def _read(keys, through):
+    return cache.get_many([*keys, READ_THROUGH] if through else list(keys))
+
+
+def _versions(tags, through=True):
     """The current version of each tag, giving a fresh one to tags the cache does not hold."""
     keys = {tag: _tag_key(tag) for tag in tags}
-    found = cache.get_many(keys.values())
+    found = _read(keys.values(), through)
     missing = [tag for tag, key in keys.items() if key not in found]
     for tag in missing:
         cache.add(keys[tag], uuid.uuid4().hex, timeout=None)
     if missing:
-        found.update(cache.get_many([keys[tag] for tag in missing]))
+        found.update(_read([keys[tag] for tag in missing], through))
     return {tag: found.get(key) for tag, key in keys.items()}
 
 
@@ -315,7 +326,7 @@ class ServeHits:
         return self.get_response(request)
 
 
-def _stored_page(key, tags):
+def _stored_page(key, tags, through=False):
     """(the stored page or None, whether it is fresh): none of its tags has moved since it was
     rendered, and it is younger than PAGE_CACHE_SECONDS. A page that is not fresh is the
     previous version, served while one request renders the next.
@@ -327,7 +338,7 @@ def _stored_page(key, tags):
     second round trip.
     """
     keys = {tag: _tag_key(tag) for tag in {*tags, *_seen_tags.get(key, ())}}
-    found = cache.get_many([key, *keys.values()])
+    found = _read([key, *keys.values()], through)
     entry = found.get(key)
     if entry is None:
         return None, False
@@ -339,7 +350,7 @@ def _stored_page(key, tags):
     current = {tag: found.get(tag_key) for tag, tag_key in keys.items()}
     added = entry["tags"].keys() - current.keys()
     if added:
-        current.update(_versions(added))
+        current.update(_versions(added, through))
     return entry, all(current[tag] == version for tag, version in entry["tags"].items())
 
 
@@ -366,7 +377,7 @@ def _single_flight(request, key, tags, stale, render):
         pause = min(2 * pause, LAST_POLL_SECONDS)
     try:
         # Another request may have stored the page since we looked, and let go of the lock.
-        entry, fresh = _stored_page(key, tags)
+        entry, fresh = _stored_page(key, tags, through=True)
         if fresh:
             return _replay(request, entry)
         return _render(request, key, tags, render, entry or stale)
@@ -413,7 +424,7 @@ def _serve_stale(request, entry):
 def _moved(tags):
     """Whether any of these {tag: version} has a new version now."""
     keys = {_tag_key(tag): version for tag, version in tags.items()}
-    return cache.get_many(keys.keys()) != keys
+    return _read(keys.keys(), through=True) != keys
 
 
 def _store(key, tags, response):

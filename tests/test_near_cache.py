@@ -277,3 +277,21 @@ def test_nothing_is_served_from_the_process_when_redis_has_not_answered_lately(
     near.heard -= near_cache.HEARD_SECONDS  # as if the listener had heard nothing since
 
     assert cache.get_many([TAG]) == {TAG: "v2"}
+
+
+def test_a_render_reads_through_to_what_another_server_stored(cache, behind_its_back):
+    """After taking the render lock, the page another server stored before letting go of the
+    lock is read from Redis, even while this process's copy has not heard of it yet."""
+    tags = {"site"}
+    key = page_cache._page_key(RequestFactory().get("/incidents/"))
+    versions = page_cache._versions(tags)
+    old = {"tags": {"site": "before"}, "fresh_until": time.time() + 600}
+    echoed(cache, lambda: cache.set(key, old, None))
+    wait_until(lambda: page_cache._stored_page(key, tags)[0] == old)
+    assert near_of(cache).get([cache.make_key(key)]) is not None  # the old page, held here
+
+    new = {"tags": versions, "fresh_until": time.time() + 600}
+    behind_its_back.set(cache.make_key(key), encoded(cache, new))  # its message not yet here
+
+    assert page_cache._stored_page(key, tags) == (old, False)  # a hit's look: the copy
+    assert page_cache._stored_page(key, tags, through=True) == (new, True)

@@ -309,7 +309,9 @@ def test_a_reader_that_takes_the_lock_just_after_another_render_serves_that_rend
     looks = iter([(seen, False)])
     real = page_cache._stored_page
     monkeypatch.setattr(
-        page_cache, "_stored_page", lambda key, tags: next(looks, None) or real(key, tags)
+        page_cache,
+        "_stored_page",
+        lambda key, tags, through=False: next(looks, None) or real(key, tags, through),
     )
 
     with django_assert_num_queries(0):

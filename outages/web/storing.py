@@ -48,5 +48,6 @@ def store(pks):
     only leaves them to their next reader: the save itself is committed."""
     try:
         articles.fill(for_page, Incident.objects.filter(pk__in=sorted(pks)))
-    except DatabaseError:
-        log.warning("The changed articles were left to their readers", exc_info=True)
+    except DatabaseError as error:
+        # Expected while the database goes away: a line, not a traceback.
+        log.warning("The changed articles were left to their readers: %s", error)
