@@ -9,7 +9,9 @@ missing tool) runs the single server of before.
 Checked, besides bench.stress's own checks:
 - every successful save is visible through Varnish within 1 s of the editor's answer: a watcher
   reads the incident's public page through Varnish every 50 ms until it shows the new title
-  (the app purges the incident's tags in Varnish after the commit), and prints each delay;
+  (the app purges the incident's tags in Varnish after the commit), and prints each delay. A
+  save answered in the outage window, or less than 1 s before it, is printed but not held to
+  that: its page cannot be rendered while the database is away;
 - the invalidation crosses app servers: after each save on the first server, the second
   server, which had the page in the shared page cache, shows the new title too (or a later
   save's; the previous version it serves marked stale while one request renders the new one is
