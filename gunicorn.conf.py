@@ -5,6 +5,7 @@ cache. With the default local-memory cache there is therefore a single worker pr
 threads); set CACHE_URL to a Redis server to use every core.
 """
 
+import gc
 import os
 
 from postmortems.environment import env
@@ -32,3 +33,15 @@ errorlog = "-"
 # No admin socket under the home directory: two servers on one machine (a benchmark beside a
 # running site) would fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def pre_fork(server, worker):
+    """Freeze what the master imported (Django, the app: about 90,000 objects) before each fork.
+
+    A worker's full garbage collections then skip those objects, which never become garbage.
+    Unfrozen, each full collection took 40-60 ms of CPU under load, with the worker's four
+    threads stalled behind it; frozen, at most 4-7 ms (measured with gc.callbacks and
+    time.thread_time in each worker, 8 s of wrk on cached pages). It also keeps the collector
+    from writing into pages the workers share with the master.
+    """
+    gc.freeze()

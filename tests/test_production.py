@@ -267,3 +267,17 @@ def test_production_sends_the_security_headers_and_redirects_to_https():
     assert seen["plain"] == [301, "https://postmortems.example/incidents/"]
     assert seen["probe"] == 200  # load balancers probe over plain HTTP
     assert seen["cookies"] == [True, True, True]
+
+
+def test_gunicorn_freezes_what_the_master_imported_before_each_fork():
+    # In a process of its own: a frozen collector in the test process would hide its garbage.
+    script = (
+        "import gc, runpy; config = runpy.run_path('gunicorn.conf.py'); "
+        "before = gc.get_freeze_count(); config['pre_fork'](None, None); "
+        "print(before, gc.get_freeze_count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    before, after = map(int, done.stdout.split())
+    assert before == 0 and after > 1000
