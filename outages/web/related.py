@@ -6,19 +6,21 @@ The candidates are bounded: the RELATED_POOL most recent incidents sharing a ser
 for regions and for customers hit (only for the kinds the incident has). A busy region or
 customer is shared by tens of thousands of incidents, and counting what each of them shares
 cost more than a second at 100,000 incidents; a pool of each kind is found by walking the
-newest-first index and stops early. What each candidate shares is then read from the narrow
-link tables (pairs of ids), counted and ranked here: the reasons name the shared rows by this
-incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is over
+newest-first index and stops early. What each candidate shares is read from the narrow link
+tables (the ids of the shared rows), counted and ranked here: the reasons name the shared rows
+by this incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is over
 every incident that shares anything, as before.
 
 All of it is one query (related_sql): the pools, what each candidate shares and the columns the
-list shows of each candidate, with its provider's name. It was three querysets (the pools, the
-pairs, the rows shown), and building their SQL, different at every page since the ids differ,
-cost Django about 4 ms of CPU per cold page at 100,000 incidents, more than PostgreSQL took to
-run them; written out, the query costs a fraction of a millisecond to make.
+list shows of each candidate, with its provider's name, a row for each candidate. It was three
+querysets (the pools, the pairs of ids shared, the rows shown), and building their SQL,
+different at every page since the ids differ, cost Django about 3 ms of CPU per cold page at
+100,000 incidents; written out, the query costs a few microseconds to make.
 """
 
 from dataclasses import dataclass
+
+from django.db import connection
 
 from outages.apart import apart_text
 from outages.models import CustomerImpact, Incident, Provider
@@ -51,16 +53,20 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
     }
     if not any(names.values()):
         return []
-    candidates = {}
-    shares = {}  # {incident id: {kind: ids of the rows of that kind it shares}}
-    for row in Incident.objects.raw(*related_sql(incident, names)):
-        if row.kind is None:
-            candidates[row.pk] = row
-        else:
-            shares.setdefault(row.pk, {}).setdefault(row.kind, set()).add(row.shared_id)
+    candidates = list(Incident.objects.raw(*related_sql(incident, names)))
+    # {incident id: {kind: ids of the rows of that kind it shares}}
+    shares = {
+        other.pk: {
+            kind: {int(pk) for pk in listed.split(",")}
+            for kind in names
+            for listed in [getattr(other, f"shared_{kind}", None)]
+            if listed
+        }
+        for other in candidates
+    }
     ranked = sorted(
-        newest_first(candidates.values()),
-        key=lambda other: -sum(map(len, shares.get(other.pk, {}).values())),
+        newest_first(candidates),
+        key=lambda other: -sum(map(len, shares[other.pk].values())),
     )[:limit]
     for other in ranked:
         # Only its name is read (deferred fields, as only() leaves them).
@@ -70,7 +76,7 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
     return [
         Related(
             incident=other,
-            reasons=reasons(shares.get(other.pk, {}), names),
+            reasons=reasons(shares[other.pk], names),
             apart=apart_text(incident.started_at, other.started_at),
         )
         for other in ranked
@@ -88,9 +94,10 @@ def newest_first(incidents):
 
 def related_sql(incident, names):
     """The query of related_incidents() and its parameters, for Incident.objects.raw(): a row
-    for each candidate (`kind` NULL), with the columns the list shows and its provider's name,
-    and a row for each service, region or customer hit a candidate shares with `incident`
-    (`kind` and `shared_id`). `names`: {kind: {id: name}} of the incident's own rows.
+    for each candidate, with the columns the list shows, its provider's name and, for each kind
+    `incident` has, the ids of the rows of that kind it shares with `incident`, comma-separated
+    (`shared_service`, `shared_region`, `shared_customer`: NULL when none). `names`: {kind:
+    {id: name}} of the incident's own rows.
 
     The candidates (`pool`) are the RELATED_POOL newest published incidents sharing a service
     with `incident`, and those sharing a region, and those hitting a customer it hit, for the
@@ -113,6 +120,10 @@ def related_sql(incident, names):
             hits,
         ),
     }
+    # A column listing the ids rather than a row for each (a UNION ALL of the link tables): the
+    # rows cost more to make into instances than all the rest. Each engine names the aggregate
+    # its own way.
+    listed = "string_agg" if connection.vendor == "postgresql" else "group_concat"
     pools, shared, params, shared_params = [], [], [], []
     for kind, keys in names.items():
         if not keys:
@@ -126,18 +137,18 @@ def related_sql(incident, names):
         )
         params += [Incident.Status.PUBLISHED, incident.pk, *keys, *condition_params, RELATED_POOL]
         shared.append(
-            f"SELECT l.incident_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '{kind}',"
-            f" l.{column} FROM {table} l WHERE l.incident_id IN (SELECT id FROM pool) AND {among}"
+            f", (SELECT {listed}(CAST(l.{column} AS TEXT), ',') FROM {table} l"
+            f" WHERE l.incident_id = i.id AND {among}) AS shared_{kind}"
         )
         shared_params += [*keys, *condition_params]
-    candidates = (
-        "SELECT i.id, i.slug, i.title, i.time_zone, i.started_at, i.started_precision,"
-        " i.provider_id, p.name AS provider_name, NULL AS kind, NULL AS shared_id"
+    sql = (
+        f"WITH pool AS ({' UNION ALL '.join(pools)})"
+        " SELECT i.id, i.slug, i.title, i.time_zone, i.started_at, i.started_precision,"
+        f" i.provider_id, p.name AS provider_name{''.join(shared)}"
         f" FROM {incidents} i JOIN {providers} p ON p.id = i.provider_id"
         " WHERE i.id IN (SELECT id FROM pool)"
     )
-    rows = " UNION ALL ".join([candidates, *shared])
-    return f"WITH pool AS ({' UNION ALL '.join(pools)}) {rows}", params + shared_params
+    return sql, params + shared_params
 
 
 def reasons(shared, names):
