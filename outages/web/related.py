@@ -8,8 +8,8 @@ customer is shared by tens of thousands of incidents, and counting what each of 
 cost more than a second at 100,000 incidents; a pool of each kind is found by walking the
 newest-first index and stops early. What each candidate shares is read from the narrow link
 tables (the ids of the shared rows), counted and ranked here: the reasons name the shared rows
-by this incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is over
-every incident that shares anything, as before.
+by this incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is
+over every incident that shares anything, as before.
 
 All of it is one query (related_sql): the pools, what each candidate shares and the columns the
 list shows of each candidate, with its provider's name, a row for each candidate. It was three
@@ -71,7 +71,7 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
     for other in ranked:
         # Only its name is read (deferred fields, as only() leaves them).
         other.provider = Provider.from_db(
-            Incident.objects.db, ["id", "name"], [other.provider_id, other.provider_name]
+            other._state.db, ["id", "name"], [other.provider_id, other.provider_name]
         )
     return [
         Related(
