@@ -20,7 +20,6 @@ from outages.models import (
 from outages.web import articles
 from tests.test_import import NEW_INCIDENT, run
 from tests.test_import import write as write_document
-from tests.test_incident_page import pool_queries
 from tests.test_ledger import link
 from tests.test_load_fixtures import INCIDENT, edit, load, write
 from tests.test_load_fixtures_existing import CUSTOMER, EXAMPLE, PROVIDER
@@ -93,12 +92,12 @@ def test_a_cold_page_with_a_stored_article_makes_fewer_queries(
     # 1 the incident with its provider and its stored article (with what the page reads of its
     # services, regions, customers and sources), and whether any typed relation or promise link
     # names it (none here: neither is read); 2 its sources' latest archived copies; 3 the
-    # candidates for related incidents sharing a service, a region, a customer hit (a UNION ALL
-    # on PostgreSQL; 3-5, one each, on SQLite), 4 what each shares, 5 the ten shown with their
-    # providers; 6 the public change log, 7 its current version (the citation). Its services,
+    # related incidents (the candidates sharing a service, a region, a customer hit, what is
+    # shown of them and what each shares, in one query); 4 the public change log, 5 its current
+    # version (the citation). Its services,
     # regions, impacts, sources, events, action items, their histories and corrections are not
     # read (20 queries before articles were stored).
-    with django_assert_num_queries(6 + pool_queries()):
+    with django_assert_num_queries(5):
         page(client, "incident-1")
 
 
@@ -116,11 +115,11 @@ def test_relations_and_promise_links_are_read_only_for_an_incident_they_name(
         (later, "Earlier promises this incident bears on"),
     ]:
         # As above, and 2 more: the typed relations and the promise links, either end.
-        with django_assert_num_queries(8 + pool_queries()):
+        with django_assert_num_queries(7):
             response = page(client, incident)
         assert promises in response.content.decode()
         assert "How it relates to other incidents" in section(response, "related")
-    with django_assert_num_queries(6 + pool_queries()):
+    with django_assert_num_queries(5):
         page(client, bystander)
 
 

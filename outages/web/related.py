@@ -3,24 +3,27 @@ regions and customers hit they share with it, and how far apart they began. Rank
 they share, then newest first.
 
 The candidates are bounded: the RELATED_POOL most recent incidents sharing a service, the same
-for regions and for customers hit (only for the kinds the incident has: one query for all of
-them on PostgreSQL, one each on SQLite). A busy region or customer is shared by tens of
-thousands of incidents, and counting what each of them shares cost more than a second at 100,000
-incidents; a pool of each kind is found by walking the newest-first index and stops early,
-reading from it the start and slug that order them. What each candidate shares is then read from
-the narrow link tables (one query for all kinds, pairs of ids), counted and ranked here, and
-only the ten shown are loaded, with their providers (one query): the reasons name the shared
-rows by this incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking
-is over every incident that shares anything, as before.
+for regions and for customers hit (only for the kinds the incident has). A busy region or
+customer is shared by tens of thousands of incidents, and counting what each of them shares
+cost more than a second at 100,000 incidents; a pool of each kind is found by walking the
+newest-first index and stops early. What each candidate shares is read from the narrow link
+tables (the ids of the shared rows), counted and ranked here: the reasons name the shared rows
+by this incident's own, already loaded. Below RELATED_POOL incidents of a kind, the ranking is
+over every incident that shares anything, as before.
+
+All of it is one query (related_sql): the pools, what each candidate shares and the columns the
+list shows of each candidate, with its provider's name, a row for each candidate. It was three
+querysets (the pools, the pairs of ids shared, the rows shown), and building their SQL,
+different at every page since the ids differ, cost Django about 3 ms of CPU per cold page at
+100,000 incidents; written out, the query costs a few microseconds to make.
 """
 
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import CharField, Value
 
 from outages.apart import apart_text
-from outages.models import CustomerImpact, Incident
+from outages.models import CustomerImpact, Incident, Provider
 
 RELATED_SHOWN = 10
 # Candidates of each kind (services, regions, customers hit), the most recent first. The walk
@@ -28,13 +31,11 @@ RELATED_SHOWN = 10
 # kept small: at 60, a cold page at 100,000 incidents spent about twice as long on it as at 20,
 # and PostgreSQL started parallel workers for it.
 RELATED_POOL = 20
-# The columns the related list shows (the ranking reads the start and slug from the index).
-SHOWN_FIELDS = ("slug", "title", "started_at", "time_zone", "started_precision", "provider__name")
 
 
 @dataclass
 class Related:
-    incident: object  # with SHOWN_FIELDS and its provider's name only
+    incident: object  # with the columns related_sql() reads and its provider's name only
     reasons: list  # words: “same service: Elastic Load Balancing (ELB)”
     apart: str  # “6 months earlier”, or "" when either start is not known
 
@@ -50,60 +51,36 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
             impact.customer_id: impact.customer.name for impact in shown.impacts if impact.was_hit
         },
     }
-    links = [
-        (Incident.services.through.objects, "service", names["service"]),
-        (Incident.regions.through.objects, "region", names["region"]),
-        (CustomerImpact.objects.hits(), "customer", names["customer"]),
-    ]
-    candidates = related_candidates(incident, links)
-    if not candidates:
+    if not any(names.values()):
         return []
+    candidates = list(Incident.objects.raw(*related_sql(incident, names)))
     # {incident id: {kind: ids of the rows of that kind it shares}}
-    shares = {pk: {} for pk in candidates}
-    # One query for every kind (a UNION ALL), each row naming its kind.
-    pairs = [
-        rows.filter(incident__in=list(candidates), **{f"{field}__in": list(keys)})
-        .order_by()
-        .annotate(kind=Value(field, output_field=CharField()))
-        .values_list("incident_id", f"{field}_id", "kind")
-        for rows, field, keys in links
-        if keys
-    ]
-    for pk, key, kind in pairs[0].union(*pairs[1:], all=True):
-        shares[pk].setdefault(kind, set()).add(key)
+    shares = {
+        other.pk: {
+            kind: {int(pk) for pk in listed.split(",")}
+            for kind in names
+            for listed in [getattr(other, f"shared_{kind}", None)]
+            if listed
+        }
+        for other in candidates
+    }
     ranked = sorted(
-        newest_first(candidates.values()),
+        newest_first(candidates),
         key=lambda other: -sum(map(len, shares[other.pk].values())),
     )[:limit]
-    # Only the rows shown, and only what is shown of them: a whole incident row carries its
-    # written postmortem, and loading the whole pool of them cost more than all the rest of the
-    # ranking.
-    shown_rows = (
-        Incident.objects.published()
-        .filter(pk__in=[other.pk for other in ranked])
-        .order_by()
-        .select_related("provider")
-        .only(*SHOWN_FIELDS)
-        .in_bulk()
-    )
+    for other in ranked:
+        # Only its name is read (deferred fields, as only() leaves them).
+        other.provider = Provider.from_db(
+            other._state.db, ["id", "name"], [other.provider_id, other.provider_name]
+        )
     return [
         Related(
-            incident=shown_rows[other.pk],
+            incident=other,
             reasons=reasons(shares[other.pk], names),
             apart=apart_text(incident.started_at, other.started_at),
         )
         for other in ranked
-        if other.pk in shown_rows  # withdrawn since its pool was read
     ]
-
-
-@dataclass
-class Candidate:
-    """An incident as its pool found it: enough to rank it (newest_first)."""
-
-    pk: int
-    started_at: object  # datetime, or None when not known
-    slug: str
 
 
 def newest_first(incidents):
@@ -115,29 +92,63 @@ def newest_first(incidents):
     return sorted(known, key=lambda incident: incident.started_at, reverse=True) + unknown
 
 
-def related_candidates(incident, links):
-    """The RELATED_POOL newest published incidents sharing a service with `incident`, and those
-    sharing a region, and those hitting a customer it hit, for the kinds it has: {id:
-    Candidate}. One query on PostgreSQL (a UNION ALL of the pools); one per kind on SQLite,
-    which cannot limit each part of a compound query. `links`: (rows, field, keys) of each
-    kind, as in related_incidents().
+def related_sql(incident, names):
+    """The query of related_incidents() and its parameters, for Incident.objects.raw(): a row
+    for each candidate, with the columns the list shows, its provider's name and, for each kind
+    `incident` has, the ids of the rows of that kind it shares with `incident`, comma-separated
+    (`shared_service`, `shared_region`, `shared_customer`: NULL when none). `names`: {kind:
+    {id: name}} of the incident's own rows.
 
-    Id subqueries rather than joins, so an incident sharing several things is found once
-    without a DISTINCT. PostgreSQL walks incident_published_order (migration 0014) until it has
-    enough of them or, for a rare service or customer, reads its few rows and sorts them; the
-    start and slug read with each id are in that index, so no row is fetched for them.
+    The candidates (`pool`) are the RELATED_POOL newest published incidents sharing a service
+    with `incident`, and those sharing a region, and those hitting a customer it hit, for the
+    kinds it has. Each pool is an id subquery, so an incident sharing several things is found
+    once without a DISTINCT; PostgreSQL walks incident_published_order (migration 0014) until it
+    has enough of them or, for a rare service or customer, reads its few rows and sorts them.
+    Each pool is a subquery in FROM, the form in which SQLite too limits each part of a UNION.
+    The rules of published() and of hits() are read from the models (Incident.Status,
+    CustomerImpact.HIT_LEVELS), not restated.
     """
-    others = Incident.objects.published().exclude(pk=incident.pk)
-    pools = [
-        others.filter(pk__in=rows.filter(**{f"{field}__in": keys}).values("incident_id"))
-        .newest_first()
-        .values_list("pk", "started_at", "slug")[:RELATED_POOL]
-        for rows, field, keys in links
-        if keys
-    ]
-    if pools and connection.features.supports_slicing_ordering_in_compound:
-        pools = [pools[0].union(*pools[1:], all=True)]
-    return {row[0]: Candidate(*row) for pool in pools for row in pool}
+    incidents, providers = Incident._meta.db_table, Provider._meta.db_table
+    hits = CustomerImpact.HIT_LEVELS
+    links = {
+        "service": (Incident.services.through._meta.db_table, "service_id", "", []),
+        "region": (Incident.regions.through._meta.db_table, "region_id", "", []),
+        "customer": (
+            CustomerImpact._meta.db_table,
+            "customer_id",
+            f" AND l.level IN ({', '.join(['%s'] * len(hits))})",
+            hits,
+        ),
+    }
+    # A column listing the ids rather than a row for each (a UNION ALL of the link tables): the
+    # rows cost more to make into instances than all the rest. Each engine names the aggregate
+    # its own way.
+    listed = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    pools, shared, params, shared_params = [], [], [], []
+    for kind, keys in names.items():
+        if not keys:
+            continue
+        table, column, condition, condition_params = links[kind]
+        among = f"l.{column} IN ({', '.join(['%s'] * len(keys))}){condition}"
+        pools.append(
+            f"SELECT * FROM (SELECT i.id FROM {incidents} i WHERE i.status = %s AND i.id <> %s"
+            f" AND i.id IN (SELECT l.incident_id FROM {table} l WHERE {among})"
+            f" ORDER BY i.started_at DESC NULLS LAST, i.slug LIMIT %s) AS {kind}_pool"
+        )
+        params += [Incident.Status.PUBLISHED, incident.pk, *keys, *condition_params, RELATED_POOL]
+        shared.append(
+            f", (SELECT {listed}(CAST(l.{column} AS TEXT), ',') FROM {table} l"
+            f" WHERE l.incident_id = i.id AND {among}) AS shared_{kind}"
+        )
+        shared_params += [*keys, *condition_params]
+    sql = (
+        f"WITH pool AS ({' UNION ALL '.join(pools)})"
+        " SELECT i.id, i.slug, i.title, i.time_zone, i.started_at, i.started_precision,"
+        f" i.provider_id, p.name AS provider_name{''.join(shared)}"
+        f" FROM {incidents} i JOIN {providers} p ON p.id = i.provider_id"
+        " WHERE i.id IN (SELECT id FROM pool)"
+    )
+    return sql, params + shared_params
 
 
 def reasons(shared, names):
