@@ -4,11 +4,13 @@ from html import unescape
 
 import pytest
 from django.core.cache import cache
+from django.db.models import Q
 from django.urls import reverse
 
 from outages import excerpts
 from outages.apart import apart_text
 from outages.models import ActionItem, CustomerImpact, Incident
+from outages.models.incidents import published_through
 from outages.web import related
 from tests.factories import (
     ActionItemFactory,
@@ -267,6 +269,14 @@ def test_related_incidents_are_only_published_ones(client, incident, provider, s
 
     assert "Public" in related
     assert "Draft" not in related and "Withdrawn" not in related
+
+
+def test_the_rules_related_sql_states_are_the_models_own():
+    # related_sql() writes published() and hits() out in SQL, from Incident.Status and
+    # CustomerImpact.HIT_LEVELS. If either rule grows another condition, this fails: state it
+    # there too.
+    assert published_through() == Q(status=Incident.Status.PUBLISHED)
+    assert CustomerImpact.hit_condition() == Q(level__in=CustomerImpact.HIT_LEVELS)
 
 
 def test_a_customer_not_affected_gives_no_reason(client, incident, customer, provider):

@@ -106,7 +106,8 @@ def related_sql(incident, names):
     has enough of them or, for a rare service or customer, reads its few rows and sorts them.
     Each pool is a subquery in FROM, the form in which SQLite too limits each part of a UNION.
     The rules of published() and of hits() are read from the models (Incident.Status,
-    CustomerImpact.HIT_LEVELS), not restated.
+    CustomerImpact.HIT_LEVELS), not restated; a test fails if either rule grows another
+    condition (tests/test_incident_page.py).
     """
     incidents, providers = Incident._meta.db_table, Provider._meta.db_table
     hits = CustomerImpact.HIT_LEVELS
