@@ -37,16 +37,13 @@ FILLED = [Incident, *NUMBERED, CustomerImpact, SearchDocument, IncidentVersion, 
 
 
 def first_load():
-    """Within the import's transaction, when the database holds no incident yet: FILLED's
-    foreign keys checked once and their indexes built once, at the end, as sample data is
-    written (copying.py): checking each row's keys at COMMIT took several seconds per 10,000
-    incidents. Otherwise nothing changes."""
+    """Within the import's transaction, when the database holds no incident yet (the caller
+    has asked): FILLED's foreign keys checked once and their indexes built once, at the end,
+    as sample data is written (copying.py): checking each row's keys at COMMIT took several
+    seconds per 10,000 incidents."""
     stack = contextlib.ExitStack()
-    if not Incident.objects.exists():
-        stack.enter_context(
-            copying.foreign_keys_checked_at_end(FILLED + list(kept_counts.DEFINITIONS))
-        )
-        stack.enter_context(copying.indexes_built_at_end(FILLED))
+    stack.enter_context(copying.foreign_keys_checked_at_end(FILLED + list(kept_counts.DEFINITIONS)))
+    stack.enter_context(copying.indexes_built_at_end(FILLED))
     return stack
 
 
