@@ -225,13 +225,13 @@ class TextChecked(ChecksInOneQuery):
             field_checks.clean_fields(self, exclude)  # Django's, quicker (field_checks.py)
         except ValidationError as error:
             errors = error.error_dict
-        for model_field in self._meta.concrete_fields:
-            value = getattr(self, model_field.attname)
-            if model_field.name in (exclude or ()) or not isinstance(value, str):
+        for name, attname in field_checks.concrete(type(self), frozenset(exclude or ())):
+            value = getattr(self, attname)
+            if not isinstance(value, str):
                 continue
             problem = text.control_character_problem(value)
             if problem:
-                errors.setdefault(model_field.name, []).append(
+                errors.setdefault(name, []).append(
                     ValidationError(f"This {problem}.", code="control_character")
                 )
         for name in getattr(self, "markdown_fields", ()):

@@ -60,6 +60,16 @@ def checks(model, exclude):
     )
 
 
+@cache
+def concrete(model, exclude):
+    """(name, attname) of the model's concrete fields not in `exclude`, in their order."""
+    return tuple(
+        (field.name, field.attname)
+        for field in model._meta.concrete_fields
+        if field.name not in exclude
+    )
+
+
 def quick_check(field):
     """value -> True when Django's field.clean(value) would give `value` back and refuse
     nothing; False when it may refuse it or change it. None for a field whose class changes
