@@ -188,9 +188,15 @@ def take_related_ids(meta, objs):
     for field in meta.concrete_fields:
         if not field.is_relation:
             continue
+        name, attname = field.cache_name, field.attname
         for obj in objs:
-            if getattr(obj, field.attname) is None:
-                related = getattr(obj, field.name)  # the row given, or None: never a query
+            if getattr(obj, attname) is None:
+                # The row given, or None: never a query. Read from the cache, as the
+                # relation's descriptor reads it first (and then raises for no row where
+                # one is required).
+                related = obj._state.fields_cache.get(name, MISSING)
+                if related is MISSING or (related is None and not field.null):
+                    related = getattr(obj, field.name)
                 if related is not None:
                     if related.pk is None:
                         raise ValueError(
@@ -200,6 +206,9 @@ def take_related_ids(meta, objs):
                     # Setting the id forgets the row given; keep it, as bulk_create does (it
                     # sets the relation), or reading it again costs a query.
                     field.set_cached_value(obj, related)
+
+
+MISSING = object()
 
 
 def new_ids(connection, meta, count):
