@@ -188,13 +188,13 @@ def take_related_ids(meta, objs):
     for field in meta.concrete_fields:
         if not field.is_relation:
             continue
-        name, attname = field.cache_name, field.attname
+        attname = field.attname
         for obj in objs:
             if getattr(obj, attname) is None:
                 # The row given, or None: never a query. Read from the cache, as the
                 # relation's descriptor reads it first (and then raises for no row where
                 # one is required).
-                related = obj._state.fields_cache.get(name, MISSING)
+                related = field.get_cached_value(obj, MISSING)
                 if related is MISSING or (related is None and not field.null):
                     related = getattr(obj, field.name)
                 if related is not None:

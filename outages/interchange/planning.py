@@ -405,9 +405,7 @@ class Planning(Corrections, Ledger):
             impact = existing.get(customer.pk) if customer.pk else None
             what = f"customer {customer.slug}"
             if impact is None:
-                impact = new_row(
-                    CustomerImpact, {"incident": change.incident, "customer": customer, **values}
-                )
+                impact = CustomerImpact(incident=change.incident, customer=customer, **values)
                 action = "created"
             else:
                 action = "unchanged" if same_values(impact, values) else "updated"
