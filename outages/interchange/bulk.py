@@ -36,6 +36,11 @@ from outages.models import (
 FILLED = [Incident, *NUMBERED, CustomerImpact, SearchDocument, IncidentVersion, Revision, Version]
 
 
+def nothing_stored():
+    """Whether the database holds no incident yet: an import into it is a first load."""
+    return not Incident.objects.exists()
+
+
 def first_load():
     """Within the import's transaction, when the database holds no incident yet (the caller
     has asked): FILLED's foreign keys checked once and their indexes built once, at the end,

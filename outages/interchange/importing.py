@@ -33,15 +33,7 @@ from outages.interchange.planning import Invalid, Planning
 from outages.interchange.reference_rows import References
 from outages.interchange.relations import import_relations
 from outages.interchange.stored import stored_incidents, stored_references
-from outages.models import (
-    Customer,
-    Incident,
-    IncidentArticle,
-    Provider,
-    Region,
-    Service,
-    Source,
-)
+from outages.models import Customer, IncidentArticle, Provider, Region, Service, Source
 from outages.rendering import RenderBudget
 
 # The incident a problem's path is in: "incidents[3].timeline[0].at" is in incident 3.
@@ -224,7 +216,7 @@ class Importer(Planning, References):
     def loading(self):
         """Into a database that holds no incident yet (a first import), foreign keys checked
         and indexes built once, at the end (bulk.first_load); otherwise nothing changes."""
-        self.first_load = not self.dry_run and not self.stored and not Incident.objects.exists()
+        self.first_load = not self.dry_run and not self.stored and bulk.nothing_stored()
         return bulk.first_load() if self.first_load else contextlib.nullcontext()
 
     # --- Who may do what ------------------------------------------------------------------
