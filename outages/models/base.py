@@ -17,7 +17,6 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from outages import text
-from outages.models import field_checks
 from outages.rendering import (
     MAX_MARKDOWN_LENGTH,
     budget_problem,
@@ -222,16 +221,16 @@ class TextChecked(ChecksInOneQuery):
     def clean_fields(self, exclude=None):
         errors = {}
         try:
-            field_checks.clean_fields(self, exclude)  # Django's, quicker (field_checks.py)
+            super().clean_fields(exclude)
         except ValidationError as error:
             errors = error.error_dict
-        for name, attname in field_checks.concrete(type(self), frozenset(exclude or ())):
-            value = getattr(self, attname)
-            if not isinstance(value, str):
+        for model_field in self._meta.concrete_fields:
+            value = getattr(self, model_field.attname)
+            if model_field.name in (exclude or ()) or not isinstance(value, str):
                 continue
             problem = text.control_character_problem(value)
             if problem:
-                errors.setdefault(name, []).append(
+                errors.setdefault(model_field.name, []).append(
                     ValidationError(f"This {problem}.", code="control_character")
                 )
         for name in getattr(self, "markdown_fields", ()):
