@@ -293,33 +293,9 @@ def is_plain_line(text):
     return bool(_PLAIN_LINE_RE.fullmatch(text)) and not _LIST_START_RE.match(text)
 
 
-# A list whose items are each one plain ASCII line ("- item" lines, or "1. item" and on):
-# postmortems' lists of impacts and steps. Markdown makes it `<ul>` (or `<ol>`), a line each, and
-# nothing inside an item (_ASCII_PLAIN_LINE_RE, as for a plain line); an ordered list numbered
-# from 1 has no `start`. test_rendering compares it with Markdown's own conversion.
-_SIMPLE_ITEM_RE = {"ul": re.compile(r"- (\S(?:.*\S)?)"), "ol": re.compile(r"\d+\. (\S(?:.*\S)?)")}
-
-
-def simple_list(text):
-    """Markdown's HTML for a list of plain lines (as _convert gives it), or None."""
-    tag = "ul" if text.startswith("- ") else "ol" if text.startswith("1. ") else None
-    if tag is None:
-        return None
-    items = []
-    for line in text.split("\n"):
-        item = _SIMPLE_ITEM_RE[tag].fullmatch(line)
-        if item is None or not is_plain_ascii_line(item[1]):
-            return None
-        items.append(f"<li>{item[1]}</li>\n")
-    return f"<{tag}>\n{''.join(items)}</{tag}>"
-
-
 def _convert(text):
     if is_plain_line(text):
         return f"<p>{escape(text)}</p>"
-    listed = simple_list(text)
-    if listed is not None:
-        return listed
     converter = getattr(_converters, "markdown", None)
     if converter is None:
         # Building a converter (loading its extensions) costs more than most conversions.

@@ -13,7 +13,6 @@ from outages.rendering import (
     is_plain_ascii_line,
     render_markdown,
     sanitise_html,
-    simple_list,
 )
 
 
@@ -224,37 +223,3 @@ def test_a_plain_ascii_line_renders_as_the_sanitiser_would_give_it():
         assert render_markdown(text) == expected, text
         plain += is_plain_ascii_line(text)
     assert 100 < plain < len(texts) - 100  # both paths were taken
-
-
-PLAIN = ["a", "Word", "x1", "(paren)", '"q"', "it's", "1.", "-", "--", "2)", "end.", "e.g."]
-PLAIN += ["http://e.com/a", "www.e.com", "50%", "$", "@", "a=b", "?", ":", ";", ",", "2018.", "3)"]
-ODD = ["A.", "-x", "a-b", "1/2", "...", "=>", ">", "<", "&", "*", "_", "#", "`", "[", "]", "\\"]
-
-
-def lists(count, seed=0):
-    """Lists of one-line items, "- " or numbered (mostly from 1), of words mostly plain."""
-    rng = random.Random(seed)
-    for _ in range(count):
-        numbered = rng.random() < 0.5
-        lines = []
-        for number in range(1, rng.randint(1, 6) + 1):
-            marker = "- "
-            if numbered:
-                marker = f"{number if rng.random() < 0.9 else rng.randint(1, 12)}. "
-            words = [rng.choice(ODD if rng.random() < 0.03 else PLAIN) for _ in range(6)]
-            line = "".join(word + rng.choice([" ", " ", "", "  "]) for word in words)
-            lines.append(marker + (line.strip() if rng.random() < 0.95 else line))
-        yield "\n".join(lines) + rng.choice(["", "", "", "\n", " "])
-
-
-def test_a_list_of_plain_lines_is_converted_as_markdown_converts_it():
-    converter = markdown.Markdown(extensions=MARKDOWN_EXTENSIONS)
-    quick = 0
-    for text in ["- One", "1. One\n2. Two", "- One\n- Two (2)", "2. Two", "- One\n1. Two"] + list(
-        lists(20_000)
-    ):
-        html = simple_list(text)
-        if html is not None:
-            quick += 1
-            assert html == converter.reset().convert(text), text
-    assert quick > 1000  # most lists above are plain: the quick path is taken
