@@ -172,10 +172,13 @@ def batches(values, size=READ_BATCH):
         yield values[start : start + size]
 
 
-def matches(new):
+def matches(new, only_new=False):
     """[(candidate, {other slug: [reasons]}, {other slug: where, for new ones})] of the new
-    incidents that look like a stored one or an earlier new one, in the order given."""
-    stored, citing = stored_candidates(new)
+    incidents that look like a stored one or an earlier new one, in the order given.
+    `only_new`: the database held no incident before these were written (a first import,
+    whose tables no other session writes meanwhile), so none is stored but them: nothing is
+    read back, nor waited for (the importer's writes still being sent)."""
+    stored, citing = ({}, {}) if only_new else stored_candidates(new)
     by_url = defaultdict(list)  # url -> earlier new candidates citing it
     by_provider = defaultdict(list)  # provider -> [(start, order, candidate)], stored and new
     by_title = defaultdict(list)  # title_key -> candidates
@@ -254,10 +257,11 @@ def overlap(first, second):
     return " and ".join(words)
 
 
-def problems(new):
-    """One problem per likely duplicate, naming the other incident and every reason."""
+def problems(new, only_new=False):
+    """One problem per likely duplicate, naming the other incident and every reason
+    (`only_new`: as for matches())."""
     found = []
-    for candidate, reasons, earlier in matches(new):
+    for candidate, reasons, earlier in matches(new, only_new):
         for slug, why in reasons.items():
             other = slug
             if slug in earlier:

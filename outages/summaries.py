@@ -136,7 +136,19 @@ class Change:
         """Incidents created by the change: they added nothing before it."""
         self.pks.update(pk for pk in pks if pk is not None)
 
-    def apply(self):
+    def apply(self, everything=False):
+        """Add to each table what the change adds. `everything`: the database held no incident
+        before the change (a first import), so the counts of every incident now there are
+        the change's: each table is computed anew in the database (rebuild()), rather than
+        read back into Python and written again, seconds less at 10,000 incidents. The same
+        counts; their rows' ids, which nothing reads, follow the keys' order, as rebuild()
+        writes them, not the order the database happened to give the contributions in."""
+        if everything:
+            rebuild()
+            # Counted now: what the change's incidents count for is in the tables.
+            self.pks = set()
+            self.before = {model: Counter() for model in kept_counts.DEFINITIONS}
+            return
         after = contributions(self.pks)
         for model in kept_counts.DEFINITIONS:
             difference = Counter(after[model])

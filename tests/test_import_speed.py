@@ -16,11 +16,11 @@ from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 from reversion.models import Version
 
-from outages import restoring
+from outages import restoring, summaries
 from outages import revisions as history
 from outages.interchange import bulk as importing_bulk
 from outages.interchange import copying, documents, markdown_process
-from outages.models import Incident, Source, TimelineEvent
+from outages.models import Incident, IncidentCount, Source, TimelineEvent
 from tests.shipped import load_shipped
 from tests.test_import import DOCS, MODELS, NEW_INCIDENT, run, snapshot, write
 
@@ -304,3 +304,19 @@ def test_reversion_can_revert_a_bulk_written_revision(db, tmp_path):
     imported.revision.revert(delete=True)
 
     assert TimelineEvent.objects.get(position=2).description == "Storage is back."
+
+
+def test_a_first_import_rebuilds_the_kept_counts_as_they_are_defined(db, monkeypatch):
+    """Into a database with no incident, the counts are computed anew in the database
+    (summaries.rebuild); into one with incidents, the change's contributions are added."""
+    rebuilt = []
+    rebuild = summaries.rebuild
+    monkeypatch.setattr(summaries, "rebuild", lambda: rebuilt.append(1) or rebuild())
+    run("import_incidents", SHIPPED[0], "--publish")
+    assert rebuilt == [1]
+    assert IncidentCount.objects.exists()
+    assert summaries.differences() == []
+
+    run("import_incidents", *SHIPPED[1:], "--publish")
+    assert rebuilt == [1]
+    assert summaries.differences() == []

@@ -36,17 +36,19 @@ from outages.models import (
 FILLED = [Incident, *NUMBERED, CustomerImpact, SearchDocument, IncidentVersion, Revision, Version]
 
 
+def nothing_stored():
+    """Whether the database holds no incident yet: an import into it is a first load."""
+    return not Incident.objects.exists()
+
+
 def first_load():
-    """Within the import's transaction, when the database holds no incident yet: FILLED's
-    foreign keys checked once and their indexes built once, at the end, as sample data is
-    written (copying.py): checking each row's keys at COMMIT took several seconds per 10,000
-    incidents. Otherwise nothing changes."""
+    """Within the import's transaction, when the database holds no incident yet (the caller
+    has asked): FILLED's foreign keys checked once and their indexes built once, at the end,
+    as sample data is written (copying.py): checking each row's keys at COMMIT took several
+    seconds per 10,000 incidents."""
     stack = contextlib.ExitStack()
-    if not Incident.objects.exists():
-        stack.enter_context(
-            copying.foreign_keys_checked_at_end(FILLED + list(kept_counts.DEFINITIONS))
-        )
-        stack.enter_context(copying.indexes_built_at_end(FILLED))
+    stack.enter_context(copying.foreign_keys_checked_at_end(FILLED + list(kept_counts.DEFINITIONS)))
+    stack.enter_context(copying.indexes_built_at_end(FILLED))
     return stack
 
 

@@ -51,10 +51,53 @@ def insert(model, objs, send=None):
         for obj, pk in zip(without, new_ids(connection, meta, len(without)), strict=True):
             obj.pk = pk
     fields = meta.concrete_fields
-    prepared = [(saved_value(field), database_value(field, connection)) for field in fields]
-    rows = ([value(saved(obj)) for saved, value in prepared] for obj in objs)
-    copy(connection, meta.db_table, [field.column for field in fields], rows, send)
+    texts = [column_text(field, connection) for field in fields]
+    lines = ["\t".join([text(obj) for text in texts]) for obj in objs]
+    copy_lines(connection, meta.db_table, [field.column for field in fields], lines, send)
     return objs
+
+
+def column_text(field, connection):
+    """obj -> the field's value as insert() writes it in COPY's text: saved_value(), then
+    database_value(), then its text; in one call for a value of the type the field writes as
+    it is (millions of values in a large load)."""
+    saved, value = saved_value(field), database_value(field, connection)
+    kind = unchanged_type(field) if connection.vendor == "postgresql" else None
+    if not isinstance(saved, operator.attrgetter) or kind not in TEXT:
+        return lambda obj: text_of(value(saved(obj)))
+    attname, as_text = field.attname, TEXT[kind]
+    if kind is str:
+
+        def text(obj):
+            found = getattr(obj, attname)
+            if type(found) is str:
+                # escaped(), inline: most texts have nothing to escape.
+                if "\\" in found or "\t" in found or "\n" in found or "\r" in found:
+                    return escaped(found)
+                return found
+            return text_of(value(found))
+
+    elif kind is datetime.datetime:
+
+        def text(obj):
+            found = getattr(obj, attname)
+            if type(found) is kind and found.tzinfo is not None:
+                return as_text(found)
+            return text_of(value(found))
+
+    else:
+
+        def text(obj):
+            found = getattr(obj, attname)
+            if type(found) is kind:
+                return as_text(found)
+            return text_of(value(found))
+
+    return text
+
+
+def text_of(value):
+    return TEXT.get(type(value), copy_text)(value)
 
 
 # pre_save() of these classes gives the attribute as it is unless the field stamps the time.
@@ -145,9 +188,15 @@ def take_related_ids(meta, objs):
     for field in meta.concrete_fields:
         if not field.is_relation:
             continue
+        attname = field.attname
         for obj in objs:
-            if getattr(obj, field.attname) is None:
-                related = getattr(obj, field.name)  # the row given, or None: never a query
+            if getattr(obj, attname) is None:
+                # The row given, or None: never a query. Read from the cache, as the
+                # relation's descriptor reads it first (and then raises for no row where
+                # one is required).
+                related = field.get_cached_value(obj, MISSING)
+                if related is MISSING or (related is None and not field.null):
+                    related = getattr(obj, field.name)
                 if related is not None:
                     if related.pk is None:
                         raise ValueError(
@@ -157,6 +206,9 @@ def take_related_ids(meta, objs):
                     # Setting the id forgets the row given; keep it, as bulk_create does (it
                     # sets the relation), or reading it again costs a query.
                     field.set_cached_value(obj, related)
+
+
+MISSING = object()
 
 
 def new_ids(connection, meta, count):
@@ -191,19 +243,22 @@ def next_ids(cursor, meta, count, quote):
 def copy(connection, table, columns, rows, send=None):
     """COPY the rows (lists of database values) into the table's columns; from a Sender's
     worker thread if `send` (Sender.send) is given."""
-    text = io.StringIO()
-    for row in rows:
-        text.write("\t".join([TEXT.get(type(value), copy_text)(value) for value in row]))
-        text.write("\n")
+    lines = ["\t".join([TEXT.get(type(value), copy_text)(value) for value in row]) for row in rows]
+    copy_lines(connection, table, columns, lines, send)
+
+
+def copy_lines(connection, table, columns, lines, send=None):
+    """copy() of rows already in COPY's text format, a line each (without its newline)."""
+    text = "\n".join(lines) + "\n" if lines else ""
     if send is not None:
-        quote, text = connection.ops.quote_name, text.getvalue()
+        quote = connection.ops.quote_name
         send(lambda cursor: copy_text_rows(cursor, table, columns, text, quote))
         return
     sender = SENDER.get()
     if sender is not None and sender.connection is connection:
         sender.wait()  # COPY does not pass through the Sender's execute wrapper
     with connection.cursor() as cursor:
-        copy_text_rows(cursor, table, columns, text.getvalue(), connection.ops.quote_name)
+        copy_text_rows(cursor, table, columns, text, connection.ops.quote_name)
 
 
 def copy_text_rows(cursor, table, columns, text, quote):

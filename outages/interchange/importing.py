@@ -116,6 +116,7 @@ class Importer(Planning, References):
         self.merged = {}  # slug of an incident merged into -> where the document says so
         self.planned_links = []  # ledger_rows.PlannedLinks of each incident planned
         self.unannounced = []  # (post-commit signals, incident ids) left by record()
+        self.first_load = False  # into a database that held no incident (loading())
 
     # --- The run ----------------------------------------------------------------------
 
@@ -164,7 +165,7 @@ class Importer(Planning, References):
                 transaction.set_rollback(True)
             elif self.wrote:
                 self.record_references()
-                self.counts.apply()
+                self.counts.apply(everything=self.first_load)
                 page_cache.invalidate_all()  # names and incidents on any page may have changed
         # In the order of the files and of the lines in each, whichever check found them.
         order = {document.name: number for number, document in enumerate(documents)}
@@ -204,7 +205,7 @@ class Importer(Planning, References):
             if len(changed) >= CHUNK:
                 self.record(changed)
                 changed = []
-        self.problems += duplicates.problems(self.candidates)
+        self.problems += duplicates.problems(self.candidates, only_new=self.first_load)
         waiting.append((new, self.renderer.send()))
         while waiting:
             self.write_new(*waiting.popleft())
@@ -215,9 +216,8 @@ class Importer(Planning, References):
     def loading(self):
         """Into a database that holds no incident yet (a first import), foreign keys checked
         and indexes built once, at the end (bulk.first_load); otherwise nothing changes."""
-        if self.dry_run or self.stored:
-            return contextlib.nullcontext()
-        return bulk.first_load()
+        self.first_load = not self.dry_run and not self.stored and bulk.nothing_stored()
+        return bulk.first_load() if self.first_load else contextlib.nullcontext()
 
     # --- Who may do what ------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from outages.interchange.document_checks import SETTLED
 from outages.interchange.document_times import TIME_EXAMPLES, read_time
 from outages.interchange.documents import path_text, precision_key
 from outages.interchange.ledger_rows import Ledger
+from outages.interchange.new_rows import new_row
 from outages.models import (
     MILESTONES,
     POSTMORTEM_SECTIONS,
@@ -361,7 +362,7 @@ class Planning(Corrections, Ledger):
             values = values_of(item, at)
             row = existing.get(position)
             if row is None:
-                row = model(incident=change.incident, position=position, **values)
+                row = new_row(model, {"incident": change.incident, "position": position, **values})
                 if self.validate(row, at, exclude=self.resolved(model), checked=True):
                     new_rows.append(row)
                 report.append((f"{label} {position}", "created"))
