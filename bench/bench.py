@@ -44,9 +44,10 @@ Steps
 
 Targets, marked PASS or FAIL: cached home, list, filtered list, incident and customer pages
 serve at least 0.8× the requests per second of /healthz with p99 under 15 ms at 16
-connections; p95 of a cold incident page under 20 ms, of a rare-word search under 100 ms and of
-a common-word search under 250 ms. A missed in-process target prints the top of its cProfile
-and its slowest queries.
+connections; a cold incident page under 20 ms at the median (as issue 16 states it), the lists
+and searches under 100 ms at the p95, the other cold pages under 200 ms at the p95
+(bench.inprocess.TARGETS_MS). A missed in-process target prints the top of its cProfile and its
+slowest queries.
 
 Settings (environment, or the options of --help): BENCH_INCIDENTS (10000), BENCH_SEED (0),
 BENCH_DURATION (8 s per URL), BENCH_CONNECTIONS (16), BENCH_THREADS (2, wrk's), BENCH_GZIP (1;
@@ -81,6 +82,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import front, import_doc
+from .inprocess import missed as timing_missed
 from .server import (
     DEFAULT_DATABASE_URL,
     HOST,
@@ -323,11 +325,11 @@ def run_inprocess(url, seed):
 
 
 def inprocess_table(data):
-    headers = ["Measurement", "Median ms", "p95 ms", "Max ms", "Queries", "SQL ms", "p95 target"]
+    headers = ["Measurement", "Median ms", "p95 ms", "Max ms", "Queries", "SQL ms", "Target"]
     rows = []
     for key, label in INPROCESS_LABELS.items():
         t = data["timings"][key]
-        verdict = "PASS" if t["p95_ms"] < t["target_p95_ms"] else "FAIL"
+        verdict = "FAIL" if timing_missed(t) else "PASS"
         rows.append(
             [
                 label,
@@ -336,7 +338,7 @@ def inprocess_table(data):
                 f"{t['max_ms']:.1f}",
                 f"{t['median_queries']:.0f}",
                 f"{t['median_sql_ms']:.1f}",
-                f"< {t['target_p95_ms']} ms {verdict}",
+                f"{t['target_of']} < {t['target_ms']} ms {verdict}",
             ]
         )
     return headers, rows, "lrrrrrl"
@@ -737,11 +739,7 @@ def print_markdown(options, facts, corpus_note, inprocess, load, imported, throu
 
 
 def missed_targets(inprocess, load):
-    missed = [
-        INPROCESS_LABELS[key]
-        for key, t in inprocess["timings"].items()
-        if t["p95_ms"] >= t["target_p95_ms"]
-    ]
+    missed = [INPROCESS_LABELS[key] for key, t in inprocess["timings"].items() if timing_missed(t)]
     _, rows, _ = load_table(load)
     missed += [f"{row[0]} under load" for row in rows if row[-1] == "FAIL"]
     return missed

@@ -45,7 +45,8 @@ PREFIX = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + "/"
 LITERAL = re.compile(r"'(?:[^']|'')*'|\b\d+\b")  # so one query with other values counts once
 SAMPLES = 20  # cold incident pages, lists, searches, statistics, maps, home and entity pages each
 HITS = 200  # page-cache hits timed per page, with and without gzip
-# p95 ceilings (issue 16: lists and searches under 100 ms through the whole page at 100,000)
+# Ceilings, in ms, of the p95 (issue 16: lists and searches under 100 ms through the whole page
+# at 100,000), but for those in AT_MEDIAN.
 TARGETS_MS = {
     "cold_incident": 20,
     "list": 100,
@@ -64,6 +65,13 @@ TARGETS_MS = {
     "cold_sitemap": 200,
     "cold_feeds": 200,
 }
+# Judged at the median, as issue 16 states them ("incident page cold under 20 ms at the median").
+AT_MEDIAN = {"cold_incident"}
+
+
+def missed(timing):
+    """Whether a timing (as main() records it) misses its target, at its statistic."""
+    return timing[f"{timing['target_of']}_ms"] >= timing["target_ms"]
 
 
 def main():
@@ -236,9 +244,10 @@ def main():
             "max_ms": max(times),
             "median_queries": statistics.median(m[1] for m in measured),
             "median_sql_ms": statistics.median(m[2] for m in measured),
-            "target_p95_ms": TARGETS_MS[name],
+            "target_ms": TARGETS_MS[name],
+            "target_of": "median" if name in AT_MEDIAN else "p95",
         }
-        if always_profile or percentile(times, 95) >= TARGETS_MS[name]:
+        if always_profile or missed(result["timings"][name]):
             result["profiles"][name] = profile(get, urls) + slowest_queries(measured)
 
     def hit(url, headers):
