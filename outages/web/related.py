@@ -53,7 +53,8 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
     }
     if not any(names.values()):
         return []
-    candidates = list(Incident.objects.raw(*related_sql(incident, names)))
+    query = Incident.objects.raw(*related_sql(incident, names))
+    candidates = list(query)
     # {incident id: {kind: ids of the rows of that kind it shares}}
     shares = {
         other.pk: {
@@ -71,7 +72,7 @@ def related_incidents(incident, shown, limit=RELATED_SHOWN):
     for other in ranked:
         # Only its name is read (deferred fields, as only() leaves them).
         other.provider = Provider.from_db(
-            other._state.db, ["id", "name"], [other.provider_id, other.provider_name]
+            query.db, ["id", "name"], [other.provider_id, other.provider_name]
         )
     return [
         Related(
