@@ -66,32 +66,12 @@ def column_text(field, connection):
     if not isinstance(saved, operator.attrgetter) or kind not in TEXT:
         return lambda obj: text_of(value(saved(obj)))
     attname, as_text = field.attname, TEXT[kind]
-    if kind is str:
 
-        def text(obj):
-            found = getattr(obj, attname)
-            if type(found) is str:
-                # escaped(), inline: most texts have nothing to escape.
-                if "\\" in found or "\t" in found or "\n" in found or "\r" in found:
-                    return escaped(found)
-                return found
-            return text_of(value(found))
-
-    elif kind is datetime.datetime:
-
-        def text(obj):
-            found = getattr(obj, attname)
-            if type(found) is kind and found.tzinfo is not None:
-                return as_text(found)
-            return text_of(value(found))
-
-    else:
-
-        def text(obj):
-            found = getattr(obj, attname)
-            if type(found) is kind:
-                return as_text(found)
-            return text_of(value(found))
+    def text(obj):
+        found = getattr(obj, attname)
+        if written_as_is(found, kind):
+            return as_text(found)
+        return text_of(value(found))
 
     return text
 
@@ -154,13 +134,17 @@ def database_value(field, connection):
     kind = unchanged_type(field) if connection.vendor == "postgresql" else None
 
     def value(found):
-        if found is None or (
-            type(found) is kind and (kind is not datetime.datetime or found.tzinfo is not None)
-        ):
+        if found is None or written_as_is(found, kind):
             return found
         return field.get_db_prep_save(found, connection)
 
     return value
+
+
+def written_as_is(found, kind):
+    """Whether get_db_prep_save() gives `found` back as it is: a value of the field's
+    unchanged_type(), a datetime only when it is aware."""
+    return type(found) is kind and (kind is not datetime.datetime or found.tzinfo is not None)
 
 
 def link(model, name, pairs, send=None):
