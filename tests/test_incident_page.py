@@ -4,13 +4,14 @@ from html import unescape
 
 import pytest
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 
 from outages import excerpts
 from outages.apart import apart_text
 from outages.models import ActionItem, CustomerImpact, Incident
 from outages.models.incidents import published_through
+from outages.models.ordering import NEWEST_FIRST
 from outages.web import related
 from tests.factories import (
     ActionItemFactory,
@@ -272,11 +273,12 @@ def test_related_incidents_are_only_published_ones(client, incident, provider, s
 
 
 def test_the_rules_related_sql_states_are_the_models_own():
-    # related_sql() writes published() and hits() out in SQL, from Incident.Status and
-    # CustomerImpact.HIT_LEVELS. If either rule grows another condition, this fails: state it
-    # there too.
+    # related_sql() writes published(), hits() and the pools' order out in SQL, from
+    # Incident.Status, CustomerImpact.HIT_LEVELS and "started_at DESC NULLS LAST, slug". If a
+    # rule changes, this fails: change it there too.
     assert published_through() == Q(status=Incident.Status.PUBLISHED)
     assert CustomerImpact.hit_condition() == Q(level__in=CustomerImpact.HIT_LEVELS)
+    assert NEWEST_FIRST == [F("started_at").desc(nulls_last=True), "slug"]
 
 
 def test_a_customer_not_affected_gives_no_reason(client, incident, customer, provider):

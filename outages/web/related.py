@@ -106,9 +106,10 @@ def related_sql(incident, names):
     once without a DISTINCT; PostgreSQL walks incident_published_order (migration 0014) until it
     has enough of them or, for a rare service or customer, reads its few rows and sorts them.
     Each pool is a subquery in FROM, the form in which SQLite too limits each part of a UNION.
-    The rules of published() and of hits() are read from the models (Incident.Status,
-    CustomerImpact.HIT_LEVELS), not restated; a test fails if either rule grows another
-    condition (tests/test_incident_page.py).
+    The SQL restates three rules, with their values read from the models: published()
+    (Incident.Status), hits() (CustomerImpact.HIT_LEVELS) and the pools' order (NEWEST_FIRST);
+    a test fails if any of them changes (tests/test_incident_page.py), so that this is changed
+    with it. Written here because building their SQL in the ORM cost more than running it.
     """
     incidents, providers = Incident._meta.db_table, Provider._meta.db_table
     hits = CustomerImpact.HIT_LEVELS
