@@ -43,7 +43,7 @@ serve: export DEBUG := false
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py check --deploy
-	$(BIN)/gunicorn --config gunicorn.conf.py postmortems.wsgi
+	$(BIN)/python -m postmortems.serve
 
 # Measurements, not tests: see the docstrings of bench/bench.py, bench/sync.py, bench/stress.py
 # and bench/stampede.py. `make bench-sync` runs only the status-page sync's part.

@@ -24,7 +24,7 @@ Steps
    cold render of 20 incident pages, 20 rare-word and 20 common-word searches through the whole
    page (median and p95), the queries each measured page makes at this corpus size, and what a
    page-cache hit costs with and without gzip.
-3. Under load. The production server (bench.server: gunicorn.conf.py, DEBUG=false,
+3. Under load. The production server (bench.server: postmortems/serve.py, DEBUG=false,
    HTTPS=false, the page cache in Redis database 2 when Redis answers) on a free port of
    127.0.0.1. After 2 s of load on /healthz to start every worker, each URL is requested
    twice (for pages the second answer must be a page-cache hit), then loaded by
@@ -53,7 +53,7 @@ Settings (environment, or the options of --help): BENCH_INCIDENTS (10000), BENCH
 BENCH_DURATION (8 s per URL), BENCH_CONNECTIONS (16), BENCH_THREADS (2, wrk's), BENCH_GZIP (1;
 0 sends no Accept-Encoding, to see what compressing each response costs), BENCH_IMPORT (1),
 BENCH_IMPORT_INCIDENTS (10000), BENCH_IMPORT_TIMEOUT, BENCH_PROFILE (0), DATABASE_URL,
-CACHE_URL, WEB_CONCURRENCY and THREADS (gunicorn.conf.py's).
+CACHE_URL, WEB_CONCURRENCY and THREADS (postmortems/serve.py's).
 
 Exit status 0 when every step ran, no URL answered an error under load and the import
 finished (missed targets are marked FAIL but do not fail the run), 1 otherwise.
@@ -418,11 +418,11 @@ def run_load(url, cache_url, pages, options):
             print(f"   {name}: {path}", flush=True)
             result = measure(port, path, options)
             results.append({"page": name, "path": path, "cache": cache_state, **result})
-        config = gunicorn_config(env)
+        config = server_options(env)
         facts = {
             "Server": (
-                f"gunicorn {importlib.metadata.version('gunicorn')}, {config['workers']} "
-                f"{config['worker_class']} workers × {config['threads']} threads"
+                f"granian {importlib.metadata.version('granian')}, {config['workers']} "
+                f"workers × {config['blocking_threads']} threads"
             ),
             "Load tool": results[0]["tool"],
             "Near cache": "on" if near_cache(env) else "off",
@@ -536,17 +536,19 @@ def measure_with_threads(port, path, options):
     }
 
 
-def gunicorn_config(env):
-    """gunicorn.conf.py's settings as the server's environment makes them."""
-    return run_with(env, ROOT / "gunicorn.conf.py")
+def server_options(env):
+    """postmortems/serve.py's settings as the server's environment makes them."""
+    return run_with(env, ROOT / "postmortems" / "serve.py", call="options")
 
 
-def run_with(env, path):
-    """The names a Python file defines when run with this environment."""
+def run_with(env, path, call=None):
+    """The names a Python file defines when run with this environment (or what its function
+    `call` returns, called with it)."""
     saved = dict(os.environ)
     try:
         os.environ.update(env)
-        return runpy.run_path(str(path))
+        names = runpy.run_path(str(path))
+        return names[call]() if call else names
     finally:
         os.environ.clear()
         os.environ.update(saved)

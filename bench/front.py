@@ -48,6 +48,9 @@ def run(database_url, cache_url, pages, static_path, options, measure):
         database_url, app_servers=1, varnish=True, pgbouncer=False, cache_url=cache_url
     ) as urls:
         port = urlsplit(urls.front).port
+        # Two seconds of load first, as for the app server alone, so Varnish's threads and the
+        # app server's workers are all running before the first measurement.
+        measure(port, static_path, argparse.Namespace(**{**vars(loaded), "duration": 2}))
         for name, path in targets.items():
             cache = warm(port, path, sent)
             print(f"   {name}: {path} ({cache})", flush=True)

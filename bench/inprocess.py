@@ -98,7 +98,7 @@ def main():
     from outages.web import articles
     from outages.web.views import for_page
 
-    # As gunicorn.conf.py's pre_fork does for a worker: what was imported is frozen, so the full
+    # As postmortems/serve.py does in each worker: what was imported is frozen, so the full
     # collections during the timed requests skip it, as they do in production.
     gc.freeze()
     client = Client()

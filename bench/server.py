@@ -1,17 +1,17 @@
 """What both benchmarks share: the production server as a child process, its environment,
 manage.py, plain HTTP requests and a little PostgreSQL administration.
 
-The server is the one `make serve` runs: `python -m gunicorn --config gunicorn.conf.py
-postmortems.wsgi` with DEBUG=false, a random SECRET_KEY, ALLOWED_HOSTS of the loopback names and
-HTTPS=false (plain http on 127.0.0.1; with HTTPS on, every page would redirect to https). It
-listens on a free port of 127.0.0.1, in a process group of its own (so Ctrl-C in the terminal
-reaches only the benchmark, which then stops the server itself), and its log goes to a
-temporary file whose end is shown if it fails to start.
+The server is the one `make serve` runs: `python -m postmortems.serve` (granian) with
+DEBUG=false, a random SECRET_KEY, ALLOWED_HOSTS of the loopback names and HTTPS=false (plain
+http on 127.0.0.1; with HTTPS on, every page would redirect to https). It listens on a free
+port of 127.0.0.1, in a process group of its own (so Ctrl-C in the terminal reaches only the
+benchmark, which then stops the server itself), and its log goes to a temporary file whose end
+is shown if it fails to start.
 
 Servers listen on BENCH_PORTS when set (e.g. 8130-8149), else on ports the system picks.
 The page cache is CACHE_URL when set, else Redis database 2 at 127.0.0.1:6379 if Redis answers,
-else local memory. gunicorn.conf.py then runs 2 worker processes per core (Redis) or 1 (local
-memory), each with 4 threads; WEB_CONCURRENCY and THREADS override both.
+else local memory. postmortems/serve.py then runs a worker process per core with 2 threads
+(Redis), or one process with 4 threads (local memory); WEB_CONCURRENCY and THREADS override both.
 """
 
 import http.client
@@ -32,7 +32,7 @@ HOST = "127.0.0.1"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/pm_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/2"
 START_SECONDS = 30
-STOP_SECONDS = 15  # gunicorn.conf.py gives requests in flight graceful_timeout = 10 s
+STOP_SECONDS = 15  # postmortems/serve.py gives requests in flight workers_kill_timeout = 10 s
 
 
 class Failed(Exception):
@@ -214,9 +214,9 @@ class Process:
 
 
 class Server(Process):
-    """gunicorn as `make serve` runs it, answering /healthz when ready."""
+    """The production server as `make serve` runs it, answering /healthz when ready."""
 
-    name = "gunicorn"
+    name = "granian"
 
     def __init__(self, env):
         super().__init__()
@@ -224,7 +224,7 @@ class Server(Process):
         self.port = int(env["PORT"])
 
     def command(self):
-        return [PYTHON, "-m", "gunicorn", "--config", "gunicorn.conf.py", "postmortems.wsgi"]
+        return [PYTHON, "-m", "postmortems.serve"]
 
     def popen_options(self):
         return {"cwd": ROOT, "env": self.env}

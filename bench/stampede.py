@@ -12,7 +12,7 @@ render of each page, not one per reader. Takes about two minutes; everything is 
    given a new superuser for the editor. The editor's saves change titles in the copy only.
 2. The servers: STAMPEDE_URLS, comma-separated base URLs of servers already running on that
    database (several app servers sharing a cache, or a front cache in front of them); else one
-   production server (bench.server: gunicorn as `make serve` runs it), the page cache in
+   production server (bench.server: granian as `make serve` runs it), the page cache in
    CACHE_URL or Redis database 2.
 3. Each page is requested once first, so the run starts with every page stored (a cold map at
    this size takes seconds): the map, statistics, the incident list and a search for the sample
@@ -74,7 +74,7 @@ PAGES = {
 CLIENT_TIMEOUT = 30
 LOGGED = {  # what the server's log says: counted and shown
     "Traceback": "tracebacks",
-    "WORKER TIMEOUT": "workers stopped by gunicorn's timeout",
+    "Respawning worker": "workers replaced (exited, or over the memory bound)",
     "Served the previous": "failed renders answered with the previous version",
 }
 WARM_TIMEOUT = 120  # the first render of the map at 100,000 incidents, on a loaded machine

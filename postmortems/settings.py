@@ -144,7 +144,7 @@ PAGE_CACHE_SECONDS = env("PAGE_CACHE_SECONDS", 600)
 # kept this much longer, or wait this long for the one render before rendering it themselves.
 PAGE_CACHE_STALE_SECONDS = env("PAGE_CACHE_STALE_SECONDS", 86400)
 PAGE_CACHE_WAIT_SECONDS = env("PAGE_CACHE_WAIT_SECONDS", 5.0)
-# How long the renderer's lock lasts at most (gunicorn's timeout ends a longer request anyway).
+# How long the renderer's lock lasts at most: a render taking longer lets a second one start.
 PAGE_CACHE_RENDER_SECONDS = env("PAGE_CACHE_RENDER_SECONDS", 30)
 
 # A shared HTTP cache in front (Varnish, a CDN; outages/front_cache.py) may keep each page the

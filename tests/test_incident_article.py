@@ -133,7 +133,7 @@ def test_the_first_read_stores_the_article_and_a_second_reader_uses_it(client, i
 
 @pytest.mark.parametrize("write", ["claim_for", "store"])
 def test_a_refused_write_of_the_article_still_shows_the_page(
-    client, make_incidents, monkeypatch, write
+    client, make_incidents, monkeypatch, write, caplog
 ):
     incident = make_incidents(1)[0]
     expected = page(client, incident).content.decode()
@@ -148,6 +148,10 @@ def test_a_refused_write_of_the_article_still_shows_the_page(
     assert response.status_code == 200
     assert response.content.decode() == expected
     assert stored(incident) is None
+    # An expected refusal is a warning with its reason, not a traceback in the server's log.
+    warnings = [r for r in caplog.records if "article was not written" in r.getMessage()]
+    assert warnings and "database is locked" in warnings[0].getMessage()
+    assert not any(r.exc_info for r in warnings)
 
 
 # --- Claims -------------------------------------------------------------------------------------

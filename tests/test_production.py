@@ -269,15 +269,59 @@ def test_production_sends_the_security_headers_and_redirects_to_https():
     assert seen["cookies"] == [True, True, True]
 
 
-def test_gunicorn_freezes_what_the_master_imported_before_each_fork():
+def test_each_server_worker_freezes_what_loading_the_app_made():
     # In a process of its own: a frozen collector in the test process would hide its garbage.
     script = (
-        "import gc, runpy; config = runpy.run_path('gunicorn.conf.py'); "
-        "before = gc.get_freeze_count(); config['pre_fork'](None, None); "
-        "print(before, gc.get_freeze_count())"
+        "import gc; from postmortems import serve; before = gc.get_freeze_count(); "
+        "app = serve.application(); print(before, gc.get_freeze_count(), callable(app))"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    before, after = map(int, done.stdout.split())
-    assert before == 0 and after > 1000
+    before, after, callable_app = done.stdout.split()
+    assert int(before) == 0 and int(after) > 1000 and callable_app == "True"
+
+
+@pytest.mark.parametrize(
+    "env, workers, threads",
+    [
+        ({}, 1, 4),  # local memory: one process, or its pages would miss others' invalidations
+        ({"CACHE_URL": "redis://127.0.0.1:6379/2"}, "cores", 2),
+        ({"CACHE_URL": "redis://127.0.0.1:6379/2", "WEB_CONCURRENCY": "3", "THREADS": "1"}, 3, 1),
+        ({"WEB_CONCURRENCY": "2", "THREADS": "1"}, 2, 1),
+    ],
+)
+def test_server_processes_and_threads_follow_the_cache(monkeypatch, env, workers, threads):
+    from postmortems import serve
+
+    for name in ("CACHE_URL", "WEB_CONCURRENCY", "THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    options = serve.options()
+    cores = len(os.sched_getaffinity(0))
+    assert options["workers"] == (cores if workers == "cores" else workers)
+    assert options["blocking_threads"] == threads
+
+
+def test_a_server_setting_that_cannot_be_read_is_named(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from postmortems import serve
+
+    monkeypatch.setenv("THREADS", "many")
+    with pytest.raises(ImproperlyConfigured, match="THREADS"):
+        serve.options()
+
+
+def test_the_production_server_starts_answers_and_stops_gracefully(tmp_path):
+    from bench.server import Server, free_port, production_env, request
+
+    # /healthz touches no database, so any address will do.
+    port = free_port()
+    env = production_env(f"sqlite:///{tmp_path / 'unused.sqlite3'}", "locmem://serve", port)
+    with Server(env) as server:
+        status, headers, _ = request(port, "/healthz", timeout=5)
+        assert status == 200, server.log_tail()
+        assert "script-src 'self'" in headers["Content-Security-Policy"]  # the whole stack ran
+    assert server.process.returncode == 0  # SIGTERM: every worker stopped in its own time

@@ -22,7 +22,7 @@ backend app1 {
     .port = "8001";
     .probe = app_alive;
     .connect_timeout = 1s;
-    .first_byte_timeout = 30s;  # gunicorn.conf.py's timeout
+    .first_byte_timeout = 30s;  # no page takes this long; a stuck one gives a 503, not a hang
 }
 
 backend app2 {
@@ -34,9 +34,9 @@ backend app2 {
 }
 
 # The same app servers for Varnish's background refreshes of stale pages, a few at a time on
-# each: with a server's threads (gunicorn.conf.py: workers x threads) well above this, a reader
-# Varnish fetches for in the foreground always finds one free. No probe: a refresh that fails
-# keeps the stale copy.
+# each: with a server's Python threads (postmortems/serve.py: workers x threads, 4 on two cores)
+# above this, a reader Varnish fetches for in the foreground always finds one free. No probe: a
+# refresh that fails keeps the stale copy.
 backend app1_background {
     .host = "127.0.0.1";
     .port = "8001";

@@ -260,8 +260,9 @@ def refusable(write):
     try:
         with transaction.atomic():
             return write()
-    except DatabaseError:
-        log.warning("The stored incident article was not written", exc_info=True)
+    except DatabaseError as error:
+        # An expected refusal (the database busy, or going away): its reason is enough.
+        log.warning("The stored incident article was not written: %s", error)
         return None
 
 
