@@ -4,7 +4,7 @@
 
 granian parses HTTP in Rust and hands each request to a few Python threads. Under 16 busy
 connections on two cores it answered cached pages 1.5 times as fast as gunicorn's gthread
-workers, with a p99 of 6-8 ms against 14-40 ms (README's Performance section).
+workers, with a p99 of 6-8 ms against 21-42 ms (README's Performance section).
 
 Worker processes only share cached pages, and see each other's invalidations, through a shared
 cache. With the default local-memory cache there is therefore a single worker process (with
