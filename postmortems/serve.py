@@ -46,10 +46,8 @@ def application():
     the app made (about 90,000 objects, which never become garbage) is then frozen: the
     worker's full garbage collections skip it. Unfrozen, each took 40-60 ms of CPU under load,
     with the worker's requests stalled behind it; frozen, at most 4-7 ms."""
-    from django.core.wsgi import get_wsgi_application
+    from postmortems.wsgi import application as wsgi
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "postmortems.settings")
-    wsgi = get_wsgi_application()
     gc.freeze()
     return wsgi
 
