@@ -94,9 +94,8 @@ def test_a_cold_page_with_a_stored_article_makes_fewer_queries(
     # names it (none here: neither is read); 2 its sources' latest archived copies; 3 the
     # related incidents (the candidates sharing a service, a region, a customer hit, what is
     # shown of them and what each shares, in one query); 4 the public change log, 5 its current
-    # version (the citation). Its services,
-    # regions, impacts, sources, events, action items, their histories and corrections are not
-    # read (20 queries before articles were stored).
+    # version (the citation). Its services, regions, impacts, sources, events, action items,
+    # their histories and corrections are not read (20 queries before articles were stored).
     with django_assert_num_queries(5):
         page(client, "incident-1")
 
