@@ -13,6 +13,10 @@ pm_bench_100k BENCH_INCIDENTS=100000 make bench.
 
 Steps
 
+0. The machine (bench.machine), before the first step and again after the last: how fast it
+   runs a fixed piece of Python, and the longest time it kept a core from a process that
+   wanted it. Both are printed and go in the Markdown's machine table, so a run can be
+   compared with one on another day's machine.
 1. Corpus. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/pm_bench, created if
    missing) is migrated and must hold BENCH_INCIDENTS sample incidents generated with seed
    BENCH_SEED by `manage.py generate_sample_data`. The database's comment records what it holds
@@ -81,7 +85,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from . import front, import_doc
+from . import front, import_doc, machine
 from .inprocess import missed as timing_missed
 from .server import (
     DEFAULT_DATABASE_URL,
@@ -148,6 +152,8 @@ def main():
         print(f"Load average before starting: {facts['Load average at start']}")
         if os.getloadavg()[0] > 0.5:
             print("   Other work is running on this machine: the numbers will be lower than alone.")
+        facts["Machine at start"] = machine.describe(machine.check())
+        print(f"Machine at start: {facts['Machine at start']}")
         print()
         with step("Corpus"):
             corpus_note = prepare_corpus(env, database_url, options.incidents, options.seed)
@@ -160,6 +166,8 @@ def main():
         facts.update(server_facts)
         ok = not any(row["errors"] for row in load)
         print(text_table(*load_table(load)))
+        if note := load_floor_note(load):
+            print(note + "\n")
         through = None
         if front.skipped():
             print(f"Not measured through Varnish: {front.skipped()}.\n")
@@ -169,6 +177,8 @@ def main():
                 pages = {name: inprocess["pages"][name] for name in TARGETED}
                 through = front.run(database_url, cache_url, pages, static, options, measure)
             print(text_table(*front.table(through)))
+            if note := front.floor_note(through):
+                print(note + "\n")
             ok = ok and not any(row["errors"] for row in through)
         imported = None
         if options.import_incidents:
@@ -182,6 +192,8 @@ def main():
     except Failed as error:
         print(f"\nFAILED: {error}", file=sys.stderr)
         return 1
+    facts["Machine at end"] = machine.describe(machine.check())
+    print(f"\nMachine at end: {facts['Machine at end']}")
     total = time.monotonic() - started
     facts["Load average at end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
     facts["Benchmark run time"] = f"{total:.0f} s"
@@ -560,6 +572,10 @@ def near_cache(env):
     return "near_keys" in cache.get("OPTIONS", {})
 
 
+def load_floor_note(load):
+    return machine.floor_note(load, ("/healthz", "static CSS"), MAX_P99_MS)
+
+
 def load_table(load):
     by_page = {row["page"]: row for row in load}
     healthz, static = by_page["/healthz"]["rps"], by_page["static CSS"]["rps"]
@@ -696,10 +712,14 @@ def print_markdown(options, facts, corpus_note, inprocess, load, imported, throu
         "and to the static CSS file):\n"
     )
     print(markdown_table(*load_table(load)))
+    if note := load_floor_note(load):
+        print(note + "\n")
     print("URLs: " + ", ".join(f"{row['page']} `{row['path']}`" for row in load) + ".\n")
     if through:
         print(f"**Through Varnish** ({front.describe(through)}, ratios to the static file):\n")
         print(markdown_table(*front.table(through)))
+        if note := front.floor_note(through):
+            print(note + "\n")
     print(
         "**Cold pages** (in process, page cache cleared before each request, "
         f"{inprocess['timings']['cold_incident']['samples']} requests each; queries and SQL time "

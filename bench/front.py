@@ -18,6 +18,7 @@ import subprocess
 import time
 from urllib.parse import urlsplit
 
+from . import machine
 from .server import Failed, request
 from .topology import topology, varnish_missing
 
@@ -96,6 +97,10 @@ def table(rows):
             ]
         )
     return headers, out, "lrrrrrll"
+
+
+def floor_note(rows):
+    return machine.floor_note(rows, ("static CSS",), MAX_P99_MS)
 
 
 def describe(rows):
